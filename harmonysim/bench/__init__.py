@@ -1,0 +1,1 @@
+"""Benchmarks: each measures a hot path beside its bare baseline in one run."""

@@ -1,0 +1,1158 @@
+"""The scenario schema: what a scenario file may say, as frozen pydantic models.
+
+Rules:
+
+- Every model forbids unknown keys and is immutable. YAML keys are the field
+  aliases (`duration`, `election_timeout`, `from`); Python code reads the
+  unit-suffixed field names (`duration_ms`, `election_timeout_ms`, `from_node`).
+- Durations are written with a unit (`150ms`, `2s`, `1m`) and stored as float
+  milliseconds; a bare number in a file is an error. Python callers building
+  models directly may pass float milliseconds. Rates (`200/s`) are stored per
+  second. Probabilities are numbers in [0, 1].
+- Node ids are `n1`..`nN` for a cluster of N nodes. A `NodeRef` is a node id
+  or `leader`, which the kernel resolves when the fault fires.
+- Every fault has a time and exactly one action; every partition has exactly
+  one shape. Faults must happen before the end of the run.
+- Raft timing follows the paper's timing requirement (§5.6): heartbeats must
+  come well inside the election timeout, so `heartbeat_interval` must be below
+  the minimum election timeout, and the randomized range (§5.2) must not be
+  empty. Lease reads rely on check-quorum (§6.4, §8).
+- Validators raise `SchemaViolation` with a location relative to the value, so
+  the loader can point at the exact line and column of the offending YAML node.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Final, Literal, Self, TypeGuard
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    Tag,
+    ValidationInfo,
+    model_validator,
+)
+
+from harmonysim.scenario._violation import (
+    Position,
+    SchemaViolation,
+    file_mode,
+    show,
+)
+from harmonysim.scenario.bugs import KNOWN_BUGS
+from harmonysim.scenario.units import (
+    DURATION_EXAMPLE,
+    RATE_EXAMPLE,
+    format_duration,
+    format_rate,
+    parse_duration,
+    parse_rate,
+)
+
+# --------------------------------------------------------------------------- vocabularies
+
+CheckName = Literal["raft_safety", "linearizability", "btree_invariants", "liveness"]
+CHECK_NAMES: Final[tuple[CheckName, ...]] = (
+    "raft_safety",
+    "linearizability",
+    "btree_invariants",
+    "liveness",
+)
+
+OPERATION_KINDS: Final[tuple[str, ...]] = ("get", "put", "delete", "cas", "scan")
+
+LatencyDistribution = Literal["constant", "uniform", "exponential", "lognormal"]
+LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "constant": ("value",),
+    "uniform": ("min", "max"),
+    "exponential": ("mean",),
+    "lognormal": ("mean", "p99"),
+}
+"""The YAML keys each latency distribution takes, besides `distribution`."""
+
+NemesisKind = Literal["partition", "crash", "clog", "pause"]
+NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = ("partition", "crash", "clog", "pause")
+
+Z_99: Final = 2.3263478740408408
+"""The 99th percentile of the standard normal distribution."""
+
+LOGNORMAL_MAX_P99_OVER_MEAN: Final = math.exp(Z_99**2 / 2)
+"""No lognormal distribution has p99 / mean at or above this (about 14.96)."""
+
+MAX_NODES: Final = 15
+MIN_RING_NODES: Final = 4
+MIN_BRIDGE_NODES: Final = 3
+
+
+class FaultKind(enum.StrEnum):
+    """The action of a fault: the one action key it carries."""
+
+    PARTITION = "partition"
+    HEAL = "heal"
+    CRASH = "crash"
+    RESTART = "restart"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CLOG = "clog"
+    UNCLOG = "unclog"
+    NEMESIS = "nemesis"
+
+
+class PartitionKind(enum.StrEnum):
+    """The shape of a partition: the one shape key it carries."""
+
+    ISOLATE = "isolate"
+    GROUPS = "groups"
+    ONE_WAY = "one_way"
+    BRIDGE = "bridge"
+    RING = "ring"
+
+
+# --------------------------------------------------------------------------- scalar types
+
+_NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_NODE_ID_RE: Final = re.compile(r"n[1-9][0-9]*")
+LEADER: Final = "leader"
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _duration(value: object, info: ValidationInfo, *, allow_zero: bool) -> float:
+    expected = DURATION_EXAMPLE if allow_zero else "a positive duration like 150ms, 2s, 1m"
+    if isinstance(value, str):
+        try:
+            ms = parse_duration(value)
+        except ValueError as exc:
+            raise SchemaViolation(str(exc), expected=expected, found=value) from None
+    elif _is_number(value) and not file_mode(info):
+        ms = float(value)
+        if not math.isfinite(ms) or ms < 0:
+            raise SchemaViolation(
+                f"expected a finite, non-negative number of milliseconds, found {show(value)}",
+                expected=expected,
+                found=value,
+            )
+    else:
+        hint = " (a bare number has no unit)" if _is_number(value) else ""
+        raise SchemaViolation(
+            f"expected {DURATION_EXAMPLE}, found {show(value)}{hint}",
+            expected=expected,
+            found=value,
+        )
+    if ms == 0 and not allow_zero:
+        raise SchemaViolation(
+            f"a duration must be greater than 0, found {show(value)}",
+            expected=expected,
+            found=value,
+        )
+    return ms
+
+
+def _positive_duration(value: object, info: ValidationInfo) -> float:
+    return _duration(value, info, allow_zero=False)
+
+
+def _non_negative_duration(value: object, info: ValidationInfo) -> float:
+    return _duration(value, info, allow_zero=True)
+
+
+_DURATION_TEXT = PlainSerializer(format_duration, return_type=str, when_used="json")
+
+PositiveDuration = Annotated[float, BeforeValidator(_positive_duration), _DURATION_TEXT]
+"""A duration > 0, written `150ms`, stored in milliseconds."""
+
+NonNegativeDuration = Annotated[float, BeforeValidator(_non_negative_duration), _DURATION_TEXT]
+"""A duration >= 0, written `0ms`, stored in milliseconds."""
+
+
+def _rate(value: object, info: ValidationInfo) -> float:
+    expected = f"a positive {RATE_EXAMPLE.removeprefix('a ')}"
+    if isinstance(value, str):
+        try:
+            per_s = parse_rate(value)
+        except ValueError as exc:
+            raise SchemaViolation(str(exc), expected=expected, found=value) from None
+    elif _is_number(value) and not file_mode(info):
+        per_s = float(value)
+        if not math.isfinite(per_s) or per_s < 0:
+            raise SchemaViolation(
+                f"expected a finite, positive number per second, found {show(value)}",
+                expected=expected,
+                found=value,
+            )
+    else:
+        hint = " (a bare number has no unit)" if _is_number(value) else ""
+        raise SchemaViolation(
+            f"expected {RATE_EXAMPLE}, found {show(value)}{hint}",
+            expected=expected,
+            found=value,
+        )
+    if per_s == 0:
+        raise SchemaViolation(
+            f"a rate must be greater than 0, found {show(value)} (omit rate for a closed loop)",
+            expected=expected,
+            found=value,
+        )
+    return per_s
+
+
+Rate = Annotated[
+    float,
+    BeforeValidator(_rate),
+    PlainSerializer(format_rate, return_type=str, when_used="json"),
+]
+"""Events per second, written `200/s`, `12/m` or `5/ms`."""
+
+
+def _probability(value: object) -> float:
+    expected = "a probability between 0 and 1"
+    if not _is_number(value):
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    if not 0 <= value <= 1:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return float(value)
+
+
+Probability = Annotated[float, BeforeValidator(_probability)]
+
+
+def _positive_number(value: object) -> float:
+    expected = "a number greater than 0"
+    if not _is_number(value):
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return float(value)
+
+
+PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
+
+
+def _integer_in(minimum: int, maximum: int | None = None) -> Callable[[object], int]:
+    if maximum is None:
+        expected = f"an integer >= {minimum}"
+    else:
+        expected = f"an integer from {minimum} to {maximum}"
+
+    def validate(value: object) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SchemaViolation(
+                f"expected {expected}, found {show(value)}", expected=expected, found=value
+            )
+        if value < minimum or (maximum is not None and value > maximum):
+            raise SchemaViolation(
+                f"expected {expected}, found {show(value)}", expected=expected, found=value
+            )
+        return value
+
+    return validate
+
+
+def _name(value: object) -> str:
+    expected = "a name of lowercase letters, digits, '-' and '_', starting with a letter or digit"
+    if not isinstance(value, str) or _NAME_RE.fullmatch(value) is None:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise SchemaViolation(f"expected text, found {show(value)}", expected="text", found=value)
+    return value
+
+
+def _node_id(value: object) -> str:
+    expected = "a node id like n1"
+    if not isinstance(value, str) or _NODE_ID_RE.fullmatch(value) is None:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return value
+
+
+def _node_ref(value: object) -> str:
+    expected = "a node id like n1, or 'leader'"
+    if value == LEADER:
+        return LEADER
+    if not isinstance(value, str) or _NODE_ID_RE.fullmatch(value) is None:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return value
+
+
+NodeId = Annotated[str, BeforeValidator(_node_id)]
+"""A node id `n1`..`nN` (checked against the cluster size by `Scenario`)."""
+
+NodeRef = Annotated[str, BeforeValidator(_node_ref)]
+"""A node id or `leader` (the leader at the time the fault fires)."""
+
+
+def _the_word_all(what: str) -> Callable[[object], str]:
+    expected = f"'all'{what}"
+
+    def validate(value: object) -> str:
+        if value != "all":
+            raise SchemaViolation(
+                f"expected {expected}, found {show(value)}", expected=expected, found=value
+            )
+        return "all"
+
+    return validate
+
+
+def _unique_names(
+    allowed: Sequence[str], what: str, plural: str
+) -> Callable[[object], tuple[str, ...]]:
+    """A validator for a list of distinct names drawn from `allowed`."""
+    expected = f"a list of {plural} from: {', '.join(allowed)}"
+
+    def validate(value: object) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            raise SchemaViolation(
+                f"expected {expected}, found {show(value)}", expected=expected, found=value
+            )
+        seen: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or item not in allowed:
+                raise SchemaViolation(
+                    f"unknown {what} {show(item)}{_did_you_mean(item, allowed)}; "
+                    f"known {plural}: {', '.join(allowed)}",
+                    expected=f"one of {', '.join(allowed)}",
+                    found=item,
+                    loc=(index,),
+                )
+            if item in seen:
+                raise SchemaViolation(
+                    f"{what} {item!r} is listed twice",
+                    expected=f"distinct {plural}",
+                    found=item,
+                    loc=(index,),
+                )
+            seen.append(item)
+        return tuple(seen)
+
+    return validate
+
+
+def _did_you_mean(word: object, choices: Sequence[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _list_of(value: object, expected: str) -> list[object]:
+    if not isinstance(value, list | tuple):
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return list(value)
+
+
+# --------------------------------------------------------------------------- base model
+
+
+class SchemaModel(BaseModel):
+    """Base of every scenario model: frozen, no unknown keys, precise errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def yaml_keys(cls) -> tuple[str, ...]:
+        """The keys a file may use for this model, in declaration order."""
+        return tuple(field.alias or name for name, field in cls.model_fields.items())
+
+    @classmethod
+    def _python_name(cls, key: str) -> str | None:
+        for name, field in cls.model_fields.items():
+            if key in (name, field.alias):
+                return name
+        return None
+
+    @classmethod
+    def _given(cls, data: Mapping[Any, Any], name: str) -> object:
+        """The raw value given for field `name` (by alias or name), None if absent."""
+        alias = cls.model_fields[name].alias or name
+        if alias in data:
+            return data[alias]
+        return data.get(name)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_mapping(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, cls):
+            return data
+        keys = cls.yaml_keys()
+        if not isinstance(data, Mapping):
+            expected = f"a mapping with keys {', '.join(keys)}"
+            raise SchemaViolation(
+                f"expected {expected}, found {show(data)}", expected=expected, found=data
+            )
+        strict = file_mode(info)
+        for key in data:
+            if key in keys or (not strict and key in cls.model_fields):
+                continue
+            raise SchemaViolation(
+                f"unknown key {show(key)}{_did_you_mean(key, keys)}; allowed: {', '.join(keys)}",
+                expected=f"one of {', '.join(keys)}",
+                found=key,
+                loc=(key,),
+                position=Position.KEY,
+            )
+        cls._check_shape(data)
+        return data
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        """Checks on the raw mapping before field validation (override)."""
+
+
+def _exactly_one(
+    model: type[SchemaModel],
+    data: Mapping[Any, Any],
+    names: Sequence[str],
+    owner: str,
+    noun: str,
+) -> None:
+    """Demand exactly one of the keys `names` (YAML spelling) be given."""
+    given = [name for name in names if model._given(data, name) is not None]
+    if len(given) == 1:
+        return
+    expected = f"exactly one {noun}: {', '.join(names)}"
+    if not given:
+        raise SchemaViolation(
+            f"{owner} needs exactly one {noun} ({', '.join(names)}), found none",
+            expected=expected,
+            position=Position.PARENT,
+        )
+    raise SchemaViolation(
+        f"{owner} takes exactly one {noun}, found {len(given)}: {', '.join(given)}; "
+        "write each as a fault of its own",
+        expected=expected,
+        found=given[1],
+        loc=(given[1],),
+        position=Position.KEY,
+    )
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+def _pair(value: object) -> object:
+    expected = "[min, max], two durations like [150ms, 300ms]"
+    items = _list_of(value, expected)
+    if len(items) != 2:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return items
+
+
+ElectionTimeoutRange = Annotated[tuple[PositiveDuration, PositiveDuration], BeforeValidator(_pair)]
+
+
+class RaftSettings(SchemaModel):
+    """Raft timing and options (§5.2 elections, §5.6 timing, §6.4/§8 reads, §7 snapshots)."""
+
+    election_timeout_ms: ElectionTimeoutRange = Field((150.0, 300.0), alias="election_timeout")
+    heartbeat_interval_ms: PositiveDuration = Field(50.0, alias="heartbeat_interval")
+    tick_ms: PositiveDuration = Field(10.0, alias="tick")
+    prevote: StrictBool = True
+    check_quorum: StrictBool = True
+    lease_reads: StrictBool = False
+    snapshot_threshold: Annotated[int, BeforeValidator(_integer_in(1))] = 1000
+
+    @model_validator(mode="after")
+    def _check_timing(self) -> Self:
+        low_ms, high_ms = self.election_timeout_ms
+        if low_ms >= high_ms:
+            raise SchemaViolation(
+                f"inverted range [{format_duration(low_ms)}, {format_duration(high_ms)}]: "
+                "the minimum election timeout must be below the maximum (§5.2)",
+                expected="[min, max] with min < max",
+                found=[format_duration(low_ms), format_duration(high_ms)],
+                loc=("election_timeout",),
+            )
+        if self.heartbeat_interval_ms >= low_ms:
+            raise SchemaViolation(
+                f"heartbeat interval {format_duration(self.heartbeat_interval_ms)} must be below "
+                f"the minimum election timeout {format_duration(low_ms)} (§5.6)",
+                expected=f"a duration below {format_duration(low_ms)}",
+                found=format_duration(self.heartbeat_interval_ms),
+                loc=("heartbeat_interval",),
+            )
+        if self.tick_ms > self.heartbeat_interval_ms:
+            raise SchemaViolation(
+                f"tick {format_duration(self.tick_ms)} must not exceed the heartbeat interval "
+                f"{format_duration(self.heartbeat_interval_ms)}",
+                expected=f"a duration of at most {format_duration(self.heartbeat_interval_ms)}",
+                found=format_duration(self.tick_ms),
+                loc=("tick",),
+            )
+        if self.lease_reads and not self.check_quorum:
+            raise SchemaViolation(
+                "lease_reads needs check_quorum: true (a leader may only trust its lease "
+                "while it hears from a quorum, §6.4)",
+                expected="lease_reads: false, or check_quorum: true",
+                found=True,
+                loc=("lease_reads",),
+            )
+        return self
+
+
+class BTreeSettings(SchemaModel):
+    """B+ tree shape: `order` is the maximum number of children of an inner node."""
+
+    order: Annotated[int, BeforeValidator(_integer_in(3, 1024))] = 32
+
+
+class DiskSettings(SchemaModel):
+    """Simulated disk: every write takes write_latency, every fsync fsync_latency."""
+
+    fsync_latency_ms: PositiveDuration = Field(1.0, alias="fsync_latency")
+    write_latency_ms: PositiveDuration = Field(0.05, alias="write_latency")
+
+
+class Cluster(SchemaModel):
+    """The database servers: `nodes` servers with ids n1..nN."""
+
+    nodes: Annotated[int, BeforeValidator(_integer_in(1, MAX_NODES))] = 5
+    raft: RaftSettings = Field(default_factory=RaftSettings)
+    btree: BTreeSettings = Field(default_factory=BTreeSettings)
+    disk: DiskSettings = Field(default_factory=DiskSettings)
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _distribution(value: object) -> str:
+    names = tuple(LATENCY_FIELDS)
+    if not isinstance(value, str) or value not in LATENCY_FIELDS:
+        raise SchemaViolation(
+            f"unknown distribution {show(value)}{_did_you_mean(value, names)}; "
+            f"known: {', '.join(names)}",
+            expected=f"one of {', '.join(names)}",
+            found=value,
+        )
+    return value
+
+
+class Latency(SchemaModel):
+    """A message or operation latency distribution.
+
+    `constant` takes `value`; `uniform` takes `min` < `max`; `exponential`
+    takes `mean`; `lognormal` takes `mean` and `p99`, from which the
+    distribution's parameters follow (see `lognormal_mu_sigma`).
+    """
+
+    distribution: Annotated[LatencyDistribution, BeforeValidator(_distribution)]
+    value_ms: PositiveDuration | None = Field(None, alias="value")
+    min_ms: PositiveDuration | None = Field(None, alias="min")
+    max_ms: PositiveDuration | None = Field(None, alias="max")
+    mean_ms: PositiveDuration | None = Field(None, alias="mean")
+    p99_ms: PositiveDuration | None = Field(None, alias="p99")
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        distribution = cls._given(data, "distribution")
+        if distribution is None:
+            raise SchemaViolation(
+                f"missing required key 'distribution' (one of {', '.join(LATENCY_FIELDS)})",
+                expected=f"one of {', '.join(LATENCY_FIELDS)}",
+                loc=("distribution",),
+                position=Position.PARENT,
+            )
+        takes = LATENCY_FIELDS.get(distribution) if isinstance(distribution, str) else None
+        if takes is None:
+            return  # the field validator names the unknown distribution
+        for key in ("value", "min", "max", "mean", "p99"):
+            name = cls._python_name(key)
+            assert name is not None
+            present = cls._given(data, name) is not None
+            if present and key not in takes:
+                raise SchemaViolation(
+                    f"{key!r} does not apply to a {distribution} latency, "
+                    f"which takes: {', '.join(takes)}",
+                    expected=f"only {', '.join(takes)} besides distribution",
+                    found=key,
+                    loc=(key,),
+                    position=Position.KEY,
+                )
+            if not present and key in takes:
+                raise SchemaViolation(
+                    f"a {distribution} latency needs {key!r} (it takes: {', '.join(takes)})",
+                    expected=f"a duration for {key}",
+                    loc=(key,),
+                    position=Position.PARENT,
+                )
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> Self:
+        if self.distribution == "uniform":
+            assert self.min_ms is not None and self.max_ms is not None
+            if self.min_ms >= self.max_ms:
+                raise SchemaViolation(
+                    f"inverted range: min {format_duration(self.min_ms)} must be below "
+                    f"max {format_duration(self.max_ms)}",
+                    expected="min < max",
+                    found=format_duration(self.min_ms),
+                    loc=("min",),
+                )
+        elif self.distribution == "lognormal":
+            assert self.mean_ms is not None and self.p99_ms is not None
+            if self.p99_ms <= self.mean_ms:
+                raise SchemaViolation(
+                    f"p99 {format_duration(self.p99_ms)} must be above the mean "
+                    f"{format_duration(self.mean_ms)} for a lognormal latency",
+                    expected=f"a duration above {format_duration(self.mean_ms)}",
+                    found=format_duration(self.p99_ms),
+                    loc=("p99",),
+                )
+            ratio = self.p99_ms / self.mean_ms
+            if ratio >= LOGNORMAL_MAX_P99_OVER_MEAN:
+                limit_ms = self.mean_ms * LOGNORMAL_MAX_P99_OVER_MEAN
+                raise SchemaViolation(
+                    f"no lognormal distribution has mean {format_duration(self.mean_ms)} "
+                    f"and p99 {format_duration(self.p99_ms)}: p99 / mean must be below "
+                    f"{LOGNORMAL_MAX_P99_OVER_MEAN:.2f}, found {ratio:.2f}",
+                    expected=f"a p99 below {limit_ms:.6g}ms",
+                    found=format_duration(self.p99_ms),
+                    loc=("p99",),
+                )
+        return self
+
+    def lognormal_mu_sigma(self) -> tuple[float, float]:
+        """(mu, sigma) of ln(latency in ms) for a lognormal with this mean and p99.
+
+        mean = exp(mu + sigma²/2) and p99 = exp(mu + z·sigma) with z the
+        standard normal 99th percentile, so ln(p99/mean) = z·sigma - sigma²/2;
+        sigma is the smaller root, which keeps the tail as light as possible.
+        """
+        if self.distribution != "lognormal":
+            raise ValueError(f"a {self.distribution} latency has no lognormal parameters")
+        assert self.mean_ms is not None and self.p99_ms is not None
+        log_ratio = math.log(self.p99_ms / self.mean_ms)
+        sigma = Z_99 - math.sqrt(Z_99**2 - 2 * log_ratio)
+        mu = math.log(self.mean_ms) - sigma**2 / 2
+        return mu, sigma
+
+
+def _default_latency() -> Latency:
+    return Latency(distribution="lognormal", mean_ms=5.0, p99_ms=30.0)
+
+
+class LinkOverride(SchemaModel):
+    """Settings for the directed link from -> to (and to -> from if both_ways)."""
+
+    from_node: NodeId = Field(alias="from")
+    to_node: NodeId = Field(alias="to")
+    both_ways: StrictBool = False
+    latency: Latency | None = None
+    loss: Probability | None = None
+    duplicate: Probability | None = None
+    jitter_ms: NonNegativeDuration | None = Field(None, alias="jitter")
+
+    @model_validator(mode="after")
+    def _check_link(self) -> Self:
+        if self.from_node == self.to_node:
+            raise SchemaViolation(
+                f"a link joins two different nodes, found {self.from_node} -> {self.to_node}",
+                expected=f"a node other than {self.from_node}",
+                found=self.to_node,
+                loc=("to",),
+            )
+        if (self.latency, self.loss, self.duplicate, self.jitter_ms) == (None,) * 4:
+            raise SchemaViolation(
+                "a link override sets nothing; give at least one of latency, loss, "
+                "duplicate, jitter",
+                expected="at least one of latency, loss, duplicate, jitter",
+                position=Position.PARENT,
+            )
+        return self
+
+    def directed_links(self) -> tuple[tuple[str, str], ...]:
+        """The (from, to) pairs this override applies to."""
+        forward = (self.from_node, self.to_node)
+        return (forward, (self.to_node, self.from_node)) if self.both_ways else (forward,)
+
+
+class Network(SchemaModel):
+    """The simulated network: per-message latency, loss, duplication and jitter.
+
+    Each message gets the latency draw plus a uniform [0, jitter] extra delay,
+    so jitter reorders messages. `links` override these per directed link.
+    """
+
+    latency: Latency = Field(default_factory=_default_latency)
+    loss: Probability = 0.0
+    duplicate: Probability = 0.0
+    jitter_ms: NonNegativeDuration = Field(0.0, alias="jitter")
+    links: tuple[LinkOverride, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_links(self) -> Self:
+        first_index: dict[tuple[str, str], int] = {}
+        for index, link in enumerate(self.links):
+            for pair in link.directed_links():
+                if pair in first_index:
+                    raise SchemaViolation(
+                        f"the link {pair[0]} -> {pair[1]} is already overridden by "
+                        f"links[{first_index[pair]}]",
+                        expected="at most one override per directed link",
+                        found=f"{pair[0]} -> {pair[1]}",
+                        loc=("links", index),
+                    )
+                first_index[pair] = index
+        return self
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def _mix(value: object) -> dict[str, float]:
+    expected = f"a mapping from operations ({', '.join(OPERATION_KINDS)}) to weights >= 0"
+    if not isinstance(value, Mapping):
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    mix: dict[str, float] = {}
+    for operation, weight in value.items():
+        if not isinstance(operation, str) or operation not in OPERATION_KINDS:
+            raise SchemaViolation(
+                f"unknown operation {show(operation)}{_did_you_mean(operation, OPERATION_KINDS)}"
+                f"; known operations: {', '.join(OPERATION_KINDS)}",
+                expected=f"one of {', '.join(OPERATION_KINDS)}",
+                found=operation,
+                loc=(operation,),
+                position=Position.KEY,
+            )
+        if not _is_number(weight) or not (math.isfinite(weight) and weight >= 0):
+            raise SchemaViolation(
+                f"expected a weight >= 0, found {show(weight)}",
+                expected="a number >= 0",
+                found=weight,
+                loc=(operation,),
+            )
+        mix[operation] = float(weight)
+    if sum(mix.values()) <= 0:
+        raise SchemaViolation(
+            "the operation weights add up to 0; give at least one operation a weight above 0",
+            expected="weights with a positive sum",
+            found=dict(value),
+        )
+    return mix
+
+
+def _key_distribution(value: object) -> str:
+    choices = ("uniform", "zipf")
+    if not isinstance(value, str) or value not in choices:
+        raise SchemaViolation(
+            f"expected one of {', '.join(choices)}, found {show(value)}",
+            expected=f"one of {', '.join(choices)}",
+            found=value,
+        )
+    return value
+
+
+def _default_mix() -> dict[str, float]:
+    return {"get": 0.5, "put": 0.4, "cas": 0.1}
+
+
+class Keys(SchemaModel):
+    """The key space: `count` keys drawn uniformly or by a Zipf law of `exponent`."""
+
+    count: Annotated[int, BeforeValidator(_integer_in(1))] = 100
+    distribution: Annotated[Literal["uniform", "zipf"], BeforeValidator(_key_distribution)] = (
+        "uniform"
+    )
+    zipf_exponent: PositiveNumber = Field(1.0, alias="exponent")
+
+
+class Workload(SchemaModel):
+    """The clients and what they do.
+
+    With `rate` unset each client runs a closed loop (next operation when the
+    previous one finishes); with `rate` set the clients together issue that
+    many operations per second (open loop). `mix` keeps the file's order.
+    """
+
+    clients: Annotated[int, BeforeValidator(_integer_in(0))] = 5
+    rate_per_s: Rate | None = Field(None, alias="rate")
+    mix: Annotated[dict[str, float], BeforeValidator(_mix)] = Field(default_factory=_default_mix)
+    keys: Keys = Field(default_factory=Keys)
+    timeout_ms: PositiveDuration = Field(500.0, alias="timeout")
+    operations: Annotated[int, BeforeValidator(_integer_in(1))] | None = None
+
+    def __hash__(self) -> int:
+        # `mix` is a dict (to keep the file's order), so hash its items instead;
+        # this keeps every scenario hashable, like any other frozen value.
+        return hash(
+            (
+                self.clients,
+                self.rate_per_s,
+                tuple(self.mix.items()),
+                self.keys,
+                self.timeout_ms,
+                self.operations,
+            )
+        )
+
+    @model_validator(mode="after")
+    def _check_clients(self) -> Self:
+        if self.clients == 0 and self.rate_per_s is not None:
+            raise SchemaViolation(
+                "a rate needs at least one client; set clients above 0 or omit rate",
+                expected="no rate when clients is 0",
+                found=format_rate(self.rate_per_s),
+                loc=("rate",),
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def _node_list(value: object) -> object:
+    expected = "a non-empty list of node ids like [n1, n2]"
+    items = _list_of(value, expected)
+    if not items:
+        raise SchemaViolation(f"expected {expected}, found []", expected=expected, found=value)
+    return items
+
+
+NodeList = Annotated[tuple[NodeId, ...], BeforeValidator(_node_list)]
+
+
+def _check_distinct(nodes: Sequence[str], loc: tuple[str | int, ...], where: str) -> None:
+    for index, node in enumerate(nodes):
+        if node in nodes[:index]:
+            raise SchemaViolation(
+                f"{node} appears twice in {where}",
+                expected="distinct node ids",
+                found=node,
+                loc=(*loc, index),
+            )
+
+
+class OneWayCut(SchemaModel):
+    """An asymmetric cut: messages from `from` nodes to `to` nodes are dropped."""
+
+    from_nodes: NodeList = Field(alias="from")
+    to_nodes: NodeList = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _check_sides(self) -> Self:
+        _check_distinct(self.from_nodes, ("from",), "from")
+        _check_distinct(self.to_nodes, ("to",), "to")
+        for index, node in enumerate(self.to_nodes):
+            if node in self.from_nodes:
+                raise SchemaViolation(
+                    f"{node} is on both sides of the one-way cut",
+                    expected="disjoint from and to lists",
+                    found=node,
+                    loc=("to", index),
+                )
+        return self
+
+
+def _groups(value: object) -> object:
+    expected = "a list of at least 2 groups of node ids, like [[n1, n2], [n3, n4, n5]]"
+    groups = _list_of(value, expected)
+    if len(groups) < 2:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return groups
+
+
+def _ring(value: object) -> bool:
+    if value is not True:
+        raise SchemaViolation(f"expected true, found {show(value)}", expected="true", found=value)
+    return True
+
+
+class Partition(SchemaModel):
+    """A network partition, in exactly one of five shapes.
+
+    - `isolate: n3` cuts one node off from all others, both directions.
+    - `groups: [[n1, n2], [n3, n4]]` lets nodes talk only within their group;
+      nodes not listed form one more group.
+    - `one_way: {from: [n1], to: [n2, n3]}` drops only messages from -> to.
+    - `bridge: n3` splits the other nodes into two halves (in node order); the
+      bridge node still talks to both.
+    - `ring: true` gives each node a majority of neighbors along the ring
+      n1..nN, so no two nodes see the same majority.
+    """
+
+    isolate: NodeRef | None = None
+    groups: Annotated[tuple[NodeList, ...], BeforeValidator(_groups)] | None = None
+    one_way: OneWayCut | None = None
+    bridge: NodeId | None = None
+    ring: Annotated[Literal[True], BeforeValidator(_ring)] | None = None
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        _exactly_one(cls, data, [kind.value for kind in PartitionKind], "a partition", "shape")
+
+    @model_validator(mode="after")
+    def _check_groups(self) -> Self:
+        if self.groups is None:
+            return self
+        home: dict[str, int] = {}
+        for group_index, group in enumerate(self.groups):
+            _check_distinct(group, ("groups", group_index), f"group {group_index + 1}")
+            for node_index, node in enumerate(group):
+                if node in home:
+                    raise SchemaViolation(
+                        f"overlapping partition groups: {node} is in groups "
+                        f"{home[node] + 1} and {group_index + 1}",
+                        expected="each node in at most one group",
+                        found=node,
+                        loc=("groups", group_index, node_index),
+                    )
+                home[node] = group_index
+        return self
+
+    @property
+    def kind(self) -> PartitionKind:
+        """Which shape this partition has."""
+        for kind in PartitionKind:
+            if getattr(self, kind.value) is not None:
+                return kind
+        raise AssertionError("a validated partition has a shape")
+
+
+class LinkRef(SchemaModel):
+    """A directed link between two nodes (both directions if `both_ways`)."""
+
+    from_node: NodeRef = Field(alias="from")
+    to_node: NodeRef = Field(alias="to")
+    both_ways: StrictBool = False
+
+    @model_validator(mode="after")
+    def _check_link(self) -> Self:
+        if self.from_node == self.to_node:
+            raise SchemaViolation(
+                f"a link joins two different nodes, found {self.from_node} -> {self.to_node}",
+                expected=f"a node other than {self.from_node}",
+                found=self.to_node,
+                loc=("to",),
+            )
+        return self
+
+
+def _link_or_all(value: object) -> str:
+    return "<all>" if isinstance(value, str) else "<link>"
+
+
+UnclogTarget = Annotated[
+    Annotated[LinkRef, Tag("<link>")]
+    | Annotated[
+        Literal["all"],
+        BeforeValidator(_the_word_all(" or a link like {from: n1, to: n2}")),
+        Tag("<all>"),
+    ],
+    Discriminator(_link_or_all),
+]
+"""`all` or one link. (Tags in angle brackets never appear in YAML paths.)"""
+
+
+def _nemesis_kinds(value: object) -> object:
+    kinds = _unique_names(NEMESIS_KINDS, "nemesis kind", "nemesis kinds")(value)
+    if not kinds:
+        expected = f"a non-empty list from: {', '.join(NEMESIS_KINDS)}"
+        raise SchemaViolation(f"expected {expected}, found []", expected=expected, found=value)
+    return kinds
+
+
+class Nemesis(SchemaModel):
+    """Random faults of the given kinds, one step every `interval`, from `at` to `until`.
+
+    Each step is drawn from the seeded RNG tree, so a seed replays the same
+    sequence; nothing the nemesis breaks outlasts `until`.
+    """
+
+    kinds: Annotated[tuple[NemesisKind, ...], BeforeValidator(_nemesis_kinds)]
+    interval_ms: PositiveDuration = Field(alias="interval")
+    until_ms: PositiveDuration = Field(alias="until")
+
+
+class Fault(SchemaModel):
+    """One scheduled fault: a time `at` and exactly one action."""
+
+    at_ms: NonNegativeDuration = Field(alias="at")
+    partition: Partition | None = None
+    heal: Annotated[Literal["all"], BeforeValidator(_the_word_all(""))] | None = None
+    crash: NodeRef | None = None
+    restart: NodeRef | None = None
+    pause: NodeRef | None = None
+    resume: NodeRef | None = None
+    clog: LinkRef | None = None
+    unclog: UnclogTarget | None = None
+    nemesis: Nemesis | None = None
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        _exactly_one(cls, data, [kind.value for kind in FaultKind], "a fault", "action")
+
+    @model_validator(mode="after")
+    def _check_nemesis(self) -> Self:
+        if self.nemesis is not None and self.nemesis.until_ms <= self.at_ms:
+            raise SchemaViolation(
+                f"the nemesis must stop after it starts: until "
+                f"{format_duration(self.nemesis.until_ms)} is not after at "
+                f"{format_duration(self.at_ms)}",
+                expected=f"a time after {format_duration(self.at_ms)}",
+                found=format_duration(self.nemesis.until_ms),
+                loc=("nemesis", "until"),
+            )
+        return self
+
+    @property
+    def kind(self) -> FaultKind:
+        """The action of this fault (its action key)."""
+        for kind in FaultKind:
+            if getattr(self, kind.value) is not None:
+                return kind
+        raise AssertionError("a validated fault has an action")
+
+    @property
+    def action(self) -> Partition | LinkRef | Nemesis | str:
+        """The value of the action key (a node ref, `all`, or a nested model)."""
+        value: Partition | LinkRef | Nemesis | str = getattr(self, self.kind.value)
+        return value
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(SchemaModel):
+    """A whole scenario: cluster, network, workload, faults, checks and bugs."""
+
+    name: Annotated[str, BeforeValidator(_name)]
+    description: Annotated[str, BeforeValidator(_text)] = ""
+    seed: Annotated[int, BeforeValidator(_integer_in(0))] = 1
+    duration_ms: PositiveDuration = Field(alias="duration")
+    cluster: Cluster = Field(default_factory=Cluster)
+    network: Network = Field(default_factory=Network)
+    workload: Workload = Field(default_factory=Workload)
+    faults: tuple[Fault, ...] = ()
+    checks: Annotated[
+        tuple[CheckName, ...], BeforeValidator(_unique_names(CHECK_NAMES, "check", "checks"))
+    ] = CHECK_NAMES
+    bugs: Annotated[tuple[str, ...], BeforeValidator(_unique_names(KNOWN_BUGS, "bug", "bugs"))] = ()
+
+    @property
+    def node_ids(self) -> tuple[str, ...]:
+        """The node ids of the cluster, in order: n1, n2, ..., nN."""
+        return tuple(f"n{index}" for index in range(1, self.cluster.nodes + 1))
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        nodes = self.cluster.nodes
+        for index, link in enumerate(self.network.links):
+            _check_node(link.from_node, nodes, ("network", "links", index, "from"))
+            _check_node(link.to_node, nodes, ("network", "links", index, "to"))
+        for index, fault in enumerate(self.faults):
+            _check_fault(fault, nodes, ("faults", index))
+            if fault.at_ms >= self.duration_ms:
+                raise SchemaViolation(
+                    f"a fault after the end: at {format_duration(fault.at_ms)} is not before "
+                    f"the end of the run ({format_duration(self.duration_ms)})",
+                    expected=f"a time before {format_duration(self.duration_ms)}",
+                    found=format_duration(fault.at_ms),
+                    loc=("faults", index, "at"),
+                )
+            if fault.nemesis is not None and fault.nemesis.until_ms > self.duration_ms:
+                raise SchemaViolation(
+                    f"the nemesis runs past the end: until "
+                    f"{format_duration(fault.nemesis.until_ms)} is after the end of the run "
+                    f"({format_duration(self.duration_ms)})",
+                    expected=f"a time of at most {format_duration(self.duration_ms)}",
+                    found=format_duration(fault.nemesis.until_ms),
+                    loc=("faults", index, "nemesis", "until"),
+                )
+        return self
+
+
+def _check_node(ref: str, nodes: int, loc: tuple[str | int, ...]) -> None:
+    if ref == LEADER or int(ref[1:]) <= nodes:
+        return
+    have = "only n1" if nodes == 1 else f"n1..n{nodes}"
+    raise SchemaViolation(
+        f"unknown node {ref!r} (this cluster has {have})",
+        expected=f"a node id from n1 to n{nodes}",
+        found=ref,
+        loc=loc,
+    )
+
+
+def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
+    kind = fault.kind
+    if kind in (FaultKind.CRASH, FaultKind.RESTART, FaultKind.PAUSE, FaultKind.RESUME):
+        action = fault.action
+        assert isinstance(action, str)
+        _check_node(action, nodes, (*loc, kind.value))
+    elif kind in (FaultKind.CLOG, FaultKind.UNCLOG) and isinstance(fault.action, LinkRef):
+        _check_node(fault.action.from_node, nodes, (*loc, kind.value, "from"))
+        _check_node(fault.action.to_node, nodes, (*loc, kind.value, "to"))
+    elif kind is FaultKind.PARTITION:
+        assert fault.partition is not None
+        _check_partition(fault.partition, nodes, (*loc, "partition"))
+
+
+def _check_partition(partition: Partition, nodes: int, loc: tuple[str | int, ...]) -> None:
+    if partition.isolate is not None:
+        _check_node(partition.isolate, nodes, (*loc, "isolate"))
+    if partition.groups is not None:
+        for group_index, group in enumerate(partition.groups):
+            for node_index, node in enumerate(group):
+                _check_node(node, nodes, (*loc, "groups", group_index, node_index))
+    if partition.one_way is not None:
+        for side, members in (
+            ("from", partition.one_way.from_nodes),
+            ("to", partition.one_way.to_nodes),
+        ):
+            for node_index, node in enumerate(members):
+                _check_node(node, nodes, (*loc, "one_way", side, node_index))
+    if partition.bridge is not None:
+        _check_node(partition.bridge, nodes, (*loc, "bridge"))
+        if nodes < MIN_BRIDGE_NODES:
+            raise SchemaViolation(
+                f"a bridge partition needs at least {MIN_BRIDGE_NODES} nodes; "
+                f"this cluster has {nodes}",
+                expected=f"a cluster of at least {MIN_BRIDGE_NODES} nodes",
+                found=partition.bridge,
+                loc=(*loc, "bridge"),
+            )
+    if partition.ring is not None and nodes < MIN_RING_NODES:
+        raise SchemaViolation(
+            f"a ring partition needs at least {MIN_RING_NODES} nodes (with fewer, every node "
+            f"sees the same majority); this cluster has {nodes}",
+            expected=f"a cluster of at least {MIN_RING_NODES} nodes",
+            found=True,
+            loc=(*loc, "ring"),
+        )

@@ -1,0 +1,250 @@
+"""Fault injection: the scenario's scheduled faults and the seeded random nemesis.
+
+Rules:
+- Scheduled faults run at their ``at`` time, in file order for equal times.
+- ``leader`` in a fault resolves when the fault fires, through the world's
+  leader oracle (the cluster layer provides it); when no leader is known the
+  target is drawn from the ``faults/leader`` stream and the event says so.
+- The nemesis (after Jepsen) alternates, every ``interval``: start one random
+  fault of its ``kinds`` on random targets, then undo it at the next step. At
+  ``until`` whatever it started is undone. Its draws come from its own stream
+  (``nemesis/{index}``), so adding a scheduled fault does not change its choices.
+- Every fault is one event in the log, with its resolved targets.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from harmonysim.sim import partitions
+from harmonysim.sim.events import EventKind
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from harmonysim.scenario import Fault, LinkRef, Nemesis, Partition
+    from harmonysim.sim.world import World
+
+__all__ = ["FaultInjector"]
+
+
+class FaultInjector:
+    """Applies faults to a world: partitions, heals, crashes, restarts, pauses and clogs."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._leader_stream = world.rng.stream("faults/leader")
+        self.counts: dict[str, int] = {}
+
+    # -- scheduling ---------------------------------------------------------------
+
+    def schedule(self, faults: Sequence[Fault]) -> None:
+        env = self.world.env
+        for index, fault in enumerate(faults):
+            if fault.nemesis is not None:
+                env.process(self._nemesis(index, fault.at_ms, fault.nemesis))
+            else:
+                self._at(fault.at_ms, functools.partial(self.apply, fault))
+
+    def _at(self, at_ms: float, action: Callable[[], None]) -> None:
+        env = self.world.env
+        delay = max(0, round(at_ms * 1000.0) - env.now)
+        timeout = simpy.Timeout(env, delay)
+        timeout.callbacks.append(lambda _: action())
+
+    # -- resolution ---------------------------------------------------------------
+
+    @property
+    def node_ids(self) -> list[str]:
+        return sorted(self.world.nodes)
+
+    def resolve(self, ref: str) -> tuple[str, dict[str, Any]]:
+        """A node id for ``ref`` ("n3" or "leader"), and notes for the event log."""
+        if ref != "leader":
+            return ref, {}
+        leader = self.world.leader()
+        if leader is not None:
+            return leader, {"ref": "leader"}
+        chosen = self._leader_stream.choice(self.node_ids)
+        return chosen, {"ref": "leader", "fallback": "no leader known"}
+
+    def _emit(self, kind: EventKind, node: str | None, fields: dict[str, Any]) -> None:
+        self.counts[kind.value] = self.counts.get(kind.value, 0) + 1
+        self.world.log.emit(kind, node, fields)
+
+    # -- actions ------------------------------------------------------------------
+
+    def apply(self, fault: Fault) -> None:
+        kind = fault.kind
+        if fault.partition is not None:
+            self.partition(fault.partition)
+        elif fault.heal is not None:
+            self.heal()
+        elif fault.crash is not None:
+            node, notes = self.resolve(fault.crash)
+            self.crash(node, notes)
+        elif fault.restart is not None:
+            node, notes = self.resolve(fault.restart)
+            self.restart(node, notes)
+        elif fault.pause is not None:
+            node, notes = self.resolve(fault.pause)
+            self.pause(node, notes)
+        elif fault.resume is not None:
+            node, notes = self.resolve(fault.resume)
+            self.resume(node, notes)
+        elif fault.clog is not None:
+            self.clog(self._link_pairs(fault.clog))
+        elif fault.unclog is not None:
+            self.unclog(None if fault.unclog == "all" else self._link_pairs(fault.unclog))
+        else:  # pragma: no cover - the scenario schema admits no other action
+            raise ValueError(f"unsupported fault {kind!r}")
+
+    def _link_pairs(self, link: LinkRef) -> list[tuple[str, str]]:
+        src, _ = self.resolve(link.from_node)
+        dst, _ = self.resolve(link.to_node)
+        pairs = [(src, dst)]
+        if link.both_ways:
+            pairs.append((dst, src))
+        return pairs
+
+    def partition(self, spec: Partition) -> None:
+        nodes = self.node_ids
+        fields: dict[str, Any]
+        graph: nx.DiGraph
+        if spec.isolate is not None:
+            node, notes = self.resolve(spec.isolate)
+            graph = partitions.isolate(nodes, node)
+            fields = {"shape": "isolate", "target": node, **notes}
+        elif spec.groups is not None:
+            graph = partitions.groups(nodes, spec.groups)
+            fields = {"shape": "groups", "groups": [sorted(group) for group in spec.groups]}
+        elif spec.one_way is not None:
+            graph = partitions.one_way(nodes, spec.one_way.from_nodes, spec.one_way.to_nodes)
+            fields = {
+                "shape": "one_way",
+                "from": sorted(spec.one_way.from_nodes),
+                "to": sorted(spec.one_way.to_nodes),
+            }
+        elif spec.bridge is not None:
+            graph = partitions.bridge(nodes, spec.bridge)
+            fields = {"shape": "bridge", "target": spec.bridge}
+        else:
+            graph = partitions.majorities_ring(nodes)
+            fields = {"shape": "ring"}
+        self.set_graph(graph, fields)
+
+    def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> None:
+        self.world.network.set_partition(graph)
+        self._emit(EventKind.NET_PARTITION, None, {**fields, "cut": partitions.describe(graph)})
+
+    def heal(self) -> None:
+        self.world.network.set_partition(None)
+        self._emit(EventKind.NET_HEAL, None, {})
+
+    def crash(self, node: str, notes: dict[str, Any] | None = None) -> None:
+        self.counts["node.crash"] = self.counts.get("node.crash", 0) + 1
+        self.world.nodes[node].crash(notes)
+
+    def restart(self, node: str, notes: dict[str, Any] | None = None) -> None:
+        self.counts["node.restart"] = self.counts.get("node.restart", 0) + 1
+        self.world.nodes[node].restart(notes)
+
+    def pause(self, node: str, notes: dict[str, Any] | None = None) -> None:
+        self.counts["node.pause"] = self.counts.get("node.pause", 0) + 1
+        self.world.nodes[node].pause(notes)
+
+    def resume(self, node: str, notes: dict[str, Any] | None = None) -> None:
+        self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
+        self.world.nodes[node].resume(notes)
+
+    def clog(self, pairs: list[tuple[str, str]]) -> None:
+        self.world.network.clog(pairs)
+        self._emit(EventKind.NET_CLOG, None, {"links": [list(pair) for pair in pairs]})
+
+    def unclog(self, pairs: list[tuple[str, str]] | None) -> None:
+        listed = self.world.network.clogged_links() if pairs is None else pairs
+        released = self.world.network.unclog(pairs)
+        self._emit(
+            EventKind.NET_UNCLOG,
+            None,
+            {"links": [list(pair) for pair in listed], "released": released},
+        )
+
+    # -- the nemesis ----------------------------------------------------------------
+
+    def _nemesis(self, index: int, at_ms: float, spec: Nemesis) -> Any:
+        env = self.world.env
+        rng = self.world.rng.stream(f"nemesis/{index}")
+        start_us = round(at_ms * 1000.0)
+        until_us = round(spec.until_ms * 1000.0)
+        interval_us = max(1, round(spec.interval_ms * 1000.0))
+        yield env.timeout(max(0, start_us - env.now))
+        undo: Callable[[], None] | None = None
+        while env.now < until_us:
+            if undo is not None:
+                undo()
+                undo = None
+            else:
+                kind = rng.choice(list(spec.kinds))
+                undo = self._nemesis_fault(kind, rng)
+            yield env.timeout(min(interval_us, max(1, until_us - env.now)))
+        if undo is not None:
+            undo()
+
+    def _nemesis_fault(self, kind: str, rng: random.Random) -> Callable[[], None]:
+        nodes = self.node_ids
+        self._emit(EventKind.NEMESIS, None, {"fault": kind})
+        if kind == "crash":
+            up = [node for node in nodes if self.world.nodes[node].up]
+            target = rng.choice(up) if up else rng.choice(nodes)
+            self.crash(target)
+            return lambda: self.restart(target)
+        if kind == "pause":
+            target = rng.choice(nodes)
+            self.pause(target)
+            return lambda: self.resume(target)
+        if kind == "clog":
+            src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
+            pairs = [(src, dst), (dst, src)]
+            self.clog(pairs)
+            return lambda: self.unclog(pairs)
+        shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
+        if shape == "isolate":
+            target = rng.choice(nodes)
+            self.set_graph(
+                partitions.isolate(nodes, target), {"shape": "isolate", "target": target}
+            )
+        elif shape == "isolate_leader":
+            target, notes = self.resolve("leader")
+            self.set_graph(
+                partitions.isolate(nodes, target), {"shape": "isolate", "target": target, **notes}
+            )
+        elif shape == "majority":
+            shuffled = list(nodes)
+            rng.shuffle(shuffled)
+            minority = sorted(shuffled[: len(nodes) // 2])
+            majority = sorted(shuffled[len(nodes) // 2 :])
+            self.set_graph(
+                partitions.groups(nodes, [minority, majority]),
+                {"shape": "groups", "groups": [minority, majority]},
+            )
+        elif shape == "one_way":
+            shuffled = list(nodes)
+            rng.shuffle(shuffled)
+            half = len(nodes) // 2
+            sources, targets = sorted(shuffled[:half]), sorted(shuffled[half:])
+            self.set_graph(
+                partitions.one_way(nodes, sources, targets),
+                {"shape": "one_way", "from": sources, "to": targets},
+            )
+        elif shape == "bridge":
+            target = rng.choice(nodes)
+            self.set_graph(partitions.bridge(nodes, target), {"shape": "bridge", "target": target})
+        else:
+            self.set_graph(partitions.majorities_ring(nodes), {"shape": "ring"})
+        return self.heal

@@ -1,0 +1,400 @@
+"""The simulated network: every message between endpoints passes through ``Network.send``.
+
+Rules:
+- One ``Link`` per ordered pair (src, dst), created on first use, each with its own
+  seeded stream (``net/{src}->{dst}``), latency sampler, loss, duplication and
+  jitter (scenario defaults, then per-link overrides). Adding an endpoint never
+  changes the draws of existing links.
+- Reachability is a networkx ``DiGraph`` of allowed links among the server nodes
+  (``set_partition``); links touching endpoints outside the graph (clients) are
+  always allowed. The graph is compiled into one boolean per link when it
+  changes, so the per-message path never touches networkx.
+- A partition is checked when a message is sent and again when it would be
+  delivered: a message in flight over a link that is cut meanwhile is dropped.
+- A clogged link holds what is sent on it and releases it, in order, when
+  unclogged; each released message then takes a fresh latency, never arriving
+  before the one held ahead of it.
+- Delivery to a crashed endpoint drops the message (reason ``down``); delivery to
+  a paused endpoint queues it on the endpoint until it resumes.
+- Event order: ``msg.send`` always comes first; then exactly one of ``msg.drop``
+  (partition or loss), ``msg.hold`` (clogged) or nothing; ``msg.duplicate`` when
+  a copy is scheduled; each arrival is one ``msg.deliver`` or ``msg.drop``.
+
+The per-message path is the simulator's hottest code; it is written for speed
+(local names, ``__slots__``, one simpy ``Timeout`` per delivery) and measured by
+``harmonysim bench kernel`` beside a bare simpy loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import networkx as nx
+import orjson
+import simpy
+from simpy.events import NORMAL
+
+from harmonysim.sim.events import EventKind, EventLog
+from harmonysim.sim.latency import LatencySpec, Sampler, make_sampler
+from harmonysim.sim.rng import RngTree
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Network as NetworkSettings
+
+__all__ = ["Endpoint", "Envelope", "Link", "LinkSettings", "Network"]
+
+_SEND = EventKind.MSG_SEND
+_DELIVER = EventKind.MSG_DELIVER
+_DROP = EventKind.MSG_DROP
+_DUPLICATE = EventKind.MSG_DUPLICATE
+_HOLD = EventKind.MSG_HOLD
+_NORMAL = NORMAL
+
+
+class Envelope(simpy.Event):
+    """One message on the wire: payload plus routing, id and the trace context it carries.
+
+    An envelope is itself the simpy event of its arrival (as ``simpy.Timeout`` is
+    an event that carries a value): one object per message copy instead of a
+    message plus a timeout, on the simulator's hottest path. ``dispatch`` puts
+    it on the wire; a duplicate is a second envelope with the same id.
+    """
+
+    __slots__ = ("id", "link", "payload", "sent_at_us", "trace")
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        id: int,
+        link: Link,
+        payload: Any,
+        trace: Any,
+        sent_at_us: int,
+    ) -> None:
+        # Event.__init__ inlined, as simpy.Timeout does, for speed.
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        self.id = id
+        self.link = link
+        self.payload = payload
+        self.trace = trace
+        self.sent_at_us = sent_at_us
+
+    def dispatch(self, delay_us: int, arrive: Callable[[simpy.Event], None]) -> None:
+        """Schedule arrival ``delay_us`` from now, calling ``arrive(self)`` then."""
+        self.callbacks.append(arrive)
+        self.env.schedule(self, _NORMAL, delay_us)
+
+    def copy(self) -> Envelope:
+        return Envelope(self.env, self.id, self.link, self.payload, self.trace, self.sent_at_us)
+
+    @property
+    def src(self) -> str:
+        return self.link.src
+
+    @property
+    def dst(self) -> str:
+        return self.link.dst
+
+
+class Endpoint(Protocol):
+    """What the network needs of a node or client it delivers to."""
+
+    @property
+    def up(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
+    def receive(self, envelope: Envelope) -> None: ...
+    def hold(self, envelope: Envelope) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Resolved settings of one directed link."""
+
+    latency: LatencySpec
+    loss: float = 0.0
+    duplicate: float = 0.0
+    jitter_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class Link:
+    """Mutable state of one directed link.
+
+    ``send_line`` and ``deliver_line`` are the link's event records with the
+    endpoints baked in, leaving only time, seq, message id (and type) to fill:
+    the per-message path formats bytes instead of building and encoding dicts.
+    They produce exactly what ``EventLog.emit`` would (a test holds them to it).
+    """
+
+    src: str
+    dst: str
+    settings: LinkSettings
+    sample_us: Sampler
+    draw: Callable[[], float]
+    endpoint: Endpoint | None = None
+    allowed: bool = True
+    clogged: bool = False
+    held: list[Envelope] = field(default_factory=list)
+    send_line: bytes = b""
+    deliver_line: bytes = b""
+
+    def __post_init__(self) -> None:
+        src = orjson.dumps(self.src)
+        dst = orjson.dumps(self.dst)
+        self.send_line = (
+            b'{"t":%d.%03d,"seq":%d,"kind":"msg.send","node":' + src + b',"dst":' + dst
+        ) + b',"id":%d,"type":"%s"}'
+        self.deliver_line = (
+            b'{"t":%d.%03d,"seq":%d,"kind":"msg.deliver","node":' + dst + b',"src":' + src
+        ) + b',"id":%d}'
+
+
+class Network:
+    """Routes messages between endpoints with latency, loss, duplication, partitions and clogs."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        rng: RngTree,
+        log: EventLog,
+        default: LinkSettings,
+        overrides: dict[tuple[str, str], LinkSettings] | None = None,
+    ) -> None:
+        self._env = env
+        self._rng = rng
+        self._log = log
+        self._default = default
+        self._overrides = dict(overrides or {})
+        self._endpoints: dict[str, Endpoint] = {}
+        self._links: dict[str, dict[str, Link]] = {}
+        self._graph: nx.DiGraph | None = None
+        self._graph_nodes: frozenset[str] = frozenset()
+        self._next_id = 0
+        self._type_names: dict[type, bytes] = {}
+        self.delivered = 0
+        self.dropped = 0
+        self.duplicated = 0
+
+    @property
+    def sent(self) -> int:
+        """Messages sent so far (ids are allocated one per send)."""
+        return self._next_id
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def from_settings(
+        cls, env: simpy.Environment, rng: RngTree, log: EventLog, settings: NetworkSettings
+    ) -> Network:
+        default = LinkSettings(
+            latency=settings.latency,
+            loss=settings.loss,
+            duplicate=settings.duplicate,
+            jitter_ms=settings.jitter_ms,
+        )
+        overrides: dict[tuple[str, str], LinkSettings] = {}
+        for override in settings.links:
+            pairs = [(override.from_node, override.to_node)]
+            if override.both_ways:
+                pairs.append((override.to_node, override.from_node))
+            for pair in pairs:
+                base = overrides.get(pair, default)
+                overrides[pair] = LinkSettings(
+                    latency=override.latency if override.latency is not None else base.latency,
+                    loss=override.loss if override.loss is not None else base.loss,
+                    duplicate=(
+                        override.duplicate if override.duplicate is not None else base.duplicate
+                    ),
+                    jitter_ms=(
+                        override.jitter_ms if override.jitter_ms is not None else base.jitter_ms
+                    ),
+                )
+        return cls(env, rng, log, default, overrides)
+
+    def attach(self, endpoint_id: str, endpoint: Endpoint) -> None:
+        """Register a node or client so messages can be delivered to it."""
+        self._endpoints[endpoint_id] = endpoint
+        for row in self._links.values():
+            link = row.get(endpoint_id)
+            if link is not None:
+                link.endpoint = endpoint
+
+    def link(self, src: str, dst: str) -> Link:
+        """The link src -> dst, created with its own seeded stream on first use."""
+        row = self._links.get(src)
+        if row is None:
+            row = self._links[src] = {}
+        link = row.get(dst)
+        if link is None:
+            settings = self._overrides.get((src, dst), self._default)
+            stream = self._rng.stream(f"net/{src}->{dst}")
+            link = Link(
+                src=src,
+                dst=dst,
+                settings=settings,
+                sample_us=make_sampler(settings.latency, stream, settings.jitter_ms),
+                draw=stream.random,
+            )
+            link.allowed = self._allowed(src, dst)
+            row[dst] = link
+        return link
+
+    # -- the hot path ---------------------------------------------------------
+
+    def send(self, src: str, dst: str, payload: Any, trace: Any = None) -> int:
+        """Send ``payload`` from ``src`` to ``dst``; returns the message id."""
+        try:
+            link = self._links[src][dst]
+        except KeyError:
+            link = self.link(src, dst)
+        self._next_id = message_id = self._next_id + 1
+        env = self._env
+        log = self._log
+        if log.subscribers:
+            log.emit(_SEND, src, {"dst": dst, "id": message_id, "type": type(payload).__name__})
+        else:
+            type_name = self._type_names.get(type(payload))
+            if type_name is None:
+                type_name = self._type_names[type(payload)] = type(payload).__name__.encode()
+            lines = log.lines
+            lines.append(
+                link.send_line % (*divmod(env._now, 1000), log.count, message_id, type_name)
+            )
+            log.count += 1
+            if len(lines) >= log.FLUSH_LINES:
+                log.flush()
+        if not link.allowed:
+            self.dropped += 1
+            log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "partition"})
+            return message_id
+        settings = link.settings
+        if settings.loss and link.draw() < settings.loss:
+            self.dropped += 1
+            log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "loss"})
+            return message_id
+        envelope = Envelope(env, message_id, link, payload, trace, env._now)  # type: ignore[arg-type]
+        if link.clogged:
+            link.held.append(envelope)
+            log.emit(_HOLD, src, {"dst": dst, "id": message_id, "reason": "clog"})
+            return message_id
+        envelope.dispatch(link.sample_us(), self._arrive)
+        if settings.duplicate and link.draw() < settings.duplicate:
+            self.duplicated += 1
+            log.emit(_DUPLICATE, src, {"dst": dst, "id": message_id})
+            envelope.copy().dispatch(link.sample_us(), self._arrive)
+        return message_id
+
+    def _arrive(self, event: simpy.Event) -> None:
+        envelope: Envelope = event  # type: ignore[assignment]
+        link = envelope.link
+        if not link.allowed:
+            self.dropped += 1
+            self._log.emit(
+                _DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": "partition"}
+            )
+            return
+        endpoint = link.endpoint
+        if endpoint is None:
+            endpoint = link.endpoint = self._endpoints.get(link.dst)
+        if endpoint is None or not endpoint.up:
+            self.dropped += 1
+            self._log.emit(_DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": "down"})
+            return
+        if endpoint.paused:
+            endpoint.hold(envelope)
+            return
+        self.delivered += 1
+        log = self._log
+        if log.subscribers:
+            log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
+        else:
+            lines = log.lines
+            lines.append(
+                link.deliver_line % (*divmod(self._env._now, 1000), log.count, envelope.id)
+            )
+            log.count += 1
+            if len(lines) >= log.FLUSH_LINES:
+                log.flush()
+        endpoint.receive(envelope)
+
+    def deliver_held(self, envelope: Envelope) -> None:
+        """Deliver a message that waited at a paused endpoint (called on resume)."""
+        link = envelope.link
+        endpoint = self._endpoints[link.dst]
+        if link.allowed and endpoint.up:
+            self.delivered += 1
+            self._log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
+            endpoint.receive(envelope)
+        else:
+            self.dropped += 1
+            reason = "partition" if not link.allowed else "down"
+            self._log.emit(_DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": reason})
+
+    # -- partitions -------------------------------------------------------------
+
+    def _allowed(self, src: str, dst: str) -> bool:
+        graph = self._graph
+        if graph is None or src not in self._graph_nodes or dst not in self._graph_nodes:
+            return True
+        return bool(graph.has_edge(src, dst))
+
+    @property
+    def partition(self) -> nx.DiGraph | None:
+        """The current graph of allowed links among server nodes, or None when fully connected."""
+        return self._graph
+
+    def set_partition(self, graph: nx.DiGraph | None) -> None:
+        """Replace the allowed-links graph (None heals everything)."""
+        self._graph = graph
+        self._graph_nodes = frozenset(graph.nodes) if graph is not None else frozenset()
+        for row in self._links.values():
+            for link in row.values():
+                link.allowed = self._allowed(link.src, link.dst)
+
+    def cut_links(self) -> list[tuple[str, str]]:
+        """The directed links among graph nodes that are currently cut, sorted."""
+        graph = self._graph
+        if graph is None:
+            return []
+        nodes = sorted(graph.nodes)
+        return [(a, b) for a in nodes for b in nodes if a != b and not graph.has_edge(a, b)]
+
+    # -- clogs ------------------------------------------------------------------
+
+    def clog(self, pairs: Iterable[tuple[str, str]]) -> None:
+        for src, dst in pairs:
+            self.link(src, dst).clogged = True
+
+    def unclog(self, pairs: Iterable[tuple[str, str]] | None = None) -> int:
+        """Release held messages in order (all clogged links when ``pairs`` is None)."""
+        if pairs is None:
+            links = [link for row in self._links.values() for link in row.values() if link.clogged]
+            links.sort(key=lambda link: (link.src, link.dst))
+        else:
+            links = [self.link(src, dst) for src, dst in pairs]
+        released = 0
+        env = self._env
+        for link in links:
+            link.clogged = False
+            arrival_us = env._now
+            for envelope in link.held:
+                # Fresh latency from now, but never ahead of the message held before it.
+                arrival_us = max(arrival_us, env._now + link.sample_us())
+                envelope.dispatch(int(arrival_us - env._now), self._arrive)
+                released += 1
+            link.held.clear()
+        return released
+
+    def clogged_links(self) -> list[tuple[str, str]]:
+        return sorted(
+            (link.src, link.dst)
+            for row in self._links.values()
+            for link in row.values()
+            if link.clogged
+        )

@@ -1,0 +1,185 @@
+"""Virtual nodes: a process (the protocol) running on a host that crashes, restarts and pauses.
+
+Rules:
+- A node's *process* is volatile: ``crash`` drops it, with every pending timer
+  (timers carry the incarnation they were set in and do nothing afterwards) and
+  every message waiting for it; the disk loses what was not synced.
+- ``restart`` builds a new process with the node's factory; the process must
+  rebuild its state from ``node.disk`` alone (the durable view after a crash).
+- ``pause`` freezes the node: messages to it and its timers that come due wait,
+  in order, and run when it ``resume``s (as a SIGSTOP'd process would).
+- Processes talk to the world only through their node: ``send``, ``set_timer``,
+  ``disk``, ``stream`` (its seeded randomness), ``emit`` (event log) and ``now_ms``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import simpy
+
+from harmonysim.sim.disk import Disk
+from harmonysim.sim.events import EventKind, EventLog
+from harmonysim.sim.network import Envelope, Network
+
+if TYPE_CHECKING:
+    from harmonysim.sim.world import World
+
+__all__ = ["Process", "ProcessFactory", "SimNode", "Timer"]
+
+
+class Process(Protocol):
+    """A protocol instance running on a node."""
+
+    def start(self) -> None: ...
+    def on_message(self, envelope: Envelope) -> None: ...
+
+
+ProcessFactory = Callable[["SimNode"], Process]
+
+_TIMER = EventKind.TIMER
+
+
+class Timer:
+    """A cancellable one-shot timer; it never fires after its node crashed."""
+
+    __slots__ = ("_callback", "_node", "cancelled", "incarnation", "name")
+
+    def __init__(self, node: SimNode, name: str, callback: Callable[[], None]) -> None:
+        self._node = node
+        self.name = name
+        self._callback = callback
+        self.incarnation = node.incarnation
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self, _: simpy.Event | None = None) -> None:
+        node = self._node
+        if self.cancelled or self.incarnation != node.incarnation or not node.up:
+            return
+        if node.paused:
+            node._deferred.append(self)
+            return
+        node.log.emit(_TIMER, node.id, {"name": self.name})
+        self._callback()
+
+
+class SimNode:
+    """One virtual server: identity, disk, timers, and the process running on it."""
+
+    def __init__(self, world: World, node_id: str, factory: ProcessFactory, disk: Disk) -> None:
+        self.world = world
+        self.id = node_id
+        self.factory = factory
+        self.disk = disk
+        self.log: EventLog = world.log
+        self._network: Network = world.network
+        self._env: simpy.Environment = world.env
+        self.incarnation = 0
+        self.up = False
+        self.paused = False
+        self.process: Process | None = None
+        self._held: list[Envelope] = []
+        self._deferred: list[Timer] = []
+        # Hot path: a C-level partial instead of a Python method frame per send.
+        self.send = functools.partial(self._network.send, node_id)  # type: ignore[method-assign]
+
+    # -- what a process may use ----------------------------------------------------
+
+    @property
+    def now_ms(self) -> float:
+        return self._env._now / 1000.0
+
+    @property
+    def now_us(self) -> int:
+        return int(self._env._now)
+
+    def send(self, dst: str, payload: Any, trace: Any = None) -> int:
+        """Send through the network (rebound per instance in __init__ to skip a call layer)."""
+        return self._network.send(self.id, dst, payload, trace)
+
+    def set_timer(self, delay_ms: float, name: str, callback: Callable[[], None]) -> Timer:
+        """Call ``callback`` after ``delay_ms`` of virtual time unless cancelled or crashed."""
+        timer = Timer(self, name, callback)
+        timeout = simpy.Timeout(self._env, max(0, round(delay_ms * 1000.0)))
+        timeout.callbacks.append(timer.fire)
+        return timer
+
+    def stream(self, name: str) -> random.Random:
+        """This node's seeded randomness for ``name``, fresh for each incarnation."""
+        return self.world.rng.stream(f"node/{self.id}/{self.incarnation}/{name}")
+
+    def emit(self, kind: EventKind, fields: dict[str, Any] | None = None) -> None:
+        self.log.emit(kind, self.id, fields)
+
+    # -- the network's view ----------------------------------------------------------
+
+    def receive(self, envelope: Envelope) -> None:
+        """Hand a delivered message to the process (rebound to it directly while up)."""
+        process = self.process
+        if process is not None:
+            process.on_message(envelope)
+
+    def hold(self, envelope: Envelope) -> None:
+        self._held.append(envelope)
+
+    # -- faults ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.up = True
+        self.process = self.factory(self)
+        # Hot path: the network calls the process's handler without this frame.
+        self.receive = self.process.on_message  # type: ignore[method-assign]
+        self.process.start()
+
+    def crash(self, notes: dict[str, Any] | None = None) -> None:
+        if not self.up:
+            return
+        self.up = False
+        self.paused = False
+        self.incarnation += 1
+        self.process = None
+        del self.receive  # back to the class method, which ignores messages
+        dropped = len(self._held)
+        self._held.clear()
+        self._deferred.clear()
+        self.log.emit(EventKind.NODE_CRASH, self.id, {"held_dropped": dropped, **(notes or {})})
+        self.disk.crash()
+
+    def restart(self, notes: dict[str, Any] | None = None) -> None:
+        if self.up:
+            return
+        self.log.emit(
+            EventKind.NODE_RESTART, self.id, {"incarnation": self.incarnation, **(notes or {})}
+        )
+        self.start()
+
+    def pause(self, notes: dict[str, Any] | None = None) -> None:
+        if not self.up or self.paused:
+            return
+        self.paused = True
+        self.log.emit(EventKind.NODE_PAUSE, self.id, notes)
+
+    def resume(self, notes: dict[str, Any] | None = None) -> None:
+        if not self.up or not self.paused:
+            return
+        self.paused = False
+        held, self._held = self._held, []
+        deferred, self._deferred = self._deferred, []
+        self.log.emit(
+            EventKind.NODE_RESUME,
+            self.id,
+            {"messages": len(held), "timers": len(deferred), **(notes or {})},
+        )
+        incarnation = self.incarnation
+        for envelope in held:
+            if self.incarnation != incarnation or self.paused:
+                break
+            self._network.deliver_held(envelope)
+        for timer in deferred:
+            timer.fire()

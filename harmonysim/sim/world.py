@@ -1,0 +1,108 @@
+"""The World: one simpy environment, one seeded RNG tree, the network, the nodes and the faults.
+
+Rules:
+- The simulation clock counts whole virtual microseconds (``env.now`` is an int);
+  event records print it as milliseconds (``t``). Durations from scenarios are in
+  milliseconds and are rounded to microseconds once, at the edge.
+- Nodes are created, started and iterated in sorted id order.
+- The world knows nothing of the protocol its nodes run: a ``ProcessFactory``
+  builds it, and the cluster layer may install ``leader_oracle`` so faults can
+  target "the leader".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+import simpy
+
+from harmonysim.sim.disk import Disk
+from harmonysim.sim.events import EventKind, EventLog
+from harmonysim.sim.faults import FaultInjector
+from harmonysim.sim.latency import LatencySpec
+from harmonysim.sim.network import LinkSettings, Network
+from harmonysim.sim.node import ProcessFactory, SimNode
+from harmonysim.sim.rng import RngTree
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Scenario
+
+__all__ = ["World"]
+
+
+class World:
+    """Everything simulated in one run, expanded from one seed."""
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        sink: IO[bytes] | None = None,
+        network: Callable[[simpy.Environment, RngTree, EventLog], Network] | None = None,
+        default_latency: LatencySpec | None = None,
+    ) -> None:
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.rng = RngTree(seed)
+        env = self.env
+        self.log = EventLog(lambda: env._now, sink)  # type: ignore[arg-type,return-value]
+        if network is not None:
+            self.network = network(self.env, self.rng, self.log)
+        else:
+            if default_latency is None:
+                raise ValueError("World needs a network factory or a default latency")
+            self.network = Network(self.env, self.rng, self.log, LinkSettings(default_latency))
+        self.nodes: dict[str, SimNode] = {}
+        self.faults = FaultInjector(self)
+        self.leader_oracle: Callable[[], str | None] | None = None
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, *, sink: IO[bytes] | None = None) -> World:
+        """A world with the scenario's network; nodes are added by the caller's protocol."""
+        settings = scenario.network
+        return cls(
+            scenario.seed,
+            sink=sink,
+            network=lambda env, rng, log: Network.from_settings(env, rng, log, settings),
+        )
+
+    @property
+    def now_ms(self) -> float:
+        return self.env.now / 1000.0
+
+    def add_node(self, node_id: str, factory: ProcessFactory, fsync_latency_ms: float) -> SimNode:
+        disk = Disk(self.env, self.log, node_id, max(1, round(fsync_latency_ms * 1000.0)))
+        node = SimNode(self, node_id, factory, disk)
+        self.nodes[node_id] = node
+        self.network.attach(node_id, node)
+        return node
+
+    def leader(self) -> str | None:
+        return self.leader_oracle() if self.leader_oracle is not None else None
+
+    def start(self, fields: dict[str, Any] | None = None) -> None:
+        """Emit ``run.start`` and start every node's process, in id order."""
+        self.log.emit(EventKind.RUN_START, None, {"seed": self.seed, **(fields or {})})
+        for node_id in sorted(self.nodes):
+            self.nodes[node_id].start()
+
+    def run(
+        self, until_ms: float, *, progress: Callable[[float], None] | None = None, steps: int = 100
+    ) -> None:
+        """Advance virtual time to ``until_ms``, reporting progress ``steps`` times."""
+        until_us = round(until_ms * 1000.0)
+        if until_us <= self.env.now:
+            return
+        if progress is None:
+            self.env.run(until=until_us)
+        else:
+            for step in range(1, steps + 1):
+                target = max(self.env.now + 1, until_us * step // steps)
+                if target > self.env.now:
+                    self.env.run(until=min(target, until_us))
+                progress(self.env.now / 1000.0)
+
+    def finish(self, fields: dict[str, Any] | None = None) -> None:
+        self.log.emit(EventKind.RUN_END, None, fields)
+        self.log.flush()
