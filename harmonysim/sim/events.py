@@ -19,7 +19,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -65,6 +65,8 @@ class EventKind(StrEnum):
     RAFT_TERM = "raft.term"
     RAFT_COMMIT = "raft.commit"
     RAFT_APPLY = "raft.apply"
+    RAFT_PERSIST = "raft.persist"
+    RAFT_RECOVER = "raft.recover"
     RAFT_SNAPSHOT = "raft.snapshot"
     RAFT_RESTORE = "raft.restore"
     # the B+ tree state machine (cluster/state_machine.py)
@@ -92,7 +94,7 @@ class EventLog:
     per-message path formats its lines directly (``plain`` is True).
     """
 
-    __slots__ = ("_clock", "_hash", "_sink", "count", "lines", "subscribers")
+    __slots__ = ("_clock", "_hash", "_sink", "_watchers", "count", "lines", "subscribers")
 
     FLUSH_LINES = 8192
 
@@ -103,6 +105,19 @@ class EventLog:
         self.lines: list[bytes] = []
         self.count = 0
         self.subscribers: list[Callable[[EventRecord], None]] = []
+        self._watchers: dict[str, list[Callable[[EventRecord], None]]] = {}
+
+    def watch(self, kinds: Iterable[EventKind], callback: Callable[[EventRecord], None]) -> None:
+        """Call ``callback`` with each record of the given kinds (online checkers).
+
+        Unlike ``subscribers``, watching kinds other than ``msg.send`` and
+        ``msg.deliver`` leaves the network's fast path on.
+        """
+        for kind in kinds:
+            if kind in (EventKind.MSG_SEND, EventKind.MSG_DELIVER):
+                self.subscribers.append(_only(kind, callback))
+            else:
+                self._watchers.setdefault(kind.value, []).append(callback)
 
     @property
     def plain(self) -> bool:
@@ -118,10 +133,14 @@ class EventLog:
         self.count += 1
         lines = self.lines
         lines.append(b'{"t":%d.%03d,' % divmod(now_us, 1000) + orjson.dumps(record)[1:])
-        if self.subscribers:
+        watchers = self._watchers.get(kind) if self._watchers else None
+        if self.subscribers or watchers:
             record = {"t": now_us / 1000.0, **record}
             for subscriber in self.subscribers:
                 subscriber(record)
+            if watchers:
+                for watcher in watchers:
+                    watcher(record)
         if len(lines) >= self.FLUSH_LINES:
             self.flush()
 
@@ -140,6 +159,16 @@ class EventLog:
             self._hash.update(data)
             if self._sink is not None:
                 self._sink.write(data)
+
+
+def _only(
+    kind: EventKind, callback: Callable[[EventRecord], None]
+) -> Callable[[EventRecord], None]:
+    def filtered(record: EventRecord) -> None:
+        if record["kind"] == kind:
+            callback(record)
+
+    return filtered
 
 
 def read_events(path: Path) -> list[EventRecord]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
@@ -64,33 +65,33 @@ class Envelope(simpy.Event):
 
     __slots__ = ("id", "link", "payload", "sent_at_us", "trace")
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        id: int,
-        link: Link,
-        payload: Any,
-        trace: Any,
-        sent_at_us: int,
-    ) -> None:
-        # Event.__init__ inlined, as simpy.Timeout does, for speed.
-        self.env = env
+    # What simpy's Environment.step reads of a processed event, as class defaults
+    # rather than per-message attribute stores.
+    _ok = True
+    _value = None
+
+    def __init__(self, id: int, link: Link, payload: Any, trace: Any, sent_at_us: int) -> None:
         self.callbacks = []
-        self._value = None
-        self._ok = True
         self.id = id
         self.link = link
         self.payload = payload
         self.trace = trace
         self.sent_at_us = sent_at_us
 
-    def dispatch(self, delay_us: int, arrive: Callable[[simpy.Event], None]) -> None:
-        """Schedule arrival ``delay_us`` from now, calling ``arrive(self)`` then."""
+    def dispatch(
+        self, env: simpy.Environment, delay_us: int, arrive: Callable[[simpy.Event], None]
+    ) -> None:
+        """Schedule arrival ``delay_us`` from now, calling ``arrive(self)`` then.
+
+        This is ``env.schedule(self, NORMAL, delay_us)`` inlined (one frame less per
+        message); simpy 4's queue entries are ``(time, priority, event id, event)``.
+        """
+        self.env = env
         self.callbacks.append(arrive)
-        self.env.schedule(self, _NORMAL, delay_us)
+        heappush(env._queue, (env._now + delay_us, _NORMAL, next(env._eid), self))
 
     def copy(self) -> Envelope:
-        return Envelope(self.env, self.id, self.link, self.payload, self.trace, self.sent_at_us)
+        return Envelope(self.id, self.link, self.payload, self.trace, self.sent_at_us)
 
     @property
     def src(self) -> str:
@@ -143,8 +144,12 @@ class Link:
     held: list[Envelope] = field(default_factory=list)
     send_line: bytes = b""
     deliver_line: bytes = b""
+    loss: float = 0.0
+    duplicate: float = 0.0
 
     def __post_init__(self) -> None:
+        self.loss = self.settings.loss
+        self.duplicate = self.settings.duplicate
         src = orjson.dumps(self.src)
         dst = orjson.dumps(self.dst)
         self.send_line = (
@@ -255,16 +260,16 @@ class Network:
             link = self.link(src, dst)
         self._next_id = message_id = self._next_id + 1
         env = self._env
+        now: int = env._now  # type: ignore[assignment]
         log = self._log
         if log.subscribers:
             log.emit(_SEND, src, {"dst": dst, "id": message_id, "type": type(payload).__name__})
         else:
-            type_name = self._type_names.get(type(payload))
-            if type_name is None:
-                type_name = self._type_names[type(payload)] = type(payload).__name__.encode()
+            kind = payload.__class__
+            type_name = self._type_names.get(kind) or self._type_name(kind)
             lines = log.lines
             lines.append(
-                link.send_line % (*divmod(env._now, 1000), log.count, message_id, type_name)
+                link.send_line % (now // 1000, now % 1000, log.count, message_id, type_name)
             )
             log.count += 1
             if len(lines) >= log.FLUSH_LINES:
@@ -273,22 +278,25 @@ class Network:
             self.dropped += 1
             log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "partition"})
             return message_id
-        settings = link.settings
-        if settings.loss and link.draw() < settings.loss:
+        if link.loss and link.draw() < link.loss:
             self.dropped += 1
             log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "loss"})
             return message_id
-        envelope = Envelope(env, message_id, link, payload, trace, env._now)  # type: ignore[arg-type]
+        envelope = Envelope(message_id, link, payload, trace, now)
         if link.clogged:
             link.held.append(envelope)
             log.emit(_HOLD, src, {"dst": dst, "id": message_id, "reason": "clog"})
             return message_id
-        envelope.dispatch(link.sample_us(), self._arrive)
-        if settings.duplicate and link.draw() < settings.duplicate:
+        envelope.dispatch(env, link.sample_us(), self._arrive)
+        if link.duplicate and link.draw() < link.duplicate:
             self.duplicated += 1
             log.emit(_DUPLICATE, src, {"dst": dst, "id": message_id})
-            envelope.copy().dispatch(link.sample_us(), self._arrive)
+            envelope.copy().dispatch(env, link.sample_us(), self._arrive)
         return message_id
+
+    def _type_name(self, kind: type) -> bytes:
+        name = self._type_names[kind] = kind.__name__.encode()
+        return name
 
     def _arrive(self, event: simpy.Event) -> None:
         envelope: Envelope = event  # type: ignore[assignment]
@@ -315,9 +323,8 @@ class Network:
             log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
         else:
             lines = log.lines
-            lines.append(
-                link.deliver_line % (*divmod(self._env._now, 1000), log.count, envelope.id)
-            )
+            now: int = self._env._now  # type: ignore[assignment]
+            lines.append(link.deliver_line % (now // 1000, now % 1000, log.count, envelope.id))
             log.count += 1
             if len(lines) >= log.FLUSH_LINES:
                 log.flush()
@@ -386,7 +393,7 @@ class Network:
             for envelope in link.held:
                 # Fresh latency from now, but never ahead of the message held before it.
                 arrival_us = max(arrival_us, env._now + link.sample_us())
-                envelope.dispatch(int(arrival_us - env._now), self._arrive)
+                envelope.dispatch(env, int(arrival_us - env._now), self._arrive)
                 released += 1
             link.held.clear()
         return released

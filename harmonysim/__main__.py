@@ -1,0 +1,5 @@
+"""``python -m harmonysim`` is the ``harmonysim`` command."""
+
+from harmonysim.cli import main
+
+raise SystemExit(main())

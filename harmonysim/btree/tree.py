@@ -1,0 +1,758 @@
+"""The B+ tree: an ordered in-memory key-value map with a ``MutableMapping`` face.
+
+Rules of this file:
+
+- Sans-I/O and pure: no simulation, no randomness, no clock, no I/O. Same operations in the same
+  order give the same tree, the same node ids and the same observer calls.
+- Shape (limits in :class:`harmonysim.btree.nodes.FillLimits`): ``order`` is the maximum number
+  of children of an internal node, and a leaf holds at most ``order - 1`` keys. Every non-root
+  node is at least half full. All leaves are at the same depth and form a doubly linked chain in
+  key order. ``depth`` counts levels: a lone leaf root has depth 1.
+- Separators: child ``i`` of an internal node holds the keys ``x`` with
+  ``keys[i-1] <= x < keys[i]``, so descent is ``bisect_right`` over the separators. A separator
+  need not be a stored key (deleting a key leaves separators that still bracket correctly).
+- Insert: put the key in its leaf; a leaf of ``order`` keys splits, the right half moving to a
+  new right sibling whose first key becomes the separator inserted into the parent; an internal
+  node of ``order + 1`` children splits, pushing its middle separator up; a root split adds a
+  new root, growing the depth by one.
+- Delete: remove the key from its leaf; an underfull non-root node first borrows one entry from
+  its left sibling, else from its right sibling, if that sibling is above its minimum, and
+  otherwise merges with a sibling (the left node absorbs the right one and the parent loses the
+  separator between them), which may leave the parent underfull in turn. An internal root left
+  with one child is replaced by that child, shrinking the depth by one.
+- Hot paths (get, insert and delete that stay inside one leaf) descend iteratively without
+  recording a path and never touch the observer. The rare structural paths descend a second
+  time to collect the path and call the observer only when ``observer is not None``.
+- Iteration is in key order. Changing the tree while iterating over it is not supported (as in
+  ``sortedcontainers``); iterators read the leaves lazily, one leaf at a time.
+- Bug switch (to prove checkers catch real faults): with ``"btree_split_loses_key"`` in
+  ``bugs`` the leaf split drops the last key of the lower half -- an off-by-one in the
+  truncation after the copy -- while the recorded length still counts it. ``bugs`` may carry
+  names meant for other layers; those are ignored, but an unknown ``btree_`` name is a
+  ``ValueError`` (a typo must not silently run the correct code).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import (
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    MutableMapping,
+    ValuesView,
+)
+from itertools import chain
+from typing import Any, TypeVar, overload
+
+from harmonysim.btree.bulk import build_from_sorted
+from harmonysim.btree.invariants import check_structure
+from harmonysim.btree.nodes import FillLimits, Internal, K, Leaf, Node, NodeKind, V
+from harmonysim.btree.observer import BTreeObserver, StructureReason
+
+DEFAULT_ORDER = 128
+"""Default order, tuned with ``harmonysim.bench.btree`` for a million integer keys."""
+
+BUG_SPLIT_LOSES_KEY = "btree_split_loses_key"
+"""Bug switch: a leaf split loses one key (see the module docstring)."""
+
+KNOWN_BUGS = frozenset({BUG_SPLIT_LOSES_KEY})
+"""Bug names this module implements; other ``btree_`` names are rejected as typos."""
+
+BUG_PREFIX = "btree_"
+
+_T = TypeVar("_T")
+_MISSING: Any = object()
+
+
+class BPlusTree(MutableMapping[K, V]):
+    """An ordered map stored as a B+ tree (see the module docstring for its rules).
+
+    Keys must be mutually comparable with ``<``; values are arbitrary. Iteration, ``keys()``,
+    ``values()`` and ``items()`` are in ascending key order.
+    """
+
+    __slots__ = (
+        "_bugs",
+        "_depth",
+        "_first",
+        "_last",
+        "_leaf_max",
+        "_leaf_min",
+        "_len",
+        "_limits",
+        "_next_node_id",
+        "_node_count",
+        "_root",
+        "_split_key_loss",
+        "observer",
+    )
+
+    def __init__(
+        self,
+        order: int = DEFAULT_ORDER,
+        *,
+        bugs: frozenset[str] = frozenset(),
+        observer: BTreeObserver | None = None,
+    ) -> None:
+        self._limits = FillLimits.for_order(order)
+        self._leaf_max = self._limits.leaf_max
+        self._leaf_min = self._limits.leaf_min
+        unknown = sorted(
+            name for name in bugs if name.startswith(BUG_PREFIX) and name not in KNOWN_BUGS
+        )
+        if unknown:
+            raise ValueError(f"unknown B+ tree bug(s) {unknown}; known: {sorted(KNOWN_BUGS)}")
+        self._bugs = frozenset(bugs)
+        self._split_key_loss = 1 if BUG_SPLIT_LOSES_KEY in bugs else 0
+        self.observer = observer
+        self._next_node_id = 1
+        root: Leaf[K, V] = Leaf([], [], self._new_node_id())
+        self._root: Node[K, V] = root
+        self._first = root
+        self._last = root
+        self._depth = 1
+        self._len = 0
+        self._node_count = 1
+
+    @classmethod
+    def from_sorted_items(
+        cls,
+        items: Iterable[tuple[K, V]],
+        order: int = DEFAULT_ORDER,
+        *,
+        bugs: frozenset[str] = frozenset(),
+    ) -> BPlusTree[K, V]:
+        """Bulk-load a balanced tree in O(n) from items with strictly increasing keys."""
+        tree: BPlusTree[K, V] = cls(order, bugs=bugs)
+        tree.restore(items)
+        return tree
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def order(self) -> int:
+        """Maximum number of children of an internal node (a leaf holds ``order - 1`` keys)."""
+        return self._limits.order
+
+    @property
+    def limits(self) -> FillLimits:
+        """The fill limits this tree keeps."""
+        return self._limits
+
+    @property
+    def bugs(self) -> frozenset[str]:
+        """The bug switches this tree was built with."""
+        return self._bugs
+
+    @property
+    def depth(self) -> int:
+        """Number of levels, root to leaves inclusive (a lone leaf root has depth 1)."""
+        return self._depth
+
+    @property
+    def node_count(self) -> int:
+        """Number of nodes, leaves and internal nodes together."""
+        return self._node_count
+
+    @property
+    def root_id(self) -> int:
+        """Node id of the current root."""
+        return self._root.node_id
+
+    def fill(self) -> float:
+        """Mean leaf fill ratio: keys per leaf over ``order - 1``, averaged over the leaves."""
+        leaves = 0
+        leaf: Leaf[K, V] | None = self._first
+        while leaf is not None:
+            leaves += 1
+            leaf = leaf.next
+        return self._len / (leaves * self._leaf_max)
+
+    # ------------------------------------------------------------------ lookups
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, key: K) -> V:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]
+        keys = node.keys
+        position = bisect_left(keys, key)
+        if position != len(keys) and keys[position] == key:
+            return node.values[position]
+        raise KeyError(key)
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+
+    @overload
+    def get(self, key: K, /, default: V | _T) -> V | _T: ...
+
+    def get(self, key: K, /, default: Any = None) -> Any:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]
+        keys = node.keys
+        position = bisect_left(keys, key)
+        if position != len(keys) and keys[position] == key:
+            return node.values[position]
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]  # type: ignore[call-overload]
+        keys = node.keys
+        position = bisect_left(keys, key)  # type: ignore[call-overload]
+        return bool(position != len(keys) and keys[position] == key)
+
+    def min_key(self) -> K:
+        """The smallest key; ``ValueError`` if the tree is empty."""
+        if not self._len:
+            raise ValueError("min_key() of an empty B+ tree")
+        return self._first.keys[0]
+
+    def max_key(self) -> K:
+        """The largest key; ``ValueError`` if the tree is empty."""
+        if not self._len:
+            raise ValueError("max_key() of an empty B+ tree")
+        return self._last.keys[-1]
+
+    # ------------------------------------------------------------------ insert
+
+    def __setitem__(self, key: K, value: V) -> None:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]
+        keys = node.keys
+        position = bisect_left(keys, key)
+        if position != len(keys) and keys[position] == key:
+            node.values[position] = value
+            return
+        keys.insert(position, key)
+        node.values.insert(position, value)
+        self._len += 1
+        if len(keys) > self._leaf_max:
+            self._split_leaf(node, key)
+
+    def _new_node_id(self) -> int:
+        node_id = self._next_node_id
+        self._next_node_id = node_id + 1
+        return node_id
+
+    def _path_to(self, key: K) -> list[tuple[Internal[K, V], int]]:
+        """The internal nodes from the root down to ``key``'s leaf, each with the child taken."""
+        path: list[tuple[Internal[K, V], int]] = []
+        node = self._root
+        while type(node) is Internal:
+            position = bisect_right(node.keys, key)
+            path.append((node, position))
+            node = node.children[position]
+        return path
+
+    def _split_leaf(self, leaf: Leaf[K, V], key: K) -> None:
+        path = self._path_to(key)
+        keys = leaf.keys
+        values = leaf.values
+        middle = (len(keys) + 1) // 2
+        right: Leaf[K, V] = Leaf(keys[middle:], values[middle:], self._new_node_id())
+        cut = middle - self._split_key_loss
+        del keys[cut:]
+        del values[cut:]
+        following = leaf.next
+        right.prev = leaf
+        right.next = following
+        leaf.next = right
+        if following is None:
+            self._last = right
+        else:
+            following.prev = right
+        self._node_count += 1
+        separator = right.keys[0]
+        observer = self.observer
+        if observer is not None:
+            observer.on_split(
+                NodeKind.LEAF, leaf.node_id, right.node_id, separator, StructureReason.OVERFLOW
+            )
+        self._insert_separator(path, separator, right)
+
+    def _insert_separator(
+        self, path: list[tuple[Internal[K, V], int]], separator: K, right: Node[K, V]
+    ) -> None:
+        """Insert ``separator`` and its ``right`` child into the parents, splitting upwards."""
+        internal_max = self._limits.internal_max
+        observer = self.observer
+        while path:
+            parent, position = path.pop()
+            parent_keys = parent.keys
+            children = parent.children
+            parent_keys.insert(position, separator)
+            children.insert(position + 1, right)
+            if len(children) <= internal_max:
+                return
+            kept = (len(children) + 1) // 2
+            sibling: Internal[K, V] = Internal(
+                parent_keys[kept:], children[kept:], self._new_node_id()
+            )
+            separator = parent_keys[kept - 1]
+            del parent_keys[kept - 1 :]
+            del children[kept:]
+            self._node_count += 1
+            if observer is not None:
+                observer.on_split(
+                    NodeKind.INTERNAL,
+                    parent.node_id,
+                    sibling.node_id,
+                    separator,
+                    StructureReason.OVERFLOW,
+                )
+            right = sibling
+        old_root = self._root
+        new_root: Internal[K, V] = Internal([separator], [old_root, right], self._new_node_id())
+        self._root = new_root
+        self._depth += 1
+        self._node_count += 1
+        if observer is not None:
+            observer.on_root_change(
+                old_root.node_id, new_root.node_id, self._depth, StructureReason.ROOT_SPLIT
+            )
+
+    # ------------------------------------------------------------------ delete
+
+    def __delitem__(self, key: K) -> None:
+        self._remove(key)
+
+    def pop(self, key: K, default: Any = _MISSING) -> Any:
+        """Remove ``key`` and return its value, or ``default`` if given and ``key`` is absent."""
+        try:
+            return self._remove(key)
+        except KeyError:
+            if default is _MISSING:
+                raise
+            return default
+
+    def popitem(self) -> tuple[K, V]:
+        """Remove and return the item with the largest key; ``KeyError`` if empty."""
+        if not self._len:
+            raise KeyError("popitem(): B+ tree is empty")
+        key = self._last.keys[-1]
+        return key, self._remove(key)
+
+    def _remove(self, key: K) -> V:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]
+        keys = node.keys
+        position = bisect_left(keys, key)
+        if position == len(keys) or keys[position] != key:
+            raise KeyError(key)
+        del keys[position]
+        value = node.values.pop(position)
+        self._len -= 1
+        if len(keys) < self._leaf_min and node is not self._root:
+            self._rebalance_leaf(key)
+        return value
+
+    def _rebalance_leaf(self, key: K) -> None:
+        """Fix the underfull leaf that ``key`` routes to: borrow, else merge."""
+        path = self._path_to(key)
+        parent, position = path[-1]
+        siblings = parent.children
+        leaf = siblings[position]
+        assert type(leaf) is Leaf
+        observer = self.observer
+        leaf_min = self._leaf_min
+        survivor: Node[K, V]
+        absorbed: Node[K, V]
+        if position > 0:
+            left = siblings[position - 1]
+            assert type(left) is Leaf
+            if len(left.keys) > leaf_min:
+                leaf.keys.insert(0, left.keys.pop())
+                leaf.values.insert(0, left.values.pop())
+                separator = leaf.keys[0]
+                parent.keys[position - 1] = separator
+                if observer is not None:
+                    observer.on_borrow(
+                        NodeKind.LEAF,
+                        leaf.node_id,
+                        left.node_id,
+                        separator,
+                        StructureReason.UNDERFLOW,
+                    )
+                return
+        if position + 1 < len(siblings):
+            right = siblings[position + 1]
+            assert type(right) is Leaf
+            if len(right.keys) > leaf_min:
+                leaf.keys.append(right.keys.pop(0))
+                leaf.values.append(right.values.pop(0))
+                separator = right.keys[0]
+                parent.keys[position] = separator
+                if observer is not None:
+                    observer.on_borrow(
+                        NodeKind.LEAF,
+                        leaf.node_id,
+                        right.node_id,
+                        separator,
+                        StructureReason.UNDERFLOW,
+                    )
+                return
+        if position > 0:
+            survivor = siblings[position - 1]
+            absorbed = leaf
+            separator_position = position - 1
+        else:
+            survivor = leaf
+            absorbed = siblings[position + 1]
+            separator_position = position
+        assert type(survivor) is Leaf
+        assert type(absorbed) is Leaf
+        survivor.keys.extend(absorbed.keys)
+        survivor.values.extend(absorbed.values)
+        following = absorbed.next
+        survivor.next = following
+        if following is None:
+            self._last = survivor
+        else:
+            following.prev = survivor
+        separator = parent.keys.pop(separator_position)
+        del siblings[separator_position + 1]
+        self._node_count -= 1
+        if observer is not None:
+            observer.on_merge(
+                NodeKind.LEAF,
+                survivor.node_id,
+                absorbed.node_id,
+                separator,
+                StructureReason.UNDERFLOW,
+            )
+        path.pop()
+        self._rebalance_internal(parent, path)
+
+    def _rebalance_internal(
+        self, node: Internal[K, V], path: list[tuple[Internal[K, V], int]]
+    ) -> None:
+        """Fix ``node`` (which just lost a child) and its ancestors; ``path`` leads to it."""
+        internal_min = self._limits.internal_min
+        observer = self.observer
+        survivor: Node[K, V]
+        absorbed: Node[K, V]
+        while True:
+            if node is self._root:
+                if len(node.children) == 1:
+                    child = node.children[0]
+                    self._root = child
+                    self._depth -= 1
+                    self._node_count -= 1
+                    if observer is not None:
+                        observer.on_root_change(
+                            node.node_id,
+                            child.node_id,
+                            self._depth,
+                            StructureReason.ROOT_COLLAPSE,
+                        )
+                return
+            if len(node.children) >= internal_min:
+                return
+            parent, position = path.pop()
+            siblings = parent.children
+            if position > 0:
+                left = siblings[position - 1]
+                assert type(left) is Internal
+                if len(left.children) > internal_min:
+                    node.keys.insert(0, parent.keys[position - 1])
+                    node.children.insert(0, left.children.pop())
+                    separator = left.keys.pop()
+                    parent.keys[position - 1] = separator
+                    if observer is not None:
+                        observer.on_borrow(
+                            NodeKind.INTERNAL,
+                            node.node_id,
+                            left.node_id,
+                            separator,
+                            StructureReason.UNDERFLOW,
+                        )
+                    return
+            if position + 1 < len(siblings):
+                right = siblings[position + 1]
+                assert type(right) is Internal
+                if len(right.children) > internal_min:
+                    node.keys.append(parent.keys[position])
+                    node.children.append(right.children.pop(0))
+                    separator = right.keys.pop(0)
+                    parent.keys[position] = separator
+                    if observer is not None:
+                        observer.on_borrow(
+                            NodeKind.INTERNAL,
+                            node.node_id,
+                            right.node_id,
+                            separator,
+                            StructureReason.UNDERFLOW,
+                        )
+                    return
+            if position > 0:
+                survivor = siblings[position - 1]
+                absorbed = node
+                separator_position = position - 1
+            else:
+                survivor = node
+                absorbed = siblings[position + 1]
+                separator_position = position
+            assert type(survivor) is Internal
+            assert type(absorbed) is Internal
+            separator = parent.keys.pop(separator_position)
+            survivor.keys.append(separator)
+            survivor.keys.extend(absorbed.keys)
+            survivor.children.extend(absorbed.children)
+            del siblings[separator_position + 1]
+            self._node_count -= 1
+            if observer is not None:
+                observer.on_merge(
+                    NodeKind.INTERNAL,
+                    survivor.node_id,
+                    absorbed.node_id,
+                    separator,
+                    StructureReason.UNDERFLOW,
+                )
+            node = parent
+
+    def clear(self) -> None:
+        """Remove every item, leaving one empty leaf as the root (depth 1)."""
+        old_root_id = self._root.node_id
+        root: Leaf[K, V] = Leaf([], [], self._new_node_id())
+        self._install(root, root, root, depth=1, length=0, node_count=1)
+        if self.observer is not None:
+            self.observer.on_root_change(old_root_id, root.node_id, 1, StructureReason.CLEAR)
+
+    def _install(
+        self,
+        root: Node[K, V],
+        first: Leaf[K, V],
+        last: Leaf[K, V],
+        *,
+        depth: int,
+        length: int,
+        node_count: int,
+    ) -> None:
+        self._root = root
+        self._first = first
+        self._last = last
+        self._depth = depth
+        self._len = length
+        self._node_count = node_count
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> tuple[tuple[K, V], ...]:
+        """All items in key order, as an immutable tuple of ``(key, value)`` pairs."""
+        return tuple(self._iter_items())
+
+    def restore(self, items: Iterable[tuple[K, V]]) -> None:
+        """Replace the whole content by a balanced bulk load of ``items`` (O(n)).
+
+        ``items`` must have strictly increasing keys (as :meth:`snapshot` returns them);
+        otherwise ``ValueError`` is raised and the tree is left unchanged.
+        """
+        built = build_from_sorted(items, self._limits, self._next_node_id)
+        old_root_id = self._root.node_id
+        self._next_node_id = built.next_node_id
+        self._install(
+            built.root,
+            built.first_leaf,
+            built.last_leaf,
+            depth=built.depth,
+            length=built.length,
+            node_count=built.node_count,
+        )
+        if self.observer is not None:
+            self.observer.on_root_change(
+                old_root_id, built.root.node_id, built.depth, StructureReason.RESTORE
+            )
+
+    # ------------------------------------------------------------------ invariants
+
+    def check_invariants(self) -> None:
+        """Raise :class:`harmonysim.btree.BTreeInvariantError` if any structural rule fails."""
+        check_structure(
+            root=self._root,
+            first_leaf=self._first,
+            last_leaf=self._last,
+            depth=self._depth,
+            length=self._len,
+            node_count=self._node_count,
+            limits=self._limits,
+        )
+
+    # ------------------------------------------------------------------ iteration
+
+    def __iter__(self) -> Iterator[K]:
+        return chain.from_iterable(self._leaf_key_lists())
+
+    def __reversed__(self) -> Iterator[K]:
+        return chain.from_iterable(reversed(keys) for keys in self._leaf_key_lists_reversed())
+
+    def _leaf_key_lists(self) -> Iterator[list[K]]:
+        leaf: Leaf[K, V] | None = self._first
+        while leaf is not None:
+            yield leaf.keys
+            leaf = leaf.next
+
+    def _leaf_key_lists_reversed(self) -> Iterator[list[K]]:
+        leaf: Leaf[K, V] | None = self._last
+        while leaf is not None:
+            yield leaf.keys
+            leaf = leaf.prev
+
+    def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
+        return chain.from_iterable(self._slices(None, None, (True, True), reverse, True))
+
+    def _iter_values(self, reverse: bool = False) -> Iterator[V]:
+        leaf: Leaf[K, V] | None = self._last if reverse else self._first
+        while leaf is not None:
+            if reverse:
+                yield from reversed(leaf.values)
+                leaf = leaf.prev
+            else:
+                yield from leaf.values
+                leaf = leaf.next
+
+    def keys(self) -> KeysView[K]:
+        return _KeysView(self)
+
+    def values(self) -> ValuesView[V]:
+        return _ValuesView(self)
+
+    def items(self) -> ItemsView[K, V]:
+        return _ItemsView(self)
+
+    def irange(
+        self,
+        minimum: K | None = None,
+        maximum: K | None = None,
+        inclusive: tuple[bool, bool] = (True, True),
+        reverse: bool = False,
+    ) -> Iterator[K]:
+        """Keys between ``minimum`` and ``maximum`` in order (as ``SortedDict.irange``).
+
+        ``None`` leaves that end open; ``inclusive`` says whether each bound itself is
+        included; ``reverse`` yields from the largest key down.
+        """
+        return chain.from_iterable(self._slices(minimum, maximum, inclusive, reverse, False))
+
+    def irange_items(
+        self,
+        minimum: K | None = None,
+        maximum: K | None = None,
+        inclusive: tuple[bool, bool] = (True, True),
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, V]]:
+        """Like :meth:`irange` but yields ``(key, value)`` pairs."""
+        return chain.from_iterable(self._slices(minimum, maximum, inclusive, reverse, True))
+
+    items_range = irange_items
+
+    def _leaf_for(self, key: K) -> Leaf[K, V]:
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, key)]
+        return node
+
+    def _slices(
+        self,
+        minimum: K | None,
+        maximum: K | None,
+        inclusive: tuple[bool, bool],
+        reverse: bool,
+        with_values: bool,
+    ) -> Iterator[Iterable[Any]]:
+        """Yield, leaf by leaf, the part of each leaf inside the range, in iteration order."""
+        include_minimum, include_maximum = inclusive
+        low_bisect = bisect_left if include_minimum else bisect_right
+        high_bisect = bisect_right if include_maximum else bisect_left
+        if not reverse:
+            leaf: Leaf[K, V] | None
+            if minimum is None:
+                leaf = self._first
+                start = 0
+            else:
+                leaf = self._leaf_for(minimum)
+                start = low_bisect(leaf.keys, minimum)
+            while leaf is not None:
+                keys = leaf.keys
+                stop = len(keys) if maximum is None else high_bisect(keys, maximum)
+                if stop > start:
+                    if with_values:
+                        yield zip(keys[start:stop], leaf.values[start:stop], strict=True)
+                    else:
+                        yield keys[start:stop]
+                if stop < len(keys):
+                    return
+                leaf = leaf.next
+                start = 0
+        else:
+            if maximum is None:
+                leaf = self._last
+                stop = len(leaf.keys)
+            else:
+                leaf = self._leaf_for(maximum)
+                stop = high_bisect(leaf.keys, maximum)
+            while leaf is not None:
+                keys = leaf.keys
+                start = 0 if minimum is None else low_bisect(keys, minimum)
+                if stop > start:
+                    if with_values:
+                        yield zip(
+                            reversed(keys[start:stop]),
+                            reversed(leaf.values[start:stop]),
+                            strict=True,
+                        )
+                    else:
+                        yield reversed(keys[start:stop])
+                if start > 0:
+                    return
+                leaf = leaf.prev
+                if leaf is not None:
+                    stop = len(leaf.keys)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(order={self.order}, len={self._len}, depth={self._depth}, "
+            f"node_count={self._node_count})"
+        )
+
+
+class _KeysView(KeysView[K]):
+    """Keys in ascending order; ``reversed()`` walks the leaf chain backwards."""
+
+    _mapping: BPlusTree[K, Any]
+
+    def __reversed__(self) -> Iterator[K]:
+        return reversed(self._mapping)
+
+
+class _ValuesView(ValuesView[V]):
+    """Values in ascending key order, read straight from the leaves."""
+
+    _mapping: BPlusTree[Any, V]
+
+    def __iter__(self) -> Iterator[V]:
+        return self._mapping._iter_values()
+
+    def __reversed__(self) -> Iterator[V]:
+        return self._mapping._iter_values(reverse=True)
+
+
+class _ItemsView(ItemsView[K, V]):
+    """Items in ascending key order, read straight from the leaves."""
+
+    _mapping: BPlusTree[K, V]
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return self._mapping._iter_items()
+
+    def __reversed__(self) -> Iterator[tuple[K, V]]:
+        return self._mapping._iter_items(reverse=True)

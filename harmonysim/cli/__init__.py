@@ -1,0 +1,61 @@
+"""The ``harmonysim`` command: one module per subcommand, assembled here.
+
+Each command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``handle(args, console) -> int``. Exit statuses everywhere: 0 ok, 1 a check
+failed (or a replay differed), 2 bad input, 3 inconclusive. Bad input is one
+clear message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import NoReturn
+
+from rich.console import Console
+
+from harmonysim import __version__
+from harmonysim.cli import bench, replay, run
+from harmonysim.cli.common import EXIT_BAD_INPUT, BadInput
+
+__all__ = ["build_parser", "main"]
+
+COMMANDS: tuple[ModuleType, ...] = (run, replay, bench)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit status 2 and one line of error for bad flags."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="harmonysim",
+        description="A deterministic testbed for a Raft-replicated B+ tree key-value store.",
+    )
+    parser.add_argument("--version", action="version", version=f"harmonysim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in COMMANDS:
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.handle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args, Console()))
+    except BadInput as error:
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True, markup=True
+        )
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return 130

@@ -1,0 +1,105 @@
+"""``harmonysim run SCENARIO``: run a scenario file and write its run folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harmonysim import __version__
+from harmonysim.cli.common import EXIT_OK, BadInput, duration_ms, non_negative_int, print_json
+
+if TYPE_CHECKING:
+    from harmonysim.runner import RunOutcome
+    from harmonysim.scenario import Scenario
+
+NAME = "run"
+HELP = "run a scenario file and write a run folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<name>/seed-<N>)")
+    parser.add_argument("--duration", type=duration_ms, help="override the duration, e.g. 10s")
+    parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
+    parser.add_argument("--json", action="store_true", help="print run.json to stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def load(path: Path, seed: int | None, duration: float | None, bugs: list[str]) -> Scenario:
+    """A scenario file with command-line overrides; ScenarioError becomes BadInput."""
+    from harmonysim.scenario import ScenarioError, load_scenario, resolve
+
+    try:
+        return resolve(load_scenario(path), seed=seed, duration_ms=duration, bugs=bugs)
+    except ScenarioError as error:
+        raise BadInput(str(error)) from None
+
+
+def handle(args: argparse.Namespace, out: Console) -> int:
+    from harmonysim.runner import default_out_dir, run_scenario
+
+    scenario = load(args.scenario, args.seed, args.duration, args.bug)
+    out_dir: Path = args.out if args.out is not None else default_out_dir(scenario)
+    show = not args.quiet and not args.json
+    if show:
+        bugs = f"  bugs {', '.join(scenario.bugs)}" if scenario.bugs else ""
+        out.print(
+            f"[bold]harmonysim {__version__}[/]  scenario [cyan]{scenario.name}[/]  "
+            f"seed [bold yellow]{scenario.seed}[/]  duration {scenario.duration_ms / 1000:g}s  "
+            f"nodes {scenario.cluster.nodes}  clients {scenario.workload.clients}{bugs}",
+            highlight=False,
+        )
+        out.print(f"run folder {out_dir}", highlight=False)
+    if show and out.is_terminal:
+        with Progress(
+            TextColumn("virtual time"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} ms"),
+            TimeElapsedColumn(),
+            console=out,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("run", total=scenario.duration_ms)
+            outcome = run_scenario(
+                scenario, out_dir, progress=lambda now_ms: progress.update(task, completed=now_ms)
+            )
+    else:
+        outcome = run_scenario(scenario, out_dir)
+    if args.json:
+        print_json(outcome.to_json())
+    elif not args.quiet:
+        out.print(summary_table(outcome))
+    return EXIT_OK
+
+
+def summary_table(outcome: RunOutcome) -> Table:
+    summary = outcome.summary
+    table = Table(title=f"{outcome.scenario.name} seed {outcome.scenario.seed}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    ops = f"{summary['ops_ok']:,} / {summary['ops_fail']:,} / {summary['ops_info']:,}"
+    latency = f"{summary['latency_p50_ms']:.1f} / {summary['latency_p99_ms']:.1f} ms"
+    rows: list[tuple[str, str]] = [
+        ("events", f"{outcome.event_count:,}"),
+        ("messages sent", f"{summary['messages_sent']:,}"),
+        ("delivered", f"{summary['messages_delivered']:,}"),
+        ("dropped", f"{summary['messages_dropped']:,}"),
+        ("duplicated", f"{summary['messages_duplicated']:,}"),
+        ("ops ok / fail / info", ops),
+        ("throughput", f"{summary['throughput_ops_per_s']:.1f} ops/s"),
+        ("latency p50 / p99", latency),
+        ("elections / leader changes", f"{summary['elections']} / {summary['leader_changes']}"),
+        ("virtual time", f"{summary['virtual_ms'] / 1000:.1f} s"),
+        ("wall time", f"{outcome.wall_seconds:.2f} s"),
+        ("speed-up over real time", f"{outcome.speedup:.1f}x"),
+        ("event hash", outcome.event_hash[:16]),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    return table

@@ -1,0 +1,197 @@
+"""Clients: Jepsen-style processes that run one operation at a time against the cluster.
+
+Rules:
+- A client is a network endpoint (``c1``, ``c2``, ...) that never crashes. It
+  sends its request to the server it believes leads; a redirect names the
+  leader to try next (or, without a hint, the next server in turn).
+- Each attempt has its own timer (a fifth of the operation timeout, at least one
+  heartbeat's worth): when it fires the client tries the next server, with the
+  same sequence number, so a retried write applies at most once (sessions).
+- When the operation's whole ``timeout`` passes without an answer it is recorded
+  as ``info`` (indeterminate), never as failed, and the client moves on.
+- Closed loop (no ``rate``): the next operation starts as soon as one completes.
+  Open loop (``rate``): each client waits an exponential think time with mean
+  ``clients / rate`` before each operation, so the total offered load is ``rate``
+  while clients keep up (a client runs one operation at a time, as a Jepsen
+  process does).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from harmonysim.cluster.commands import ClientReply, ClientRequest, Op, Operation, ReplyStatus
+from harmonysim.cluster.history import HistoryRecorder
+from harmonysim.cluster.workload import OperationGenerator
+from harmonysim.sim.events import EventKind
+from harmonysim.sim.network import Envelope
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
+    from harmonysim.sim.world import World
+
+__all__ = ["Client"]
+
+RETRY_BACKOFF_MS = 5.0
+
+
+class Client:
+    """One client process (see the module docstring)."""
+
+    up = True
+    paused = False
+
+    def __init__(
+        self,
+        world: World,
+        number: int,
+        servers: list[str],
+        workload: Workload,
+        history: HistoryRecorder,
+        stop_ms: float,
+    ) -> None:
+        self.world = world
+        self.id = f"c{number}"
+        self.number = number
+        self.servers = servers
+        self.history = history
+        self.stop_ms = stop_ms
+        self.timeout_ms = workload.timeout_ms
+        self.attempt_ms = max(self.timeout_ms / 5.0, 10.0)
+        self.max_operations = workload.operations
+        self.think_mean_ms = (
+            workload.clients / workload.rate_per_s * 1000.0 if workload.rate_per_s else 0.0
+        )
+        self._rng: random.Random = world.rng.stream(f"client/{self.id}")
+        self.generator = OperationGenerator(workload, number, self._rng)
+        self._target = self._rng.randrange(len(servers))
+        self._leader_hint: str | None = None
+        self.seq = 0
+        self.operation: Operation | None = None
+        self._attempt = 0
+        self.latencies_ms: list[tuple[str, str, float]] = []
+        self._invoked_at_ms = 0.0
+        world.network.attach(self.id, self)
+
+    # -- scheduling ----------------------------------------------------------------
+
+    def _after(self, delay_ms: float, callback: Any, *args: Any) -> None:
+        timeout = simpy.Timeout(self.world.env, max(0, round(delay_ms * 1000.0)))
+        timeout.callbacks.append(lambda _: callback(*args))
+
+    def start(self) -> None:
+        self._think()
+
+    def _think(self) -> None:
+        if self.max_operations is not None and self.seq >= self.max_operations:
+            return
+        delay = self._rng.expovariate(1.0 / self.think_mean_ms) if self.think_mean_ms else 0.0
+        if self.world.now_ms + delay >= self.stop_ms:
+            return
+        self._after(delay, self._invoke)
+
+    # -- one operation ----------------------------------------------------------------
+
+    def _invoke(self) -> None:
+        self.seq += 1
+        seq = self.seq
+        operation = self.generator.next(seq)
+        self.operation = operation
+        self._invoked_at_ms = self.world.now_ms
+        self.history.record(
+            self.id,
+            self.number,
+            "invoke",
+            operation.f.value,
+            operation.key,
+            self._invoke_value(operation),
+            seq,
+        )
+        self._after(self.timeout_ms, self._expire, seq)
+        self._send(seq)
+
+    @staticmethod
+    def _invoke_value(operation: Operation) -> Any:
+        if operation.f is Op.CAS:
+            return list(operation.value)
+        if operation.f is Op.GET:
+            return None
+        return operation.value
+
+    def _send(self, seq: int) -> None:
+        if seq != self.seq or self.operation is None:
+            return
+        self._attempt += 1
+        attempt = self._attempt
+        target = self._leader_hint or self.servers[self._target % len(self.servers)]
+        self.world.network.send(self.id, target, ClientRequest(self.id, seq, self.operation))
+        self._after(self.attempt_ms, self._attempt_timed_out, seq, attempt)
+
+    def _attempt_timed_out(self, seq: int, attempt: int) -> None:
+        if seq == self.seq and attempt == self._attempt and self.operation is not None:
+            self._rotate()
+            self._send(seq)
+
+    def _rotate(self) -> None:
+        self._leader_hint = None
+        self._target += 1
+
+    def _expire(self, seq: int) -> None:
+        if seq == self.seq and self.operation is not None:
+            self._complete("info", None)
+
+    def receive(self, envelope: Envelope) -> None:
+        reply: ClientReply = envelope.payload
+        if reply.seq != self.seq or self.operation is None:
+            return  # a late answer to an operation already completed
+        if reply.status is ReplyStatus.OK:
+            self._complete("ok", reply.result)
+        elif reply.status is ReplyStatus.FAIL:
+            self._complete("fail", None)
+        else:
+            src = envelope.src
+            if reply.status is ReplyStatus.REDIRECT and reply.leader_hint not in (None, src):
+                self._leader_hint = reply.leader_hint
+            else:
+                self._rotate()
+            self.world.log.emit(
+                EventKind.CLIENT_REDIRECT,
+                self.id,
+                {
+                    "request": reply.seq,
+                    "from": src,
+                    "status": reply.status.value,
+                    "hint": reply.leader_hint,
+                },
+            )
+            self._attempt += 1  # the pending attempt timer no longer applies
+            self._after(RETRY_BACKOFF_MS, self._send, self.seq)
+
+    def hold(self, envelope: Envelope) -> None:  # clients never pause
+        self.receive(envelope)
+
+    def _complete(self, kind: str, result: Any) -> None:
+        operation = self.operation
+        assert operation is not None
+        if kind == "ok":
+            self.generator.observe(operation, result)
+            if operation.f is Op.GET or operation.f is Op.SCAN:
+                value = result
+            else:
+                value = self._invoke_value(operation)
+        else:
+            value = self._invoke_value(operation)
+        self.history.record(
+            self.id, self.number, kind, operation.f.value, operation.key, value, self.seq
+        )
+        self.latencies_ms.append((operation.f.value, kind, self.world.now_ms - self._invoked_at_ms))
+        self.operation = None
+        self._think()
+
+    def abandon(self) -> None:
+        """At the end of the run: an operation still pending is indeterminate."""
+        if self.operation is not None:
+            self._complete("info", None)

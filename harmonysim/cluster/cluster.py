@@ -1,0 +1,115 @@
+"""The database cluster on a world: servers on n1..nN, clients c1..cM, the history.
+
+The cluster installs the world's leader oracle (for faults that target "the
+leader"): the node that is up, believes it leads, and has the highest term.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harmonysim.cluster.client import Client
+from harmonysim.cluster.history import HistoryRecorder
+from harmonysim.cluster.server import KVServer
+from harmonysim.raft import Role
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Scenario
+    from harmonysim.sim.node import SimNode
+    from harmonysim.sim.world import World
+
+__all__ = ["Cluster"]
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+class Cluster:
+    """Servers and clients of one run, wired into a world."""
+
+    def __init__(self, world: World, scenario: Scenario) -> None:
+        self.world = world
+        self.scenario = scenario
+        voters = scenario.node_ids
+        self.stats: dict[str, int] = {"elections": 0, "leader_changes": 0}
+        for node_id in voters:
+            world.add_node(
+                node_id,
+                lambda node: KVServer(node, scenario, voters, self.stats),
+                scenario.cluster.disk.fsync_latency_ms,
+            )
+        world.leader_oracle = self.leader
+        self.history = HistoryRecorder(world.log, lambda: world.now_ms)
+        servers = list(voters)
+        self.clients = [
+            Client(world, number, servers, scenario.workload, self.history, scenario.duration_ms)
+            for number in range(1, scenario.workload.clients + 1)
+        ]
+        self._role_events = 0
+
+    def start(self) -> None:
+        self.world.start({"scenario": self.scenario.name, "nodes": len(self.world.nodes)})
+        for client in self.clients:
+            client.start()
+
+    def server(self, node_id: str) -> KVServer | None:
+        process = self.world.nodes[node_id].process
+        return process if isinstance(process, KVServer) else None
+
+    def servers(self) -> list[tuple[SimNode, KVServer]]:
+        result = []
+        for node_id in sorted(self.world.nodes):
+            server = self.server(node_id)
+            if server is not None:
+                result.append((self.world.nodes[node_id], server))
+        return result
+
+    def leader(self) -> str | None:
+        best: tuple[int, str] | None = None
+        for node, server in self.servers():
+            if node.up and server.raft.role is Role.LEADER:
+                candidate = (server.raft.term, node.id)
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
+        return best[1] if best is not None else None
+
+    def finish(self) -> None:
+        for client in self.clients:
+            client.abandon()
+
+    def write_history(self, path: Path) -> None:
+        self.history.write(path)
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.history.counts()
+        duration_s = self.scenario.duration_ms / 1000.0
+        latencies = sorted(
+            latency
+            for client in self.clients
+            for _, kind, latency in client.latencies_ms
+            if kind == "ok"
+        )
+        leaders = [
+            (node.id, server.raft.term)
+            for node, server in self.servers()
+            if server.raft.role is Role.LEADER
+        ]
+        return {
+            "ops_ok": counts["ok"],
+            "ops_fail": counts["fail"],
+            "ops_info": counts["info"],
+            "throughput_ops_per_s": round(counts["ok"] / duration_s, 3) if duration_s else 0.0,
+            "latency_p50_ms": round(percentile(latencies, 0.50), 3),
+            "latency_p99_ms": round(percentile(latencies, 0.99), 3),
+            "latency_max_ms": round(latencies[-1], 3) if latencies else 0.0,
+            "elections": self.stats["elections"],
+            "leader_changes": self.stats["leader_changes"],
+            "final_leader": leaders[-1][0] if leaders else None,
+        }

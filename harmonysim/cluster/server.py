@@ -1,0 +1,459 @@
+"""A database server on a virtual node: Raft core + B+ tree state machine + disk + tick timer.
+
+The path of one write (DESIGN.md): a ``ClientRequest`` arrives -> ``propose`` ->
+the core's ``Ready`` -> entries and hard state written and fsynced -> messages
+sent -> followers persist and ack -> the leader commits -> every server applies
+the committed entry to its B+ tree -> the leader replies to the client.
+
+Rules (the Ready contract of ``harmonysim.raft``):
+- Persist before send: a Ready's hard state, entries and snapshot are written
+  and fsynced before any of its messages leave, so no vote or acknowledgement is
+  ever given for state a crash could lose (Raft §5.2, §5.3 "stable storage").
+- Then apply committed entries in order, answer reads whose ReadIndex is applied,
+  and ``advance``. One Ready is handled at a time; messages that arrive while an
+  fsync is in flight are stepped into the core and wait for the next Ready.
+- A restarted server rebuilds everything from its disk alone: hard state, the
+  last snapshot, and the log entries after it. The state machine restarts from the
+  snapshot; the core hands out the committed entries above it again.
+- Reads (get, scan) are served by ReadIndex (thesis §6.4): only once the core has
+  confirmed leadership for a commit index and this server has applied it.
+- Disk files: ``hard_state`` (a HardState), ``snapshot`` (a Snapshot), ``log``
+  (the Entry records after the snapshot, in index order).
+
+Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
+vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
+their Ready is durable), ``read_without_read_index`` (a server that believes it is
+the leader serves reads from its own state at once).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
+from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
+from harmonysim.raft import (
+    Entry,
+    EntryKind,
+    HardState,
+    RaftConfig,
+    RaftNode,
+    Ready,
+    Role,
+    Snapshot,
+)
+from harmonysim.sim.events import EventKind
+from harmonysim.sim.network import Envelope
+
+if TYPE_CHECKING:
+    from harmonysim.btree import NodeKind
+    from harmonysim.scenario import Scenario
+    from harmonysim.sim.node import SimNode
+
+__all__ = ["KVServer"]
+
+HARD_STATE = "hard_state"
+SNAPSHOT = "snapshot"
+LOG = "log"
+
+
+def entry_id(entry: Entry) -> str:
+    """A short, deterministic name for an entry's command, for the event log."""
+    if entry.kind is EntryKind.NORMAL:
+        command: Command = entry.data  # type: ignore[assignment]
+        return f"{command.client}:{command.seq}"
+    if entry.kind is EntryKind.NOOP:
+        return "noop"
+    return f"config:{entry.data}"
+
+
+class _TreeEvents:
+    """B+ tree observer that records structural changes in the event log."""
+
+    def __init__(self, node: SimNode) -> None:
+        self._emit = node.emit
+
+    def on_split(
+        self, kind: NodeKind, node_id: int, new_node_id: int, separator_key: Any, reason: str
+    ) -> None:
+        self._emit(
+            EventKind.BTREE_SPLIT,
+            {
+                "node_kind": kind.value,
+                "tree_node": node_id,
+                "new_tree_node": new_node_id,
+                "separator": separator_key,
+                "reason": reason,
+            },
+        )
+
+    def on_merge(
+        self, kind: NodeKind, node_id: int, absorbed_node_id: int, separator_key: Any, reason: str
+    ) -> None:
+        self._emit(
+            EventKind.BTREE_MERGE,
+            {
+                "node_kind": kind.value,
+                "tree_node": node_id,
+                "absorbed": absorbed_node_id,
+                "separator": separator_key,
+                "reason": reason,
+            },
+        )
+
+    def on_borrow(
+        self, kind: NodeKind, node_id: int, sibling_id: int, separator_key: Any, reason: str
+    ) -> None:
+        self._emit(
+            EventKind.BTREE_BORROW,
+            {
+                "node_kind": kind.value,
+                "tree_node": node_id,
+                "sibling": sibling_id,
+                "separator": separator_key,
+                "reason": reason,
+            },
+        )
+
+    def on_root_change(self, old_root_id: int, new_root_id: int, depth: int, reason: str) -> None:
+        self._emit(
+            EventKind.BTREE_ROOT,
+            {"old_root": old_root_id, "new_root": new_root_id, "depth": depth, "reason": reason},
+        )
+
+
+class KVServer:
+    """The process a database node runs (see the module docstring)."""
+
+    def __init__(
+        self,
+        node: SimNode,
+        scenario: Scenario,
+        voters: tuple[str, ...],
+        stats: dict[str, int] | None = None,
+    ) -> None:
+        self.node = node
+        self.stats = stats if stats is not None else {}
+        settings = scenario.cluster.raft
+        self.tick_ms = settings.tick_ms
+        self.bugs = frozenset(scenario.bugs)
+        self.snapshot_threshold = settings.snapshot_threshold
+        low, high = settings.election_timeout_ms
+        self.config = RaftConfig(
+            node_id=node.id,
+            voters=voters,
+            election_timeout_ticks_min=max(1, round(low / self.tick_ms)),
+            election_timeout_ticks_max=max(2, round(high / self.tick_ms)),
+            heartbeat_interval_ticks=max(1, round(settings.heartbeat_interval_ms / self.tick_ms)),
+            prevote=settings.prevote,
+            check_quorum=settings.check_quorum,
+            lease_reads=settings.lease_reads,
+            bugs=self.bugs,
+        )
+        self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
+        self.machine.set_observer(_TreeEvents(node))
+        self.raft = self._recover()
+        self._persisting = False
+        self._next_read = 0
+        # index -> (client, seq, reply_to) of writes this server proposed as leader
+        self._pending_writes: dict[int, tuple[str, int, str]] = {}
+        # read request id -> the request and who asked
+        self._pending_reads: dict[int, tuple[ClientRequest, str]] = {}
+        # reads confirmed at an index, waiting for this server to apply it
+        self._ready_reads: deque[tuple[int, ClientRequest, str]] = deque()
+        self._role = self.raft.role
+        self._term = self.raft.term
+        self._commit = self.raft.commit_index
+
+    # -- recovery -------------------------------------------------------------------
+
+    def _recover(self) -> RaftNode:
+        disk = self.node.disk
+        hard_state: HardState | None = disk.read(HARD_STATE)
+        snapshot: Snapshot | None = disk.read(SNAPSHOT)
+        stored: list[Entry] = disk.read(LOG, [])
+        floor = snapshot.index if snapshot is not None else 0
+        self._log_first_index = stored[0].index if stored else floor + 1
+        entries = [entry for entry in stored if entry.index > floor]
+        if hard_state is not None and "forget_vote_on_restart" in self.bugs:
+            hard_state = replace(hard_state, voted_for=None)
+        if snapshot is not None:
+            data: MachineSnapshot = snapshot.data  # type: ignore[assignment]
+            self.machine.restore(data)
+            self.node.emit(EventKind.RAFT_RESTORE, {"index": snapshot.index, "term": snapshot.term})
+        raft = RaftNode(
+            self.config,
+            self.node.stream("raft"),
+            hard_state=hard_state,
+            snapshot=snapshot,
+            entries=entries,
+        )
+        self.node.emit(
+            EventKind.RAFT_RECOVER,
+            {
+                "term": raft.term,
+                "voted_for": raft.voted_for,
+                "commit": raft.commit_index,
+                "snapshot_index": floor,
+                "last_index": raft.last_index,
+                "last_term": raft.last_term,
+            },
+        )
+        return raft
+
+    # -- the process interface ------------------------------------------------------------
+
+    def start(self) -> None:
+        self.node.set_timer(self.tick_ms, "tick", self._tick)
+        self._drive()
+
+    def _tick(self) -> None:
+        self.raft.tick()
+        self.node.set_timer(self.tick_ms, "tick", self._tick)
+        self._drive()
+
+    def on_message(self, envelope: Envelope) -> None:
+        payload = envelope.payload
+        if isinstance(payload, ClientRequest):
+            self._on_client_request(payload, envelope.src)
+        else:
+            self.raft.step(payload)
+        self._drive()
+
+    # -- client requests --------------------------------------------------------------
+
+    def _reply(
+        self, to: str, request: ClientRequest, status: ReplyStatus, result: Any = None
+    ) -> None:
+        hint = self.raft.leader if status is ReplyStatus.REDIRECT else None
+        self.node.send(to, ClientReply(request.client, request.seq, status, result, hint))
+
+    def _on_client_request(self, request: ClientRequest, sender: str) -> None:
+        raft = self.raft
+        if raft.role is not Role.LEADER:
+            self._reply(sender, request, ReplyStatus.REDIRECT)
+            return
+        operation = request.operation
+        if operation.f.is_read:
+            if "read_without_read_index" in self.bugs:
+                command = Command(request.client, request.seq, operation)
+                self._reply(sender, request, ReplyStatus.OK, self.machine.read(command))
+                return
+            self._next_read += 1
+            if raft.read_index(self._next_read):
+                self._pending_reads[self._next_read] = (request, sender)
+            else:
+                self._reply(sender, request, ReplyStatus.REDIRECT)
+            return
+        index = raft.propose(Command(request.client, request.seq, operation))
+        if index is None:
+            self._reply(sender, request, ReplyStatus.REDIRECT)
+        else:
+            self._pending_writes[index] = (request.client, request.seq, sender)
+
+    # -- the Ready loop -----------------------------------------------------------------
+
+    def _drive(self) -> None:
+        if self._persisting or not self.raft.has_ready():
+            return
+        ready = self.raft.ready()
+        disk = self.node.disk
+        wrote = False
+        if ready.snapshot is not None:
+            disk.write(SNAPSHOT, ready.snapshot)
+            self._rewrite_log_after(ready.snapshot.index, ())
+            wrote = True
+        if ready.entries:
+            self._write_entries(ready.entries)
+            wrote = True
+        if ready.hard_state is not None:
+            disk.write(HARD_STATE, ready.hard_state)
+            wrote = True
+        if not wrote:
+            self._handle(ready)
+            return
+        incarnation = self.node.incarnation
+        if "ack_before_fsync" in self.bugs:
+            # The bug: act on the Ready (send votes and acks) before it is durable.
+            disk.fsync(lambda: self._durable(ready, incarnation))
+            self._handle(ready)
+            return
+        self._persisting = True
+        disk.fsync(lambda: self._persisted(ready, incarnation))
+
+    def _persisted(self, ready: Ready, incarnation: int) -> None:
+        if incarnation != self.node.incarnation:
+            return
+        self._durable(ready, incarnation)
+        self._persisting = False
+        self._handle(ready)
+
+    def _durable(self, ready: Ready, incarnation: int) -> None:
+        """Record what just became durable: checkers rebuild each node's stable log from these."""
+        if incarnation != self.node.incarnation:
+            return
+        fields: dict[str, Any] = {}
+        if ready.hard_state is not None:
+            fields["term"] = ready.hard_state.term
+            fields["voted_for"] = ready.hard_state.voted_for
+            fields["commit"] = ready.hard_state.commit
+        if ready.snapshot is not None:
+            fields["snapshot"] = [ready.snapshot.index, ready.snapshot.term]
+        if ready.entries:
+            fields["entries"] = [
+                [entry.index, entry.term, entry_id(entry)] for entry in ready.entries
+            ]
+        self.node.emit(EventKind.RAFT_PERSIST, fields)
+
+    def _write_entries(self, entries: tuple[Entry, ...]) -> None:
+        """Append to the on-disk log, first cutting any suffix the new entries replace."""
+        disk = self.node.disk
+        stored = disk.length(LOG)
+        if stored == 0:
+            self._log_first_index = entries[0].index
+        else:
+            keep = entries[0].index - self._log_first_index
+            if keep < stored:
+                disk.truncate(LOG, max(0, keep))
+                if keep <= 0:
+                    self._log_first_index = entries[0].index
+        disk.append(LOG, entries)
+
+    def _rewrite_log_after(self, index: int, entries: tuple[Entry, ...]) -> None:
+        """Replace the on-disk log by ``entries``, which follow a snapshot at ``index``."""
+        disk = self.node.disk
+        disk.truncate(LOG, 0)
+        disk.append(LOG, entries)
+        self._log_first_index = index + 1
+
+    def _handle(self, ready: Ready) -> None:
+        node = self.node
+        raft = self.raft
+        send = node.send
+        for message in ready.messages:
+            send(message.dst, message)
+        if ready.snapshot is not None:
+            self.machine.restore(ready.snapshot.data)  # type: ignore[arg-type]
+            node.emit(
+                EventKind.RAFT_RESTORE, {"index": ready.snapshot.index, "term": ready.snapshot.term}
+            )
+            self._ready_reads.clear()
+        for entry in ready.committed_entries:
+            self._apply(entry)
+        for read_state in ready.read_states:
+            pending = self._pending_reads.pop(read_state.request_id, None)  # type: ignore[call-overload]
+            if pending is not None:
+                self._ready_reads.append((read_state.index, pending[0], pending[1]))
+        self._note_state(ready)
+        raft.advance(ready)
+        self._serve_reads()
+        self._maybe_compact()
+        self._drive()
+
+    def _note_state(self, ready: Ready) -> None:
+        raft = self.raft
+        node = self.node
+        if ready.soft_state is not None:
+            role = ready.soft_state.role
+            if role is not self._role:
+                if self._role is Role.LEADER:
+                    self._abandon_requests()
+                self._role = role
+                if role is Role.CANDIDATE:
+                    self.stats["elections"] = self.stats.get("elections", 0) + 1
+                elif role is Role.LEADER:
+                    self.stats["leader_changes"] = self.stats.get("leader_changes", 0) + 1
+            node.emit(
+                EventKind.RAFT_ROLE,
+                {"role": role.name.lower(), "term": raft.term, "leader": ready.soft_state.leader},
+            )
+        if ready.hard_state is not None:
+            if ready.hard_state.term != self._term:
+                self._term = ready.hard_state.term
+                node.emit(
+                    EventKind.RAFT_TERM,
+                    {"term": self._term, "voted_for": ready.hard_state.voted_for},
+                )
+            if ready.hard_state.commit != self._commit:
+                self._commit = ready.hard_state.commit
+                node.emit(EventKind.RAFT_COMMIT, {"index": self._commit, "term": self._term})
+
+    def _apply(self, entry: Entry) -> None:
+        node = self.node
+        if entry.kind is not EntryKind.NORMAL:
+            node.emit(
+                EventKind.RAFT_APPLY,
+                {
+                    "index": entry.index,
+                    "term": entry.term,
+                    "entry_kind": entry.kind.name.lower(),
+                    "entry": entry_id(entry),
+                },
+            )
+            return
+        command: Command = entry.data  # type: ignore[assignment]
+        status, result = self.machine.apply(command)
+        node.emit(
+            EventKind.RAFT_APPLY,
+            {
+                "index": entry.index,
+                "term": entry.term,
+                "entry_kind": "normal",
+                "entry": entry_id(entry),
+                "f": command.operation.f.value,
+                "key": command.operation.key,
+                "status": status.value,
+            },
+        )
+        pending = self._pending_writes.pop(entry.index, None)
+        if pending is None:
+            return
+        client, seq, reply_to = pending
+        request = ClientRequest(client, seq, command.operation)
+        if client == command.client and seq == command.seq:
+            self._reply(reply_to, request, status, result)
+        else:
+            self._reply(reply_to, request, ReplyStatus.RETRY)
+
+    def _serve_reads(self) -> None:
+        applied = self.raft.applied_index
+        reads = self._ready_reads
+        while reads and reads[0][0] <= applied:
+            _, request, sender = reads.popleft()
+            command = Command(request.client, request.seq, request.operation)
+            self._reply(sender, request, ReplyStatus.OK, self.machine.read(command))
+
+    def _abandon_requests(self) -> None:
+        """Leadership lost: tell waiting clients to retry elsewhere."""
+        for index in sorted(self._pending_writes):
+            client, seq, reply_to = self._pending_writes[index]
+            self.node.send(reply_to, ClientReply(client, seq, ReplyStatus.RETRY))
+        for request_id in sorted(self._pending_reads):
+            request, sender = self._pending_reads[request_id]
+            self._reply(sender, request, ReplyStatus.RETRY)
+        for _, request, sender in self._ready_reads:
+            self._reply(sender, request, ReplyStatus.RETRY)
+        self._pending_writes.clear()
+        self._pending_reads.clear()
+        self._ready_reads.clear()
+
+    def _maybe_compact(self) -> None:
+        raft = self.raft
+        applied = min(raft.applied_index, raft.commit_index)
+        if applied - raft.snapshot_index < self.snapshot_threshold:
+            return
+        snapshot = raft.compact(applied, self.machine.snapshot())
+        disk = self.node.disk
+        disk.write(SNAPSHOT, snapshot)
+        rest = raft.entries(applied + 1, raft.last_index)
+        self._rewrite_log_after(applied, rest)
+        disk.fsync()
+        self.node.emit(EventKind.RAFT_SNAPSHOT, {"index": snapshot.index, "term": snapshot.term})
+
+    # -- views for the cluster, checkers and dashboards -------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self.raft.role

@@ -1,0 +1,190 @@
+"""Running a scenario end to end: world + cluster + faults -> run folder.
+
+Rules:
+- ``run_scenario`` is the one way a run happens (the CLI, replay, seed sweeps and
+  notebooks all call it), so every run writes the same artifacts:
+  ``run.json`` (resolved scenario, seed, version, event count and hash, summary),
+  ``events.jsonl`` and ``history.jsonl``.
+- Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
+  reported beside it, in ``run.json``'s ``timing`` only.
+- ``replay_run`` re-runs a folder's resolved scenario and compares event hashes;
+  on a mismatch it finds the first differing event line.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harmonysim import __version__
+from harmonysim.cluster import Cluster
+from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
+from harmonysim.sim.world import World
+
+__all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
+
+RUN_FILE = "run.json"
+EVENTS_FILE = "events.jsonl"
+HISTORY_FILE = "history.jsonl"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    scenario: Scenario
+    out_dir: Path
+    event_count: int
+    event_hash: str
+    summary: dict[str, Any]
+    wall_seconds: float
+    checks: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        return self.scenario.duration_ms / 1000.0 / self.wall_seconds if self.wall_seconds else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "harmonysim": __version__,
+            "scenario": scenario_to_data(self.scenario),
+            "seed": self.scenario.seed,
+            "event_count": self.event_count,
+            "event_hash": self.event_hash,
+            "summary": self.summary,
+            "checks": self.checks,
+            "timing": {
+                "wall_seconds": round(self.wall_seconds, 3),
+                "speedup": round(self.speedup, 1),
+            },
+        }
+
+
+def default_out_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    return root / scenario.name / f"seed-{scenario.seed}"
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> RunOutcome:
+    """Run ``scenario`` and write its artifacts into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with (out_dir / EVENTS_FILE).open("wb") as sink:
+        world = World.from_scenario(scenario, sink=sink)
+        cluster = Cluster(world, scenario)
+        world.faults.schedule(scenario.faults)
+        cluster.start()
+        world.run(scenario.duration_ms, progress=progress)
+        cluster.finish()
+        network = world.network
+        summary: dict[str, Any] = {
+            "virtual_ms": scenario.duration_ms,
+            "events": 0,
+            "messages_sent": network.sent,
+            "messages_delivered": network.delivered,
+            "messages_dropped": network.dropped,
+            "messages_duplicated": network.duplicated,
+            **cluster.summary(),
+            "faults": dict(sorted(world.faults.counts.items())),
+        }
+        world.finish({"ops_ok": summary["ops_ok"]})
+        summary["events"] = world.log.count
+    cluster.write_history(out_dir / HISTORY_FILE)
+    outcome = RunOutcome(
+        scenario=scenario,
+        out_dir=out_dir,
+        event_count=world.log.count,
+        event_hash=world.log.hexdigest,
+        summary=summary,
+        wall_seconds=time.perf_counter() - started,
+    )
+    (out_dir / RUN_FILE).write_bytes(
+        orjson.dumps(outcome.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
+    )
+    return outcome
+
+
+class RunFolderError(Exception):
+    """A run folder that cannot be replayed (missing or malformed run.json)."""
+
+
+def load_run(run_dir: Path) -> tuple[Scenario, dict[str, Any]]:
+    path = run_dir / RUN_FILE
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: not a run folder (no such directory)")
+    if not path.is_file():
+        raise RunFolderError(f"{path}: missing (is {run_dir} a run folder?)")
+    try:
+        recorded = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise RunFolderError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("scenario"), dict):
+        raise RunFolderError(f"{path}: no 'scenario' mapping")
+    for key in ("event_hash", "event_count"):
+        if key not in recorded:
+            raise RunFolderError(f"{path}: no '{key}'")
+    import yaml
+
+    try:
+        text = yaml.safe_dump(recorded["scenario"], sort_keys=False)
+        scenario = parse_scenario(text, source=f"{path}:scenario")
+    except ScenarioError as error:
+        raise RunFolderError(str(error)) from None
+    return scenario, recorded
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    matched: bool
+    expected_hash: str
+    got_hash: str
+    expected_count: int
+    got_count: int
+    first_difference: tuple[int, str | None, str | None] | None
+
+
+def replay_run(run_dir: Path) -> ReplayOutcome:
+    """Re-run a recorded run and compare its event log with the recorded one."""
+    scenario, recorded = load_run(run_dir)
+    with tempfile.TemporaryDirectory(prefix="harmonysim-replay-") as scratch:
+        outcome = run_scenario(scenario, Path(scratch))
+        matched = outcome.event_hash == recorded["event_hash"]
+        difference = None
+        if not matched:
+            difference = _first_difference(run_dir / EVENTS_FILE, Path(scratch) / EVENTS_FILE)
+    return ReplayOutcome(
+        matched=matched,
+        expected_hash=str(recorded["event_hash"]),
+        got_hash=outcome.event_hash,
+        expected_count=int(recorded["event_count"]),
+        got_count=outcome.event_count,
+        first_difference=difference,
+    )
+
+
+def _first_difference(expected: Path, got: Path) -> tuple[int, str | None, str | None]:
+    """(index, expected line, got line) of the first event that differs."""
+    if not expected.is_file():
+        return (0, None, "(recorded events.jsonl is missing)")
+    with expected.open("rb") as left, got.open("rb") as right:
+        index = 0
+        while True:
+            a = left.readline()
+            b = right.readline()
+            if a != b:
+                return (
+                    index,
+                    a.decode().rstrip("\n") if a else None,
+                    b.decode().rstrip("\n") if b else None,
+                )
+            if not a:
+                return (index, None, None)
+            index += 1

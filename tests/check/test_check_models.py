@@ -1,0 +1,148 @@
+"""The register and KV models: transitions, compiled steps, partitions, descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import pytest
+
+from harmonysim.check.history import UNKNOWN, CompletedOp, OpStatus
+from harmonysim.check.models import (
+    REJECT,
+    KvModel,
+    ModelError,
+    OpInput,
+    RegisterModel,
+    get_model,
+)
+
+REGISTER = RegisterModel()
+KV = KvModel()
+
+
+def reg(f: str, value: object = None) -> OpInput:
+    return OpInput(f, None, value)
+
+
+def kv(f: str, value: object = None, key: str = "k") -> OpInput:
+    return OpInput(f, key, value)
+
+
+@pytest.mark.parametrize(
+    ("state", "op_input", "output", "expected"),
+    [
+        (None, reg("read"), None, (True, None)),
+        (None, reg("read"), 0, (False, None)),
+        (3, reg("read"), 3, (True, 3)),
+        (3, reg("read"), UNKNOWN, (True, 3)),
+        (3, reg("write", 4), 4, (True, 4)),
+        (3, reg("write", 4), UNKNOWN, (True, 4)),
+        (3, reg("cas", (3, 0)), (3, 0), (True, 0)),
+        (2, reg("cas", (3, 0)), (3, 0), (False, 2)),
+        (None, reg("cas", (None, 1)), True, (True, 1)),
+        (2, reg("cas", (3, 0)), False, (True, 2)),
+        (3, reg("cas", (3, 0)), False, (False, 3)),
+        (3, reg("cas", (3, 0)), UNKNOWN, (True, 0)),
+        (2, reg("cas", (3, 0)), UNKNOWN, (True, 2)),
+    ],
+)
+def test_register_transitions(
+    state: Hashable, op_input: OpInput, output: object, expected: tuple[bool, Hashable]
+) -> None:
+    assert REGISTER.step(state, op_input, output) == expected
+    compiled = REGISTER.compile_step(op_input, output)(state)
+    assert compiled == (expected[1] if expected[0] else REJECT)
+
+
+@pytest.mark.parametrize(
+    ("state", "op_input", "output", "expected"),
+    [
+        (None, kv("get"), "", (True, None)),
+        (None, kv("get"), None, (True, None)),
+        (None, kv("get"), "x", (False, None)),
+        ("", kv("get"), None, (False, "")),
+        ("ab", kv("get"), "ab", (True, "ab")),
+        ("ab", kv("get"), UNKNOWN, (True, "ab")),
+        ("ab", kv("put", "c"), "c", (True, "c")),
+        ("ab", kv("append", "c"), "c", (True, "abc")),
+        (None, kv("append", "c"), UNKNOWN, (True, "c")),
+        (("a",), kv("append", ("b",)), ("b",), (True, ("a", "b"))),
+        ("a", kv("append", ("b",)), ("b",), (False, "a")),
+        ("ab", kv("delete"), None, (True, None)),
+        (None, kv("cas", (None, "v")), True, (True, "v")),
+        ("v", kv("cas", ("v", "w")), ("v", "w"), (True, "w")),
+        ("u", kv("cas", ("v", "w")), ("v", "w"), (False, "u")),
+        ("u", kv("cas", ("v", "w")), False, (True, "u")),
+    ],
+)
+def test_kv_transitions(
+    state: Hashable, op_input: OpInput, output: object, expected: tuple[bool, Hashable]
+) -> None:
+    assert KV.step(state, op_input, output) == expected
+
+
+def test_kv_missing_reads_are_configurable() -> None:
+    strict = KvModel(missing_reads=(None,))
+    assert strict.step(None, kv("get"), "") == (False, None)
+    assert strict.step(None, kv("get"), None) == (True, None)
+
+
+def test_read_only_classification() -> None:
+    assert REGISTER.is_read_only(reg("read"), 1)
+    assert REGISTER.is_read_only(reg("cas", (1, 2)), False)
+    assert not REGISTER.is_read_only(reg("cas", (1, 2)), (1, 2))
+    assert not REGISTER.is_read_only(reg("cas", (1, 2)), UNKNOWN)
+    assert not REGISTER.is_read_only(reg("write", 1), 1)
+    assert KV.is_read_only(kv("get"), "x")
+    assert not KV.is_read_only(kv("append", "x"), "x")
+    assert not KV.is_read_only(kv("delete"), None)
+
+
+def test_unknown_operations_and_malformed_values_are_errors() -> None:
+    with pytest.raises(ModelError, match="no operation 'append'"):
+        REGISTER.compile_step(reg("append", 1), 1)
+    with pytest.raises(ModelError, match=r"expects \[old new\]"):
+        REGISTER.compile_step(reg("cas", 3), 3)
+    with pytest.raises(ModelError, match="not hashable"):
+        KV.compile_step(kv("put", ["list"]), None)
+    with pytest.raises(ModelError, match="append expects"):
+        KV.compile_step(kv("append", 5), 5)
+    with pytest.raises(ModelError, match="unknown model 'queue'"):
+        get_model("queue")
+
+
+def _op(key: object) -> CompletedOp:
+    return CompletedOp(0, "get", key, None, None, 0.0, 1.0, OpStatus.OK)
+
+
+def test_kv_partitions_by_key_in_a_deterministic_order() -> None:
+    ops = [_op("b"), _op(2), _op("a"), _op(None), _op("b"), _op(10)]
+    groups = KV.partition(ops)
+    assert [[op.key for op in group] for group in groups] == [
+        [None],
+        [2],
+        [10],
+        ["a"],
+        ["b", "b"],
+    ]
+    assert groups[-1] == [ops[0], ops[4]]
+    assert KV.partition(list(reversed(ops)))[0][0].key is None
+
+
+def test_register_is_one_partition() -> None:
+    ops = [_op(None), _op(None)]
+    assert REGISTER.partition(ops) == [ops]
+    assert REGISTER.partition([]) == []
+
+
+def test_descriptions() -> None:
+    assert REGISTER.describe_operation(reg("read"), None) == "read() -> nil"
+    assert REGISTER.describe_operation(reg("write", 3), UNKNOWN) == "write(3) -> ?"
+    assert REGISTER.describe_operation(reg("cas", (3, 0)), (3, 0)) == "cas(3, 0) -> ok"
+    assert REGISTER.describe_operation(reg("cas", (3, 0)), False) == "cas(3, 0) -> false"
+    assert REGISTER.describe_state(None) == "nil"
+    assert KV.describe_operation(kv("get"), "x") == "get() -> 'x'"
+    assert KV.describe_operation(kv("append", "y"), "y") == "append('y')"
+    assert KV.describe_state(None) == "absent"
+    assert get_model("register").name == "register"
+    assert get_model("kv").name == "kv"
