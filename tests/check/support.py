@@ -8,7 +8,9 @@ from pathlib import Path
 from harmonysim.check.history import CompletedOp, OpStatus
 from harmonysim.check.models import Model, OpInput
 
-PORCUPINE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "porcupine"
+# Porcupine's known-answer histories (MIT licence, tests/data/porcupine/LICENSE.md), kept in
+# the repository so every clone checks every verdict.
+PORCUPINE_DIR = Path(__file__).resolve().parents[1] / "data" / "porcupine"
 PORCUPINE_MISSING_REASON = f"Porcupine known-answer histories not found at {PORCUPINE_DIR}"
 
 
