@@ -20,18 +20,14 @@ from tests.check.support import (
     porcupine_expectations,
 )
 
-if PORCUPINE_DIR.is_dir():
-    CASES = [
-        pytest.param(file_name, model_name, expected, id=file_name)
-        for file_name, model_name, expected in porcupine_expectations()
-    ]
-else:  # pragma: no cover - only without the shared test data
-    CASES = [pytest.param("", "", "", marks=pytest.mark.skip(reason=PORCUPINE_MISSING_REASON))]
+assert PORCUPINE_DIR.is_dir(), PORCUPINE_MISSING_REASON
+CASES = [
+    pytest.param(file_name, model_name, expected, id=file_name)
+    for file_name, model_name, expected in porcupine_expectations()
+]
 
 
 def test_all_expected_histories_are_listed() -> None:
-    if not PORCUPINE_DIR.is_dir():
-        pytest.skip(PORCUPINE_MISSING_REASON)
     rows = porcupine_expectations()
     assert len(rows) == 108
     assert sum(1 for file_name, _, _ in rows if file_name.startswith("jepsen/")) == 102
@@ -61,8 +57,6 @@ def test_porcupine_verdict(file_name: str, model_name: str, expected: str) -> No
 
 
 def test_check_history_file_matches_expected_for_one_of_each() -> None:
-    if not PORCUPINE_DIR.is_dir():
-        pytest.skip(PORCUPINE_MISSING_REASON)
     assert check_history_file(PORCUPINE_DIR / "jepsen/etcd_002.log", "register", "log").verdict is (
         Verdict.OK
     )
@@ -81,8 +75,6 @@ def test_etcd_histories_search_cost() -> None:
     """Guards the search's pruning: the deterministic step count over all etcd
     histories (about 2.0 million today; Porcupine's unpruned search needs more),
     and a loose wall-clock bound (the goal is ~1 s on a laptop core)."""
-    if not PORCUPINE_DIR.is_dir():
-        pytest.skip(PORCUPINE_MISSING_REASON)
     files = [name for name, _, _ in porcupine_expectations() if name.startswith("jepsen/")]
     model = get_model("register")
     started = time.perf_counter()
