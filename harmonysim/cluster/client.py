@@ -10,10 +10,10 @@ Rules:
 - When the operation's whole ``timeout`` passes without an answer it is recorded
   as ``info`` (indeterminate), never as failed, and the client moves on.
 - Closed loop (no ``rate``): the next operation starts as soon as one completes.
-  Open loop (``rate``): each client waits an exponential think time with mean
-  ``clients / rate`` before each operation, so the total offered load is ``rate``
-  while clients keep up (a client runs one operation at a time, as a Jepsen
-  process does).
+  Open loop (``rate``): each client draws Poisson arrival times at ``rate /
+  clients``; an operation starts at its arrival time, or as soon as the previous
+  one completes if that is later (a client runs one operation at a time, as a
+  Jepsen process does), so the offered load is ``rate`` while clients keep up.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class Client:
         self._attempt = 0
         self.latencies_ms: list[tuple[str, str, float]] = []
         self._invoked_at_ms = 0.0
+        self._next_arrival_ms = 0.0
         world.network.attach(self.id, self)
 
     # -- scheduling ----------------------------------------------------------------
@@ -88,8 +89,13 @@ class Client:
     def _think(self) -> None:
         if self.max_operations is not None and self.seq >= self.max_operations:
             return
-        delay = self._rng.expovariate(1.0 / self.think_mean_ms) if self.think_mean_ms else 0.0
-        if self.world.now_ms + delay >= self.stop_ms:
+        now_ms = self.world.now_ms
+        if self.think_mean_ms:
+            self._next_arrival_ms += self._rng.expovariate(1.0 / self.think_mean_ms)
+            delay = max(0.0, self._next_arrival_ms - now_ms)
+        else:
+            delay = 0.0
+        if now_ms + delay >= self.stop_ms:
             return
         self._after(delay, self._invoke)
 

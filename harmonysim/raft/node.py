@@ -404,18 +404,29 @@ class RaftNode:
     # ================================================================ Ready / Advance
 
     def has_ready(self) -> bool:
-        """Whether ``ready()`` would return work. False while a Ready is outstanding."""
+        """Whether ``ready()`` would return work. False while a Ready is outstanding.
+
+        Called after every message and tick, so it compares fields in place rather
+        than building the hard and soft state records (a measured hot spot).
+        """
         if self._outstanding is not None:
             return False
-        return bool(
-            self._outbox
-            or self._read_states
-            or self._pending_snapshot is not None
-            or self._log.stable_index < self._log.last_index
-            or self._soft_state() != self._reported_soft_state
-            or self._hard_state() != self._persisted_hard_state
-            or self._apply_high() >= self._apply_low()
-        )
+        if self._outbox or self._read_states or self._pending_snapshot is not None:
+            return True
+        log = self._log
+        if log.stable_index < log.last_index:
+            return True
+        persisted = self._persisted_hard_state
+        if (
+            self._term != persisted.term
+            or self._voted_for != persisted.voted_for
+            or log.committed != persisted.commit
+        ):
+            return True
+        reported = self._reported_soft_state
+        if self._role is not reported.role or self._leader != reported.leader:
+            return True
+        return self._apply_high() >= self._apply_low()
 
     def ready(self) -> Ready:
         """Collect the pending work. Call ``advance`` with it once done."""

@@ -52,6 +52,7 @@ _DROP = EventKind.MSG_DROP
 _DUPLICATE = EventKind.MSG_DUPLICATE
 _HOLD = EventKind.MSG_HOLD
 _NORMAL = NORMAL
+_FLUSH_LINES = EventLog.FLUSH_LINES
 
 
 class Envelope(simpy.Event):
@@ -70,28 +71,34 @@ class Envelope(simpy.Event):
     _ok = True
     _value = None
 
-    def __init__(self, id: int, link: Link, payload: Any, trace: Any, sent_at_us: int) -> None:
-        self.callbacks = []
+    def __init__(
+        self,
+        id: int,
+        link: Link,
+        payload: Any,
+        trace: Any,
+        sent_at_us: int,
+        arrive: Callable[[simpy.Event], None],
+    ) -> None:
+        self.callbacks = [arrive]
         self.id = id
         self.link = link
         self.payload = payload
         self.trace = trace
         self.sent_at_us = sent_at_us
 
-    def dispatch(
-        self, env: simpy.Environment, delay_us: int, arrive: Callable[[simpy.Event], None]
-    ) -> None:
-        """Schedule arrival ``delay_us`` from now, calling ``arrive(self)`` then.
+    def dispatch(self, env: simpy.Environment, delay_us: int) -> None:
+        """Schedule arrival ``delay_us`` from now (its callback was given at creation).
 
         This is ``env.schedule(self, NORMAL, delay_us)`` inlined (one frame less per
         message); simpy 4's queue entries are ``(time, priority, event id, event)``.
         """
         self.env = env
-        self.callbacks.append(arrive)
         heappush(env._queue, (env._now + delay_us, _NORMAL, next(env._eid), self))
 
     def copy(self) -> Envelope:
-        return Envelope(self.id, self.link, self.payload, self.trace, self.sent_at_us)
+        callbacks: list[Callable[[simpy.Event], None]] = self.callbacks
+        return Envelope(self.id, self.link, self.payload, self.trace, self.sent_at_us, callbacks[0])
 
     @property
     def src(self) -> str:
@@ -272,7 +279,7 @@ class Network:
                 link.send_line % (now // 1000, now % 1000, log.count, message_id, type_name)
             )
             log.count += 1
-            if len(lines) >= log.FLUSH_LINES:
+            if len(lines) >= _FLUSH_LINES:
                 log.flush()
         if not link.allowed:
             self.dropped += 1
@@ -282,16 +289,18 @@ class Network:
             self.dropped += 1
             log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "loss"})
             return message_id
-        envelope = Envelope(message_id, link, payload, trace, now)
+        envelope = Envelope(message_id, link, payload, trace, now, self._arrive)
         if link.clogged:
             link.held.append(envelope)
             log.emit(_HOLD, src, {"dst": dst, "id": message_id, "reason": "clog"})
             return message_id
-        envelope.dispatch(env, link.sample_us(), self._arrive)
+        # envelope.dispatch(env, delay), inlined: this runs once per message.
+        envelope.env = env
+        heappush(env._queue, (now + link.sample_us(), _NORMAL, next(env._eid), envelope))
         if link.duplicate and link.draw() < link.duplicate:
             self.duplicated += 1
             log.emit(_DUPLICATE, src, {"dst": dst, "id": message_id})
-            envelope.copy().dispatch(env, link.sample_us(), self._arrive)
+            envelope.copy().dispatch(env, link.sample_us())
         return message_id
 
     def _type_name(self, kind: type) -> bytes:
@@ -326,7 +335,7 @@ class Network:
             now: int = self._env._now  # type: ignore[assignment]
             lines.append(link.deliver_line % (now // 1000, now % 1000, log.count, envelope.id))
             log.count += 1
-            if len(lines) >= log.FLUSH_LINES:
+            if len(lines) >= _FLUSH_LINES:
                 log.flush()
         endpoint.receive(envelope)
 
@@ -393,7 +402,7 @@ class Network:
             for envelope in link.held:
                 # Fresh latency from now, but never ahead of the message held before it.
                 arrival_us = max(arrival_us, env._now + link.sample_us())
-                envelope.dispatch(env, int(arrival_us - env._now), self._arrive)
+                envelope.dispatch(env, int(arrival_us - env._now))
                 released += 1
             link.held.clear()
         return released
