@@ -68,7 +68,10 @@ GOALS: dict[BenchOperation, float] = {
 
 @dataclass(frozen=True, slots=True)
 class BenchRow:
-    """One phase: wall seconds on each side, their ratio (>1: B+ tree faster) and the goal."""
+    """One phase: wall seconds on each side, their ratio (>1: B+ tree faster) and the goal.
+
+    ``operations`` counts inserts, gets or scans (each scan yields 100 keys).
+    """
 
     operation: BenchOperation
     btree_s: float
@@ -132,7 +135,11 @@ def _scan_all(
 def _one_round(
     keys: list[int], bounds: list[tuple[int, int]], order: int
 ) -> list[tuple[BenchOperation, float, float, int]]:
-    """Fresh structures, every phase once: (operation, btree_s, sorteddict_s, work units)."""
+    """Fresh structures, every phase once: (operation, btree_s, sorteddict_s, operations).
+
+    Each phase's work returns a count of what it did (keys written, read or scanned); both
+    sides must agree on it.
+    """
     tree: BPlusTree[int, int] = BPlusTree(order)
     tree.observer = NullObserver()
     sorted_dict: Any = SortedDict()
@@ -153,6 +160,11 @@ def _one_round(
             _scan_all(sorted_dict.irange, bounds),
         ),
     ]
+    operations = {
+        BenchOperation.INSERT: len(keys),
+        BenchOperation.GET: len(keys),
+        BenchOperation.SCAN: len(bounds),
+    }
     timings = []
     for operation, btree_work, sorteddict_work in phases:
         sorteddict_s, sorteddict_count = _timed(sorteddict_work)
@@ -162,7 +174,7 @@ def _one_round(
                 f"{operation}: B+ tree did {btree_count} units of work, "
                 f"SortedDict {sorteddict_count}"
             )
-        timings.append((operation, btree_s, sorteddict_s, btree_count))
+        timings.append((operation, btree_s, sorteddict_s, operations[operation]))
     if len(tree) != len(sorted_dict):
         raise AssertionError(f"B+ tree holds {len(tree)} keys, SortedDict {len(sorted_dict)}")
     return timings
@@ -216,6 +228,7 @@ def print_btree_benchmark(rows: list[BenchRow], console: Console) -> None:
     table.add_column("B+ tree s", justify="right")
     table.add_column("SortedDict s", justify="right")
     table.add_column("B+ tree µs/op", justify="right")
+    table.add_column("SortedDict µs/op", justify="right")
     table.add_column("ratio", justify="right")
     table.add_column("goal", justify="right")
     table.add_column("met")
@@ -226,6 +239,7 @@ def print_btree_benchmark(rows: list[BenchRow], console: Console) -> None:
             f"{row.btree_s:.3f}",
             f"{row.sorteddict_s:.3f}",
             f"{row.btree_s / row.operations * 1e6:.3f}",
+            f"{row.sorteddict_s / row.operations * 1e6:.3f}",
             f"{row.ratio:.2f}x",
             f">= {row.goal:g}x",
             "[green]yes[/green]" if row.met else "[red]no[/red]",

@@ -23,6 +23,9 @@ Rules of this file:
 - Hot paths (get, insert and delete that stay inside one leaf) descend iteratively without
   recording a path and never touch the observer. The rare structural paths descend a second
   time to collect the path and call the observer only when ``observer is not None``.
+- Snapshots: :meth:`BPlusTree.snapshot` is the state-machine image a Raft server keeps when it
+  compacts its log, and :meth:`BPlusTree.restore` / :meth:`BPlusTree.from_sorted_items` rebuild
+  a balanced tree from it in O(n) when a snapshot is installed (Raft paper §7).
 - Iteration is in key order. Changing the tree while iterating over it is not supported (as in
   ``sortedcontainers``); iterators read the leaves lazily, one leaf at a time.
 - Bug switch (to prove checkers catch real faults): with ``"btree_split_loses_key"`` in
@@ -52,7 +55,11 @@ from harmonysim.btree.nodes import FillLimits, Internal, K, Leaf, Node, NodeKind
 from harmonysim.btree.observer import BTreeObserver, StructureReason
 
 DEFAULT_ORDER = 128
-"""Default order, tuned with ``harmonysim.bench.btree`` for a million integer keys."""
+"""Default order, tuned with ``harmonysim.bench.btree`` on a million random integer keys.
+
+Orders 128 to 1024 measure within noise of each other there (depth 3, lookups bound by memory
+latency); 128 keeps the O(order) cost of a single split or merge small.
+"""
 
 BUG_SPLIT_LOSES_KEY = "btree_split_loses_key"
 """Bug switch: a leaf split loses one key (see the module docstring)."""
@@ -162,12 +169,11 @@ class BPlusTree(MutableMapping[K, V]):
         return self._root.node_id
 
     def fill(self) -> float:
-        """Mean leaf fill ratio: keys per leaf over ``order - 1``, averaged over the leaves."""
-        leaves = 0
-        leaf: Leaf[K, V] | None = self._first
-        while leaf is not None:
-            leaves += 1
-            leaf = leaf.next
+        """Mean leaf fill ratio: keys per leaf over ``order - 1``, averaged over the leaves.
+
+        Walks the leaf chain (O(number of leaves)); an empty tree has fill 0.0.
+        """
+        leaves = sum(1 for _ in self._leaves())
         return self._len / (leaves * self._leaf_max)
 
     # ------------------------------------------------------------------ lookups
@@ -590,35 +596,29 @@ class BPlusTree(MutableMapping[K, V]):
     # ------------------------------------------------------------------ iteration
 
     def __iter__(self) -> Iterator[K]:
-        return chain.from_iterable(self._leaf_key_lists())
+        return chain.from_iterable(leaf.keys for leaf in self._leaves())
 
     def __reversed__(self) -> Iterator[K]:
-        return chain.from_iterable(reversed(keys) for keys in self._leaf_key_lists_reversed())
+        return chain.from_iterable(reversed(leaf.keys) for leaf in self._leaves(reverse=True))
 
-    def _leaf_key_lists(self) -> Iterator[list[K]]:
-        leaf: Leaf[K, V] | None = self._first
-        while leaf is not None:
-            yield leaf.keys
-            leaf = leaf.next
-
-    def _leaf_key_lists_reversed(self) -> Iterator[list[K]]:
-        leaf: Leaf[K, V] | None = self._last
-        while leaf is not None:
-            yield leaf.keys
-            leaf = leaf.prev
-
-    def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
-        return chain.from_iterable(self._slices(None, None, (True, True), reverse, True))
+    def _leaves(self, reverse: bool = False) -> Iterator[Leaf[K, V]]:
+        """The leaves along the chain, from the first (or, reversed, from the last)."""
+        leaf: Leaf[K, V] | None
+        if reverse:
+            leaf = self._last
+            while leaf is not None:
+                yield leaf
+                leaf = leaf.prev
+        else:
+            leaf = self._first
+            while leaf is not None:
+                yield leaf
+                leaf = leaf.next
 
     def _iter_values(self, reverse: bool = False) -> Iterator[V]:
-        leaf: Leaf[K, V] | None = self._last if reverse else self._first
-        while leaf is not None:
-            if reverse:
-                yield from reversed(leaf.values)
-                leaf = leaf.prev
-            else:
-                yield from leaf.values
-                leaf = leaf.next
+        if reverse:
+            return chain.from_iterable(reversed(leaf.values) for leaf in self._leaves(True))
+        return chain.from_iterable(leaf.values for leaf in self._leaves())
 
     def keys(self) -> KeysView[K]:
         return _KeysView(self)
@@ -639,9 +639,12 @@ class BPlusTree(MutableMapping[K, V]):
         """Keys between ``minimum`` and ``maximum`` in order (as ``SortedDict.irange``).
 
         ``None`` leaves that end open; ``inclusive`` says whether each bound itself is
-        included; ``reverse`` yields from the largest key down.
+        included; ``reverse`` yields from the largest key down. The first leaf is located
+        eagerly; later leaves are read as the iterator advances.
         """
-        return chain.from_iterable(self._slices(minimum, maximum, inclusive, reverse, False))
+        if reverse:
+            return self._backward(minimum, maximum, inclusive, False)
+        return self._forward(minimum, maximum, inclusive, False)
 
     def irange_items(
         self,
@@ -651,9 +654,16 @@ class BPlusTree(MutableMapping[K, V]):
         reverse: bool = False,
     ) -> Iterator[tuple[K, V]]:
         """Like :meth:`irange` but yields ``(key, value)`` pairs."""
-        return chain.from_iterable(self._slices(minimum, maximum, inclusive, reverse, True))
+        if reverse:
+            return self._backward(minimum, maximum, inclusive, True)
+        return self._forward(minimum, maximum, inclusive, True)
 
     items_range = irange_items
+
+    def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
+        if reverse:
+            return self._backward(None, None, (True, True), True)
+        return self._forward(None, None, (True, True), True)
 
     def _leaf_for(self, key: K) -> Leaf[K, V]:
         node = self._root
@@ -661,62 +671,101 @@ class BPlusTree(MutableMapping[K, V]):
             node = node.children[bisect_right(node.keys, key)]
         return node
 
-    def _slices(
+    def _forward(
         self,
         minimum: K | None,
         maximum: K | None,
         inclusive: tuple[bool, bool],
-        reverse: bool,
+        with_values: bool,
+    ) -> Iterator[Any]:
+        """Ascending range: the part in the first leaf now, later leaves lazily."""
+        if minimum is None:
+            leaf = self._first
+            start = 0
+        else:
+            node = self._root
+            while type(node) is Internal:
+                node = node.children[bisect_right(node.keys, minimum)]
+            leaf = node
+            start = (bisect_left if inclusive[0] else bisect_right)(leaf.keys, minimum)
+        keys = leaf.keys
+        if maximum is None:
+            stop = len(keys)
+        else:
+            stop = (bisect_right if inclusive[1] else bisect_left)(keys, maximum)
+        ends_here = stop < len(keys) or leaf.next is None
+        if not with_values:
+            if ends_here:
+                return iter(keys[start:stop])
+            return chain(
+                keys[start:],
+                chain.from_iterable(self._forward_slices(leaf, maximum, inclusive[1], False)),
+            )
+        head = zip(keys[start:stop], leaf.values[start:stop], strict=True)
+        if ends_here:
+            return head
+        return chain(
+            head, chain.from_iterable(self._forward_slices(leaf, maximum, inclusive[1], True))
+        )
+
+    @staticmethod
+    def _forward_slices(
+        leaf: Leaf[K, V], maximum: K | None, include_maximum: bool, with_values: bool
+    ) -> Iterator[Iterable[Any]]:
+        """The in-range part of each leaf after ``leaf``, one leaf per step."""
+        high_bisect = bisect_right if include_maximum else bisect_left
+        following = leaf.next
+        while following is not None:
+            keys = following.keys
+            stop = len(keys) if maximum is None else high_bisect(keys, maximum)
+            if with_values:
+                yield zip(keys[:stop], following.values[:stop], strict=True)
+            else:
+                yield keys[:stop]
+            if stop < len(keys):
+                return
+            following = following.next
+
+    def _backward(
+        self,
+        minimum: K | None,
+        maximum: K | None,
+        inclusive: tuple[bool, bool],
+        with_values: bool,
+    ) -> Iterator[Any]:
+        """Descending range, read lazily leaf by leaf from the leaf holding ``maximum``."""
+        return chain.from_iterable(self._backward_slices(minimum, maximum, inclusive, with_values))
+
+    def _backward_slices(
+        self,
+        minimum: K | None,
+        maximum: K | None,
+        inclusive: tuple[bool, bool],
         with_values: bool,
     ) -> Iterator[Iterable[Any]]:
-        """Yield, leaf by leaf, the part of each leaf inside the range, in iteration order."""
-        include_minimum, include_maximum = inclusive
-        low_bisect = bisect_left if include_minimum else bisect_right
-        high_bisect = bisect_right if include_maximum else bisect_left
-        if not reverse:
-            leaf: Leaf[K, V] | None
-            if minimum is None:
-                leaf = self._first
-                start = 0
-            else:
-                leaf = self._leaf_for(minimum)
-                start = low_bisect(leaf.keys, minimum)
-            while leaf is not None:
-                keys = leaf.keys
-                stop = len(keys) if maximum is None else high_bisect(keys, maximum)
-                if stop > start:
-                    if with_values:
-                        yield zip(keys[start:stop], leaf.values[start:stop], strict=True)
-                    else:
-                        yield keys[start:stop]
-                if stop < len(keys):
-                    return
-                leaf = leaf.next
-                start = 0
+        low_bisect = bisect_left if inclusive[0] else bisect_right
+        leaf: Leaf[K, V] | None
+        if maximum is None:
+            leaf = self._last
+            stop = len(leaf.keys)
         else:
-            if maximum is None:
-                leaf = self._last
+            leaf = self._leaf_for(maximum)
+            stop = (bisect_right if inclusive[1] else bisect_left)(leaf.keys, maximum)
+        while leaf is not None:
+            keys = leaf.keys
+            start = 0 if minimum is None else low_bisect(keys, minimum)
+            if stop > start:
+                if with_values:
+                    yield zip(
+                        reversed(keys[start:stop]), reversed(leaf.values[start:stop]), strict=True
+                    )
+                else:
+                    yield reversed(keys[start:stop])
+            if start > 0:
+                return
+            leaf = leaf.prev
+            if leaf is not None:
                 stop = len(leaf.keys)
-            else:
-                leaf = self._leaf_for(maximum)
-                stop = high_bisect(leaf.keys, maximum)
-            while leaf is not None:
-                keys = leaf.keys
-                start = 0 if minimum is None else low_bisect(keys, minimum)
-                if stop > start:
-                    if with_values:
-                        yield zip(
-                            reversed(keys[start:stop]),
-                            reversed(leaf.values[start:stop]),
-                            strict=True,
-                        )
-                    else:
-                        yield reversed(keys[start:stop])
-                if start > 0:
-                    return
-                leaf = leaf.prev
-                if leaf is not None:
-                    stop = len(leaf.keys)
 
     def __repr__(self) -> str:
         return (
