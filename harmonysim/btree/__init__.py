@@ -24,6 +24,9 @@ from harmonysim.btree.tree import (
     DEFAULT_ORDER,
     KNOWN_BUGS,
     BPlusTree,
+    SortedItemsView,
+    SortedKeysView,
+    SortedValuesView,
 )
 
 __all__ = [
@@ -43,6 +46,9 @@ __all__ = [
     "NullObserver",
     "RecordingObserver",
     "RootChangeRecord",
+    "SortedItemsView",
+    "SortedKeysView",
+    "SortedValuesView",
     "SplitRecord",
     "StructureReason",
     "StructureRecord",

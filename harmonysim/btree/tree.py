@@ -620,14 +620,14 @@ class BPlusTree(MutableMapping[K, V]):
             return chain.from_iterable(reversed(leaf.values) for leaf in self._leaves(True))
         return chain.from_iterable(leaf.values for leaf in self._leaves())
 
-    def keys(self) -> KeysView[K]:
-        return _KeysView(self)
+    def keys(self) -> SortedKeysView[K]:
+        return SortedKeysView(self)
 
-    def values(self) -> ValuesView[V]:
-        return _ValuesView(self)
+    def values(self) -> SortedValuesView[V]:
+        return SortedValuesView(self)
 
-    def items(self) -> ItemsView[K, V]:
-        return _ItemsView(self)
+    def items(self) -> SortedItemsView[K, V]:
+        return SortedItemsView(self)
 
     def irange(
         self,
@@ -774,7 +774,7 @@ class BPlusTree(MutableMapping[K, V]):
         )
 
 
-class _KeysView(KeysView[K]):
+class SortedKeysView(KeysView[K]):
     """Keys in ascending order; ``reversed()`` walks the leaf chain backwards."""
 
     _mapping: BPlusTree[K, Any]
@@ -783,7 +783,7 @@ class _KeysView(KeysView[K]):
         return reversed(self._mapping)
 
 
-class _ValuesView(ValuesView[V]):
+class SortedValuesView(ValuesView[V]):
     """Values in ascending key order, read straight from the leaves."""
 
     _mapping: BPlusTree[Any, V]
@@ -795,7 +795,7 @@ class _ValuesView(ValuesView[V]):
         return self._mapping._iter_values(reverse=True)
 
 
-class _ItemsView(ItemsView[K, V]):
+class SortedItemsView(ItemsView[K, V]):
     """Items in ascending key order, read straight from the leaves."""
 
     _mapping: BPlusTree[K, V]

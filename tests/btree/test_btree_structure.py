@@ -226,11 +226,11 @@ def test_restore_replaces_content_and_reports_a_root_change() -> None:
     tree, observer = observed(4, list(range(20)))
     old_root = tree.root_id
     observer.records.clear()
-    tree.restore([(100, "a"), (200, "b")])
+    tree.restore([(100, -1), (200, -2)])
     assert observer.records == [
         RootChangeRecord(old_root, tree.root_id, 1, StructureReason.RESTORE)
     ]
-    assert dict(tree) == {100: "a", 200: "b"}  # type: ignore[comparison-overlap]
+    assert dict(tree) == {100: -1, 200: -2}
     tree.check_invariants()
 
 
