@@ -295,7 +295,6 @@ class Network:
             log.emit(_HOLD, src, {"dst": dst, "id": message_id, "reason": "clog"})
             return message_id
         # envelope.dispatch(env, delay), inlined: this runs once per message.
-        envelope.env = env
         heappush(env._queue, (now + link.sample_us(), _NORMAL, next(env._eid), envelope))
         if link.duplicate and link.draw() < link.duplicate:
             self.duplicated += 1

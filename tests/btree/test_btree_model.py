@@ -76,10 +76,8 @@ class TreeVersusDict(RuleBasedStateMachine):
         self.model: dict[Any, int] = {}
 
     @initialize(items=st.dictionaries(INT_KEYS, VALUES, max_size=60))
-    def bulk_start(self, items: dict[Any, int]) -> None:
-        if type(self).keys is not INT_KEYS:
-            return
-        ordered = sorted(items.items())
+    def bulk_start(self, items: dict[int, int]) -> None:
+        ordered = sorted((self.key_of(number), value) for number, value in items.items())
         self.tree = BPlusTree.from_sorted_items(ordered, self.order)
         self.model = dict(ordered)
 
