@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/steady-state.yaml
 
-.PHONY: run test lint types pytest bench clean
+.PHONY: run test lint types pytest bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,17 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev
+# Debian's chromium (browser tests, driven by Playwright without a browser download) and
+# promtool (checks metrics.prom). Installed when missing and we may (root with apt-get);
+# otherwise the tests that need them say so and skip.
+system-deps:
+	@if command -v chromium >/dev/null && command -v promtool >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium prometheus >/dev/null) || echo "warning: could not install chromium/prometheus"; \
+	else echo "note: chromium/promtool missing and not installable here; their tests will skip"; fi
+
+pytest: $(VENV)/.installed-dev system-deps
 	$(BIN)/pytest -n 2
 
 test: lint types pytest
@@ -36,6 +46,7 @@ test: lint types pytest
 bench: $(VENV)/.installed-dev
 	$(BIN)/harmonysim bench kernel
 	$(BIN)/harmonysim bench btree
+	$(BIN)/harmonysim bench tracing
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache

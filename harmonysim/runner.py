@@ -3,8 +3,12 @@
 Rules:
 - ``run_scenario`` is the one way a run happens (the CLI, replay, seed sweeps and
   notebooks all call it), so every run writes the same artifacts:
-  ``run.json`` (resolved scenario, seed, version, event count and hash, summary),
-  ``events.jsonl`` and ``history.jsonl``.
+  ``run.json`` (resolved scenario, seed, version, event count and hash, summary,
+  check results), ``events.jsonl`` and ``history.jsonl``.
+- Every run is judged by the checks its scenario lists (``harmonysim.check.suite``):
+  online monitors watch the event log from before the cluster starts, the rest
+  judge the finished run. ``RunOutcome.status`` is the worst check status and
+  ``RunOutcome.exit_code`` the command-line exit status it calls for.
 - Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
   reported beside it, in ``run.json``'s ``timing`` only.
 - ``replay_run`` re-runs a folder's resolved scenario and compares event hashes;
@@ -23,7 +27,10 @@ from typing import Any
 import orjson
 
 from harmonysim import __version__
+from harmonysim.check.result import CheckResult, CheckStatus, overall_status
+from harmonysim.check.suite import RunChecks
 from harmonysim.cluster import Cluster
+from harmonysim.cluster.telemetry import Telemetry
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
 from harmonysim.sim.world import World
 
@@ -42,7 +49,17 @@ class RunOutcome:
     event_hash: str
     summary: dict[str, Any]
     wall_seconds: float
-    checks: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, CheckResult] = field(default_factory=dict)
+
+    @property
+    def status(self) -> CheckStatus:
+        """The worst status among the run's checks (ok when none ran)."""
+        return overall_status(result.status for result in self.checks.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every check passed, 1 when one failed, 3 when none failed but one is unknown."""
+        return self.status.exit_code
 
     @property
     def speedup(self) -> float:
@@ -56,7 +73,8 @@ class RunOutcome:
             "event_count": self.event_count,
             "event_hash": self.event_hash,
             "summary": self.summary,
-            "checks": self.checks,
+            "status": self.status.value,
+            "checks": {name: result.to_json() for name, result in self.checks.items()},
             "timing": {
                 "wall_seconds": round(self.wall_seconds, 3),
                 "speedup": round(self.speedup, 1),
@@ -73,17 +91,27 @@ def run_scenario(
     out_dir: Path,
     *,
     progress: Callable[[float], None] | None = None,
+    trace_sample: float = 1.0,
 ) -> RunOutcome:
-    """Run ``scenario`` and write its artifacts into ``out_dir``."""
+    """Run ``scenario`` and write its artifacts into ``out_dir``.
+
+    ``trace_sample`` is the head-sampling ratio of traces (1 = every client
+    operation, 0 = tracing off); it never changes the event log.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out_dir / EVENTS_FILE).open("wb") as sink:
         world = World.from_scenario(scenario, sink=sink)
+        telemetry = Telemetry(world, out_dir, trace_sample)
         cluster = Cluster(world, scenario)
+        checks = RunChecks(scenario)
+        checks.attach(world, cluster)
         world.faults.schedule(scenario.faults)
         cluster.start()
         world.run(scenario.duration_ms, progress=progress)
         cluster.finish()
+        telemetry.finish()
+        results = checks.finish()
         network = world.network
         summary: dict[str, Any] = {
             "virtual_ms": scenario.duration_ms,
@@ -105,6 +133,7 @@ def run_scenario(
         event_hash=world.log.hexdigest,
         summary=summary,
         wall_seconds=time.perf_counter() - started,
+        checks=results,
     )
     (out_dir / RUN_FILE).write_bytes(
         orjson.dumps(outcome.to_json(), option=orjson.OPT_INDENT_2) + b"\n"

@@ -17,12 +17,34 @@ from typing import NoReturn
 from rich.console import Console
 
 from harmonysim import __version__
-from harmonysim.cli import bench, replay, run
+from harmonysim.cli import (
+    bench,
+    check_history,
+    explore,
+    export,
+    mutants,
+    plot,
+    replay,
+    run,
+    serve,
+    shrink,
+)
 from harmonysim.cli.common import EXIT_BAD_INPUT, BadInput
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS: tuple[ModuleType, ...] = (run, replay, bench)
+COMMANDS: tuple[ModuleType, ...] = (
+    run,
+    replay,
+    explore,
+    shrink,
+    mutants,
+    check_history,
+    plot,
+    export,
+    serve,
+    bench,
+)
 
 
 class _Parser(argparse.ArgumentParser):

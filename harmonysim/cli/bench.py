@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +18,13 @@ KERNEL_GOAL = 3.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["kernel", "btree"], help="what to measure")
+    parser.add_argument("target", choices=["kernel", "btree", "tracing"], help="what to measure")
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        default=Path("scenarios/standard.yaml"),
+        help="tracing: the scenario to run (default scenarios/standard.yaml)",
+    )
     parser.add_argument("--messages", type=positive_int, default=200_000, help="kernel: messages")
     parser.add_argument("--keys", type=positive_int, default=1_000_000, help="btree: keys")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -25,7 +33,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def handle(args: argparse.Namespace, out: Console) -> int:
     if args.target == "kernel":
         return _kernel(args, out)
+    if args.target == "tracing":
+        return _tracing(args, out)
     return _btree(args, out)
+
+
+def _tracing(args: argparse.Namespace, out: Console) -> int:
+    from harmonysim.bench.tracing import RATIOS, run_tracing_benchmark
+    from harmonysim.cli.run import load
+    from harmonysim.obs.bench import bench_metrics, bench_tracing
+
+    scenario = load(args.scenario, None, None, [])
+    result = run_tracing_benchmark(scenario)
+    metrics = bench_metrics()
+    spans = bench_tracing()
+    goals = {0.01: 1.03, 1.0: 1.15}
+    if args.json:
+        print_json(
+            {
+                "scenario": result.scenario,
+                "wall_seconds": {str(k): v for k, v in result.wall_seconds.items()},
+                "ratio_vs_off": {str(k): result.ratio(k) for k in RATIOS},
+                "spans_written": {str(k): v for k, v in result.spans_written.items()},
+                "goals": {str(k): v for k, v in goals.items()},
+                "metrics_ns": dataclasses.asdict(metrics),
+                "spans_ns": dataclasses.asdict(spans),
+            }
+        )
+        return EXIT_OK
+    table = Table(title=f"tracing overhead: {result.scenario}, best of 3, one process")
+    table.add_column("--trace-sample")
+    table.add_column("wall s", justify="right")
+    table.add_column("vs off", justify="right")
+    table.add_column("spans written", justify="right")
+    table.add_column("goal", justify="right")
+    for sample in RATIOS:
+        goal = goals.get(sample)
+        table.add_row(
+            f"{sample:g}",
+            f"{result.wall_seconds[sample]:.2f}",
+            f"{result.ratio(sample):.3f}x",
+            f"{result.spans_written[sample]:,}",
+            f"<= {goal:g}x" if goal else "",
+        )
+    out.print(table)
+    costs = Table(title="per-update cost beside a bare Python call (ns)")
+    costs.add_column("what")
+    costs.add_column("ns", justify="right")
+    costs.add_column("x bare call", justify="right")
+    for what, value in [
+        ("bare function call", metrics.bare_call_ns),
+        ("counter inc (pre-bound)", metrics.counter_inc_ns),
+        ("gauge set", metrics.gauge_set_ns),
+        ("histogram observe", metrics.histogram_observe_ns),
+        ("labels lookup + inc", metrics.labels_lookup_ns),
+        ("span create + end, tracing on", spans.span_on_ns),
+        ("span create + end, tracing off", spans.span_off_ns),
+    ]:
+        costs.add_row(what, f"{value:.0f}", f"{value / metrics.bare_call_ns:.1f}")
+    out.print(costs)
+    return EXIT_OK
 
 
 def _kernel(args: argparse.Namespace, out: Console) -> int:

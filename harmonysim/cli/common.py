@@ -18,6 +18,7 @@ __all__ = [
     "non_negative_int",
     "positive_int",
     "print_json",
+    "ratio",
 ]
 
 EXIT_OK = 0
@@ -44,6 +45,17 @@ def positive_int(text: str) -> int:
     value = non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def ratio(text: str) -> float:
+    """A fraction in [0, 1], such as ``0.01``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
 
 

@@ -1,4 +1,8 @@
-"""``harmonysim run SCENARIO``: run a scenario file and write its run folder."""
+"""``harmonysim run SCENARIO``: run a scenario file, write its run folder, report its checks.
+
+The exit status is the run's: 0 when every check the scenario lists passed (or was
+not applicable), 1 when one found a violation, 3 when none did but one could not
+decide; bad input is 2."""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harmonysim import __version__
-from harmonysim.cli.common import EXIT_OK, BadInput, duration_ms, non_negative_int, print_json
+from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
 
 if TYPE_CHECKING:
+    from harmonysim.check.result import CheckResult
     from harmonysim.runner import RunOutcome
     from harmonysim.scenario import Scenario
 
@@ -27,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder (default runs/<name>/seed-<N>)")
     parser.add_argument("--duration", type=duration_ms, help="override the duration, e.g. 10s")
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
+    parser.add_argument(
+        "--trace-sample",
+        type=ratio,
+        default=1.0,
+        metavar="R",
+        help="fraction of client operations traced, 0..1 (0: tracing off); default 1",
+    )
     parser.add_argument("--json", action="store_true", help="print run.json to stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -67,15 +80,40 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         ) as progress:
             task = progress.add_task("run", total=scenario.duration_ms)
             outcome = run_scenario(
-                scenario, out_dir, progress=lambda now_ms: progress.update(task, completed=now_ms)
+                scenario,
+                out_dir,
+                progress=lambda now_ms: progress.update(task, completed=now_ms),
+                trace_sample=args.trace_sample,
             )
     else:
-        outcome = run_scenario(scenario, out_dir)
+        outcome = run_scenario(scenario, out_dir, trace_sample=args.trace_sample)
     if args.json:
         print_json(outcome.to_json())
     elif not args.quiet:
         out.print(summary_table(outcome))
-    return EXIT_OK
+        out.print(checks_table(outcome))
+        for result in outcome.checks.values():
+            print_problems(result, out)
+    return outcome.exit_code
+
+
+STATUS_STYLES = {"ok": "green", "violation": "bold red", "unknown": "yellow", "skipped": "dim"}
+
+
+def print_problems(result: CheckResult, out: Console, *, limit: int = 5) -> None:
+    """The first recorded problems of a failed or undecided check, one line each."""
+    if result.status.value not in ("violation", "unknown"):
+        return
+    lines: list[str] = []
+    for item in result.details.get("violations", ()):
+        lines.append(str(item["message"]) if isinstance(item, dict) else str(item))
+    lines.extend(str(line) for line in result.details.get("explanation", ()))
+    if not lines:
+        return
+    style = STATUS_STYLES[result.status.value]
+    out.print(f"[{style}]{result.name}[/]:", highlight=False)
+    for line in lines[:limit] if not result.details.get("explanation") else lines[: limit * 4]:
+        out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 def summary_table(outcome: RunOutcome) -> Table:
@@ -102,4 +140,19 @@ def summary_table(outcome: RunOutcome) -> Table:
     ]
     for what, value in rows:
         table.add_row(what, value)
+    return table
+
+
+def checks_table(outcome: RunOutcome) -> Table:
+    """One coloured row per check, then the overall result."""
+    overall = outcome.status.value
+    table = Table(
+        title=f"checks: [{STATUS_STYLES[overall]}]{overall}[/]", title_justify="left", expand=False
+    )
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("summary", overflow="fold")
+    for name, result in outcome.checks.items():
+        style = STATUS_STYLES[result.status.value]
+        table.add_row(name, f"[{style}]{result.status.value}[/]", escape(result.summary))
     return table

@@ -26,6 +26,7 @@ import simpy
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Op, Operation, ReplyStatus
 from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.workload import OperationGenerator
+from harmonysim.obs import Operation as TracedOperation
 from harmonysim.sim.events import EventKind
 from harmonysim.sim.network import Envelope
 
@@ -75,6 +76,11 @@ class Client:
         self.latencies_ms: list[tuple[str, str, float]] = []
         self._invoked_at_ms = 0.0
         self._next_arrival_ms = 0.0
+        # The operation's trace (cluster/telemetry.py): its root span, and what requests carry.
+        telemetry = world.telemetry
+        self._instrumentation = telemetry.for_node(self.id) if telemetry is not None else None
+        self._trace: TracedOperation | None = None
+        self._carried: Any = None
         world.network.attach(self.id, self)
 
     # -- scheduling ----------------------------------------------------------------
@@ -116,6 +122,11 @@ class Client:
             self._invoke_value(operation),
             seq,
         )
+        if self._instrumentation is not None:
+            self._trace = self._instrumentation.client_operation(operation.f.value, operation.key)
+            # Unsampled traces keep their root span (kept if the operation fails) but
+            # propagate nothing: 1% sampling costs about 1% of full tracing.
+            self._carried = self._trace.span if self._trace.span.context.sampled else None
         self._after(self.timeout_ms, self._expire, seq)
         self._send(seq)
 
@@ -133,7 +144,8 @@ class Client:
         self._attempt += 1
         attempt = self._attempt
         target = self._leader_hint or self.servers[self._target % len(self.servers)]
-        self.world.network.send(self.id, target, ClientRequest(self.id, seq, self.operation))
+        request = ClientRequest(self.id, seq, self.operation)
+        self.world.network.send(self.id, target, request, self._carried)
         self._after(self.attempt_ms, self._attempt_timed_out, seq, attempt)
 
     def _attempt_timed_out(self, seq: int, attempt: int) -> None:
@@ -194,6 +206,10 @@ class Client:
             self.id, self.number, kind, operation.f.value, operation.key, value, self.seq
         )
         self.latencies_ms.append((operation.f.value, kind, self.world.now_ms - self._invoked_at_ms))
+        if self._trace is not None:
+            error = "indeterminate: no answer within the timeout" if kind == "info" else None
+            self._trace.finish(error, result=kind)
+            self._trace = self._carried = None
         self.operation = None
         self._think()
 

@@ -34,13 +34,18 @@ from typing import TYPE_CHECKING, Any
 
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
+from harmonysim.obs import Instrumentation, Operation, Span
+from harmonysim.obs.integration import RaftOp
 from harmonysim.raft import (
+    AppendEntries,
+    AppendEntriesResponse,
     Entry,
     EntryKind,
     HardState,
     RaftConfig,
     RaftNode,
     Ready,
+    RequestVote,
     Role,
     Snapshot,
 )
@@ -70,14 +75,20 @@ def entry_id(entry: Entry) -> str:
 
 
 class _TreeEvents:
-    """B+ tree observer that records structural changes in the event log."""
+    """B+ tree observer: structural changes into the event log, and onto the apply's span."""
 
-    def __init__(self, node: SimNode) -> None:
+    def __init__(self, node: SimNode, server: KVServer) -> None:
         self._emit = node.emit
+        self._server = server
 
     def on_split(
         self, kind: NodeKind, node_id: int, new_node_id: int, separator_key: Any, reason: str
     ) -> None:
+        instrumentation = self._server.instrumentation
+        if instrumentation is not None:
+            instrumentation.record_btree_split(
+                self._server.apply_span, node_id, separator_key, reason, kind.value
+            )
         self._emit(
             EventKind.BTREE_SPLIT,
             {
@@ -92,6 +103,11 @@ class _TreeEvents:
     def on_merge(
         self, kind: NodeKind, node_id: int, absorbed_node_id: int, separator_key: Any, reason: str
     ) -> None:
+        instrumentation = self._server.instrumentation
+        if instrumentation is not None:
+            instrumentation.record_btree_merge(
+                self._server.apply_span, node_id, separator_key, reason, kind.value
+            )
         self._emit(
             EventKind.BTREE_MERGE,
             {
@@ -152,17 +168,29 @@ class KVServer:
             lease_reads=settings.lease_reads,
             bugs=self.bugs,
         )
+        # Tracing and metrics (cluster/telemetry.py), when the run is observed: the
+        # spans of entries this server knows a trace for, by index, and so on.
+        telemetry = node.world.telemetry
+        self.instrumentation: Instrumentation | None = (
+            telemetry.for_node(node.id) if telemetry is not None else None
+        )
+        self.tracing = telemetry is not None and telemetry.tracing
+        self._entry_trace: dict[int, Span] = {}
+        self._commits: deque[tuple[int, Operation]] = deque()
+        self._election: Span | None = None
+        self._persist: list[Operation] = []  # append spans of the Ready being persisted
+        self.apply_span: Span | None = None
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
-        self.machine.set_observer(_TreeEvents(node))
+        self.machine.set_observer(_TreeEvents(node, self))
         self.raft = self._recover()
         self._persisting = False
         self._next_read = 0
-        # index -> (client, seq, reply_to) of writes this server proposed as leader
-        self._pending_writes: dict[int, tuple[str, int, str]] = {}
-        # read request id -> the request and who asked
-        self._pending_reads: dict[int, tuple[ClientRequest, str]] = {}
+        # index -> (client, seq, reply_to, serving span) of writes proposed here as leader
+        self._pending_writes: dict[int, tuple[str, int, str, Operation | None]] = {}
+        # read request id -> the request, who asked, and the read's trace operation
+        self._pending_reads: dict[int, tuple[ClientRequest, str, Operation | None]] = {}
         # reads confirmed at an index, waiting for this server to apply it
-        self._ready_reads: deque[tuple[int, ClientRequest, str]] = deque()
+        self._ready_reads: deque[tuple[int, ClientRequest, str, Operation | None]] = deque()
         self._role = self.raft.role
         self._term = self.raft.term
         self._commit = self.raft.commit_index
@@ -209,6 +237,24 @@ class KVServer:
         self.node.set_timer(self.tick_ms, "tick", self._tick)
         self._drive()
 
+    def on_crash(self) -> None:
+        """The node crashed: end this server's open spans (nothing else survives it)."""
+        for _, _, _, serve in self._pending_writes.values():
+            if serve is not None:
+                serve.finish("node crashed", result="crashed")
+        for _, commit in self._commits:
+            commit.finish("node crashed", result="crashed")
+        for _, _, query in self._pending_reads.values():
+            if query is not None:
+                query.finish("node crashed", result="crashed")
+        for _, _, _, query in self._ready_reads:
+            if query is not None:
+                query.finish("node crashed", result="crashed")
+        for operation in self._persist:
+            operation.finish("node crashed before fsync completed", result="crashed")
+        if self._election is not None and self.instrumentation is not None:
+            self.instrumentation.election_finished(self._election, won=False)
+
     def _tick(self) -> None:
         self.raft.tick()
         self.node.set_timer(self.tick_ms, "tick", self._tick)
@@ -217,41 +263,73 @@ class KVServer:
     def on_message(self, envelope: Envelope) -> None:
         payload = envelope.payload
         if isinstance(payload, ClientRequest):
-            self._on_client_request(payload, envelope.src)
+            self._on_client_request(payload, envelope.src, envelope.trace)
         else:
+            if envelope.trace is not None and type(payload) is AppendEntries and payload.entries:
+                # The message carries the trace of its last entry (the leader's choice in
+                # _message_parent); the first message to bring an entry names its trace.
+                self._entry_trace.setdefault(payload.entries[-1].index, envelope.trace)
             self.raft.step(payload)
         self._drive()
 
     # -- client requests --------------------------------------------------------------
 
     def _reply(
-        self, to: str, request: ClientRequest, status: ReplyStatus, result: Any = None
+        self,
+        to: str,
+        request: ClientRequest,
+        status: ReplyStatus,
+        result: Any = None,
+        trace: Any = None,
     ) -> None:
         hint = self.raft.leader if status is ReplyStatus.REDIRECT else None
-        self.node.send(to, ClientReply(request.client, request.seq, status, result, hint))
+        reply = ClientReply(request.client, request.seq, status, result, hint)
+        self.node.send(to, reply, trace)
 
-    def _on_client_request(self, request: ClientRequest, sender: str) -> None:
+    def _on_client_request(self, request: ClientRequest, sender: str, trace: Any) -> None:
         raft = self.raft
         if raft.role is not Role.LEADER:
-            self._reply(sender, request, ReplyStatus.REDIRECT)
+            self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         operation = request.operation
+        instrumentation = self.instrumentation
+        serve = None
+        if instrumentation is not None and trace is not None:
+            serve = instrumentation.serve_request(trace, operation.f.value, operation.key)
         if operation.f.is_read:
+            query = serve
             if "read_without_read_index" in self.bugs:
                 command = Command(request.client, request.seq, operation)
-                self._reply(sender, request, ReplyStatus.OK, self.machine.read(command))
+                self._finish_read(request, sender, query, self.machine.read(command))
                 return
             self._next_read += 1
             if raft.read_index(self._next_read):
-                self._pending_reads[self._next_read] = (request, sender)
+                self._pending_reads[self._next_read] = (request, sender, query)
             else:
-                self._reply(sender, request, ReplyStatus.REDIRECT)
+                if query is not None:
+                    query.finish(result="redirect")
+                self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         index = raft.propose(Command(request.client, request.seq, operation))
         if index is None:
-            self._reply(sender, request, ReplyStatus.REDIRECT)
-        else:
-            self._pending_writes[index] = (request.client, request.seq, sender)
+            if serve is not None:
+                serve.finish(result="redirect")
+            self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
+            return
+        self._pending_writes[index] = (request.client, request.seq, sender, serve)
+        if instrumentation is not None and serve is not None:
+            term = raft.term
+            instrumentation.trace_raft_operation(serve.span, RaftOp.PROPOSE, term, index).finish()
+            commit = instrumentation.trace_raft_operation(serve.span, RaftOp.COMMIT, term, index)
+            self._commits.append((index, commit))
+            self._entry_trace[index] = commit.span
+
+    def _finish_read(
+        self, request: ClientRequest, sender: str, query: Operation | None, result: Any
+    ) -> None:
+        if query is not None:
+            query.finish(result="ok")
+        self._reply(sender, request, ReplyStatus.OK, result, query.span if query else None)
 
     # -- the Ready loop -----------------------------------------------------------------
 
@@ -275,25 +353,40 @@ class KVServer:
             self._handle(ready)
             return
         incarnation = self.node.incarnation
+        persist: list[Operation] = []
+        if self.tracing and ready.entries and self.instrumentation is not None:
+            # One append span per traced entry written, ended when the fsync completes.
+            entry_trace = self._entry_trace
+            for entry in ready.entries:
+                parent = entry_trace.get(entry.index)
+                if parent is not None:
+                    persist.append(
+                        self.instrumentation.trace_raft_operation(
+                            parent, RaftOp.APPEND, entry.term, entry.index
+                        )
+                    )
+            self._persist = persist
         if "ack_before_fsync" in self.bugs:
             # The bug: act on the Ready (send votes and acks) before it is durable.
-            disk.fsync(lambda: self._durable(ready, incarnation))
+            disk.fsync(lambda: self._durable(ready, incarnation, persist))
             self._handle(ready)
             return
         self._persisting = True
-        disk.fsync(lambda: self._persisted(ready, incarnation))
+        disk.fsync(lambda: self._persisted(ready, incarnation, persist))
 
-    def _persisted(self, ready: Ready, incarnation: int) -> None:
+    def _persisted(self, ready: Ready, incarnation: int, persist: list[Operation]) -> None:
         if incarnation != self.node.incarnation:
             return
-        self._durable(ready, incarnation)
+        self._durable(ready, incarnation, persist)
         self._persisting = False
         self._handle(ready)
 
-    def _durable(self, ready: Ready, incarnation: int) -> None:
+    def _durable(self, ready: Ready, incarnation: int, persist: list[Operation]) -> None:
         """Record what just became durable: checkers rebuild each node's stable log from these."""
         if incarnation != self.node.incarnation:
             return
+        for operation in persist:
+            operation.finish(result="ok")
         fields: dict[str, Any] = {}
         if ready.hard_state is not None:
             fields["term"] = ready.hard_state.term
@@ -332,8 +425,12 @@ class KVServer:
         node = self.node
         raft = self.raft
         send = node.send
-        for message in ready.messages:
-            send(message.dst, message)
+        if self.tracing:
+            for message in ready.messages:
+                send(message.dst, message, self._message_parent(message))
+        else:
+            for message in ready.messages:
+                send(message.dst, message)
         if ready.snapshot is not None:
             self.machine.restore(ready.snapshot.data)  # type: ignore[arg-type]
             node.emit(
@@ -345,7 +442,8 @@ class KVServer:
         for read_state in ready.read_states:
             pending = self._pending_reads.pop(read_state.request_id, None)  # type: ignore[call-overload]
             if pending is not None:
-                self._ready_reads.append((read_state.index, pending[0], pending[1]))
+                request, sender, query = pending
+                self._ready_reads.append((read_state.index, request, sender, query))
         self._note_state(ready)
         raft.advance(ready)
         self._serve_reads()
@@ -379,6 +477,46 @@ class KVServer:
             if ready.hard_state.commit != self._commit:
                 self._commit = ready.hard_state.commit
                 node.emit(EventKind.RAFT_COMMIT, {"index": self._commit, "term": self._term})
+                commits = self._commits
+                while commits and commits[0][0] <= self._commit:
+                    commits.popleft()[1].finish(result="ok")
+        instrumentation = self.instrumentation
+        if instrumentation is not None and (ready.soft_state or ready.hard_state):
+            self._observe_state(instrumentation, ready)
+
+    def _observe_state(self, instrumentation: Instrumentation, ready: Ready) -> None:
+        """Gauges of this server's Raft state, and elections as traces (§5.2)."""
+        raft = self.raft
+        role = raft.role
+        instrumentation.update_raft_state(
+            role.name.lower(),
+            raft.term,
+            raft.leader,
+            raft.log_length,
+            len(raft.voters),
+            raft.commit_index,
+            raft.applied_index,
+        )
+        if ready.soft_state is None:
+            return
+        if role in (Role.PRE_CANDIDATE, Role.CANDIDATE):
+            if self._election is None:
+                self._election = instrumentation.election_started(raft.term)
+        elif self._election is not None:
+            instrumentation.election_finished(self._election, won=role is Role.LEADER)
+            self._election = None
+
+    def _message_parent(self, message: Any) -> Any:
+        """The trace a Raft message belongs to: its entries', or the election's."""
+        kind = type(message)
+        if kind is AppendEntries:
+            entries = message.entries
+            return self._entry_trace.get(entries[-1].index) if entries else None
+        if kind is AppendEntriesResponse:
+            return self._entry_trace.get(message.match_index)
+        if kind is RequestVote:
+            return self._election
+        return None
 
     def _apply(self, entry: Entry) -> None:
         node = self.node
@@ -394,7 +532,29 @@ class KVServer:
             )
             return
         command: Command = entry.data  # type: ignore[assignment]
-        status, result = self.machine.apply(command)
+        instrumentation = self.instrumentation
+        parent = self._entry_trace.pop(entry.index, None)
+        apply_span = None
+        if instrumentation is None:
+            status, result = self.machine.apply(command)
+        elif parent is None:  # not traced: count it only
+            status, result = self.machine.apply(command)
+            instrumentation.metrics.btree_operations.labels(
+                node.id, command.operation.f.value, status.value
+            ).inc()
+        else:
+            apply = instrumentation.trace_raft_operation(
+                parent, RaftOp.APPLY, entry.term, entry.index
+            )
+            tree = instrumentation.trace_btree_operation(
+                apply.span, command.operation.f.value, command.operation.key
+            )
+            self.apply_span = tree.span
+            status, result = self.machine.apply(command)
+            self.apply_span = None
+            tree.finish(result=status.value)
+            apply.finish(result=status.value)
+            apply_span = apply.span
         node.emit(
             EventKind.RAFT_APPLY,
             {
@@ -410,31 +570,44 @@ class KVServer:
         pending = self._pending_writes.pop(entry.index, None)
         if pending is None:
             return
-        client, seq, reply_to = pending
+        client, seq, reply_to, serve = pending
         request = ClientRequest(client, seq, command.operation)
         if client == command.client and seq == command.seq:
-            self._reply(reply_to, request, status, result)
+            if serve is not None:
+                serve.finish(result=status.value)
+            self._reply(reply_to, request, status, result, apply_span)
         else:
-            self._reply(reply_to, request, ReplyStatus.RETRY)
+            if serve is not None:
+                serve.finish("another entry took its index", result="retry")
+            self._reply(reply_to, request, ReplyStatus.RETRY, trace=apply_span)
 
     def _serve_reads(self) -> None:
         applied = self.raft.applied_index
         reads = self._ready_reads
         while reads and reads[0][0] <= applied:
-            _, request, sender = reads.popleft()
+            _, request, sender, query = reads.popleft()
             command = Command(request.client, request.seq, request.operation)
-            self._reply(sender, request, ReplyStatus.OK, self.machine.read(command))
+            self._finish_read(request, sender, query, self.machine.read(command))
 
     def _abandon_requests(self) -> None:
         """Leadership lost: tell waiting clients to retry elsewhere."""
         for index in sorted(self._pending_writes):
-            client, seq, reply_to = self._pending_writes[index]
+            client, seq, reply_to, serve = self._pending_writes[index]
+            if serve is not None:
+                serve.finish("leadership lost", result="retry")
             self.node.send(reply_to, ClientReply(client, seq, ReplyStatus.RETRY))
         for request_id in sorted(self._pending_reads):
-            request, sender = self._pending_reads[request_id]
+            request, sender, query = self._pending_reads[request_id]
+            if query is not None:
+                query.finish("leadership lost", result="retry")
             self._reply(sender, request, ReplyStatus.RETRY)
-        for _, request, sender in self._ready_reads:
+        for _, request, sender, query in self._ready_reads:
+            if query is not None:
+                query.finish("leadership lost", result="retry")
             self._reply(sender, request, ReplyStatus.RETRY)
+        for _, commit in self._commits:
+            commit.finish("leadership lost before commit", result="abandoned")
+        self._commits.clear()
         self._pending_writes.clear()
         self._pending_reads.clear()
         self._ready_reads.clear()
@@ -451,6 +624,8 @@ class KVServer:
         self._rewrite_log_after(applied, rest)
         disk.fsync()
         self.node.emit(EventKind.RAFT_SNAPSHOT, {"index": snapshot.index, "term": snapshot.term})
+        if self._entry_trace:  # traces of entries that were never applied here (overwritten)
+            self._entry_trace = {i: span for i, span in self._entry_trace.items() if i > applied}
 
     # -- views for the cluster, checkers and dashboards -------------------------------------
 

@@ -44,7 +44,7 @@ from harmonysim.sim.rng import RngTree
 if TYPE_CHECKING:
     from harmonysim.scenario import Network as NetworkSettings
 
-__all__ = ["Endpoint", "Envelope", "Link", "LinkSettings", "Network"]
+__all__ = ["Endpoint", "Envelope", "Link", "LinkSettings", "Network", "NetworkObserver"]
 
 _SEND = EventKind.MSG_SEND
 _DELIVER = EventKind.MSG_DELIVER
@@ -107,6 +107,20 @@ class Envelope(simpy.Event):
     @property
     def dst(self) -> str:
         return self.link.dst
+
+
+class NetworkObserver(Protocol):
+    """Tracing and metrics of messages (``cluster.telemetry.Telemetry`` is one).
+
+    ``sent`` returns what the envelope carries as its trace (the hop's span, or
+    None); the others receive it back. The network calls none of these when no
+    observer is installed.
+    """
+
+    def sent(self, src: str, dst: str, payload: Any, message_id: int, parent: Any) -> Any: ...
+    def delivered(self, envelope: Envelope, now_us: int) -> None: ...
+    def dropped(self, src: str, dst: str, payload: Any, hop: Any, reason: str) -> None: ...
+    def duplicated(self, src: str, dst: str, payload: Any, hop: Any) -> None: ...
 
 
 class Endpoint(Protocol):
@@ -189,6 +203,7 @@ class Network:
         self._graph_nodes: frozenset[str] = frozenset()
         self._next_id = 0
         self._type_names: dict[type, bytes] = {}
+        self.observer: NetworkObserver | None = None
         self.delivered = 0
         self.dropped = 0
         self.duplicated = 0
@@ -281,13 +296,14 @@ class Network:
             log.count += 1
             if len(lines) >= _FLUSH_LINES:
                 log.flush()
+        observer = self.observer
+        if observer is not None:
+            trace = observer.sent(src, dst, payload, message_id, trace)
         if not link.allowed:
-            self.dropped += 1
-            log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "partition"})
+            self._drop_at_send(link, message_id, payload, trace, "partition")
             return message_id
         if link.loss and link.draw() < link.loss:
-            self.dropped += 1
-            log.emit(_DROP, src, {"dst": dst, "id": message_id, "reason": "loss"})
+            self._drop_at_send(link, message_id, payload, trace, "loss")
             return message_id
         envelope = Envelope(message_id, link, payload, trace, now, self._arrive)
         if link.clogged:
@@ -299,8 +315,25 @@ class Network:
         if link.duplicate and link.draw() < link.duplicate:
             self.duplicated += 1
             log.emit(_DUPLICATE, src, {"dst": dst, "id": message_id})
+            if observer is not None:
+                observer.duplicated(src, dst, payload, trace)
             envelope.copy().dispatch(env, link.sample_us())
         return message_id
+
+    def _drop_at_send(
+        self, link: Link, message_id: int, payload: Any, trace: Any, reason: str
+    ) -> None:
+        self.dropped += 1
+        self._log.emit(_DROP, link.src, {"dst": link.dst, "id": message_id, "reason": reason})
+        if self.observer is not None:
+            self.observer.dropped(link.src, link.dst, payload, trace, reason)
+
+    def _drop_at_arrival(self, envelope: Envelope, reason: str) -> None:
+        link = envelope.link
+        self.dropped += 1
+        self._log.emit(_DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": reason})
+        if self.observer is not None:
+            self.observer.dropped(link.src, link.dst, envelope.payload, envelope.trace, reason)
 
     def _type_name(self, kind: type) -> bytes:
         name = self._type_names[kind] = kind.__name__.encode()
@@ -310,17 +343,13 @@ class Network:
         envelope: Envelope = event  # type: ignore[assignment]
         link = envelope.link
         if not link.allowed:
-            self.dropped += 1
-            self._log.emit(
-                _DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": "partition"}
-            )
+            self._drop_at_arrival(envelope, "partition")
             return
         endpoint = link.endpoint
         if endpoint is None:
             endpoint = link.endpoint = self._endpoints.get(link.dst)
         if endpoint is None or not endpoint.up:
-            self.dropped += 1
-            self._log.emit(_DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": "down"})
+            self._drop_at_arrival(envelope, "down")
             return
         if endpoint.paused:
             endpoint.hold(envelope)
@@ -336,7 +365,13 @@ class Network:
             log.count += 1
             if len(lines) >= _FLUSH_LINES:
                 log.flush()
+        if self.observer is not None:
+            self.observer.delivered(envelope, self._env._now)  # type: ignore[arg-type]
         endpoint.receive(envelope)
+
+    def drop_held(self, envelope: Envelope, reason: str) -> None:
+        """Drop a message that waited at a paused endpoint (it crashed)."""
+        self._drop_at_arrival(envelope, reason)
 
     def deliver_held(self, envelope: Envelope) -> None:
         """Deliver a message that waited at a paused endpoint (called on resume)."""
@@ -345,11 +380,11 @@ class Network:
         if link.allowed and endpoint.up:
             self.delivered += 1
             self._log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
+            if self.observer is not None:
+                self.observer.delivered(envelope, self._env._now)  # type: ignore[arg-type]
             endpoint.receive(envelope)
         else:
-            self.dropped += 1
-            reason = "partition" if not link.allowed else "down"
-            self._log.emit(_DROP, link.dst, {"src": link.src, "id": envelope.id, "reason": reason})
+            self._drop_at_arrival(envelope, "partition" if not link.allowed else "down")
 
     # -- partitions -------------------------------------------------------------
 

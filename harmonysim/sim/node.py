@@ -32,7 +32,12 @@ __all__ = ["Process", "ProcessFactory", "SimNode", "Timer"]
 
 
 class Process(Protocol):
-    """A protocol instance running on a node."""
+    """A protocol instance running on a node.
+
+    A process may also define ``on_crash()``, called as its node crashes (for
+    bookkeeping outside the simulation, such as ending its open trace spans; it
+    must not send, set timers or write the disk).
+    """
 
     def start(self) -> None: ...
     def on_message(self, envelope: Envelope) -> None: ...
@@ -143,12 +148,16 @@ class SimNode:
         self.up = False
         self.paused = False
         self.incarnation += 1
+        on_crash = getattr(self.process, "on_crash", None)
+        if on_crash is not None:
+            on_crash()
         self.process = None
         del self.receive  # back to the class method, which ignores messages
-        dropped = len(self._held)
-        self._held.clear()
+        held, self._held = self._held, []
         self._deferred.clear()
-        self.log.emit(EventKind.NODE_CRASH, self.id, {"held_dropped": dropped, **(notes or {})})
+        self.log.emit(EventKind.NODE_CRASH, self.id, {"held_dropped": len(held), **(notes or {})})
+        for envelope in held:  # messages waiting at a paused node die with it
+            self._network.drop_held(envelope, "down")
         self.disk.crash()
 
     def restart(self, notes: dict[str, Any] | None = None) -> None:

@@ -56,6 +56,8 @@ class World:
         self.nodes: dict[str, SimNode] = {}
         self.faults = FaultInjector(self)
         self.leader_oracle: Callable[[], str | None] | None = None
+        # The run's tracing and metrics (``cluster.telemetry.Telemetry``), when observed.
+        self.telemetry: Any = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, *, sink: IO[bytes] | None = None) -> World:

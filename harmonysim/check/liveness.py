@@ -1,0 +1,332 @@
+"""Liveness after the last fault: the cluster elects a leader and answers clients again.
+
+Safety says nothing bad happens; liveness that something good eventually does. Raft
+promises it only while a majority of servers runs and can talk with bounded delay
+(§5.6, timing: broadcastTime << electionTimeout), so the check applies only then.
+
+Rules:
+- Quiet point ``Q``: the time of the last scheduled fault, or the ``until`` of a
+  nemesis if later (the nemesis undoes its last fault then). No fault at all: 0.
+- Bounds, from the scenario: election bound ``E = 2 * election_timeout max`` (one
+  timeout for the first candidate, one more for a split vote, §5.2); the whole
+  bound ``B = E + workload timeout`` (a pending operation then has one full timeout
+  to be answered).
+- Applicability: at the end of the run (the faults' final state, which holds from
+  ``Q`` on) a majority of nodes must be up, not paused, and pairwise connected by
+  healthy links: not cut by a partition, not clogged, loss at most
+  ``MAX_HEALTHY_LOSS``, and worst-case latency plus jitter at most half the minimum
+  election timeout. The healthy nodes are those in some such majority. The quiet
+  tail ``duration - Q`` must be at least ``B``.
+  Otherwise the check reports skipped, "not applicable", with the reason.
+- L1 election: some node of a healthy majority is leader (per its ``raft.role``
+  events, while up and running) at some time in ``[Q, Q + E]``.
+- L2 service: every operation invoked in ``[Q + E, duration - timeout]`` is answered
+  (ok or fail) -- or, if it timed out (info), the cluster answered some other
+  operation while it waited. Random message loss may defeat all of one operation's
+  attempts, but the cluster must never stall for a whole timeout after recovery.
+- L3 no hang: every operation pending at ``Q`` completes (in any way) by ``Q + B``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import networkx as nx
+
+from harmonysim.check.result import CheckResult, CheckStatus
+from harmonysim.scenario import Latency, Scenario
+from harmonysim.sim.events import EventKind, EventLog, EventRecord
+
+__all__ = [
+    "MAX_HEALTHY_LOSS",
+    "LivenessBounds",
+    "LivenessMonitor",
+    "healthy_majority",
+    "latency_bound_ms",
+    "liveness_bounds",
+]
+
+CHECK_NAME = "liveness"
+MAX_HEALTHY_LOSS = 0.2
+_MAX_REPORTED = 10
+_P99_EXPONENTIAL = math.log(100.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessBounds:
+    """The quiet point and the bounds derived from a scenario (virtual milliseconds)."""
+
+    quiet_from_ms: float
+    election_bound_ms: float
+    bound_ms: float
+    duration_ms: float
+
+    @property
+    def tail_ms(self) -> float:
+        return self.duration_ms - self.quiet_from_ms
+
+    @property
+    def elected_by_ms(self) -> float:
+        return self.quiet_from_ms + self.election_bound_ms
+
+
+def liveness_bounds(scenario: Scenario) -> LivenessBounds:
+    """``Q``, ``E`` and ``B`` of the module rules for ``scenario``."""
+    quiet = 0.0
+    for fault in scenario.faults:
+        end = fault.nemesis.until_ms if fault.nemesis is not None else fault.at_ms
+        quiet = max(quiet, end)
+    election = 2.0 * scenario.cluster.raft.election_timeout_ms[1]
+    return LivenessBounds(
+        quiet, election, election + scenario.workload.timeout_ms, scenario.duration_ms
+    )
+
+
+def latency_bound_ms(latency: Latency) -> float:
+    """A worst-case (99th percentile) one-way delay of a latency distribution."""
+    if latency.distribution == "constant":
+        return float(latency.value_ms or 0.0)
+    if latency.distribution == "uniform":
+        return float(latency.max_ms or 0.0)
+    if latency.distribution == "exponential":
+        return float(latency.mean_ms or 0.0) * _P99_EXPONENTIAL
+    return float(latency.p99_ms or 0.0)
+
+
+def _healthy_link(scenario: Scenario, src: str, dst: str) -> bool:
+    network = scenario.network
+    latency, loss, jitter = network.latency, network.loss, network.jitter_ms
+    for link in network.links:
+        if (src, dst) in link.directed_links():
+            latency = link.latency if link.latency is not None else latency
+            loss = link.loss if link.loss is not None else loss
+            jitter = link.jitter_ms if link.jitter_ms is not None else jitter
+    limit = scenario.cluster.raft.election_timeout_ms[0] / 2.0
+    return loss <= MAX_HEALTHY_LOSS and latency_bound_ms(latency) + jitter <= limit
+
+
+def healthy_majority(
+    scenario: Scenario,
+    running: Iterable[str],
+    broken_links: Iterable[tuple[str, str]],
+) -> tuple[str, ...]:
+    """The running nodes that belong to some majority joined pairwise, both ways, by
+    healthy links not in ``broken_links`` (cut or clogged), sorted; empty if none does."""
+    broken = set(broken_links)
+    nodes = sorted(running)
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    for a, b in combinations(nodes, 2):
+        if all(
+            (src, dst) not in broken and _healthy_link(scenario, src, dst)
+            for src, dst in ((a, b), (b, a))
+        ):
+            graph.add_edge(a, b)
+    majority = scenario.cluster.nodes // 2 + 1
+    members: set[str] = set()
+    for clique in nx.find_cliques(graph):
+        if len(clique) >= majority:
+            members.update(clique)
+    return tuple(sorted(members))
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    time_ms: float
+    node: str
+    kind: str
+    role: str | None
+
+
+class LivenessMonitor:
+    """Collects the role and node events liveness needs, and judges them at the end."""
+
+    KINDS: tuple[EventKind, ...] = (
+        EventKind.RAFT_ROLE,
+        EventKind.NODE_CRASH,
+        EventKind.NODE_RESTART,
+        EventKind.NODE_PAUSE,
+        EventKind.NODE_RESUME,
+    )
+
+    def __init__(self) -> None:
+        self._steps: list[_Step] = []
+
+    def attach(self, log: EventLog) -> None:
+        log.watch(self.KINDS, self.observe)
+
+    def observe(self, record: EventRecord) -> None:
+        kind = str(record["kind"])
+        if kind in _KIND_VALUES:
+            self._steps.append(_Step(record["t"], record["node"], kind, record.get("role")))
+
+    def leader_time(self, healthy: Sequence[str], quiet_from_ms: float) -> tuple[float, str] | None:
+        """The first time at or after ``quiet_from_ms`` when a node of ``healthy`` leads
+        while up and running, with that node; None if never."""
+        roles: dict[str, str] = {}
+        running: dict[str, bool] = {}
+
+        def leader() -> str | None:
+            for node in healthy:
+                if roles.get(node) == "leader" and running.get(node, True):
+                    return node
+            return None
+
+        settled = False
+        for step in self._steps:
+            if step.time_ms > quiet_from_ms and not settled:
+                settled = True
+                found = leader()
+                if found is not None:
+                    return quiet_from_ms, found
+            if step.kind == EventKind.RAFT_ROLE.value:
+                roles[step.node] = step.role or ""
+            elif step.kind == EventKind.NODE_CRASH.value:
+                running[step.node] = False
+                roles[step.node] = "down"
+            elif step.kind in (EventKind.NODE_RESTART.value, EventKind.NODE_RESUME.value):
+                running[step.node] = True
+            else:
+                running[step.node] = False
+            if settled:
+                found = leader()
+                if found is not None:
+                    return step.time_ms, found
+        if not settled:  # nothing happened after the quiet point: its state is the final one
+            found = leader()
+            if found is not None:
+                return quiet_from_ms, found
+        return None
+
+    def judge(
+        self,
+        scenario: Scenario,
+        rows: Sequence[Mapping[str, Any]],
+        healthy: Sequence[str],
+    ) -> CheckResult:
+        """The liveness verdict for a finished run (see the module rules)."""
+        bounds = liveness_bounds(scenario)
+        details: dict[str, Any] = {
+            "quiet_from_ms": bounds.quiet_from_ms,
+            "election_bound_ms": bounds.election_bound_ms,
+            "bound_ms": bounds.bound_ms,
+            "tail_ms": bounds.tail_ms,
+            "healthy_nodes": list(healthy),
+        }
+        if not healthy:
+            return CheckResult(
+                CHECK_NAME,
+                CheckStatus.SKIPPED,
+                "not applicable: no majority of nodes is up and connected after the last fault",
+                details,
+            )
+        if bounds.tail_ms < bounds.bound_ms:
+            return CheckResult(
+                CHECK_NAME,
+                CheckStatus.SKIPPED,
+                f"not applicable: the quiet tail after the last fault ({bounds.tail_ms:g} ms) "
+                f"is shorter than the liveness bound ({bounds.bound_ms:g} ms)",
+                details,
+            )
+        problems: list[str] = []
+        elected = self.leader_time(healthy, bounds.quiet_from_ms)
+        if elected is None or elected[0] > bounds.elected_by_ms:
+            when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
+            problems.append(
+                f"no leader among {', '.join(healthy)} within {bounds.election_bound_ms:g} ms "
+                f"of the last fault at {bounds.quiet_from_ms:g} ms: elected {when}"
+            )
+        else:
+            details["leader_at_ms"] = elected[0]
+            details["leader"] = elected[1]
+        service = _judge_operations(rows, bounds, scenario.workload.timeout_ms)
+        details.update(service.details)
+        problems.extend(service.problems)
+        if problems:
+            details["violations"] = problems[:_MAX_REPORTED]
+            details["violation_count"] = len(problems)
+            return CheckResult(
+                CHECK_NAME,
+                CheckStatus.VIOLATION,
+                f"{len(problems)} liveness problem(s); first: {problems[0]}",
+                details,
+            )
+        leader = f"leader {elected[1]} at {elected[0]:g} ms" if elected else "no leader"
+        return CheckResult(
+            CHECK_NAME,
+            CheckStatus.OK,
+            f"after the last fault at {bounds.quiet_from_ms:g} ms: {leader}; "
+            f"{service.checked} later operation(s) served",
+            details,
+        )
+
+
+_KIND_VALUES = frozenset(kind.value for kind in LivenessMonitor.KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    checked: int
+    problems: list[str]
+    details: dict[str, Any]
+
+
+def _judge_operations(
+    rows: Sequence[Mapping[str, Any]], bounds: LivenessBounds, timeout_ms: float
+) -> _Service:
+    """L2 and L3 of the module rules over the history rows."""
+    invoked: dict[Any, Mapping[str, Any]] = {}
+    operations: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]] = []
+    answers: list[float] = []
+    for row in rows:
+        if row["type"] == "invoke":
+            invoked[row["process"]] = row
+            continue
+        start = invoked.pop(row["process"], None)
+        if start is not None:
+            operations.append((start, row))
+        if row["type"] in ("ok", "fail"):
+            answers.append(float(row["time"]))
+    operations.extend((start, None) for start in invoked.values())
+    answers.sort()
+    serve_from = bounds.elected_by_ms
+    serve_until = bounds.duration_ms - timeout_ms
+    hang_deadline = bounds.quiet_from_ms + bounds.bound_ms
+    problems: list[str] = []
+    checked = 0
+    timed_out = 0
+    for start, end in operations:
+        invoked_ms = float(start["time"])
+        label = f"client process {start['process']} {start['f']} {start['key']!r}"
+        if invoked_ms < bounds.quiet_from_ms:
+            ended_ms = float(end["time"]) if end is not None else math.inf
+            if ended_ms > hang_deadline:
+                problems.append(
+                    f"{label} invoked at {invoked_ms:g} ms, pending at the last fault, "
+                    f"did not complete by {hang_deadline:g} ms"
+                )
+            continue
+        if not serve_from <= invoked_ms <= serve_until:
+            continue
+        checked += 1
+        if end is not None and end["type"] in ("ok", "fail"):
+            continue
+        timed_out += 1
+        waited_until = invoked_ms + timeout_ms
+        first = bisect.bisect_right(answers, invoked_ms)
+        if first < len(answers) and answers[first] <= waited_until:
+            continue  # lost to the network while the cluster served others
+        problems.append(
+            f"{label} invoked at {invoked_ms:g} ms timed out and the cluster answered no "
+            f"operation until {waited_until:g} ms"
+        )
+    return _Service(
+        checked,
+        problems,
+        {"operations_checked": checked, "operations_timed_out": timed_out},
+    )

@@ -1,0 +1,68 @@
+"""What a run check reports: a status from a closed vocabulary, a one-line summary, details.
+
+Rules:
+- ``CheckStatus`` is the closed vocabulary of verdicts: ``ok`` (the property
+  holds on this run), ``violation`` (it does not; the details say where),
+  ``unknown`` (the check could not decide within its budget) and ``skipped``
+  (the scenario did not ask for the check, or the check does not apply to it;
+  the summary says which).
+- A ``CheckResult`` is plain JSON-ready data (``to_json``), so ``run.json``, the
+  run summary table and machine consumers read the same thing.
+- The overall status of several checks is the worst one: any violation beats
+  any unknown, which beats ok; skipped checks never change it. It maps onto the
+  command-line exit statuses: 0 ok, 1 a check failed, 3 inconclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["CheckResult", "CheckStatus", "overall_status"]
+
+
+class CheckStatus(StrEnum):
+    """The verdict of one check."""
+
+    OK = "ok"
+    VIOLATION = "violation"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+    @property
+    def exit_code(self) -> int:
+        """The command-line exit status this verdict calls for (skipped counts as ok)."""
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    CheckStatus.OK: 0,
+    CheckStatus.SKIPPED: 0,
+    CheckStatus.VIOLATION: 1,
+    CheckStatus.UNKNOWN: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of one named check on one run."""
+
+    name: str
+    status: CheckStatus
+    summary: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status.value, "summary": self.summary, "details": dict(self.details)}
+
+
+def overall_status(statuses: Iterable[CheckStatus]) -> CheckStatus:
+    """The worst of ``statuses``: violation > unknown > ok; skipped checks count as ok."""
+    seen = set(statuses)
+    if CheckStatus.VIOLATION in seen:
+        return CheckStatus.VIOLATION
+    if CheckStatus.UNKNOWN in seen:
+        return CheckStatus.UNKNOWN
+    return CheckStatus.OK

@@ -1,0 +1,128 @@
+"""Linearizability of a run's own client history, against the key-value model.
+
+Rules:
+- The rows are the run's ``history.jsonl`` (``harmonysim.cluster.history``):
+  ``process``, ``type``, ``f``, ``key``, ``value``, ``time``, ``index``. They become
+  ``harmonysim.check.history`` events (JSON arrays as tuples), are paired per
+  process and checked with the ``kv`` model, one key at a time.
+- ``scan`` operations read a range of keys, which the per-key model cannot
+  express: they are left out (invocation and completion alike) and the result
+  says how many. Every other operation is checked.
+- The search has a step budget (deterministic), so a run never hangs on a hard
+  history: when it runs out the verdict is ``unknown``, never a guess.
+- A violation's details carry the checker's explanation: the key, the longest
+  linearizable prefix and the operations that cannot follow it, with times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from harmonysim.check.history import HistoryParseError, Operation, OpType, pair_operations
+from harmonysim.check.linearizability import Verdict, check
+from harmonysim.check.models import KvModel, ModelError
+from harmonysim.check.result import CheckResult, CheckStatus
+
+__all__ = [
+    "DEFAULT_BUDGET_STEPS",
+    "UNSUPPORTED_FUNCTIONS",
+    "check_run_history",
+    "history_events",
+]
+
+CHECK_NAME = "linearizability"
+DEFAULT_BUDGET_STEPS = 2_000_000
+"""Search steps allowed per run: far above what shipped scenarios need (thousands)."""
+UNSUPPORTED_FUNCTIONS = frozenset({"scan"})
+_EXPLANATION_LINES = 40
+_OP_TYPES = {member.value: member for member in OpType}
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(item) for item in value)
+    return value
+
+
+def history_events(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Operation], int]:
+    """History rows as checker events, without unsupported operations; also how many
+    operations (invocations) were left out."""
+    events: list[Operation] = []
+    excluded = 0
+    for position, row in enumerate(rows):
+        if row["f"] in UNSUPPORTED_FUNCTIONS:
+            excluded += row["type"] == "invoke"
+            continue
+        events.append(
+            Operation(
+                process=row["process"],
+                type=_OP_TYPES[row["type"]],
+                f=row["f"],
+                key=_hashable(row.get("key")),
+                value=_hashable(row.get("value")),
+                time=row.get("time"),
+                index=int(row.get("index", position)),
+                line=int(row.get("index", position)) + 1,
+            )
+        )
+    return events, excluded
+
+
+def check_run_history(
+    rows: Iterable[Mapping[str, Any]], *, budget_steps: int = DEFAULT_BUDGET_STEPS
+) -> CheckResult:
+    """Check a run's history rows for linearizability (see the module rules)."""
+    events, excluded_ops = history_events(rows)
+    note = f"; {excluded_ops} scan operation(s) excluded (not supported by the kv model)"
+    try:
+        ops = pair_operations(events, source="history.jsonl")
+        result = check(ops, KvModel(), budget_steps=budget_steps)
+    except (HistoryParseError, ModelError) as error:
+        return CheckResult(
+            CHECK_NAME,
+            CheckStatus.VIOLATION,
+            f"the history itself is malformed: {error}",
+            {"error": str(error), "excluded_scans": excluded_ops},
+        )
+    details: dict[str, Any] = {
+        "operations": len(ops),
+        "keys": len(result.partitions),
+        "steps": result.steps,
+        "budget_steps": budget_steps,
+        "excluded_scans": excluded_ops,
+        "excluded_note": "scan reads a key range; the per-key kv model cannot check it",
+    }
+    scans = note if excluded_ops else ""
+    if result.verdict is Verdict.OK:
+        return CheckResult(
+            CHECK_NAME,
+            CheckStatus.OK,
+            f"{len(ops)} operations on {len(result.partitions)} keys are linearizable{scans}",
+            details,
+        )
+    explanation = result.explain().splitlines()
+    details["explanation"] = explanation[:_EXPLANATION_LINES]
+    if result.verdict is Verdict.UNKNOWN:
+        undecided = [part.key for part in result.partitions if part.verdict is Verdict.UNKNOWN]
+        details["undecided_keys"] = undecided[:20]
+        return CheckResult(
+            CHECK_NAME,
+            CheckStatus.UNKNOWN,
+            f"search budget of {budget_steps:,} steps ran out with {len(undecided)} key(s) "
+            f"undecided{scans}",
+            details,
+        )
+    keys = [part.key for part in result.violations]
+    details["violated_keys"] = keys
+    first = result.violations[0]
+    stuck = first.stuck[0].op if first.stuck else first.deadline
+    culprit = (
+        f"; e.g. process {stuck.process} {stuck.f} called at {stuck.call:g} ms" if stuck else ""
+    )
+    return CheckResult(
+        CHECK_NAME,
+        CheckStatus.VIOLATION,
+        f"not linearizable on key {first.key!r}{culprit}{scans}",
+        details,
+    )

@@ -1,0 +1,129 @@
+"""The checks of one run, wired into its world: online monitors, then end-of-run verdicts.
+
+Rules:
+- ``RunChecks.attach`` must be called before the cluster starts, so the monitors
+  see every server's ``raft.recover``. Monitors only watch event kinds through
+  ``EventLog.watch`` (the network's fast path stays on) and only read state.
+- Only the checks the scenario lists in ``checks`` run; the others are reported
+  ``skipped`` ("not requested"). Results come in the scenario's order, then the
+  skipped ones in the vocabulary's order.
+- ``raft_safety``: ``RaftSafetyMonitor`` online, then ``check_final`` on the live
+  cores. ``linearizability``: the client history against the kv model, with a
+  step budget (``unknown`` when it runs out). ``btree_invariants``: every live
+  tree's invariants and equal stores at equal applied index. ``liveness``: see
+  ``harmonysim.check.liveness``.
+- A check that raises is a bug in the checker, not in the database: it propagates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harmonysim.check.liveness import LivenessMonitor, healthy_majority
+from harmonysim.check.raft_safety import RaftSafetyMonitor, SafetyRule
+from harmonysim.check.replicas import check_replicas
+from harmonysim.check.result import CheckResult, CheckStatus
+from harmonysim.check.run_history import DEFAULT_BUDGET_STEPS, check_run_history
+from harmonysim.scenario import CHECK_NAMES
+
+if TYPE_CHECKING:
+    from harmonysim.cluster import Cluster
+    from harmonysim.raft import RaftNode
+    from harmonysim.scenario import Scenario
+    from harmonysim.sim.world import World
+
+__all__ = ["RunChecks"]
+
+_MAX_SAFETY_REPORTED = 20
+
+
+class RunChecks:
+    """The checks a scenario asks for, attached to one run."""
+
+    def __init__(self, scenario: Scenario, *, budget_steps: int = DEFAULT_BUDGET_STEPS) -> None:
+        self.scenario = scenario
+        self.budget_steps = budget_steps
+        self.requested = tuple(scenario.checks)
+        self.safety: RaftSafetyMonitor | None = None
+        self.liveness: LivenessMonitor | None = None
+        self._world: World | None = None
+        self._cluster: Cluster | None = None
+
+    def attach(self, world: World, cluster: Cluster) -> None:
+        """Start the online monitors on a world whose cluster has not started yet."""
+        self._world = world
+        self._cluster = cluster
+        if "raft_safety" in self.requested:
+            self.safety = RaftSafetyMonitor(self._probe)
+            self.safety.attach(world.log)
+        if "liveness" in self.requested:
+            self.liveness = LivenessMonitor()
+            self.liveness.attach(world.log)
+
+    def _probe(self, node: str) -> RaftNode | None:
+        assert self._cluster is not None
+        server = self._cluster.server(node)
+        return server.raft if server is not None else None
+
+    def finish(self) -> dict[str, CheckResult]:
+        """Judge the finished run: name -> result (see the module rules for the order)."""
+        world, cluster = self._world, self._cluster
+        if world is None or cluster is None:
+            raise RuntimeError("RunChecks.finish() before attach()")
+        results: dict[str, CheckResult] = {}
+        for name in self.requested:
+            if name == "raft_safety":
+                results[name] = self._raft_safety(world, cluster)
+            elif name == "linearizability":
+                results[name] = check_run_history(
+                    cluster.history.rows, budget_steps=self.budget_steps
+                )
+            elif name == "btree_invariants":
+                servers = [(node.id, server) for node, server in cluster.servers()]
+                results[name] = check_replicas(servers, self.scenario.cluster.nodes)
+            else:
+                results[name] = self._liveness(world, cluster)
+        for name in CHECK_NAMES:
+            if name not in results:
+                results[name] = CheckResult(
+                    name, CheckStatus.SKIPPED, "not requested by the scenario's checks"
+                )
+        return results
+
+    def _raft_safety(self, world: World, cluster: Cluster) -> CheckResult:
+        monitor = self.safety
+        assert monitor is not None
+        cores = [(node.id, server.raft) for node, server in cluster.servers()]
+        monitor.check_final(cores, world.now_ms)
+        details: dict[str, Any] = {
+            "events_checked": monitor.events_seen,
+            "terms_with_leader": len(monitor.leaders),
+            "rules": [rule.value for rule in SafetyRule],
+        }
+        if monitor.ok:
+            return CheckResult(
+                "raft_safety",
+                CheckStatus.OK,
+                f"{monitor.events_seen:,} raft events and {len(cores)} final states checked; "
+                f"{len(monitor.leaders)} term(s) had a leader",
+                details,
+            )
+        details["violation_counts"] = {rule.value: count for rule, count in monitor.counts.items()}
+        details["violations"] = [
+            violation.to_json() for violation in monitor.violations[:_MAX_SAFETY_REPORTED]
+        ]
+        total = sum(monitor.counts.values())
+        return CheckResult(
+            "raft_safety",
+            CheckStatus.VIOLATION,
+            f"{total} violation(s); first: {monitor.violations[0]}",
+            details,
+        )
+
+    def _liveness(self, world: World, cluster: Cluster) -> CheckResult:
+        monitor = self.liveness
+        assert monitor is not None
+        running = [node.id for node in world.nodes.values() if node.up and not node.paused]
+        broken = [*world.network.cut_links(), *world.network.clogged_links()]
+        healthy = healthy_majority(self.scenario, running, broken)
+        return monitor.judge(self.scenario, cluster.history.rows, healthy)

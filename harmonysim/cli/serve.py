@@ -1,0 +1,96 @@
+"""``harmonysim serve [RUN_DIR] [--live SCENARIO]``: the web dashboard over runs, or a live run.
+
+``RUN_DIR`` is one run folder or a folder of them (default ``runs``). With
+``--live`` a scenario runs in the background, ``--speed`` times as fast as the
+wall clock, and the pages follow it; its artifacts go to ``--out`` (default
+the run's usual folder under ``runs/``). The server binds 127.0.0.1 unless
+``--host`` says otherwise, and is read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from rich.console import Console
+
+from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int
+
+NAME = "serve"
+HELP = "serve the web dashboard over run folders, or over a live run"
+
+
+def _port(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {text!r}")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"the speed must be a positive number, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "run_dir",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="a run folder, or a folder of run folders (default: runs)",
+    )
+    parser.add_argument("--live", type=Path, metavar="SCENARIO", help="run this scenario live")
+    parser.add_argument("--seed", type=non_negative_int, help="seed for --live")
+    parser.add_argument(
+        "--speed", type=_speed, default=1.0, help="virtual seconds per wall second (--live)"
+    )
+    parser.add_argument("--out", type=Path, help="run folder for --live (default runs/...)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8080, help="port to bind (8080)")
+
+
+def handle(args: argparse.Namespace, out: Console) -> int:
+    import uvicorn
+
+    from harmonysim.cli.run import load
+    from harmonysim.runner import default_out_dir
+    from harmonysim.web.app import create_app
+    from harmonysim.web.catalog import RunCatalog
+    from harmonysim.web.live import LiveRun
+
+    live: LiveRun | None = None
+    if args.live is not None:
+        scenario = load(args.live, args.seed, None, [])
+        out_dir = args.out if args.out is not None else default_out_dir(scenario)
+        live = LiveRun(scenario, out_dir, speed=args.speed)
+    root: Path | None = args.run_dir
+    if root is None and live is None:
+        root = Path("runs")
+    if root is not None and not root.is_dir():
+        raise BadInput(f"{root}: no such folder (give a run folder or a folder of runs)")
+    catalog = RunCatalog(root, live)
+    if not catalog.entries:
+        raise BadInput(f"{root}: no run folders (a run folder has run.json)")
+    app = create_app(catalog)
+    url = f"http://{args.host}:{args.port}/"
+    out.print(f"[bold]harmonysim dashboard[/] at {url}  ({len(catalog.entries)} run(s))")
+    if live is not None:
+        out.print(
+            f"live: {live.scenario.name} seed {live.scenario.seed} at {args.speed:g}x, "
+            f"artifacts in {live.out_dir}",
+            highlight=False,
+        )
+        live.start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if live is not None:
+            live.stop()
+    return EXIT_OK

@@ -1,0 +1,153 @@
+"""Tracing and metrics of one run, wired into the network, the servers and the clients.
+
+Rules:
+- Telemetry observes; it never changes what is simulated. It draws its ids from
+  its own RNG substream (``ids/trace``) and its sampling timer emits no events,
+  so a run's event log (and ``event_hash``) is the same with tracing on, off or
+  sampled (a test holds this).
+- Every message carries, in ``Envelope.trace``, the span of its hop (send to
+  delivery) whose parent is the context the sender gave: a client operation, a
+  Raft step of the entries in it, an election. Messages sent for no traced reason
+  (heartbeats, say) carry nothing and build no span, but are still counted.
+- ``sample_ratio`` 0 turns tracing off (no span objects at all); metrics stay on.
+- Files, in the run folder: ``traces.otlp.jsonl`` (spans streamed in batches as
+  they finish, OTLP/JSON) and ``metrics.jsonl`` (samples every
+  ``sample_every_ms`` of virtual time); at the end ``metrics.prom`` and
+  ``metrics.otlp.jsonl`` from the final values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+import simpy
+
+from harmonysim.obs import Instrumentation, OtlpSpanWriter, Registry, Span
+from harmonysim.obs.otlp import encode_metrics, families_from_registry
+from harmonysim.obs.prometheus import prometheus_text
+
+if TYPE_CHECKING:
+    from harmonysim.sim.network import Envelope
+    from harmonysim.sim.world import World
+
+__all__ = ["Telemetry"]
+
+TRACES_FILE = "traces.otlp.jsonl"
+METRICS_FILE = "metrics.jsonl"
+METRICS_OTLP_FILE = "metrics.otlp.jsonl"
+METRICS_PROM_FILE = "metrics.prom"
+
+
+class Telemetry:
+    """The run's tracer and metrics, and the network's observer (``NetworkObserver``)."""
+
+    def __init__(
+        self,
+        world: World,
+        out_dir: Path | None,
+        sample_ratio: float,
+        sample_every_ms: float = 1000.0,
+    ) -> None:
+        self.world = world
+        self.out_dir = out_dir
+        self._files: list[IO[bytes]] = []
+        span_sink = None
+        metrics_sink = None
+        if out_dir is not None:
+            traces = (out_dir / TRACES_FILE).open("wb")
+            metrics = (out_dir / METRICS_FILE).open("wb")
+            self._files = [traces, metrics]
+            span_sink = OtlpSpanWriter(traces)
+            metrics_sink = metrics
+        env = world.env
+        self.instrumentation = Instrumentation.create(
+            world.rng.ids("trace"),
+            lambda: int(env.now),
+            sample_ratio,
+            registry=Registry(metrics_sink),
+            span_sink=span_sink,
+        )
+        self.tracing = sample_ratio > 0
+        self._nodes: dict[str, Instrumentation] = {}
+        self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
+        world.telemetry = self
+        world.network.observer = self
+        env.process(self._sampler())
+
+    def for_node(self, node: str) -> Instrumentation:
+        instrumentation = self._nodes.get(node)
+        if instrumentation is None:
+            instrumentation = self._nodes[node] = self.instrumentation.for_node(node)
+        return instrumentation
+
+    def _sampler(self) -> Any:
+        env = self.world.env
+        registry = self.instrumentation.metrics.registry
+        while True:
+            yield simpy.Timeout(env, self._sample_every_us)
+            registry.sample(int(env.now))
+
+    # -- the network's observer ----------------------------------------------------------
+
+    def sent(self, src: str, dst: str, payload: Any, message_id: int, parent: Any) -> Any:
+        instrumentation = self.for_node(src)
+        kind = type(payload).__name__
+        if parent is None:
+            instrumentation.metrics.network_messages_sent.labels(src, kind).inc()
+            return None
+        hop = instrumentation.message_sent(parent, dst, kind, message_id)
+        return hop if hop.recording else None
+
+    def delivered(self, envelope: Envelope, now_us: int) -> None:
+        hop = envelope.trace
+        kind = type(envelope.payload).__name__
+        instrumentation = self.for_node(envelope.dst)
+        if hop is None:
+            instrumentation.metrics.network_messages_delivered.labels(envelope.dst, kind).inc()
+        else:
+            instrumentation.message_delivered(hop, kind, now_us - envelope.sent_at_us)
+
+    def dropped(self, src: str, dst: str, payload: Any, hop: Any, reason: str) -> None:
+        kind = type(payload).__name__
+        if hop is None:
+            self.instrumentation.metrics.network_messages_dropped.labels(kind, reason).inc()
+        else:
+            self.for_node(src).message_dropped(hop, kind, reason)
+
+    def duplicated(self, src: str, dst: str, payload: Any, hop: Any) -> None:
+        kind = type(payload).__name__
+        if hop is None:
+            self.instrumentation.metrics.network_messages_duplicated.labels(kind).inc()
+        else:
+            self.for_node(src).message_duplicated(hop, kind)
+
+    # -- the end of the run ------------------------------------------------------------
+
+    def keep(self, span: Span | None) -> None:
+        """Export the trace of ``span`` whatever the sampler decided (failed checks)."""
+        if span is not None:
+            self.instrumentation.tracer.force_keep(span.context.trace_id)
+
+    def finish(self) -> None:
+        """Final metric sample, flush spans, write the end-of-run metric files."""
+        now_us = int(self.world.env.now)
+        instrumentation = self.instrumentation
+        metrics = instrumentation.metrics
+        for kind, count in sorted(self.world.faults.counts.items()):
+            metrics.faults.labels(kind).inc(count)
+        registry = metrics.registry
+        registry.sample(now_us)
+        # Operations still in flight when the run stops end here, marked unfinished,
+        # so every exported span has its parent.
+        instrumentation.tracer.end_open_spans("run ended", now_us)
+        instrumentation.tracer.flush()
+        for handle in self._files:
+            handle.close()
+        if self.out_dir is not None:
+            families = families_from_registry(registry)
+            (self.out_dir / METRICS_OTLP_FILE).write_bytes(
+                orjson.dumps(encode_metrics(families, now_us)) + b"\n"
+            )
+            (self.out_dir / METRICS_PROM_FILE).write_bytes(prometheus_text(families))

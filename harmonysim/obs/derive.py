@@ -1,0 +1,503 @@
+"""Metrics and traces derived from an event log, so every exporter works on any run folder.
+
+Rules:
+- Input is the record stream of ``events.jsonl`` (dicts with ``t`` in virtual
+  ms, ``kind``, ``node`` and kind-specific fields), read in order; nothing here
+  imports the simulator. Records are used as written: a field missing from a
+  record leaves its metric untouched rather than guessing.
+- ``event_kind(record)`` is the kind a record stands for.
+- ``metrics_from_events`` fills the ``ClusterMetrics`` catalogue with what the
+  log shows: roles, terms, commit/applied indexes and log length per server
+  (Raft §5.1-§5.4), elections won and lost, votes granted (a new ``voted_for``
+  made durable, §5.2), replication and commit latency (leader persist to
+  follower persist, and to leader commit), B+ tree structure changes and
+  applied writes, messages by type, client latencies and outcomes, faults.
+  What the log does not show (AppendEntries results, B+ tree fill, reads served
+  by ReadIndex) stays zero; the inline wiring maintains those.
+- ``spans_from_events`` rebuilds the traces that the log's causality supports:
+  one trace per client operation (request and reply hops, the server's
+  handling, each server's persist and apply, the B+ tree write below the apply
+  with its splits as span events), and one trace per election (RequestVote
+  fan-out and responses). Ids come from the ``IdSource`` passed in, so the
+  derived traces are as deterministic as the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harmonysim.obs.catalogue import ClusterMetrics
+from harmonysim.obs.metrics import Registry
+from harmonysim.obs.tracing import (
+    AttributeValue,
+    Category,
+    IdSource,
+    Span,
+    SpanKind,
+    TraceContext,
+    Tracer,
+)
+
+__all__ = [
+    "FAULT_KINDS",
+    "SpanCollector",
+    "event_kind",
+    "metrics_from_events",
+    "spans_from_events",
+    "time_us",
+]
+
+Record = dict[str, Any]
+
+FAULT_KINDS = (
+    "node.crash",
+    "node.restart",
+    "node.pause",
+    "node.resume",
+    "net.partition",
+    "net.heal",
+    "net.clog",
+    "net.unclog",
+    "disk.lost",
+)
+
+
+def event_kind(record: Record) -> str:
+    """The event kind ``record`` stands for."""
+    return str(record.get("kind"))
+
+
+def time_us(record: Record) -> int:
+    """A record's virtual time in whole microseconds (``t`` is ms with three decimals)."""
+    return round(float(record["t"]) * 1000.0)
+
+
+def _is_client(node: str | None) -> bool:
+    return node is not None and node.startswith("c")
+
+
+# -- metrics -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ServerState:
+    role: str = ""
+    leader: str | None = None
+    commit: int = 0
+    vote: tuple[int, str] | None = None
+    electing: bool = False
+    nodes: int = 1
+
+
+def metrics_from_events(records: Iterable[Record], registry: Registry | None = None) -> Registry:
+    """Fill the metrics catalogue from an event stream (see the module docstring)."""
+    registry = registry if registry is not None else Registry()
+    m = ClusterMetrics(registry)
+    servers: dict[str, _ServerState] = {}
+    messages: dict[int, tuple[str, int]] = {}  # id -> (type, sent at us)
+    invoked: dict[str, tuple[str, int]] = {}  # client -> (op, invoked at us)
+    leader_writes: dict[int, tuple[str, int, int]] = {}  # index -> (leader, term, persisted at us)
+
+    def server(node: str) -> _ServerState:
+        state = servers.get(node)
+        if state is None:
+            state = servers[node] = _ServerState()
+            m.btree_depth.labels(node).set(1)
+            m.btree_nodes.labels(node).set(1)
+        return state
+
+    for record in records:
+        kind = event_kind(record)
+        node: str | None = record.get("node")
+        now = time_us(record)
+        if kind == "msg.send":
+            message_type = str(record.get("type", "?"))
+            messages[int(record["id"])] = (message_type, now)
+            m.network_messages_sent.labels(str(node), message_type).inc()
+        elif kind == "msg.deliver":
+            sent = messages.get(int(record["id"]))
+            message_type = sent[0] if sent else "?"
+            m.network_messages_delivered.labels(str(node), message_type).inc()
+            if sent is not None:
+                m.network_message_latency.labels(message_type).observe((now - sent[1]) / 1e6)
+        elif kind == "msg.drop":
+            sent = messages.get(int(record["id"]))
+            m.network_messages_dropped.labels(
+                sent[0] if sent else "?", str(record.get("reason", "?"))
+            ).inc()
+        elif kind == "msg.duplicate":
+            sent = messages.get(int(record["id"]))
+            m.network_messages_duplicated.labels(sent[0] if sent else "?").inc()
+        elif kind == "client.invoke" and node is not None:
+            invoked[node] = (str(record.get("f")), now)
+        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+            started = invoked.pop(node, None)
+            op = str(record.get("f"))
+            result = kind.removeprefix("client.")
+            m.client_operations.labels(op, result).inc()
+            if started is not None:
+                m.client_operation_latency.labels(op, result).observe((now - started[1]) / 1e6)
+        elif kind == "client.redirect":
+            m.client_redirects.labels(str(record.get("status"))).inc()
+        elif kind in FAULT_KINDS:
+            m.faults.labels(kind).inc()
+            if kind == "node.crash" and node is not None:
+                state = server(node)
+                m.set_role(node, "")
+                m.set_leader(node, None, state.leader)
+                state.role, state.leader, state.electing = "", None, False
+        elif node is None or _is_client(node):
+            continue
+        elif kind == "raft.recover":
+            state = server(node)
+            state.commit = int(record.get("commit", 0))
+            m.raft_term.labels(node).set(int(record.get("term", 0)))
+            m.raft_commit_index.labels(node).set(state.commit)
+            m.raft_log_length.labels(node).set(int(record.get("last_index", 0)))
+            m.raft_applied_index.labels(node).set(int(record.get("snapshot_index", 0)))
+            voted_for = record.get("voted_for")
+            if voted_for is not None:
+                state.vote = (int(record.get("term", 0)), str(voted_for))
+            m.set_role(node, "follower")
+            state.role = "follower"
+        elif kind == "raft.role":
+            state = server(node)
+            role = str(record.get("role"))
+            if role == "candidate":
+                if state.electing and state.role == "candidate":
+                    m.raft_elections.labels(node, "lost").inc()
+                state.electing = True
+            elif role == "leader":
+                if state.electing:
+                    m.raft_elections.labels(node, "won").inc()
+                m.raft_leader_changes.labels(node).inc()
+                state.electing = False
+            elif role == "follower":
+                if state.electing and state.role == "candidate":
+                    m.raft_elections.labels(node, "lost").inc()
+                state.electing = False
+            state.role = role
+            m.set_role(node, role)
+            if "term" in record:
+                m.raft_term.labels(node).set(int(record["term"]))
+            leader = record.get("leader")
+            m.set_leader(node, leader, state.leader)
+            state.leader = leader
+        elif kind == "raft.term":
+            m.raft_term.labels(node).set(int(record["term"]))
+        elif kind == "raft.persist":
+            state = server(node)
+            term = record.get("term")
+            voted_for = record.get("voted_for")
+            if term is not None and voted_for is not None:
+                vote = (int(term), str(voted_for))
+                if vote != state.vote:
+                    state.vote = vote
+                    m.raft_votes_granted.labels(node).inc()
+            snapshot = record.get("snapshot")
+            if snapshot:
+                m.raft_log_length.labels(node).set(int(snapshot[0]))
+            entries = record.get("entries")
+            if entries:
+                m.raft_log_length.labels(node).set(int(entries[-1][0]))
+                for index, entry_term, _ in entries:
+                    if state.role == "leader":
+                        leader_writes[int(index)] = (node, int(entry_term), now)
+                    else:
+                        written = leader_writes.get(int(index))
+                        if written is not None and written[1] == entry_term and written[0] != node:
+                            m.raft_replication_latency.labels(node).observe(
+                                (now - written[2]) / 1e6
+                            )
+        elif kind == "raft.commit":
+            state = server(node)
+            index = int(record["index"])
+            if state.role == "leader":
+                for committed in range(state.commit + 1, index + 1):
+                    written = leader_writes.get(committed)
+                    if written is not None and written[0] == node:
+                        m.raft_commit_latency.labels(node).observe((now - written[2]) / 1e6)
+            state.commit = max(state.commit, index)
+            m.raft_commit_index.labels(node).set(state.commit)
+        elif kind == "raft.apply":
+            m.raft_applied_index.labels(node).set(int(record["index"]))
+            if "f" in record:
+                m.btree_operations.labels(
+                    node, str(record["f"]), str(record.get("status", "ok"))
+                ).inc()
+        elif kind == "raft.restore":
+            m.raft_applied_index.labels(node).set(int(record["index"]))
+        elif kind == "raft.snapshot":
+            m.raft_snapshots.labels(node).inc()
+        elif kind == "btree.split":
+            state = server(node)
+            m.btree_splits.labels(node, str(record.get("node_kind"))).inc()
+            state.nodes += 1
+            m.btree_nodes.labels(node).set(state.nodes)
+        elif kind == "btree.merge":
+            state = server(node)
+            m.btree_merges.labels(node, str(record.get("node_kind"))).inc()
+            state.nodes -= 1
+            m.btree_nodes.labels(node).set(state.nodes)
+        elif kind == "btree.borrow":
+            m.btree_borrows.labels(node, str(record.get("node_kind"))).inc()
+        elif kind == "btree.root":
+            state = server(node)
+            m.btree_depth.labels(node).set(int(record["depth"]))
+            reason = record.get("reason")
+            if reason == "root_split":
+                state.nodes += 1
+            elif reason == "root_collapse":
+                state.nodes -= 1
+            m.btree_nodes.labels(node).set(state.nodes)
+    return registry
+
+
+# -- traces --------------------------------------------------------------------------
+
+
+class SpanCollector:
+    """A span sink that keeps every span it is given, in order (for exports and tests)."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+
+    def write_spans(self, spans: Sequence[Span]) -> None:
+        self.spans.extend(spans)
+
+
+@dataclass(slots=True)
+class _Operation:
+    root: Span
+    client: str
+    seq: int
+
+
+@dataclass(slots=True)
+class _Hop:
+    span: Span
+    arrivals_left: int
+    message_type: str
+    src: str
+    dst: str
+
+
+def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
+    """Rebuild client-operation and election traces from an event stream (module docstring)."""
+    clock = [0]
+    collector = SpanCollector()
+    tracer = Tracer(ids, lambda: clock[0], 1.0, collector, max_buffered_spans=0, batch_spans=1)
+    operations: dict[str, _Operation] = {}  # client -> its open operation
+    by_entry: dict[str, TraceContext] = {}  # "client:seq" -> root context of that operation
+    hops: dict[int, _Hop] = {}  # message id -> its hop span, until its last copy arrives
+    serving: dict[tuple[str, str], Span] = {}  # (server, client) -> request being handled
+    elections: dict[str, Span] = {}  # candidate -> its election span
+    votes_asked: dict[tuple[str, str], TraceContext] = {}  # (voter, candidate) -> request hop
+    structure: dict[str, list[tuple[str, dict[str, AttributeValue]]]] = {}  # node -> tree events
+
+    def send(record: Record, parent: TraceContext | Span) -> None:
+        message_type = str(record.get("type"))
+        src, dst = str(record["node"]), str(record["dst"])
+        span = tracer.start_span(
+            f"{message_type} {src}->{dst}",
+            parent,
+            src,
+            Category.NETWORK,
+            SpanKind.PRODUCER,
+            {"message.id": int(record["id"]), "message.type": message_type, "net.peer": dst},
+        )
+        hops[int(record["id"])] = _Hop(span, 1, message_type, src, dst)
+
+    def close_election(candidate: str, result: str) -> None:
+        span = elections.pop(candidate, None)
+        if span is not None:
+            span.set_attribute("raft.election.result", result)
+            if result == "won":
+                span.set_ok()
+            span.end()
+
+    for record in records:
+        kind = event_kind(record)
+        node: str | None = record.get("node")
+        clock[0] = time_us(record)
+        if kind == "msg.send" and node is not None:
+            message_type = record.get("type")
+            dst = str(record.get("dst"))
+            operation = operations.get(node)
+            if message_type == "ClientRequest" and operation is not None:
+                send(record, operation.root)
+            elif message_type == "ClientReply":
+                handling = serving.pop((node, dst), None)
+                if handling is not None:
+                    send(record, handling)
+                    handling.end()
+            elif message_type == "RequestVote" and node in elections:
+                send(record, elections[node])
+            elif message_type == "RequestVoteResponse":
+                asked = votes_asked.pop((node, dst), None)
+                if asked is not None:
+                    send(record, asked)
+        elif kind == "msg.duplicate":
+            hop = hops.get(int(record["id"]))
+            if hop is not None:
+                hop.arrivals_left += 1
+                hop.span.add_event("duplicate")
+        elif kind in ("msg.deliver", "msg.drop"):
+            hop = hops.get(int(record["id"]))
+            if hop is None:
+                continue
+            hop.arrivals_left -= 1
+            if hop.arrivals_left <= 0:
+                del hops[int(record["id"])]
+            if kind == "msg.drop":
+                hop.span.add_event("drop", {"reason": str(record.get("reason"))})
+                hop.span.end()
+                continue
+            first = not hop.span.ended
+            hop.span.end()
+            if not first:
+                continue
+            if hop.message_type == "ClientRequest":
+                previous = serving.pop((hop.dst, hop.src), None)
+                if previous is not None:
+                    previous.add_event("superseded")
+                    previous.end()
+                serving[(hop.dst, hop.src)] = tracer.start_span(
+                    "kv.request", hop.span, hop.dst, Category.RAFT, SpanKind.SERVER
+                )
+            elif hop.message_type == "RequestVote":
+                votes_asked[(hop.dst, hop.src)] = hop.span.context
+            elif hop.message_type == "RequestVoteResponse" and hop.dst in elections:
+                elections[hop.dst].add_event("vote response", {"voter": hop.src})
+        elif kind == "client.invoke" and node is not None:
+            f = str(record.get("f"))
+            root = tracer.start_trace(
+                f"kv.{f}",
+                node,
+                Category.CLIENT,
+                SpanKind.CLIENT,
+                {
+                    "kv.op": f,
+                    "kv.key": str(record.get("key")),
+                    "client.seq": int(record["request"]),
+                },
+            )
+            operations[node] = _Operation(root, node, int(record["request"]))
+            by_entry[f"{node}:{int(record['request'])}"] = root.context
+        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+            operation = operations.pop(node, None)
+            if operation is None:
+                continue
+            result = kind.removeprefix("client.")
+            operation.root.set_attribute("kv.result", result)
+            if result == "info":
+                operation.root.set_error("indeterminate: no answer within the timeout")
+            elif result == "ok":
+                operation.root.set_ok()
+            operation.root.end()
+        elif kind == "client.redirect" and node in operations:
+            operations[node].root.add_event(
+                "redirect", {"from": str(record.get("from")), "status": str(record.get("status"))}
+            )
+        elif node is None or _is_client(node):
+            continue
+        elif kind == "raft.role":
+            role = record.get("role")
+            term = int(record.get("term", 0))
+            if role in ("pre_candidate", "candidate"):
+                current = elections.get(node)
+                if current is not None and role == "candidate":
+                    if current.attributes.get("raft.phase") == "pre_vote":
+                        current.add_event("pre-vote won", {"term": term})
+                        current.set_attribute("raft.phase", "vote")
+                        current.set_attribute("raft.term", term)
+                        continue
+                    close_election(node, "lost")
+                if node not in elections:
+                    elections[node] = tracer.start_trace(
+                        "raft.election",
+                        node,
+                        Category.RAFT,
+                        SpanKind.INTERNAL,
+                        {
+                            "raft.term": term,
+                            "raft.phase": "pre_vote" if role == "pre_candidate" else "vote",
+                        },
+                    )
+            elif role == "leader":
+                close_election(node, "won")
+            else:
+                close_election(node, "lost")
+        elif kind in ("btree.split", "btree.merge", "btree.borrow", "btree.root"):
+            fields: dict[str, AttributeValue] = {
+                key: value if isinstance(value, int | float | bool) else str(value)
+                for key, value in record.items()
+                if key not in ("t", "seq", "kind", "node") and value is not None
+            }
+            structure.setdefault(node, []).append((kind.removeprefix("btree."), fields))
+        elif kind == "raft.persist" and record.get("entries"):
+            for index, term, entry in record["entries"]:
+                parent = by_entry.get(str(entry))
+                if parent is not None:
+                    tracer.start_span(
+                        "raft.persist",
+                        parent,
+                        node,
+                        Category.STORAGE,
+                        SpanKind.INTERNAL,
+                        {"raft.index": int(index), "raft.term": int(term)},
+                    ).end()
+        elif kind == "raft.apply":
+            tree_events = structure.pop(node, [])
+            parent = by_entry.get(str(record.get("entry")))
+            if parent is None:
+                continue
+            apply = tracer.start_span(
+                "raft.apply",
+                parent,
+                node,
+                Category.RAFT,
+                SpanKind.INTERNAL,
+                {"raft.index": int(record["index"]), "raft.term": int(record["term"])},
+            )
+            f = str(record.get("f", "?"))
+            tree = tracer.start_span(
+                f"btree.{f}",
+                apply,
+                node,
+                Category.BTREE,
+                SpanKind.INTERNAL,
+                {
+                    "btree.op": f,
+                    "btree.key": str(record.get("key")),
+                    "kv.status": str(record.get("status")),
+                },
+            )
+            for name, attributes in tree_events:
+                tree.add_event(name, attributes)
+            tree.end()
+            apply.end()
+        elif kind == "node.crash":
+            close_election(node, "crashed")
+            for key in sorted(serving):
+                if key[0] == node:
+                    span = serving.pop(key)
+                    span.set_error("server crashed")
+                    span.end()
+    # Whatever is still open ends with the log.
+    for operation in operations.values():
+        operation.root.set_attribute("kv.result", "pending")
+        operation.root.end()
+    for candidate in sorted(elections):
+        close_election(candidate, "unfinished")
+    for key in sorted(serving):
+        serving[key].end()
+    for message_id in sorted(hops):
+        hops[message_id].span.add_event("in flight at end of run")
+        hops[message_id].span.end()
+    tracer.flush()
+    return collector.spans

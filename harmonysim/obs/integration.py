@@ -1,0 +1,428 @@
+"""The integration layer: one call per thing worth observing, updating spans and metrics together.
+
+Rules:
+- An ``Instrumentation`` holds a ``Tracer`` and a ``ClusterMetrics`` and is bound
+  to one node (``for_node`` makes a sibling bound to another node, sharing both).
+  Every helper both records a span (or span event) and updates the catalogue's
+  metrics, so the wiring never has to remember two things.
+- The operation helpers (``trace_btree_operation``, ``trace_raft_operation``,
+  ``trace_distributed_query``, ``client_operation``) return an ``Operation``:
+  unpack it as ``(span, finish)`` in the style of the Go API this mirrors
+  (``ctx, finish := TraceBTreeOperation(ctx, op, key)``), or use it as a context
+  manager, which finishes it (with the error, if one escapes).
+- ``ctx`` arguments accept a ``Span``, a ``TraceContext`` (what a message's
+  envelope carries) or None (a new trace). With tracing off every span is the
+  shared ``NOOP_SPAN``; metrics are still maintained.
+- Module-level functions call the instance installed by ``use_instrumentation``
+  (a context manager that restores the previous one); without one they do
+  nothing, so a library can be instrumented unconditionally.
+
+Example, instrumenting one's own component (a cache in front of the tree)::
+
+    from harmonysim.obs import integration as obs
+
+    def cached_get(ctx, key):
+        with obs.trace_btree_operation(ctx, "get", key) as span:
+            hit = key in cache
+            span.set_attribute("cache.hit", hit)
+            return cache[key] if hit else tree.get(key)
+
+    with obs.use_instrumentation(Instrumentation.create(ids, clock_us, 0.1).for_node("n1")):
+        cached_get(None, "k1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+
+from harmonysim.obs.catalogue import ClusterMetrics
+from harmonysim.obs.metrics import Registry
+from harmonysim.obs.tracing import (
+    NOOP_SPAN,
+    AttributeValue,
+    Category,
+    IdSource,
+    Span,
+    SpanKind,
+    SpanSink,
+    TraceContext,
+    Tracer,
+)
+
+__all__ = [
+    "Instrumentation",
+    "Operation",
+    "RaftOp",
+    "current_instrumentation",
+    "record_btree_split",
+    "trace_btree_operation",
+    "trace_distributed_query",
+    "trace_raft_operation",
+    "update_raft_state",
+    "use_instrumentation",
+]
+
+Parent = Span | TraceContext | None
+
+
+class RaftOp(StrEnum):
+    """The Raft steps a write goes through on each server (§5.3, §5.4)."""
+
+    PROPOSE = "propose"
+    APPEND = "append"
+    PERSIST = "persist"
+    COMMIT = "commit"
+    APPLY = "apply"
+    VOTE = "vote"
+    SNAPSHOT = "snapshot"
+
+
+def _no_clock() -> int:
+    return 0
+
+
+@dataclass(slots=True)
+class Operation:
+    """A started operation: a span, when it started, and what to update when it finishes."""
+
+    span: Span
+    on_finish: Callable[[str, float], None] | None = None
+    clock_us: Callable[[], int] = _no_clock
+    started_us: int = 0
+    done: bool = field(default=False)
+
+    def finish(self, error: BaseException | str | None = None, result: str | None = None) -> None:
+        """End the span; ``error`` marks it (and keeps its trace); ``result`` labels metrics."""
+        if self.done:
+            return
+        self.done = True
+        span = self.span
+        if error is not None:
+            message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+            span.set_error(message)
+            outcome = result or "error"
+        else:
+            span.set_ok()
+            outcome = result or "ok"
+        if result is not None:
+            span.set_attribute("result", result)
+        now_us = self.clock_us()
+        span.end(now_us)
+        if self.on_finish is not None:
+            self.on_finish(outcome, (now_us - self.started_us) / 1e6)
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.span
+        yield self.finish
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.finish(exc)
+
+
+class Instrumentation:
+    """A tracer and the metrics catalogue, bound to one node (see the module docstring)."""
+
+    __slots__ = ("_leaders", "_roles", "metrics", "node", "tracer")
+
+    def __init__(self, tracer: Tracer, metrics: ClusterMetrics, node: str = "") -> None:
+        self.tracer = tracer
+        self.metrics = metrics
+        self.node = node
+        self._leaders: dict[str, str | None] = {}
+        self._roles: dict[str, str] = {}
+
+    @classmethod
+    def create(
+        cls,
+        ids: IdSource,
+        clock_us: Callable[[], int],
+        sample_ratio: float,
+        *,
+        registry: Registry | None = None,
+        span_sink: SpanSink | None = None,
+        max_buffered_spans: int = 4096,
+    ) -> Instrumentation:
+        tracer = Tracer(ids, clock_us, sample_ratio, span_sink, max_buffered_spans)
+        return cls(tracer, ClusterMetrics(registry if registry is not None else Registry()))
+
+    def for_node(self, node: str) -> Instrumentation:
+        sibling = Instrumentation(self.tracer, self.metrics, node)
+        sibling._leaders = self._leaders
+        sibling._roles = self._roles
+        return sibling
+
+    def _timed(self, span: Span, on_finish: Callable[[str, float], None]) -> Operation:
+        clock_us = self.tracer.now_us
+        return Operation(span, on_finish, clock_us, clock_us())
+
+    # -- the B+ tree --------------------------------------------------------------------
+
+    def trace_btree_operation(self, ctx: Parent, op: str, key: Any) -> Operation:
+        """A B+ tree get/put/delete below the apply of an entry."""
+        span = self.tracer.start_span(
+            f"btree.{op}",
+            ctx,
+            self.node,
+            Category.BTREE,
+            attributes={"btree.op": op, "btree.key": str(key)},
+        )
+        counter = self.metrics.btree_operations
+        node = self.node
+        return self._timed(span, lambda result, _: counter.labels(node, op, result).inc())
+
+    def record_btree_split(
+        self, ctx: Parent, node_id: int, separator_key: Any, reason: str, node_kind: str = "leaf"
+    ) -> None:
+        """A split of tree node ``node_id`` at ``separator_key``: a span event and a count."""
+        if isinstance(ctx, Span):
+            ctx.add_event(
+                "btree.split",
+                {
+                    "tree_node": node_id,
+                    "separator": str(separator_key),
+                    "reason": reason,
+                    "node_kind": node_kind,
+                },
+            )
+        self.metrics.btree_splits.labels(self.node, node_kind).inc()
+        self.metrics.btree_nodes.labels(self.node).inc()
+
+    def record_btree_merge(
+        self, ctx: Parent, node_id: int, separator_key: Any, reason: str, node_kind: str = "leaf"
+    ) -> None:
+        if isinstance(ctx, Span):
+            ctx.add_event(
+                "btree.merge",
+                {
+                    "tree_node": node_id,
+                    "separator": str(separator_key),
+                    "reason": reason,
+                    "node_kind": node_kind,
+                },
+            )
+        self.metrics.btree_merges.labels(self.node, node_kind).inc()
+        self.metrics.btree_nodes.labels(self.node).dec()
+
+    def update_btree_shape(self, depth: int, nodes: int, fill_ratio: float) -> None:
+        self.metrics.btree_depth.labels(self.node).set(depth)
+        self.metrics.btree_nodes.labels(self.node).set(nodes)
+        self.metrics.btree_fill_ratio.labels(self.node).set(fill_ratio)
+
+    # -- Raft ------------------------------------------------------------------------
+
+    def trace_raft_operation(
+        self, ctx: Parent, op: RaftOp | str, term: int, index: int | None = None
+    ) -> Operation:
+        """A Raft step of an entry on this node (propose, append, commit, apply)."""
+        op_name = RaftOp(op).value
+        attributes: dict[str, AttributeValue] = {"raft.op": op_name, "raft.term": term}
+        if index is not None:
+            attributes["raft.index"] = index
+        category = Category.STORAGE if op_name == RaftOp.PERSIST else Category.RAFT
+        span = self.tracer.start_span(
+            f"raft.{op_name}", ctx, self.node, category, attributes=attributes
+        )
+        metrics = self.metrics
+        node = self.node
+
+        def finished(result: str, elapsed_s: float) -> None:
+            if op_name == RaftOp.APPEND:
+                metrics.raft_append_entries.labels(node, result).inc()
+            elif op_name == RaftOp.COMMIT:
+                metrics.raft_commit_latency.labels(node).observe(elapsed_s)
+
+        return self._timed(span, finished)
+
+    def update_raft_state(
+        self,
+        role: str,
+        term: int,
+        leader: str | None,
+        log_length: int,
+        peers: int,
+        commit_index: int | None = None,
+        applied_index: int | None = None,
+    ) -> None:
+        """Publish a server's Raft state (§5.1 role, term and leader; log; membership)."""
+        metrics = self.metrics
+        node = self.node
+        previous_role = self._roles.get(node)
+        if role != previous_role:
+            metrics.set_role(node, role)
+            self._roles[node] = role
+            if role == "leader":
+                metrics.raft_leader_changes.labels(node).inc()
+        previous_leader = self._leaders.get(node)
+        if leader != previous_leader:
+            metrics.set_leader(node, leader, previous_leader)
+            self._leaders[node] = leader
+        metrics.raft_term.labels(node).set(term)
+        metrics.raft_log_length.labels(node).set(log_length)
+        metrics.raft_peers.labels(node).set(peers)
+        if commit_index is not None:
+            metrics.raft_commit_index.labels(node).set(commit_index)
+        if applied_index is not None:
+            metrics.raft_applied_index.labels(node).set(applied_index)
+
+    def election_started(self, term: int, reason: str = "timeout") -> Span:
+        """The root span of an election this node runs (§5.2); RequestVotes are its children."""
+        return self.tracer.start_trace(
+            "raft.election",
+            self.node,
+            Category.RAFT,
+            attributes={"raft.term": term, "reason": reason},
+        )
+
+    def vote_received(self, election: Span, voter: str, granted: bool) -> None:
+        election.add_event("vote", {"voter": voter, "granted": granted})
+
+    def vote_granted(self, candidate: str, term: int) -> None:
+        self.metrics.raft_votes_granted.labels(self.node).inc()
+
+    def election_finished(self, election: Span, won: bool) -> None:
+        result = "won" if won else "lost"
+        election.set_attribute("raft.election.result", result)
+        if won:
+            election.set_ok()
+        election.end()
+        self.metrics.raft_elections.labels(self.node, result).inc()
+
+    # -- the network -------------------------------------------------------------------
+
+    def message_sent(self, ctx: Parent, dst: str, message_type: str, message_id: int) -> Span:
+        """The hop span of one message (send to delivery); put its context on the envelope."""
+        self.metrics.network_messages_sent.labels(self.node, message_type).inc()
+        return self.tracer.start_span(
+            f"{message_type} {self.node}->{dst}",
+            ctx,
+            self.node,
+            Category.NETWORK,
+            SpanKind.PRODUCER,
+            {"message.id": message_id, "message.type": message_type, "net.peer": dst},
+        )
+
+    def message_delivered(self, hop: Span, message_type: str, latency_us: int) -> None:
+        """Called on the receiving node; a duplicate's second delivery leaves the span alone."""
+        self.metrics.network_messages_delivered.labels(self.node, message_type).inc()
+        self.metrics.network_message_latency.labels(message_type).observe(latency_us / 1e6)
+        hop.end()
+
+    def message_dropped(self, hop: Span, message_type: str, reason: str) -> None:
+        self.metrics.network_messages_dropped.labels(message_type, reason).inc()
+        hop.add_event("drop", {"reason": reason})
+        hop.end()
+
+    def message_duplicated(self, hop: Span, message_type: str) -> None:
+        self.metrics.network_messages_duplicated.labels(message_type).inc()
+        hop.add_event("duplicate")
+
+    # -- clients and queries -------------------------------------------------------------
+
+    def client_operation(self, op: str, key: Any) -> Operation:
+        """The root of a client operation's trace; finish with result ok / fail / info."""
+        span = self.tracer.start_trace(
+            f"kv.{op}",
+            self.node,
+            Category.CLIENT,
+            SpanKind.CLIENT,
+            {"kv.op": op, "kv.key": str(key)},
+        )
+        return self._timed(span, self._client_finished(op))
+
+    def serve_request(self, ctx: Parent, op: str, key: Any) -> Operation:
+        """A server handling one client request, from its arrival to the reply."""
+        span = self.tracer.start_span(
+            f"serve {op}",
+            ctx,
+            self.node,
+            Category.RAFT,
+            SpanKind.SERVER,
+            {"kv.op": op, "kv.key": str(key)},
+        )
+        return Operation(span, None, self.tracer.now_us, self.tracer.now_us())
+
+    def trace_distributed_query(self, ctx: Parent, query: str) -> Operation:
+        """A query fanned out across nodes; its hops and server spans are children."""
+        span = self.tracer.start_span(
+            "query", ctx, self.node, Category.CLIENT, SpanKind.CLIENT, {"db.statement": query}
+        )
+        return self._timed(span, self._client_finished("query"))
+
+    def _client_finished(self, op: str) -> Callable[[str, float], None]:
+        operations = self.metrics.client_operations
+        latency = self.metrics.client_operation_latency
+
+        def finished(result: str, elapsed_s: float) -> None:
+            operations.labels(op, result).inc()
+            latency.labels(op, result).observe(elapsed_s)
+
+        return finished
+
+    def fault(self, kind: str) -> None:
+        self.metrics.faults.labels(kind).inc()
+
+
+# -- the module-level API ------------------------------------------------------------------
+
+_current: Instrumentation | None = None
+
+
+def current_instrumentation() -> Instrumentation | None:
+    return _current
+
+
+@contextmanager
+def use_instrumentation(
+    instrumentation: Instrumentation | None,
+) -> Iterator[Instrumentation | None]:
+    """Install ``instrumentation`` for the module-level functions, restoring the previous one."""
+    global _current
+    previous = _current
+    _current = instrumentation
+    try:
+        yield instrumentation
+    finally:
+        _current = previous
+
+
+def trace_btree_operation(ctx: Parent, op: str, key: Any) -> Operation:
+    if _current is None:
+        return Operation(NOOP_SPAN)
+    return _current.trace_btree_operation(ctx, op, key)
+
+
+def record_btree_split(ctx: Parent, node: int, separator_key: Any, reason: str) -> None:
+    if _current is not None:
+        _current.record_btree_split(ctx, node, separator_key, reason)
+
+
+def trace_raft_operation(ctx: Parent, op: RaftOp | str, term: int) -> Operation:
+    if _current is None:
+        return Operation(NOOP_SPAN)
+    return _current.trace_raft_operation(ctx, op, term)
+
+
+def update_raft_state(
+    role: str, term: int, leader: str | None, log_length: int, peers: int
+) -> None:
+    if _current is not None:
+        _current.update_raft_state(role, term, leader, log_length, peers)
+
+
+def trace_distributed_query(ctx: Parent, query: str) -> Operation:
+    if _current is None:
+        return Operation(NOOP_SPAN)
+    return _current.trace_distributed_query(ctx, query)

@@ -1,0 +1,29 @@
+"""Plots of a run folder: timeline, message diagram, clients, B+ tree.
+
+``viz`` reads run artifacts (``run.json``, ``events.jsonl``, ``history.jsonl``);
+it never drives a simulation. ``plot_run`` renders a folder's plots to PNG or SVG
+files; each ``plot_*`` function takes already-loaded records (see
+``load_run_records``) and returns a matplotlib ``Figure``, for notebooks.
+"""
+
+from harmonysim.viz.btree import plot_btree
+from harmonysim.viz.clients import plot_clients
+from harmonysim.viz.messages import plot_messages
+from harmonysim.viz.records import PlotInputError, RunRecords, load_run_records
+from harmonysim.viz.render import PlotKind, plot_run
+from harmonysim.viz.style import ImageFormat, save_figure
+from harmonysim.viz.timeline import plot_timeline
+
+__all__ = [
+    "ImageFormat",
+    "PlotInputError",
+    "PlotKind",
+    "RunRecords",
+    "load_run_records",
+    "plot_btree",
+    "plot_clients",
+    "plot_messages",
+    "plot_run",
+    "plot_timeline",
+    "save_figure",
+]

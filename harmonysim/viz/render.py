@@ -1,0 +1,186 @@
+"""Rendering a run folder's plots to files: ``plot_run``.
+
+Rules of this file:
+- One file per plot kind, named ``<kind>.<format>`` (``timeline.png``,
+  ``messages.svg``, ...), written into the output folder (created if needed).
+- Only what the requested kinds need is decoded: their event kinds, the history
+  only for the client plot, and message events only around the message window.
+- A window applies to every plot. The message diagram draws the window itself
+  when it spans at most ``MESSAGE_WINDOW_MAX_MS``; a longer window would be an
+  unreadable thicket of arrows, so the diagram then shows the default
+  ``DEFAULT_WINDOW_MS`` slice inside it (around its first partition, else its
+  first election, else its start), and its title states the slice.
+- A window must start before it ends, at or after 0, and before the run ends;
+  one reaching past the end of the run is cut at the end.
+- Bad input (not a run folder, unknown kind or format, bad window) raises
+  :class:`PlotInputError`; the command line turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from harmonysim.sim.events import EventRecord
+from harmonysim.viz.btree import BTREE_EVENT_KINDS, plot_btree
+from harmonysim.viz.clients import CLIENTS_EVENT_KINDS, plot_clients
+from harmonysim.viz.derive import default_message_window
+from harmonysim.viz.messages import DEFAULT_WINDOW_MS, MESSAGES_EVENT_KINDS, plot_messages
+from harmonysim.viz.records import (
+    EVENTS_FILE,
+    MESSAGE_KINDS,
+    PlotInputError,
+    RunRecords,
+    load_run_records,
+    read_event_lines,
+)
+from harmonysim.viz.style import ImageFormat, save_figure
+from harmonysim.viz.timeline import TIMELINE_KINDS, plot_timeline
+
+__all__ = [
+    "MESSAGE_WINDOW_MAX_MS",
+    "PlotKind",
+    "check_window",
+    "message_window",
+    "parse_format",
+    "parse_kinds",
+    "plot_run",
+]
+
+MESSAGE_WINDOW_MAX_MS = 1000.0
+
+
+class PlotKind(StrEnum):
+    """The plots a run folder can be drawn as."""
+
+    TIMELINE = "timeline"
+    MESSAGES = "messages"
+    CLIENTS = "clients"
+    BTREE = "btree"
+
+
+_EVENT_KINDS: dict[PlotKind, frozenset[str]] = {
+    PlotKind.TIMELINE: TIMELINE_KINDS,
+    PlotKind.MESSAGES: MESSAGES_EVENT_KINDS,
+    PlotKind.CLIENTS: CLIENTS_EVENT_KINDS,
+    PlotKind.BTREE: BTREE_EVENT_KINDS,
+}
+
+
+def parse_kinds(kinds: Iterable[PlotKind | str]) -> list[PlotKind]:
+    """Plot kinds from names, in the order given, without repeats."""
+    parsed: list[PlotKind] = []
+    for kind in kinds:
+        try:
+            value = PlotKind(kind)
+        except ValueError:
+            choices = ", ".join(member.value for member in PlotKind)
+            raise PlotInputError(f"unknown plot kind {kind!r} (choose from {choices})") from None
+        if value not in parsed:
+            parsed.append(value)
+    if not parsed:
+        raise PlotInputError("no plot kind asked for")
+    return parsed
+
+
+def parse_format(fmt: ImageFormat | str) -> ImageFormat:
+    try:
+        return ImageFormat(fmt)
+    except ValueError:
+        choices = ", ".join(member.value for member in ImageFormat)
+        raise PlotInputError(f"unknown image format {fmt!r} (choose from {choices})") from None
+
+
+def check_window(
+    window_ms: tuple[float, float] | None, duration_ms: float
+) -> tuple[float, float] | None:
+    """Validate a window against a run of ``duration_ms`` (see the module rules)."""
+    if window_ms is None:
+        return None
+    start_ms, end_ms = window_ms
+    if start_ms < 0:
+        raise PlotInputError(f"the window cannot start before 0 ms (got {start_ms:g} ms)")
+    if start_ms >= end_ms:
+        raise PlotInputError(
+            f"the window must start before it ends (from {start_ms:g} ms, to {end_ms:g} ms)"
+        )
+    if start_ms >= duration_ms:
+        raise PlotInputError(
+            f"the window starts at {start_ms:g} ms, at or after the end of the run "
+            f"({duration_ms:g} ms)"
+        )
+    return (start_ms, min(end_ms, duration_ms))
+
+
+def message_window(
+    events: Sequence[EventRecord], within_ms: tuple[float, float]
+) -> tuple[float, float]:
+    """The message diagram's window for a plot window (see the module rules)."""
+    if within_ms[1] - within_ms[0] <= MESSAGE_WINDOW_MAX_MS:
+        return within_ms
+    return default_message_window(events, within_ms, DEFAULT_WINDOW_MS)
+
+
+def _message_events(records: RunRecords, window_ms: tuple[float, float]) -> list[EventRecord]:
+    messages = read_event_lines(
+        records.run_dir / EVENTS_FILE, MESSAGE_KINDS, messages_between_ms=window_ms
+    )
+    return list(heapq.merge(records.events, messages, key=lambda record: int(record["seq"])))
+
+
+def plot_run(
+    run_dir: Path | str,
+    out_dir: Path | str | None = None,
+    kinds: Iterable[PlotKind | str] = tuple(PlotKind),
+    window_ms: tuple[float, float] | None = None,
+    fmt: ImageFormat | str = ImageFormat.PNG,
+) -> list[Path]:
+    """Render the plots of a run folder; returns the files written, in ``kinds`` order.
+
+    ``out_dir`` defaults to ``<run_dir>/plots``; ``window_ms`` (virtual ms) to the
+    whole run; ``fmt`` is ``png`` or ``svg``.
+    """
+    wanted = parse_kinds(kinds)
+    image_format = parse_format(fmt)
+    folder = Path(run_dir)
+    event_kinds: set[str] = set()
+    for kind in wanted:
+        event_kinds |= _EVENT_KINDS[kind] - MESSAGE_KINDS
+    records = load_run_records(
+        folder, kinds=sorted(event_kinds), history=PlotKind.CLIENTS in wanted
+    )
+    window = check_window(window_ms, records.duration_ms)
+    target = Path(out_dir) if out_dir is not None else folder / "plots"
+    target.mkdir(parents=True, exist_ok=True)
+    nodes = records.nodes
+
+    def messages() -> Figure:
+        within = window if window is not None else (0.0, records.duration_ms)
+        chosen = message_window(records.events, within)
+        return plot_messages(
+            _message_events(records, chosen), window_ms=chosen, nodes=nodes, title=records.title
+        )
+
+    draw: dict[PlotKind, Callable[[], Figure]] = {
+        PlotKind.TIMELINE: lambda: plot_timeline(
+            records.events, nodes=nodes, window_ms=window, title=records.title
+        ),
+        PlotKind.MESSAGES: messages,
+        PlotKind.CLIENTS: lambda: plot_clients(
+            records.history, events=records.events, window_ms=window, title=records.title
+        ),
+        PlotKind.BTREE: lambda: plot_btree(
+            records.events, nodes=nodes, window_ms=window, title=records.title
+        ),
+    }
+    written: list[Path] = []
+    for kind in wanted:
+        figure = draw[kind]()
+        written.append(
+            save_figure(figure, target / f"{kind.value}.{image_format.value}", image_format)
+        )
+    return written

@@ -1,0 +1,272 @@
+// Shared by every view: API access, the run picker, the time control, SVG helpers.
+// The time control owns virtual time `t` (ms): slider, play / pause, speed, follow-live.
+// Views register `onTime(t)`; it is called at most once per animation frame.
+
+export const SVG_NS = "http://www.w3.org/2000/svg";
+const params = new URLSearchParams(location.search);
+export const runId = params.get("run");
+
+export async function api(path, query = {}) {
+  const url = new URL(path, location.origin);
+  if (runId) url.searchParams.set("run", runId);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== null && value !== undefined && value !== "") url.searchParams.set(key, value);
+  }
+  const response = await fetch(url);
+  const body = await response.json();
+  if (!response.ok) {
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return body;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+export function formatMs(ms) {
+  if (ms === null || ms === undefined) return "–";
+  if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
+  return `${ms.toFixed(ms < 10 ? 3 : 1)} ms`;
+}
+
+export function showBanner(text, good = false) {
+  const banner = document.getElementById("banner");
+  banner.textContent = text;
+  banner.classList.toggle("good", good);
+  banner.hidden = !text;
+}
+
+const tooltip = () => document.getElementById("tooltip");
+export function attachTooltip(node, text) {
+  node.addEventListener("mousemove", (event) => {
+    const tip = tooltip();
+    tip.textContent = typeof text === "function" ? text() : text;
+    tip.hidden = false;
+    tip.style.left = `${Math.min(event.clientX + 14, innerWidth - 430)}px`;
+    tip.style.top = `${event.clientY + 14}px`;
+  });
+  node.addEventListener("mouseleave", () => { tooltip().hidden = true; });
+}
+
+export function linkWithRun(href) {
+  const url = new URL(href, location.origin);
+  if (runId) url.searchParams.set("run", runId);
+  return url.pathname + url.search;
+}
+
+async function fillRunPicker(current) {
+  const select = document.getElementById("run-select");
+  const { runs } = await api("/api/runs");
+  for (const run of runs) {
+    select.append(el("option", { value: run.id, text: run.live ? `${run.id} (live)` : run.id }));
+  }
+  select.value = current;
+  select.addEventListener("change", () => {
+    const url = new URL(location.href);
+    url.searchParams.set("run", select.value);
+    url.searchParams.delete("t");
+    location.href = url.toString();
+  });
+  for (const link of document.querySelectorAll("nav.views a")) {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      const url = new URL(link.href);
+      url.searchParams.set("run", current);
+      url.searchParams.set("t", String(Math.round(timeControl.t)));
+      location.href = url.toString();
+    });
+  }
+}
+
+class TimeControl {
+  constructor() {
+    this.t = 0;
+    this.end = 0;
+    this.listeners = [];
+    this.playing = false;
+    this.follow = false;
+    this.pendingFrame = false;
+    this.slider = document.getElementById("slider");
+    this.label = document.getElementById("time-label");
+    this.playButton = document.getElementById("play");
+    this.speed = document.getElementById("speed");
+    this.slider.addEventListener("input", () => {
+      this.follow = false;
+      document.getElementById("follow").checked = false;
+      this.set(Number(this.slider.value));
+    });
+    this.playButton.addEventListener("click", () => this.toggle());
+    document.addEventListener("keydown", (event) => {
+      if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+      if (event.key === " ") { event.preventDefault(); this.toggle(); }
+      if (event.key === "ArrowRight" && event.target !== this.slider) this.set(this.t + 10);
+      if (event.key === "ArrowLeft" && event.target !== this.slider) this.set(this.t - 10);
+    });
+  }
+
+  setEnd(end) {
+    this.end = end;
+    this.slider.max = String(Math.max(1, Math.ceil(end)));
+  }
+
+  onTime(listener) { this.listeners.push(listener); }
+
+  set(t) {
+    this.t = Math.max(0, Math.min(this.end, t));
+    this.slider.value = String(Math.round(this.t));
+    this.label.textContent = `t = ${formatMs(this.t)}`;
+    const url = new URL(location.href);
+    url.searchParams.set("t", String(Math.round(this.t)));
+    history.replaceState(null, "", url);
+    if (this.pendingFrame) return;
+    this.pendingFrame = true;
+    requestAnimationFrame(() => {
+      this.pendingFrame = false;
+      for (const listener of this.listeners) listener(this.t);
+    });
+  }
+
+  toggle() {
+    this.playing = !this.playing;
+    this.playButton.textContent = this.playing ? "❚❚" : "▶";
+    if (!this.playing) return;
+    if (this.t >= this.end) this.set(0);
+    let last = performance.now();
+    const step = (now) => {
+      if (!this.playing) return;
+      const speed = Number(this.speed.value);
+      this.set(this.t + (now - last) * speed);
+      last = now;
+      if (this.t >= this.end && !this.follow) { this.toggle(); return; }
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
+  setMarkers(markers) {
+    const box = document.getElementById("markers");
+    box.replaceChildren();
+    for (const marker of markers) {
+      const left = this.end > 0 ? (marker.t_ms / this.end) * 100 : 0;
+      const node = el("div", {
+        class: `marker ${marker.cls || ""}`,
+        style: `left: ${left}%`,
+        onclick: () => this.set(marker.t_ms),
+      });
+      attachTooltip(node, `${formatMs(marker.t_ms)}  ${marker.label}`);
+      box.append(node);
+    }
+  }
+}
+
+export const timeControl = new TimeControl();
+
+// Starts a view: loads the run, sizes the slider, wires live updates, calls `draw(t)`.
+export async function startView(init, draw) {
+  let run;
+  try {
+    run = await api("/api/run");
+  } catch (error) {
+    showBanner(`Cannot load the run: ${error.message}`);
+    return;
+  }
+  fillRunPicker(run.id).catch(() => {});
+  document.getElementById("run-meta").textContent =
+    `${run.name ?? run.id} · seed ${run.seed} · ${run.event_count.toLocaleString()} events` +
+    (run.mode === "live" ? " · live" : "");
+  timeControl.setEnd(run.end_ms);
+  timeControl.setMarkers(run.faults.map((f) => ({
+    t_ms: f.t_ms, label: f.label, cls: f.kind.split(".").pop(),
+  })));
+  const context = { run };
+  await init(context);
+  timeControl.onTime((t) => draw(context, t).catch((error) => showBanner(error.message)));
+  const initial = Number(params.get("t"));
+  if (run.mode === "live") {
+    document.getElementById("follow-wrap").hidden = false;
+    const follow = document.getElementById("follow");
+    timeControl.follow = follow.checked;
+    follow.addEventListener("change", () => { timeControl.follow = follow.checked; });
+    const source = new EventSource(linkWithRun("/api/live/stream"));
+    source.addEventListener("state", (event) => {
+      const state = JSON.parse(event.data);
+      timeControl.setEnd(state.end_ms);
+      context.liveState = state;
+      if (timeControl.follow) timeControl.set(state.end_ms);
+    });
+    source.addEventListener("end", () => {
+      source.close();
+      showBanner("The live run finished.", true);
+    });
+  }
+  timeControl.set(Number.isFinite(initial) && params.has("t") ? initial : (run.mode === "live" ? run.end_ms : 0));
+}
+
+// Roles over time: one lane per node, coloured by role, grey where the node was down.
+export function drawTimeline(container, timeline, t, onPick) {
+  const width = container.clientWidth || 900;
+  const lane = 22;
+  const left = 44;
+  const height = timeline.nodes.length * lane + 26;
+  const end = Math.max(timeline.end_ms, 1);
+  const x = (ms) => left + (ms / end) * (width - left - 10);
+  const root = svg("svg", { class: "timeline", viewBox: `0 0 ${width} ${height}`, height });
+  timeline.nodes.forEach((node, row) => {
+    const y = row * lane + 4;
+    root.append(svg("text", { x: 4, y: y + 14, "font-size": 12, fill: "#6b7785", text: node }));
+    root.append(svg("rect", { x: left, y, width: width - left - 10, height: lane - 6, fill: "#eef1f5", rx: 3 }));
+    for (const interval of timeline.roles[node] || []) {
+      const bar = svg("rect", {
+        x: x(interval.start_ms), y, height: lane - 6, rx: 2,
+        width: Math.max(1, x(interval.end_ms) - x(interval.start_ms)),
+        fill: `var(--${interval.role}, #5b7db8)`,
+        opacity: interval.role === "follower" ? 0.35 : 0.95,
+      });
+      attachTooltip(bar, `${node} ${interval.role} term ${interval.term}\n${formatMs(interval.start_ms)} → ${formatMs(interval.end_ms)}`);
+      root.append(bar);
+    }
+    for (const interval of timeline.health[node] || []) {
+      root.append(svg("rect", {
+        x: x(interval.start_ms), y: y + 4, height: lane - 14,
+        width: Math.max(2, x(interval.end_ms) - x(interval.start_ms)),
+        fill: interval.health === "down" ? "#4a525c" : "var(--paused)", opacity: 0.8,
+      }));
+    }
+  });
+  const axisY = timeline.nodes.length * lane + 18;
+  for (let i = 0; i <= 10; i++) {
+    const ms = (end * i) / 10;
+    root.append(svg("text", { x: x(ms), y: axisY, "font-size": 10, fill: "#6b7785", "text-anchor": "middle", text: formatMs(ms) }));
+  }
+  root.append(svg("line", { x1: x(t), x2: x(t), y1: 0, y2: height - 12, stroke: "#18212c", "stroke-width": 1.5, class: "cursor" }));
+  if (onPick) {
+    root.style.cursor = "crosshair";
+    root.addEventListener("click", (event) => {
+      const box = root.getBoundingClientRect();
+      const px = ((event.clientX - box.left) / box.width) * width;
+      onPick(((px - left) / (width - left - 10)) * end);
+    });
+  }
+  container.replaceChildren(root);
+}

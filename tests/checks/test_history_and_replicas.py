@@ -1,0 +1,105 @@
+"""Linearizability of run histories (rows -> kv model), and the replica/B+ tree check."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from harmonysim.check.replicas import check_replicas, first_difference
+from harmonysim.check.result import CheckStatus
+from harmonysim.check.run_history import check_run_history, history_events
+from harmonysim.cluster.commands import Command, Op, Operation
+from harmonysim.cluster.state_machine import KVStateMachine
+
+
+def row(index: int, process: int, kind: str, f: str, key: str, value: Any, time: float) -> dict[str, Any]:  # fmt: skip
+    return {"process": process, "type": kind, "f": f, "key": key, "value": value,
+            "time": time, "index": index}  # fmt: skip
+
+
+def history(*events: tuple[int, str, str, str, Any, float]) -> list[dict[str, Any]]:
+    return [row(index, *event) for index, event in enumerate(events)]
+
+
+def test_a_linearizable_history_with_cas_and_a_timed_out_put() -> None:
+    rows = history(
+        (1, "invoke", "put", "k1", 11, 0.0), (1, "ok", "put", "k1", 11, 5.0),
+        (2, "invoke", "cas", "k1", [11, 12], 6.0), (2, "ok", "cas", "k1", [11, 12], 9.0),
+        (1, "invoke", "put", "k1", 13, 10.0), (1, "info", "put", "k1", 13, 500.0),
+        (2, "invoke", "get", "k1", None, 20.0), (2, "ok", "get", "k1", 13, 25.0),
+    )  # fmt: skip
+    result = check_run_history(rows)
+    assert result.status is CheckStatus.OK, result.summary
+    assert result.details["operations"] == 4
+
+
+def test_a_stale_read_is_a_violation_with_an_explanation() -> None:
+    rows = history(
+        (1, "invoke", "put", "k1", 11, 0.0), (1, "ok", "put", "k1", 11, 5.0),
+        (1, "invoke", "put", "k1", 12, 6.0), (1, "ok", "put", "k1", 12, 9.0),
+        (2, "invoke", "get", "k1", None, 10.0), (2, "ok", "get", "k1", 11, 12.0),
+    )  # fmt: skip
+    result = check_run_history(rows)
+    assert result.status is CheckStatus.VIOLATION
+    assert "'k1'" in result.summary
+    assert result.details["violated_keys"] == ["k1"]
+    assert any("get() -> 11" in line for line in result.details["explanation"])
+
+
+def test_scans_are_excluded_and_counted() -> None:
+    rows = history(
+        (1, "invoke", "scan", "k1", "k5", 0.0), (1, "ok", "scan", "k1", [["k1", 3]], 2.0),
+        (2, "invoke", "put", "k1", 1, 3.0), (2, "ok", "put", "k1", 1, 4.0),
+    )  # fmt: skip
+    events, excluded = history_events(rows)
+    assert excluded == 1 and [event.f for event in events] == ["put", "put"]
+    result = check_run_history(rows)
+    assert result.status is CheckStatus.OK
+    assert result.details["excluded_scans"] == 1
+    assert "1 scan operation(s) excluded" in result.summary
+
+
+def test_a_tiny_budget_gives_unknown_not_a_guess() -> None:
+    rows = []
+    for process in range(1, 6):
+        rows.append(row(len(rows), process, "invoke", "put", "k1", process, 0.0))
+    for process in range(1, 6):
+        rows.append(row(len(rows), process, "ok", "put", "k1", process, 10.0))
+    result = check_run_history(rows, budget_steps=1)
+    assert result.status is CheckStatus.UNKNOWN
+    assert result.details["undecided_keys"] == ["k1"]
+
+
+def test_first_difference_of_sorted_items() -> None:
+    assert first_difference([("a", 1), ("b", 2)], [("a", 1), ("b", 2)]) is None
+    assert first_difference([("a", 1), ("b", 2)], [("a", 1), ("b", 3)]) == ("b", 2, 3)
+    assert first_difference([("a", 1), ("c", 2)], [("a", 1), ("b", 2)]) == ("b", None, 2)
+    assert first_difference([("a", 1)], []) == ("a", 1, None)
+
+
+def server(applied: int, puts: list[tuple[str, int]]) -> Any:
+    machine = KVStateMachine(4)
+    for seq, (key, value) in enumerate(puts, start=1):
+        machine.apply(Command("c1", seq, Operation(Op.PUT, key, value)))
+    return SimpleNamespace(machine=machine, raft=SimpleNamespace(applied_index=applied))
+
+
+def test_replicas_at_equal_applied_index_must_hold_equal_stores() -> None:
+    puts = [(f"k{n:02d}", n) for n in range(30)]  # enough to split leaves of order 4
+    same = check_replicas([("n1", server(30, puts)), ("n2", server(30, puts))], 3)
+    assert same.status is CheckStatus.OK
+    assert same.details["replica_pairs_compared"] == 1 and same.details["nodes_down"] == 1
+    lagging = check_replicas([("n1", server(30, puts)), ("n2", server(29, puts[:29]))], 2)
+    assert lagging.status is CheckStatus.OK  # different applied index: not compared
+    bad = puts[:10] + [("k10", 999)] + puts[11:]
+    differ = check_replicas([("n1", server(30, puts)), ("n2", server(30, bad))], 2)
+    assert differ.status is CheckStatus.VIOLATION
+    assert differ.details["violations"][0]["key"] == "k10"
+
+
+def test_a_broken_tree_is_reported() -> None:
+    broken = server(3, [("a", 1), ("b", 2), ("c", 3)])
+    broken.machine.tree._len += 1  # corrupt the recorded length
+    result = check_replicas([("n1", broken)], 1)
+    assert result.status is CheckStatus.VIOLATION
+    assert result.details["violations"][0]["rule"] == "btree_invariants"

@@ -1,0 +1,126 @@
+"""Liveness: bounds from the scenario, applicability, election after the quiet point,
+and service (no stall) after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harmonysim.check.liveness import LivenessMonitor, healthy_majority, liveness_bounds
+from harmonysim.check.result import CheckStatus
+from harmonysim.scenario import Scenario, parse_scenario
+
+BASE = """
+name: live
+duration: 10s
+cluster: {nodes: 5, raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}}
+workload: {clients: 2, timeout: 500ms}
+network:
+  latency: {distribution: constant, value: 5ms}
+"""
+
+
+def scenario(extra: str = "") -> Scenario:
+    return parse_scenario(BASE + extra)
+
+
+def test_bounds_come_from_the_scenario() -> None:
+    bounds = liveness_bounds(scenario(
+        "faults: [{at: 2s, crash: n1}, {at: 3s, restart: n1},"
+        " {at: 1s, nemesis: {kinds: [clog], interval: 1s, until: 6s}}]"
+    ))  # fmt: skip
+    assert bounds.quiet_from_ms == 6000.0
+    assert bounds.election_bound_ms == 600.0
+    assert bounds.bound_ms == 1100.0
+    assert bounds.tail_ms == 4000.0
+
+
+def test_healthy_majority_under_partitions_clogs_and_slow_links() -> None:
+    plain = scenario()
+    nodes = ["n1", "n2", "n3", "n4", "n5"]
+    assert healthy_majority(plain, nodes, []) == tuple(nodes)
+    cut = [(a, b) for a in ("n1", "n2") for b in ("n3", "n4", "n5")]
+    cut += [(b, a) for a, b in cut]
+    assert healthy_majority(plain, nodes, cut) == ("n3", "n4", "n5")
+    assert healthy_majority(plain, ["n1", "n2", "n3"], [("n3", "n1")]) == ()
+    slow = scenario(
+        "  links: [{from: n1, to: n2, both_ways: true,"
+        " latency: {distribution: uniform, min: 40ms, max: 120ms}}]"
+    )
+    # n1 and n2 cannot be in one majority, but each is in some majority.
+    assert healthy_majority(slow, nodes, []) == tuple(nodes)
+    assert healthy_majority(slow, ["n1", "n2", "n3"], []) == ()
+
+
+def steps(monitor: LivenessMonitor, *events: tuple[float, str, str, str | None]) -> None:
+    for seq, (time, node, kind, role) in enumerate(events):
+        record: dict[str, Any] = {"t": time, "seq": seq, "kind": kind, "node": node}
+        if role is not None:
+            record["role"] = role
+        monitor.observe(record)
+
+
+def test_leader_time_after_the_quiet_point() -> None:
+    monitor = LivenessMonitor()
+    steps(
+        monitor,
+        (100.0, "n1", "raft.role", "leader"),
+        (2000.0, "n1", "node.crash", None),
+        (2300.0, "n2", "raft.role", "leader"),
+    )
+    healthy = ("n2", "n3", "n4")
+    assert monitor.leader_time(healthy, 50.0) == (2300.0, "n2")
+    assert monitor.leader_time(("n1", "n2"), 1000.0) == (1000.0, "n1")  # already leading
+    assert monitor.leader_time(("n1", "n2"), 2100.0) == (2300.0, "n2")
+    assert monitor.leader_time(("n3",), 0.0) is None
+
+
+def ops(*spans: tuple[int, float, str, float]) -> list[dict[str, Any]]:
+    """(process, invoke time, completion type, completion time) -> history rows."""
+    rows: list[dict[str, Any]] = []
+    for process, start, kind, end in sorted(spans, key=lambda span: span[1]):
+        rows.append({"process": process, "type": "invoke", "f": "put", "key": "k", "value": 1,
+                     "time": start})  # fmt: skip
+        rows.append({"process": process, "type": kind, "f": "put", "key": "k", "value": 1,
+                     "time": end})  # fmt: skip
+    rows.sort(key=lambda row: row["time"])
+    return rows
+
+
+def elected(at: float = 100.0) -> LivenessMonitor:
+    monitor = LivenessMonitor()
+    steps(monitor, (at, "n1", "raft.role", "leader"))
+    return monitor
+
+
+NODES = ("n1", "n2", "n3", "n4", "n5")
+
+
+def test_served_run_is_live_and_a_lost_operation_while_others_answer_is_tolerated() -> None:
+    rows = ops((1, 1000.0, "ok", 1010.0), (2, 1000.0, "info", 1500.0), (1, 1200.0, "ok", 1210.0))
+    result = elected().judge(scenario(), rows, NODES)
+    assert result.status is CheckStatus.OK, result.summary
+    assert result.details["operations_checked"] == 3
+    assert result.details["operations_timed_out"] == 1
+
+
+def test_a_stall_after_recovery_is_a_violation() -> None:
+    rows = ops((1, 1000.0, "ok", 1010.0), (2, 2000.0, "info", 2500.0), (1, 2100.0, "info", 2600.0))
+    result = elected().judge(scenario(), rows, NODES)
+    assert result.status is CheckStatus.VIOLATION
+    assert "answered no operation" in result.summary
+
+
+def test_no_leader_within_the_election_bound_is_a_violation() -> None:
+    result = elected(at=900.0).judge(scenario(), [], NODES)
+    assert result.status is CheckStatus.VIOLATION
+    assert "only at 900 ms" in result.summary
+
+
+def test_not_applicable_without_a_majority_or_without_a_quiet_tail() -> None:
+    no_majority = elected().judge(scenario(), [], ())
+    assert no_majority.status is CheckStatus.SKIPPED
+    assert no_majority.summary.startswith("not applicable")
+    late = scenario("faults: [{at: 9.5s, crash: n1}]")
+    no_tail = elected().judge(late, [], NODES)
+    assert no_tail.status is CheckStatus.SKIPPED
+    assert "quiet tail" in no_tail.summary

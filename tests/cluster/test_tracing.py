@@ -1,0 +1,105 @@
+"""Tracing a run: one write followed across every node, and tracing never changing the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from harmonysim.obs.otlp import read_otlp_spans
+from harmonysim.obs.tracing import Span
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import parse_scenario
+
+SCENARIO = parse_scenario("""
+name: traced
+duration: 3s
+cluster: {nodes: 5}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.3, put: 0.7}}
+""")
+
+
+@pytest.fixture(scope="module")
+def traced_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Span]]:
+    out = tmp_path_factory.mktemp("traced")
+    run_scenario(SCENARIO, out, trace_sample=1.0)
+    return out, read_otlp_spans(out / "traces.otlp.jsonl")
+
+
+def test_one_write_is_followed_across_every_node_in_causal_order(
+    traced_run: tuple[Path, list[Span]],
+) -> None:
+    out, spans = traced_run
+    history = [orjson.loads(line) for line in (out / "history.jsonl").read_bytes().splitlines()]
+    assert any(row["type"] == "ok" and row["f"] == "put" for row in history)
+    by_trace: dict[int, list[Span]] = {}
+    for span in spans:
+        by_trace.setdefault(span.context.trace_id, []).append(span)
+    # The first acknowledged put whose trace reached all five servers.
+    chosen = None
+    for trace in by_trace.values():
+        roots = [s for s in trace if s.context.parent_span_id is None]
+        applied = {s.node for s in trace if s.name == "raft.apply"}
+        if (
+            len(roots) == 1
+            and roots[0].name == "kv.put"
+            and roots[0].attributes.get("result") == "ok"
+            and len(applied) == 5
+        ):
+            chosen = trace
+            break
+    assert chosen is not None, "no acknowledged put was traced to all five servers"
+    by_id = {span.context.span_id: span for span in chosen}
+    root = next(s for s in chosen if s.context.parent_span_id is None)
+    client = root.node
+    # Every span hangs off the root, and starts no earlier than its parent (causality).
+    for span in chosen:
+        if span is root:
+            continue
+        parent = by_id[span.context.parent_span_id]  # type: ignore[index]
+        assert span.start_us >= parent.start_us, (span.name, parent.name)
+    start: dict[tuple[str, str], int] = {}
+    for span in chosen:
+        key = (span.node, span.name.split(" ")[0])
+        start[key] = min(start.get(key, span.start_us), span.start_us)
+    leader = next(s.node for s in chosen if s.name == "serve put")
+    followers = sorted({s.node for s in chosen if s.name == "raft.apply"} - {leader})
+    assert len(followers) == 4
+    # The path of a write (DESIGN.md): invoke -> request hop -> leader serves -> propose ->
+    # append + AppendEntries -> followers persist -> commit -> apply + B+ tree put -> reply.
+    assert start[(client, "kv.put")] <= start[(client, "ClientRequest")]
+    assert start[(client, "ClientRequest")] < start[(leader, "serve")]
+    assert start[(leader, "serve")] <= start[(leader, "raft.propose")]
+    assert start[(leader, "raft.propose")] < start[(leader, "AppendEntries")]
+    for follower in followers:
+        assert start[(leader, "AppendEntries")] < start[(follower, "raft.apply")]
+        assert start[(follower, "raft.apply")] <= start[(follower, "btree.put")]
+    assert start[(leader, "raft.apply")] <= start[(leader, "ClientReply")]
+    commit = next(s for s in chosen if s.name == "raft.commit")
+    apply_on_leader = next(s for s in chosen if s.name == "raft.apply" and s.node == leader)
+    reply = next(s for s in chosen if s.name.startswith("ClientReply"))
+    assert commit.end_us is not None and commit.end_us <= apply_on_leader.start_us
+    assert reply.end_us is not None and reply.end_us <= (root.end_us or 0)
+    persisted = [s for s in chosen if s.name == "raft.append" and s.node in followers]
+    assert len(persisted) >= 2  # a majority persisted it before it could commit
+
+
+def test_every_exported_span_has_its_parent(traced_run: tuple[Path, list[Span]]) -> None:
+    _, spans = traced_run
+    ids = {span.context.span_id for span in spans}
+    orphans = [s.name for s in spans if s.context.parent_span_id not in (None, *ids)]
+    assert orphans == []
+
+
+def test_tracing_never_changes_the_run(tmp_path: Path) -> None:
+    hashes = set()
+    spans = {}
+    for ratio in (0.0, 0.01, 1.0):
+        outcome = run_scenario(SCENARIO, tmp_path / str(ratio), trace_sample=ratio)
+        hashes.add(outcome.event_hash)
+        spans[ratio] = len(read_otlp_spans(tmp_path / str(ratio) / "traces.otlp.jsonl"))
+    assert len(hashes) == 1
+    assert spans[0.0] == 0
+    assert 0 < spans[0.01] < spans[1.0] / 10

@@ -1,0 +1,51 @@
+"""Test doubles: fake checks that judge a run from its summary, for the sweep machinery.
+
+They stand in for the real checkers where a test needs a run to fail on a known,
+deterministic condition. They are top-level functions so spawned workers can import
+them by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harmonysim.runner import RunOutcome
+
+CRASH_CHECK = "fake_crash_seen"
+THIRD_SEED_CHECK = "fake_every_third_seed"
+BUG_CHECK = "fake_bug_enabled"
+
+
+def judge_crash_seen(outcome: RunOutcome) -> dict[str, Any]:
+    """Violation when a node crashed during the run and some operation succeeded."""
+    crashed = outcome.summary["faults"].get("node.crash", 0) >= 1
+    served = outcome.summary["ops_ok"] >= 1
+    status = "violation" if crashed and served else "ok"
+    return {CRASH_CHECK: {"status": status, "summary": "a node crashed"}}
+
+
+def judge_every_third_seed(outcome: RunOutcome) -> dict[str, Any]:
+    """Violation on seeds divisible by 3; unknown on seeds ending in 7; ok otherwise."""
+    seed = outcome.scenario.seed
+    if seed % 3 == 0:
+        status = "violation"
+    elif seed % 10 == 7:
+        status = "unknown"
+    else:
+        status = "ok"
+    return {THIRD_SEED_CHECK: {"status": status, "summary": f"seed {seed}"}}
+
+
+def judge_bug_from_seed_two(outcome: RunOutcome) -> dict[str, Any]:
+    """Violation when the run has a bug switched on and its seed is at least 2."""
+    caught = bool(outcome.scenario.bugs) and outcome.scenario.seed >= 2
+    return {BUG_CHECK: {"status": "violation" if caught else "ok", "summary": "bug"}}
+
+
+SERVED_CHECK = "fake_served"
+
+
+def judge_served(outcome: RunOutcome) -> dict[str, Any]:
+    """Violation as soon as one client operation succeeded."""
+    status = "violation" if outcome.summary["ops_ok"] >= 1 else "ok"
+    return {SERVED_CHECK: {"status": status, "summary": "served"}}

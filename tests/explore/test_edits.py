@@ -1,0 +1,119 @@
+"""Scenario edits used by the shrinker: each result is a valid scenario that means the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harmonysim.explore import SeedTask, run_task
+from harmonysim.explore.edits import (
+    build,
+    remove_faults,
+    restrict_nodes,
+    set_fault_at,
+    undo_pairs,
+    unroll_nemesis,
+    with_duration,
+)
+from harmonysim.scenario import Scenario, load_scenario, scenario_to_data
+
+FAULTS: list[dict[str, Any]] = [
+    {"at": "1s", "crash": "n5"},
+    {"at": "2s", "partition": {"groups": [["n1", "n4"], ["n2", "n5"]]}},
+    {"at": "3s", "partition": {"one_way": {"from": ["n5"], "to": ["n1"]}}},
+    {"at": "4s", "clog": {"from": "n1", "to": "n4"}},
+    {"at": "5s", "restart": "n5"},
+    {"at": "6s", "partition": {"ring": True}},
+    {"at": "7s", "heal": "all"},
+    {"at": "8s", "crash": "leader"},
+    {"at": "9s", "nemesis": {"kinds": ["crash"], "interval": "1s", "until": "20s"}},
+]
+
+
+def five_nodes() -> dict[str, Any]:
+    data = scenario_to_data(load_scenario("scenarios/standard.yaml"))
+    data["faults"] = [dict(fault) for fault in FAULTS]
+    data["network"]["links"] = [
+        {"from": "n1", "to": "n4", "loss": 0.5},
+        {"from": "n1", "to": "n2", "loss": 0.5},
+    ]
+    assert build(data) is not None
+    return data
+
+
+def test_shorter_runs_drop_later_faults_and_stop_the_nemesis_at_the_end() -> None:
+    data = five_nodes()
+    shorter = build(with_duration(data, 8500.0))
+    assert shorter is not None
+    assert shorter.duration_ms == 8500.0
+    assert [fault.at_ms for fault in shorter.faults] == [1000.0 * n for n in range(1, 9)]
+    still = build(with_duration(data, 12000.0))
+    assert still is not None
+    nemesis = still.faults[-1].nemesis
+    assert nemesis is not None and nemesis.until_ms == 12000.0
+    assert data["duration"] == "30s"  # the input is not changed
+
+
+def test_three_nodes_drop_what_refers_to_the_others() -> None:
+    smaller = build(restrict_nodes(five_nodes(), 3))
+    assert smaller is not None
+    assert smaller.cluster.nodes == 3
+    kinds = [(fault.kind.value, fault.at_ms) for fault in smaller.faults]
+    # crash n5, restart n5, the one-way cut from n5 and the ring (needs 4 nodes) are gone;
+    # the groups lose n4 and n5, the clog to n4 is gone, leader stays.
+    assert kinds == [
+        ("partition", 2000.0),
+        ("heal", 7000.0),
+        ("crash", 8000.0),
+        ("nemesis", 9000.0),
+    ]
+    assert smaller.faults[0].partition is not None
+    assert smaller.faults[0].partition.groups == (("n1",), ("n2",))
+    assert [(link.from_node, link.to_node) for link in smaller.network.links] == [("n1", "n2")]
+
+
+def test_removing_and_moving_faults() -> None:
+    data = five_nodes()
+    fewer = build(remove_faults(data, [0, 4]))
+    assert fewer is not None and len(fewer.faults) == len(FAULTS) - 2
+    assert (0, 4) in undo_pairs(data)  # crash n5 .. restart n5
+    assert (3, len(FAULTS)) not in undo_pairs(data)
+    assert (5, 6) in undo_pairs(data)  # ring .. heal
+    moved = build(set_fault_at(data, 4, 1500.0))
+    assert moved is not None
+    assert [fault.kind.value for fault in moved.faults[:2]] == ["crash", "restart"]
+    assert moved.faults[1].at_ms == 1500.0
+
+
+def _effects(events: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
+    """What the faults did, without log positions or how targets were chosen."""
+    ignored = {"seq", "ref", "fallback"}
+    return [
+        tuple((key, str(value)) for key, value in event.items() if key not in ignored)
+        for event in events
+        if event["kind"] != "nemesis"
+    ]
+
+
+def test_an_unrolled_nemesis_does_exactly_what_the_nemesis_did(small_scenario: Scenario) -> None:
+    ran = run_task(SeedTask(scenario=small_scenario, seed=small_scenario.seed, fault_events=True))
+    steps = [event for event in ran.fault_events if event["kind"] == "nemesis"]
+    assert len(steps) == 3  # at 300ms, 800ms, 1300ms (the others undo)
+    unrolled_data = unroll_nemesis(scenario_to_data(small_scenario), 0, ran.fault_events)
+    unrolled = build(unrolled_data) if unrolled_data is not None else None
+    assert unrolled is not None
+    assert all(fault.nemesis is None for fault in unrolled.faults)
+    assert len(unrolled.faults) == 6  # three faults and their three undos
+    again = run_task(SeedTask(scenario=unrolled, seed=unrolled.seed, fault_events=True))
+    assert _effects(again.fault_events) == _effects(ran.fault_events)
+
+
+def test_an_unrolled_nemesis_is_refused_when_steps_cannot_be_attributed(
+    small_scenario: Scenario,
+) -> None:
+    data = scenario_to_data(small_scenario)
+    data["faults"] = [data["faults"][0], dict(data["faults"][0])]
+    twin = build(data)
+    assert twin is not None
+    ran = run_task(SeedTask(scenario=twin, seed=twin.seed, fault_events=True))
+    assert unroll_nemesis(data, 0, ran.fault_events) is None
+    assert unroll_nemesis(data, 5, ran.fault_events) is None

@@ -1,0 +1,59 @@
+"""Shared runs for the dashboard tests: two short scenario runs, made once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import parse_scenario
+
+ISOLATION = """
+name: leader-isolation
+seed: 7
+duration: 8s
+cluster: {nodes: 5, btree: {order: 8}}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.4, put: 0.5, cas: 0.1}, keys: {count: 80}}
+faults:
+  - {at: 5s, partition: {isolate: leader}}
+"""
+
+CHURN = """
+name: crash-restart-churn
+seed: 23
+duration: 9s
+cluster: {nodes: 5, btree: {order: 6}, raft: {snapshot_threshold: 150}}
+workload: {clients: 4, rate: 120/s, mix: {get: 0.3, put: 0.5, delete: 0.1, cas: 0.1},
+           keys: {count: 120, distribution: uniform}}
+faults:
+  - {at: 3s, crash: n2}
+  - {at: 6s, restart: n2}
+"""
+
+
+def make_run(root: Path, text: str) -> Path:
+    scenario = parse_scenario(text, source="<test>")
+    out = root / scenario.name
+    run_scenario(scenario, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two runs: the leader isolated at 5 s, and crash/restart churn."""
+    root = tmp_path_factory.mktemp("runs")
+    make_run(root, ISOLATION)
+    make_run(root, CHURN)
+    return root
+
+
+@pytest.fixture(scope="session")
+def isolation_run(runs_root: Path) -> Path:
+    return runs_root / "leader-isolation"
+
+
+@pytest.fixture(scope="session")
+def churn_run(runs_root: Path) -> Path:
+    return runs_root / "crash-restart-churn"
