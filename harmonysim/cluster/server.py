@@ -134,9 +134,17 @@ class _TreeEvents:
         )
 
     def on_root_change(self, old_root_id: int, new_root_id: int, depth: int, reason: str) -> None:
+        tree = self._server.machine.tree
         self._emit(
             EventKind.BTREE_ROOT,
-            {"old_root": old_root_id, "new_root": new_root_id, "depth": depth, "reason": reason},
+            {
+                "old_root": old_root_id,
+                "new_root": new_root_id,
+                "depth": depth,
+                "reason": reason,
+                "node_count": tree.node_count,
+                "items": len(tree),
+            },
         )
 
 

@@ -12,9 +12,18 @@ from harmonysim.cluster.commands import Command, Op, Operation
 from harmonysim.cluster.state_machine import KVStateMachine
 
 
-def row(index: int, process: int, kind: str, f: str, key: str, value: Any, time: float) -> dict[str, Any]:  # fmt: skip
-    return {"process": process, "type": kind, "f": f, "key": key, "value": value,
-            "time": time, "index": index}  # fmt: skip
+def row(
+    index: int, process: int, kind: str, f: str, key: str, value: Any, time: float
+) -> dict[str, Any]:
+    return {
+        "process": process,
+        "type": kind,
+        "f": f,
+        "key": key,
+        "value": value,
+        "time": time,
+        "index": index,
+    }
 
 
 def history(*events: tuple[int, str, str, str, Any, float]) -> list[dict[str, Any]]:
@@ -91,7 +100,7 @@ def test_replicas_at_equal_applied_index_must_hold_equal_stores() -> None:
     assert same.details["replica_pairs_compared"] == 1 and same.details["nodes_down"] == 1
     lagging = check_replicas([("n1", server(30, puts)), ("n2", server(29, puts[:29]))], 2)
     assert lagging.status is CheckStatus.OK  # different applied index: not compared
-    bad = puts[:10] + [("k10", 999)] + puts[11:]
+    bad = [*puts[:10], ("k10", 999), *puts[11:]]
     differ = check_replicas([("n1", server(30, puts)), ("n2", server(30, bad))], 2)
     assert differ.status is CheckStatus.VIOLATION
     assert differ.details["violations"][0]["key"] == "k10"

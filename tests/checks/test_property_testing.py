@@ -83,7 +83,7 @@ def test_cluster_machine_keeps_raft_safe_without_bugs() -> None:
             derandomize=True,
             database=None,
             suppress_health_check=list(HealthCheck),
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -100,7 +100,7 @@ def test_cluster_machine_finds_and_shrinks_vote_without_log_check() -> None:
                 database=None,
                 report_multiple_bugs=False,
                 suppress_health_check=list(HealthCheck),
-            ),  # fmt: skip
+            ),
         )
     message = str(caught.value)
     assert message.startswith(("leader_completeness", "state_machine_safety", "log_matching"))
