@@ -46,6 +46,7 @@ from harmonysim.raft import (
     RaftNode,
     Ready,
     RequestVote,
+    RequestVoteResponse,
     Role,
     Snapshot,
 )
@@ -186,6 +187,7 @@ class KVServer:
         self._entry_trace: dict[int, Span] = {}
         self._commits: deque[tuple[int, Operation]] = deque()
         self._election: Span | None = None
+        self._vote_trace: dict[str, Span] = {}  # candidate -> its RequestVote's hop
         self._persist: list[Operation] = []  # append spans of the Ready being persisted
         self.apply_span: Span | None = None
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
@@ -273,6 +275,14 @@ class KVServer:
         if isinstance(payload, ClientRequest):
             self._on_client_request(payload, envelope.src, envelope.trace)
         else:
+            if envelope.trace is not None and type(payload) is RequestVote:
+                self._vote_trace[envelope.src] = envelope.trace  # the answer joins its trace
+            elif (
+                self._election is not None
+                and self.instrumentation is not None
+                and type(payload) is RequestVoteResponse
+            ):
+                self.instrumentation.vote_received(self._election, payload.src, payload.granted)
             if envelope.trace is not None and type(payload) is AppendEntries and payload.entries:
                 # The message carries the trace of its last entry (the leader's choice in
                 # _message_parent); the first message to bring an entry names its trace.
@@ -524,6 +534,8 @@ class KVServer:
             return self._entry_trace.get(message.match_index)
         if kind is RequestVote:
             return self._election
+        if kind is RequestVoteResponse:
+            return self._vote_trace.pop(message.dst, None)
         return None
 
     def _apply(self, entry: Entry) -> None:
