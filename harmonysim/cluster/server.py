@@ -39,6 +39,7 @@ from harmonysim.obs.integration import RaftOp
 from harmonysim.raft import (
     AppendEntries,
     AppendEntriesResponse,
+    Bug,
     Entry,
     EntryKind,
     HardState,
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from harmonysim.sim.node import SimNode
 
 __all__ = ["KVServer"]
+
+RAFT_BUGS = frozenset(bug.value for bug in Bug)  # the bug switches that live in the core
 
 HARD_STATE = "hard_state"
 SNAPSHOT = "snapshot"
@@ -175,7 +178,7 @@ class KVServer:
             prevote=settings.prevote,
             check_quorum=settings.check_quorum,
             lease_reads=settings.lease_reads,
-            bugs=self.bugs,
+            bugs=frozenset(bug for bug in self.bugs if bug in RAFT_BUGS),
         )
         # Tracing and metrics (cluster/telemetry.py), when the run is observed: the
         # spans of entries this server knows a trace for, by index, and so on.
