@@ -45,7 +45,8 @@ exact evidence each one uses:
 - ``durable_log`` (Figure 2, log[] is persistent): a restarted node recovers at least
   every entry it persisted: its recovered last index is not below the durable log's,
   and where the durable log reaches, the terms agree.
-- ``node_invariants`` (end only): each live core's ``check_invariants()`` passes.
+- ``node_invariants``: each live core's ``check_invariants()`` passes, at the end and
+  (with a probe) whenever a node persists entries that replace a suffix of its log.
 
 Every violation names its rule, the nodes, the term and index, the virtual time and
 the event sequence numbers involved. At most ``max_per_rule`` violations are kept per
@@ -546,6 +547,21 @@ class RaftSafetyMonitor:
             core = self._core(node)
             if core is not None and core.role is Role.LEADER:
                 self._check_append_only(entries, core.term, track, seen)
+            if core is not None:
+                # A conflicting suffix was just replaced (§5.3): the moment a log is most
+                # likely to be malformed, and rare enough to check the whole core here.
+                try:
+                    core.check_invariants()
+                except AssertionError as error:
+                    self._report(
+                        SafetyRule.NODE_INVARIANTS,
+                        (node,),
+                        core.term,
+                        first_index,
+                        seen.time_ms,
+                        (seen.seq,),
+                        f"{node} after overwriting its log from index {first_index}: {error}",
+                    )
             for index in range(first_index, track.last_index + 1):
                 log.pop(index, None)
         previous_term = track.term_at(first_index - 1) if first_index > 1 else 0
