@@ -37,6 +37,9 @@ from harmonysim.sim.world import World
 __all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
 
 RUN_FILE = "run.json"
+# A tenth of client operations traced end to end by default: hundreds of whole traces
+# per run for a sixth of the cost of tracing every one (`harmonysim bench tracing`).
+DEFAULT_TRACE_SAMPLE = 0.1
 EVENTS_FILE = "events.jsonl"
 HISTORY_FILE = "history.jsonl"
 
@@ -91,7 +94,7 @@ def run_scenario(
     out_dir: Path,
     *,
     progress: Callable[[float], None] | None = None,
-    trace_sample: float = 1.0,
+    trace_sample: float = DEFAULT_TRACE_SAMPLE,
 ) -> RunOutcome:
     """Run ``scenario`` and write its artifacts into ``out_dir``.
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from harmonysim import __version__
 from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
+from harmonysim.runner import DEFAULT_TRACE_SAMPLE
 
 if TYPE_CHECKING:
     from harmonysim.check.result import CheckResult
@@ -36,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trace-sample",
         type=ratio,
-        default=1.0,
+        default=DEFAULT_TRACE_SAMPLE,
         metavar="R",
-        help="fraction of client operations traced, 0..1 (0: tracing off); default 1",
+        help=f"fraction of client operations traced, 0..1 (0: off); default {DEFAULT_TRACE_SAMPLE}",
     )
     parser.add_argument("--json", action="store_true", help="print run.json to stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -40,7 +40,12 @@ __all__ = [
     "hunt_mutants",
 ]
 
-DEFAULT_MUTANT_SCENARIOS: Final = ("nemesis", "crash-restart-churn", "leader-isolation")
+DEFAULT_MUTANT_SCENARIOS: Final = (
+    "nemesis",
+    "crash-restart-churn",
+    "leader-isolation",
+    "stale-leader",
+)
 """Shipped scenarios with crashes, partitions and leader changes: where bugs show."""
 
 DEFAULT_MUTANT_SEEDS: Final = 200
