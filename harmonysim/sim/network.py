@@ -203,6 +203,12 @@ class Network:
         self._graph_nodes: frozenset[str] = frozenset()
         self._next_id = 0
         self._type_names: dict[type, bytes] = {}
+        # Per-message shortcuts: the bound arrival callback (one object, not one per
+        # message) and simpy's event queue and id counter, which an Environment never
+        # replaces.
+        self._arrive_callback = self._arrive
+        self._queue = env._queue
+        self._eid = env._eid
         self.observer: NetworkObserver | None = None
         self.delivered = 0
         self.dropped = 0
@@ -305,13 +311,13 @@ class Network:
         if link.loss and link.draw() < link.loss:
             self._drop_at_send(link, message_id, payload, trace, "loss")
             return message_id
-        envelope = Envelope(message_id, link, payload, trace, now, self._arrive)
+        envelope = Envelope(message_id, link, payload, trace, now, self._arrive_callback)
         if link.clogged:
             link.held.append(envelope)
             log.emit(_HOLD, src, {"dst": dst, "id": message_id, "reason": "clog"})
             return message_id
         # envelope.dispatch(env, delay), inlined: this runs once per message.
-        heappush(env._queue, (now + link.sample_us(), _NORMAL, next(env._eid), envelope))
+        heappush(self._queue, (now + link.sample_us(), _NORMAL, next(self._eid), envelope))
         if link.duplicate and link.draw() < link.duplicate:
             self.duplicated += 1
             log.emit(_DUPLICATE, src, {"dst": dst, "id": message_id})
