@@ -206,7 +206,7 @@ class LivenessMonitor:
     def judge(
         self,
         scenario: Scenario,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         healthy: Sequence[str],
     ) -> CheckResult:
         """The liveness verdict for a finished run (see the module rules)."""
@@ -277,7 +277,7 @@ class _Service:
 
 
 def _judge_operations(
-    rows: Sequence[Mapping[str, Any]], bounds: LivenessBounds, timeout_ms: float
+    rows: Iterable[Mapping[str, Any]], bounds: LivenessBounds, timeout_ms: float
 ) -> _Service:
     """L2 and L3 of the module rules over the history rows."""
     invoked: dict[Any, Mapping[str, Any]] = {}

@@ -76,7 +76,7 @@ class RunChecks:
                 results[name] = self._raft_safety(world, cluster)
             elif name == "linearizability":
                 results[name] = check_run_history(
-                    cluster.history.rows, budget_steps=self.budget_steps
+                    cluster.history.iter_rows(), budget_steps=self.budget_steps
                 )
             elif name == "btree_invariants":
                 servers = [(node.id, server) for node, server in cluster.servers()]
@@ -126,4 +126,4 @@ class RunChecks:
         running = [node.id for node in world.nodes.values() if node.up and not node.paused]
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
         healthy = healthy_majority(self.scenario, running, broken)
-        return monitor.judge(self.scenario, cluster.history.rows, healthy)
+        return monitor.judge(self.scenario, cluster.history.iter_rows(), healthy)
