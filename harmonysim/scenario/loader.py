@@ -154,13 +154,20 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """The scenario as YAML text that parses back to an equal scenario."""
+    """The scenario as YAML text that parses back to an equal scenario.
+
+    Non-ASCII text is written as is, for people to read, unless that would not
+    read back the same: PyYAML folds line-break characters such as U+0085 inside
+    quoted scalars, so then every non-ASCII character is escaped instead.
+    """
+    data = scenario_to_data(scenario)
+    text = yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100
+    )
+    if yaml.safe_load(text) == data:
+        return text
     return yaml.safe_dump(
-        scenario_to_data(scenario),
-        sort_keys=False,
-        default_flow_style=None,
-        allow_unicode=True,
-        width=100,
+        data, sort_keys=False, default_flow_style=None, allow_unicode=False, width=100
     )
 
 

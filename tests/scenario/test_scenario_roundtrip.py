@@ -202,3 +202,12 @@ def test_data_form_is_independent_of_how_the_file_was_written(data: Data) -> Non
     flow = yaml.safe_dump(data, default_flow_style=True)
     block = yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
     assert scenario_to_data(parse_scenario(flow)) == scenario_to_data(parse_scenario(block))
+
+
+def test_dump_round_trips_line_break_characters_in_text() -> None:
+    # PyYAML folds U+0085 (NEL) inside quoted scalars when writing unicode as is.
+    scenario = parse_scenario('name: x\ndescription: "a\\x85b \\u00a75.2"\nduration: 1s\n')
+    assert scenario.description == "a\x85b §5.2"
+    assert parse_scenario(dump_scenario(scenario)) == scenario
+    readable = parse_scenario("name: x\ndescription: see §5.2\nduration: 1s\n")
+    assert "§5.2" in dump_scenario(readable)
