@@ -39,7 +39,7 @@ system-deps:
 	else echo "note: chromium/promtool missing and not installable here; their tests will skip"; fi
 
 pytest: $(VENV)/.installed-dev system-deps
-	$(BIN)/pytest -n 2
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2
 
 test: lint types pytest
 
