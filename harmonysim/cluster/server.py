@@ -178,6 +178,7 @@ class KVServer:
             prevote=settings.prevote,
             check_quorum=settings.check_quorum,
             lease_reads=settings.lease_reads,
+            leader_noop=settings.leader_noop,
             bugs=frozenset(bug for bug in self.bugs if bug in RAFT_BUGS),
         )
         # Tracing and metrics (cluster/telemetry.py), when the run is observed: the

@@ -567,7 +567,8 @@ class RaftNode:
         for peer in self._voters:
             if peer != self._id:
                 self._progress[peer] = self._new_progress()
-        self._append_as_leader(EntryKind.NOOP, None)  # §8: commit earlier terms' entries
+        if self._config.leader_noop:
+            self._append_as_leader(EntryKind.NOOP, None)  # §8: commit earlier terms' entries
         self._broadcast_append()
 
     def _reset_leader_state(self) -> None:

@@ -277,6 +277,7 @@ class RaftConfig:
     prevote: bool = True
     check_quorum: bool = True
     lease_reads: bool = False
+    leader_noop: bool = True
     max_entries_per_append: int = 64
     bugs: frozenset[str] = frozenset()
     max_inflight_appends: int = 8

@@ -483,6 +483,10 @@ class RaftSettings(SchemaModel):
     prevote: StrictBool = True
     check_quorum: StrictBool = True
     lease_reads: StrictBool = False
+    # §8: a new leader appends an empty entry of its term so earlier terms' entries can
+    # commit at once. Off, prior-term entries wait for the next client write (and the
+    # Figure 8 hazard of counting them is back in play: the bug library uses this).
+    leader_noop: StrictBool = True
     snapshot_threshold: Annotated[int, BeforeValidator(_integer_in(1))] = 1000
 
     @model_validator(mode="after")

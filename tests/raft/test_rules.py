@@ -510,6 +510,35 @@ def test_8_new_leader_appends_a_noop_of_its_term() -> None:
     assert leader.entries(1, 1) == (Entry(1, 1, EntryKind.NOOP, None),)
 
 
+def test_8_without_the_noop_prior_term_entries_wait_for_a_current_term_entry() -> None:
+    # leader_noop off (the scenario switch behind leader-churn.yaml): a new leader
+    # appends nothing on election, and an entry of an earlier term commits only once an
+    # entry of the leader's own term does (§5.4.2), however many replicas hold it.
+    cluster = three(leader_noop=False)
+    elect(cluster, "n1")
+    assert cluster.node("n1").last_index == 0  # no NOOP
+    cluster.propose("n1", "x")
+    cluster.deliver(lambda m: m.src == "n1" and m.dst == "n2")  # x@1 reaches n2 only
+    cluster.drop(quiet=True)  # and n1 never hears back
+    cluster.isolate("n1")
+    for _ in range(40):
+        cluster.tick("n2")
+        cluster.tick("n3")
+        cluster.deliver()
+        if cluster.node("n2").role is Role.LEADER:
+            break
+    leader = cluster.node("n2")
+    assert leader.role is Role.LEADER and leader.term >= 2
+    assert leader.last_index == 1 and leader.term_at(1) == 1  # x, of term 1; no NOOP
+    cluster.tick("n2", 5)
+    cluster.deliver()
+    assert cluster.node("n3").last_index == 1  # x is now on a majority...
+    assert leader.commit_index == 0  # ...but not committed: it is not of this term
+    cluster.propose("n2", "y")
+    cluster.deliver()
+    assert leader.commit_index == 2  # y (this term) commits, and x with it
+
+
 def test_8_read_index_waits_for_the_heartbeat_round() -> None:
     cluster = three()
     elect(cluster, "n1")
