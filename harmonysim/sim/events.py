@@ -102,6 +102,8 @@ class EventLog:
         "_watchers",
         "count",
         "lines",
+        "stamp",
+        "stamp_us",
         "subscribers",
     )
 
@@ -116,6 +118,10 @@ class EventLog:
         self.subscribers: list[Callable[[EventRecord], None]] = []
         self._watchers: dict[str, list[Callable[[EventRecord], None]]] = {}
         self._heads: dict[tuple[str, str | None], bytes] = {}
+        # The encoded time of the latest event: events come in bursts at one instant (a
+        # delivery and the sends it causes), so most lines reuse it.
+        self.stamp_us = -1
+        self.stamp = b""
 
     def watch(self, kinds: Iterable[EventKind], callback: Callable[[EventRecord], None]) -> None:
         """Call ``callback`` with each record of the given kinds (online checkers).
@@ -128,6 +134,12 @@ class EventLog:
                 self.subscribers.append(_only(kind, callback))
             else:
                 self._watchers.setdefault(kind.value, []).append(callback)
+
+    def restamp(self, now_us: int) -> bytes:
+        """Encode ``now_us`` as the ``t`` of a line (milliseconds, three decimals)."""
+        self.stamp_us = now_us
+        self.stamp = b"%d.%03d" % (now_us // 1000, now_us % 1000)
+        return self.stamp
 
     @property
     def plain(self) -> bool:
@@ -147,12 +159,10 @@ class EventLog:
         head = self._heads.get((kind, node))
         if head is None:
             head = self._heads[(kind, node)] = (
-                b'{"t":%d.%03d,"seq":%d,"kind":'
-                + orjson.dumps(kind)
-                + b',"node":'
-                + orjson.dumps(node)
+                b'{"t":%s,"seq":%d,"kind":' + orjson.dumps(kind) + b',"node":' + orjson.dumps(node)
             )
-        line = head % (now_us // 1000, now_us % 1000, seq)
+        stamp = self.stamp if self.stamp_us == now_us else self.restamp(now_us)
+        line = head % (stamp, seq)
         line += b"," + orjson.dumps(fields)[1:] if fields else b"}"
         lines = self.lines
         lines.append(line)

@@ -174,10 +174,10 @@ class Link:
         src = orjson.dumps(self.src)
         dst = orjson.dumps(self.dst)
         self.send_line = (
-            b'{"t":%d.%03d,"seq":%d,"kind":"msg.send","node":' + src + b',"dst":' + dst
+            b'{"t":%s,"seq":%d,"kind":"msg.send","node":' + src + b',"dst":' + dst
         ) + b',"id":%d,"type":"%s"}'
         self.deliver_line = (
-            b'{"t":%d.%03d,"seq":%d,"kind":"msg.deliver","node":' + dst + b',"src":' + src
+            b'{"t":%s,"seq":%d,"kind":"msg.deliver","node":' + dst + b',"src":' + src
         ) + b',"id":%d}'
 
 
@@ -297,7 +297,13 @@ class Network:
             type_name = self._type_names.get(kind) or self._type_name(kind)
             lines = log.lines
             lines.append(
-                link.send_line % (now // 1000, now % 1000, log.count, message_id, type_name)
+                link.send_line
+                % (
+                    log.stamp if log.stamp_us == now else log.restamp(now),
+                    log.count,
+                    message_id,
+                    type_name,
+                )
             )
             log.count += 1
             if len(lines) >= _FLUSH_LINES:
@@ -367,7 +373,8 @@ class Network:
         else:
             lines = log.lines
             now: int = self._env._now  # type: ignore[assignment]
-            lines.append(link.deliver_line % (now // 1000, now % 1000, log.count, envelope.id))
+            stamp = log.stamp if log.stamp_us == now else log.restamp(now)
+            lines.append(link.deliver_line % (stamp, log.count, envelope.id))
             log.count += 1
             if len(lines) >= _FLUSH_LINES:
                 log.flush()
