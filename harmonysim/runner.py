@@ -31,15 +31,14 @@ from harmonysim.check.result import CheckResult, CheckStatus, overall_status
 from harmonysim.check.suite import RunChecks
 from harmonysim.cluster import Cluster
 from harmonysim.cluster.telemetry import Telemetry
+from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
 from harmonysim.sim.world import World
 
 __all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
 
 RUN_FILE = "run.json"
-# A tenth of client operations traced end to end by default: hundreds of whole traces
-# per run for a sixth of the cost of tracing every one (`harmonysim bench tracing`).
-DEFAULT_TRACE_SAMPLE = 0.1
+DEFAULT_TRACE_SAMPLE = DEFAULT_SAMPLE_RATIO
 EVENTS_FILE = "events.jsonl"
 HISTORY_FILE = "history.jsonl"
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from harmonysim import __version__
 from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
-from harmonysim.runner import DEFAULT_TRACE_SAMPLE
+from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
 
 if TYPE_CHECKING:
     from harmonysim.check.result import CheckResult

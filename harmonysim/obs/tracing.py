@@ -302,6 +302,10 @@ def sampling_threshold(sample_ratio: float) -> int:
     return min(1 << 64, round(sample_ratio * (1 << 64)))
 
 
+DEFAULT_SAMPLE_RATIO = 0.1
+"""Runs trace a tenth of client operations unless told otherwise: hundreds of whole traces
+per run for a sixth of the cost of tracing every one (``harmonysim bench tracing``)."""
+
 UNFINISHED_KEY = "harmonysim.unfinished"
 """Attribute of spans ended by ``Tracer.end_open_spans`` rather than by their owner."""
 
