@@ -949,11 +949,6 @@ class RaftNode:
             deferred, self._deferred_reads = self._deferred_reads, []
             for request_id in deferred:
                 self._start_read(request_id)
-        # Tell followers that already hold the newly committed entries.
-        for peer in sorted(self._progress):
-            progress = self._progress[peer]
-            if min(committed, progress.match_index) > progress.commit_sent:
-                self._send_heartbeat(peer)
 
     def _quorum(self) -> int:
         return len(self._voters) // 2 + 1

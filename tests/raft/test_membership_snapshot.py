@@ -174,6 +174,7 @@ def test_7_restart_rebuilds_from_snapshot_and_reapplies_committed_entries() -> N
     for n in range(3):
         cluster.propose("n1", f"v{n}")
     cluster.deliver()
+    cluster.settle(ticks=4)  # a heartbeat carries the leader's commit index to n2 (§5.3)
     cluster.compact("n2", 2)
     cluster.settle(ticks=4)
     before = list(cluster.state_machines["n2"])

@@ -295,6 +295,29 @@ def test_5_3_follower_commit_is_min_of_leader_commit_and_last_new_entry() -> Non
     assert node.commit_index == 3
 
 
+def test_5_3_followers_learn_the_commit_index_from_later_append_entries() -> None:
+    """§5.3: "the leader ... includes [commitIndex] in future AppendEntries RPCs (including
+    heartbeats)". Committing sends no message of its own; the next heartbeat carries it."""
+    cluster = three()
+    elect(cluster, "n1")
+    cluster.settle(ticks=3)
+    cluster.propose("n1", "x")
+    cluster.deliver()
+    leader = cluster.node("n1")
+    assert leader.commit_index == leader.last_index
+    assert cluster.network == []  # the commit itself was not broadcast
+    assert all(cluster.node(f).commit_index < leader.commit_index for f in ("n2", "n3"))
+    for _ in range(3):
+        cluster.tick("n1")
+    beats = [m for m in cluster.network if isinstance(m, AppendEntries)]
+    assert [(m.dst, m.leader_commit) for m in beats] == [
+        ("n2", leader.commit_index),
+        ("n3", leader.commit_index),
+    ]
+    cluster.deliver()
+    assert all(cluster.node(f).commit_index == leader.commit_index for f in ("n2", "n3"))
+
+
 def test_5_3_committed_entries_are_never_truncated() -> None:
     node = follower((1, 1, 1), commit=3)
     node.step(append(2, (1, 1), entries(2, 2, start=2)))  # would conflict below commit

@@ -38,7 +38,10 @@ def _converged(cluster: Cluster) -> bool:
     if leader_id is None:
         return False
     leader = cluster.node(leader_id)
-    if any(cluster.node(i).term > leader.term for i in cluster.live()):
+    # Servers removed from the configuration may campaign forever in their stale
+    # configuration (thesis §4.2.3); only the members' terms matter here.
+    live = set(cluster.live())
+    if any(cluster.node(i).term > leader.term for i in leader.voters if i in live):
         return False
     if leader.term_at(leader.commit_index) != leader.term:
         return False
