@@ -26,13 +26,33 @@ class LogError(AssertionError):
 
 
 class RaftLog:
-    """Entries after a snapshot, with stable/commit marks. Pure data structure."""
+    """Entries after a snapshot, with stable/commit marks. Pure data structure.
 
-    __slots__ = ("_entries", "committed", "snapshot", "stable_index")
+    ``snapshot_index``, ``snapshot_term``, ``last_index`` and ``last_term`` are plain
+    attributes kept current by every mutation rather than properties: the Raft core reads
+    them several times per message (a measured hot spot). Treat them as read-only.
+    """
+
+    __slots__ = (
+        "_entries",
+        "committed",
+        "last_index",
+        "last_term",
+        "snapshot",
+        "snapshot_index",
+        "snapshot_term",
+        "stable_index",
+    )
+
+    snapshot: Snapshot | None
+    snapshot_index: int
+    snapshot_term: int
+    last_index: int
+    last_term: int
 
     def __init__(self, snapshot: Snapshot | None = None, entries: Iterable[Entry] = ()) -> None:
-        self.snapshot: Snapshot | None = snapshot
         self._entries: list[Entry] = []
+        self._set_snapshot(snapshot)
         offset = self.snapshot_index
         for entry in entries:
             if entry.index <= offset:
@@ -45,31 +65,32 @@ class RaftLog:
             if entry.term < self.last_term:
                 raise ValueError(f"entry {entry.index} has a term lower than its predecessor")
             self._entries.append(entry)
+            self.last_index, self.last_term = entry.index, entry.term
         self.stable_index: int = self.last_index
         self.committed: int = offset
 
+    def _set_snapshot(self, snapshot: Snapshot | None) -> None:
+        """Install ``snapshot`` as the compacted prefix; ``_entries`` must already follow it."""
+        self.snapshot = snapshot
+        self.snapshot_index = snapshot.index if snapshot is not None else 0
+        self.snapshot_term = snapshot.term if snapshot is not None else 0
+        self._set_last()
+
+    def _set_last(self) -> None:
+        entries = self._entries
+        if entries:
+            self.last_index = entries[-1].index
+            self.last_term = entries[-1].term
+        else:
+            self.last_index = self.snapshot_index
+            self.last_term = self.snapshot_term
+
     # ------------------------------------------------------------------ queries
-
-    @property
-    def snapshot_index(self) -> int:
-        return self.snapshot.index if self.snapshot is not None else 0
-
-    @property
-    def snapshot_term(self) -> int:
-        return self.snapshot.term if self.snapshot is not None else 0
 
     @property
     def first_index(self) -> int:
         """The first index still held as an entry (snapshot index + 1)."""
         return self.snapshot_index + 1
-
-    @property
-    def last_index(self) -> int:
-        return self.snapshot_index + len(self._entries)
-
-    @property
-    def last_term(self) -> int:
-        return self._entries[-1].term if self._entries else self.snapshot_term
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -79,7 +100,7 @@ class RaftLog:
         offset = self.snapshot_index
         if index == offset:
             return self.snapshot_term
-        if index < offset or index > offset + len(self._entries):
+        if index < offset or index > self.last_index:
             return None
         return self._entries[index - offset - 1].term
 
@@ -140,6 +161,7 @@ class RaftLog:
             if entry.term < self.last_term:
                 raise LogError(f"append of term {entry.term} after term {self.last_term}")
             self._entries.append(entry)
+            self.last_index, self.last_term = entry.index, entry.term
 
     def truncate_after(self, index: int) -> None:
         """Drop every entry above ``index`` (conflict resolution, §5.3)."""
@@ -148,6 +170,7 @@ class RaftLog:
         if index >= self.last_index:
             return
         del self._entries[index - self.snapshot_index :]
+        self._set_last()
         self.stable_index = min(self.stable_index, index)
 
     def overwrite_in_place(self, entry: Entry) -> None:
@@ -156,6 +179,7 @@ class RaftLog:
         if entry.index <= self.committed or position < 0 or position >= len(self._entries):
             raise LogError(f"cannot overwrite index {entry.index}")
         self._entries[position] = entry
+        self._set_last()
         self.stable_index = min(self.stable_index, entry.index - 1)
 
     def stable_to(self, index: int, term: int) -> None:
@@ -178,12 +202,12 @@ class RaftLog:
         if self.term_at(snapshot.index) != snapshot.term:
             raise LogError(f"snapshot term {snapshot.term} mismatches entry {snapshot.index}")
         del self._entries[: snapshot.index - self.snapshot_index]
-        self.snapshot = snapshot
+        self._set_snapshot(snapshot)
 
     def restore(self, snapshot: Snapshot) -> None:
         """Replace the whole log by a snapshot received from the leader (§7)."""
         self._entries = []
-        self.snapshot = snapshot
+        self._set_snapshot(snapshot)
         self.committed = snapshot.index
         self.stable_index = snapshot.index
 

@@ -432,25 +432,28 @@ class RaftNode:
         """Collect the pending work. Call ``advance`` with it once done."""
         if self._outstanding is not None:
             raise RuntimeError("a Ready is outstanding: call advance() first")
-        soft = self._soft_state()
-        hard = self._hard_state()
-        hard_changed = hard != self._persisted_hard_state
-        entries = self._log.unstable_entries()
-        low, high = self._apply_low(), self._apply_high()
+        # The state records are built only when they changed (compared field by field,
+        # as in has_ready): most Readys carry neither.
+        log = self._log
+        reported = self._reported_soft_state
+        soft = None
+        if self._role is not reported.role or self._leader != reported.leader:
+            soft = SoftState(self._role, self._leader)
+        persisted = self._persisted_hard_state
+        vote_changed = self._term != persisted.term or self._voted_for != persisted.voted_for
+        hard = None
+        if vote_changed or log.committed != persisted.commit:
+            hard = HardState(self._term, self._voted_for, log.committed)
+        entries = log.unstable_entries()
         ready = Ready(
-            soft_state=soft if soft != self._reported_soft_state else None,
-            hard_state=hard if hard_changed else None,
-            entries=entries,
-            snapshot=self._pending_snapshot,
-            committed_entries=self._log.slice(low, high),
-            messages=tuple(self._outbox),
-            read_states=tuple(self._read_states),
-            must_sync=bool(
-                entries
-                or self._pending_snapshot is not None
-                or hard.term != self._persisted_hard_state.term
-                or hard.voted_for != self._persisted_hard_state.voted_for
-            ),
+            soft,
+            hard,
+            entries,
+            self._pending_snapshot,
+            log.slice(self._apply_low(), self._apply_high()),
+            tuple(self._outbox),
+            tuple(self._read_states),
+            bool(entries or self._pending_snapshot is not None or vote_changed),
         )
         self._outbox = []
         self._read_states = []
@@ -1085,9 +1088,6 @@ class RaftNode:
 
     def _hard_state(self) -> HardState:
         return HardState(self._term, self._voted_for, self._log.committed)
-
-    def _soft_state(self) -> SoftState:
-        return SoftState(self._role, self._leader)
 
     def _apply_low(self) -> int:
         return max(self._applied, self._log.snapshot_index) + 1

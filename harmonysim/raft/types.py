@@ -245,9 +245,15 @@ class ReadState:
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Ready:
-    """Work for the server; see the module docstring for the order it must be done in."""
+    """Work for the server; see the module docstring for the order it must be done in.
+
+    Not frozen, unlike the messages and states it carries: one is built per message the
+    server handles, and a frozen dataclass's ``__init__`` costs four times as much (its
+    fields are set through ``object.__setattr__``). Nobody may modify one; ``advance``
+    recognises the outstanding Ready by identity.
+    """
 
     soft_state: SoftState | None
     hard_state: HardState | None
