@@ -468,8 +468,10 @@ class KVServer:
                 self._ready_reads.append((read_state.index, request, sender, query))
         self._note_state(ready)
         raft.advance(ready)
-        self._serve_reads()
-        self._maybe_compact()
+        if ready.committed_entries or ready.read_states or ready.snapshot is not None:
+            # Only these move the applied index or queue reads (most Readys carry none).
+            self._serve_reads()
+            self._maybe_compact()
         self._drive()
 
     def _note_state(self, ready: Ready) -> None:

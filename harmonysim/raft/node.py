@@ -426,7 +426,8 @@ class RaftNode:
         reported = self._reported_soft_state
         if self._role is not reported.role or self._leader != reported.leader:
             return True
-        return self._apply_high() >= self._apply_low()
+        high = log.last_index if self._bug_apply_before_commit else log.committed
+        return high > max(self._applied, log.snapshot_index)
 
     def ready(self) -> Ready:
         """Collect the pending work. Call ``advance`` with it once done."""

@@ -56,7 +56,6 @@ class EventKind(StrEnum):
     NET_UNCLOG = "net.unclog"
     NEMESIS = "nemesis"
     # disks (sim/disk.py)
-    DISK_WRITE = "disk.write"
     DISK_FSYNC = "disk.fsync"
     DISK_SYNCED = "disk.synced"
     DISK_LOST = "disk.lost"
