@@ -1,4 +1,4 @@
-"""``harmonysim bench kernel|btree``: hot paths measured beside their bare baselines, in one run."""
+"""``harmonysim bench kernel|btree|tracing|cluster``: hot paths beside bare baselines, one run."""
 
 from __future__ import annotations
 
@@ -18,14 +18,24 @@ KERNEL_GOAL = 3.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["kernel", "btree", "tracing"], help="what to measure")
+    parser.add_argument(
+        "target", choices=["kernel", "btree", "tracing", "cluster"], help="what to measure"
+    )
     parser.add_argument(
         "--scenario",
         type=Path,
         default=Path("scenarios/standard.yaml"),
-        help="tracing: the scenario to run (default scenarios/standard.yaml)",
+        help="tracing, cluster: the scenario to run (default scenarios/standard.yaml)",
     )
-    parser.add_argument("--messages", type=positive_int, default=200_000, help="kernel: messages")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=3, help="cluster: runs per figure (best kept)"
+    )
+    parser.add_argument(
+        "--messages",
+        type=positive_int,
+        default=200_000,
+        help="kernel, cluster: messages relayed by the kernel benchmark",
+    )
     parser.add_argument("--keys", type=positive_int, default=1_000_000, help="btree: keys")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -35,7 +45,82 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return _kernel(args, out)
     if args.target == "tracing":
         return _tracing(args, out)
+    if args.target == "cluster":
+        return _cluster(args, out)
     return _btree(args, out)
+
+
+def _cluster(args: argparse.Namespace, out: Console) -> int:
+    from harmonysim.bench.cluster import SPEEDUP_GOAL, run_cluster_benchmark
+    from harmonysim.cli.run import load
+
+    scenario = load(args.scenario, None, None, [])
+    result = run_cluster_benchmark(
+        scenario, args.scenario, repeat=args.repeat, kernel_messages=args.messages
+    )
+    kernel = result.kernel
+    if args.json:
+        print_json(
+            {
+                "scenario": result.scenario,
+                "virtual_seconds": result.virtual_seconds,
+                "messages": result.messages,
+                "events": result.events,
+                "in_process_seconds": result.in_process_seconds,
+                "whole_process_seconds": result.whole_process_seconds,
+                "startup_seconds": result.startup_seconds,
+                "us_per_message": result.us_per_message,
+                "bare_us_per_message": kernel.bare_us_per_message,
+                "kernel_us_per_message": kernel.kernel_us_per_message,
+                "vs_bare": result.vs_bare,
+                "vs_kernel": result.vs_kernel,
+                "in_process_speedup": result.in_process_speedup,
+                "whole_process_speedup": result.whole_process_speedup,
+                "speedup_goal": SPEEDUP_GOAL,
+            }
+        )
+        return EXIT_OK
+    table = Table(
+        title=f"{result.scenario}: {result.virtual_seconds:g} virtual s, "
+        f"{result.messages:,} messages, {result.events:,} events; best of {args.repeat}"
+    )
+    table.add_column("")
+    table.add_column("wall s", justify="right")
+    table.add_column("µs / message", justify="right")
+    table.add_column("x bare simpy", justify="right")
+    table.add_column("x real time", justify="right")
+    bare = kernel.bare_us_per_message
+    table.add_row("bare simpy (relay)", "", f"{bare:.2f}", "1.0", "")
+    table.add_row(
+        "kernel: network + event log",
+        "",
+        f"{kernel.kernel_us_per_message:.2f}",
+        f"{kernel.ratio:.1f}",
+        "",
+    )
+    table.add_row(
+        "whole run, in process",
+        f"{result.in_process_seconds:.2f}",
+        f"{result.us_per_message:.1f}",
+        f"{result.vs_bare:.1f}",
+        f"{result.in_process_speedup:.1f}",
+    )
+    table.add_row(
+        "whole process (python -m harmonysim run)",
+        f"{result.whole_process_seconds:.2f}",
+        "",
+        "",
+        f"{result.whole_process_speedup:.1f}",
+    )
+    table.add_row("  of which interpreter start-up", f"{result.startup_seconds:.2f}", "", "", "")
+    out.print(table)
+    met = result.whole_process_speedup >= SPEEDUP_GOAL
+    verdict = "[green]within goal[/]" if met else "[red]below goal[/]"
+    out.print(
+        f"whole process {result.whole_process_speedup:.1f}x real time "
+        f"(goal >= {SPEEDUP_GOAL:g}x): {verdict}"
+    )
+    return EXIT_OK
 
 
 def _tracing(args: argparse.Namespace, out: Console) -> int:
