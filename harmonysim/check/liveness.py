@@ -6,7 +6,8 @@ promises it only while a majority of servers runs and can talk with bounded dela
 
 Rules:
 - Quiet point ``Q``: the time of the last scheduled fault, or the ``until`` of a
-  nemesis if later (the nemesis undoes its last fault then). No fault at all: 0.
+  nemesis if later (the nemesis undoes its last fault then), or the end of the wait
+  of a fault with ``when`` (it may fire as late as that). No fault at all: 0.
 - Bounds, from the scenario: election bound ``E = 2 * election_timeout max`` (one
   timeout for the first candidate, one more for a split vote, §5.2); the whole
   bound ``B = E + workload timeout`` (a pending operation then has one full timeout
@@ -79,8 +80,7 @@ def liveness_bounds(scenario: Scenario) -> LivenessBounds:
     """``Q``, ``E`` and ``B`` of the module rules for ``scenario``."""
     quiet = 0.0
     for fault in scenario.faults:
-        end = fault.nemesis.until_ms if fault.nemesis is not None else fault.at_ms
-        quiet = max(quiet, end)
+        quiet = max(quiet, fault.last_ms(scenario.duration_ms))
     election = 2.0 * scenario.cluster.raft.election_timeout_ms[1]
     return LivenessBounds(
         quiet, election, election + scenario.workload.timeout_ms, scenario.duration_ms

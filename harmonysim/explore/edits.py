@@ -6,7 +6,8 @@ Rules:
   `parse_scenario`, so every candidate is validated like a file, and an edit that makes
   an invalid scenario is simply not a candidate.
 - Shortening never cuts a fault in half silently: faults at or after the new end are
-  dropped, and a nemesis that would run past it is stopped at the end.
+  dropped, and a nemesis that would run past it is stopped at the end, as is the wait
+  of a fault with ``when``.
 - Removing nodes drops what refers to them (faults, link overrides, partition members),
   so the smaller cluster is still a valid scenario. ``leader`` refers to no fixed node.
 - A nemesis is unrolled from what it did in a run (its ``nemesis`` events and the fault
@@ -102,6 +103,8 @@ def with_duration(data: Mapping[str, Any], duration_ms: float) -> Data:
             continue
         if "nemesis" in fault and parse_duration(str(fault["nemesis"]["until"])) > duration_ms:
             fault["nemesis"]["until"] = format_duration(duration_ms)
+        if "until" in fault and parse_duration(str(fault["until"])) > duration_ms:
+            fault["until"] = format_duration(duration_ms)
         kept.append(fault)
     result["faults"] = kept
     return result

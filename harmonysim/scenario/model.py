@@ -12,7 +12,10 @@ Rules:
 - Node ids are `n1`..`nN` for a cluster of N nodes. A `NodeRef` is a node id
   or `leader`, which the kernel resolves when the fault fires.
 - Every fault has a time and exactly one action; every partition has exactly
-  one shape. Faults must happen before the end of the run.
+  one shape. Faults must happen before the end of the run. A fault with `when`
+  waits, from its time `at` until its `until` (or the end of the run), for the
+  first event of that kind and fires then, once; `leader` then means the node of
+  that event.
 - Raft timing follows the paper's timing requirement (§5.6): heartbeats must
   come well inside the election timeout, so `heartbeat_interval` must be below
   the minimum election timeout, and the randomized range (§5.2) must not be
@@ -106,6 +109,15 @@ class FaultKind(enum.StrEnum):
     CLOG = "clog"
     UNCLOG = "unclog"
     NEMESIS = "nemesis"
+
+
+class FaultTrigger(enum.StrEnum):
+    """What a fault with `when` waits for (from its `at`): the first such event fires it."""
+
+    LEADER_ELECTED = "leader_elected"
+    """A node becomes leader (``raft.role`` leader); `leader` means that node."""
+    LEADER_COMMIT = "leader_commit"
+    """The leader advances its commit index (``raft.commit`` of the leading node)."""
 
 
 class PartitionKind(enum.StrEnum):
@@ -1004,10 +1016,27 @@ class Nemesis(SchemaModel):
     until_ms: PositiveDuration = Field(alias="until")
 
 
+def _trigger(value: object) -> FaultTrigger:
+    choices = [trigger.value for trigger in FaultTrigger]
+    if not isinstance(value, str) or value not in choices:
+        raise SchemaViolation(
+            f"expected one of {', '.join(choices)}, found {show(value)}",
+            expected=f"one of {', '.join(choices)}",
+            found=value,
+        )
+    return FaultTrigger(value)
+
+
 class Fault(SchemaModel):
-    """One scheduled fault: a time `at` and exactly one action."""
+    """One scheduled fault: a time `at` and exactly one action.
+
+    With `when`, the fault is armed at `at` and fires at the first event of that
+    kind before `until` (default: the end of the run), or never.
+    """
 
     at_ms: NonNegativeDuration = Field(alias="at")
+    when: Annotated[FaultTrigger, BeforeValidator(_trigger)] | None = None
+    until_ms: PositiveDuration | None = Field(None, alias="until")
     partition: Partition | None = None
     heal: Annotated[Literal["all"], BeforeValidator(_the_word_all(""))] | None = None
     crash: NodeRef | None = None
@@ -1021,6 +1050,44 @@ class Fault(SchemaModel):
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
         _exactly_one(cls, data, [kind.value for kind in FaultKind], "a fault", "action")
+
+    @model_validator(mode="after")
+    def _check_trigger(self) -> Self:
+        if self.when is not None and self.nemesis is not None:
+            raise SchemaViolation(
+                "a nemesis runs on its own clock and cannot wait for an event (`when`)",
+                expected="a fault without `when`, or an action other than nemesis",
+                found=self.when.value,
+                loc=("when",),
+            )
+        if self.until_ms is None:
+            return self
+        if self.when is None:
+            raise SchemaViolation(
+                "`until` ends the wait of a fault with `when`; this fault has no `when`",
+                expected=f"`when: {FaultTrigger.LEADER_ELECTED.value}` (or another trigger), "
+                "or no `until`",
+                found=format_duration(self.until_ms),
+                loc=("until",),
+            )
+        if self.until_ms <= self.at_ms:
+            raise SchemaViolation(
+                f"the wait must end after it starts: until {format_duration(self.until_ms)} "
+                f"is not after at {format_duration(self.at_ms)}",
+                expected=f"a time after {format_duration(self.at_ms)}",
+                found=format_duration(self.until_ms),
+                loc=("until",),
+            )
+        return self
+
+    def last_ms(self, end_ms: float) -> float:
+        """The latest time this fault can act in a run ending at ``end_ms``: its `at`, the
+        `until` of its nemesis, or the end of its wait for `when` (``end_ms`` if open)."""
+        if self.nemesis is not None:
+            return self.nemesis.until_ms
+        if self.when is not None:
+            return self.until_ms if self.until_ms is not None else end_ms
+        return self.at_ms
 
     @model_validator(mode="after")
     def _check_nemesis(self) -> Self:
@@ -1089,6 +1156,14 @@ class Scenario(SchemaModel):
                     expected=f"a time before {format_duration(self.duration_ms)}",
                     found=format_duration(fault.at_ms),
                     loc=("faults", index, "at"),
+                )
+            if fault.until_ms is not None and fault.until_ms > self.duration_ms:
+                raise SchemaViolation(
+                    f"the wait runs past the end: until {format_duration(fault.until_ms)} is "
+                    f"after the end of the run ({format_duration(self.duration_ms)})",
+                    expected=f"a time of at most {format_duration(self.duration_ms)}",
+                    found=format_duration(fault.until_ms),
+                    loc=("faults", index, "until"),
                 )
             if fault.nemesis is not None and fault.nemesis.until_ms > self.duration_ms:
                 raise SchemaViolation(

@@ -9,6 +9,12 @@ Rules:
   fault of its ``kinds`` on random targets, then undo it at the next step. At
   ``until`` whatever it started is undone. Its draws come from its own stream
   (``nemesis/{index}``), so adding a scheduled fault does not change its choices.
+- A fault with ``when`` is armed at its ``at`` and fires once, at the first event of its
+  trigger while armed (before its ``until``, if any), at the same virtual time but
+  after that event is handled: ``leader_elected`` is a ``raft.role`` event with role
+  leader, ``leader_commit`` a ``raft.commit`` of a node whose last reported role is
+  leader (a crash forgets the role). ``leader`` in its action means that event's node.
+  Its event in the log says ``when``. Faults that never see their trigger never fire.
 - Every fault is one event in the log, with its resolved targets.
 """
 
@@ -22,13 +28,16 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from harmonysim.sim import partitions
-from harmonysim.sim.events import EventKind
+from harmonysim.sim.events import EventKind, EventRecord
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from harmonysim.scenario import Fault, LinkRef, Nemesis, Partition
     from harmonysim.sim.world import World
+
+_LEADER_ELECTED = "leader_elected"
+_LEADER_COMMIT = "leader_commit"
 
 __all__ = ["FaultInjector"]
 
@@ -40,6 +49,9 @@ class FaultInjector:
         self.world = world
         self._leader_stream = world.rng.stream("faults/leader")
         self.counts: dict[str, int] = {}
+        self._armed: list[Fault] = []  # faults with `when` waiting for their trigger, file order
+        self._roles: dict[str, str] = {}  # node -> role it last reported (for leader_commit)
+        self._watching = False
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -48,8 +60,54 @@ class FaultInjector:
         for index, fault in enumerate(faults):
             if fault.nemesis is not None:
                 env.process(self._nemesis(index, fault.at_ms, fault.nemesis))
+            elif fault.when is not None:
+                self._watch()
+                self._at(fault.at_ms, functools.partial(self._arm, fault))
             else:
                 self._at(fault.at_ms, functools.partial(self.apply, fault))
+
+    # -- triggers -------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        if self._watching:
+            return
+        self._watching = True
+        kinds = (EventKind.RAFT_ROLE, EventKind.RAFT_COMMIT, EventKind.NODE_CRASH)
+        self.world.log.watch(kinds, self._on_event)
+
+    def _arm(self, fault: Fault) -> None:
+        self._armed.append(fault)
+
+    def _on_event(self, record: EventRecord) -> None:
+        kind, node = record["kind"], record["node"]
+        if node is None:
+            return
+        trigger: str | None = None
+        if kind == EventKind.RAFT_ROLE:
+            role = str(record["role"])
+            self._roles[node] = role
+            trigger = _LEADER_ELECTED if role == "leader" else None
+        elif kind == EventKind.NODE_CRASH:
+            self._roles.pop(node, None)
+        elif self._roles.get(node) == "leader":
+            trigger = _LEADER_COMMIT
+        if trigger is None or not self._armed:
+            return
+        now_us = self.world.env.now
+        waiting = []
+        for fault in self._armed:
+            if fault.until_ms is not None and now_us >= round(fault.until_ms * 1000.0):
+                continue  # its wait is over: it never fires
+            if fault.when == trigger:
+                self._soon(functools.partial(self.apply, fault, node))
+            else:
+                waiting.append(fault)
+        self._armed = waiting
+
+    def _soon(self, action: Callable[[], None]) -> None:
+        """Run ``action`` at the current virtual time, after what is running now."""
+        timeout = simpy.Timeout(self.world.env, 0)
+        timeout.callbacks.append(lambda _: action())
 
     def _at(self, at_ms: float, action: Callable[[], None]) -> None:
         env = self.world.env
@@ -63,10 +121,14 @@ class FaultInjector:
     def node_ids(self) -> list[str]:
         return sorted(self.world.nodes)
 
-    def resolve(self, ref: str) -> tuple[str, dict[str, Any]]:
-        """A node id for ``ref`` ("n3" or "leader"), and notes for the event log."""
+    def resolve(self, ref: str, leader: str | None = None) -> tuple[str, dict[str, Any]]:
+        """A node id for ``ref`` ("n3" or "leader"), and notes for the event log.
+
+        ``leader``, when given, is the node a triggered fault takes as the leader."""
         if ref != "leader":
             return ref, {}
+        if leader is not None:
+            return leader, {"ref": "leader"}
         leader = self.world.leader()
         if leader is not None:
             return leader, {"ref": "leader"}
@@ -79,45 +141,50 @@ class FaultInjector:
 
     # -- actions ------------------------------------------------------------------
 
-    def apply(self, fault: Fault) -> None:
+    def apply(self, fault: Fault, leader: str | None = None) -> None:
+        """Carry out ``fault`` now; ``leader`` is the node of its trigger, if it has one."""
         kind = fault.kind
+        extra: dict[str, Any] = {} if fault.when is None else {"when": fault.when.value}
         if fault.partition is not None:
-            self.partition(fault.partition)
+            self.partition(fault.partition, leader, extra)
         elif fault.heal is not None:
-            self.heal()
+            self.heal(extra)
         elif fault.crash is not None:
-            node, notes = self.resolve(fault.crash)
-            self.crash(node, notes)
+            node, notes = self.resolve(fault.crash, leader)
+            self.crash(node, {**notes, **extra})
         elif fault.restart is not None:
-            node, notes = self.resolve(fault.restart)
-            self.restart(node, notes)
+            node, notes = self.resolve(fault.restart, leader)
+            self.restart(node, {**notes, **extra})
         elif fault.pause is not None:
-            node, notes = self.resolve(fault.pause)
-            self.pause(node, notes)
+            node, notes = self.resolve(fault.pause, leader)
+            self.pause(node, {**notes, **extra})
         elif fault.resume is not None:
-            node, notes = self.resolve(fault.resume)
-            self.resume(node, notes)
+            node, notes = self.resolve(fault.resume, leader)
+            self.resume(node, {**notes, **extra})
         elif fault.clog is not None:
-            self.clog(self._link_pairs(fault.clog))
+            self.clog(self._link_pairs(fault.clog, leader), extra)
         elif fault.unclog is not None:
-            self.unclog(None if fault.unclog == "all" else self._link_pairs(fault.unclog))
+            pairs = None if fault.unclog == "all" else self._link_pairs(fault.unclog, leader)
+            self.unclog(pairs, extra)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
-    def _link_pairs(self, link: LinkRef) -> list[tuple[str, str]]:
-        src, _ = self.resolve(link.from_node)
-        dst, _ = self.resolve(link.to_node)
+    def _link_pairs(self, link: LinkRef, leader: str | None = None) -> list[tuple[str, str]]:
+        src, _ = self.resolve(link.from_node, leader)
+        dst, _ = self.resolve(link.to_node, leader)
         pairs = [(src, dst)]
         if link.both_ways:
             pairs.append((dst, src))
         return pairs
 
-    def partition(self, spec: Partition) -> None:
+    def partition(
+        self, spec: Partition, leader: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         nodes = self.node_ids
         fields: dict[str, Any]
         graph: nx.DiGraph
         if spec.isolate is not None:
-            node, notes = self.resolve(spec.isolate)
+            node, notes = self.resolve(spec.isolate, leader)
             graph = partitions.isolate(nodes, node)
             fields = {"shape": "isolate", "target": node, **notes}
         elif spec.groups is not None:
@@ -136,15 +203,15 @@ class FaultInjector:
         else:
             graph = partitions.majorities_ring(nodes)
             fields = {"shape": "ring"}
-        self.set_graph(graph, fields)
+        self.set_graph(graph, {**fields, **(extra or {})})
 
     def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> None:
         self.world.network.set_partition(graph)
         self._emit(EventKind.NET_PARTITION, None, {**fields, "cut": partitions.describe(graph)})
 
-    def heal(self) -> None:
+    def heal(self, extra: dict[str, Any] | None = None) -> None:
         self.world.network.set_partition(None)
-        self._emit(EventKind.NET_HEAL, None, {})
+        self._emit(EventKind.NET_HEAL, None, dict(extra or {}))
 
     def crash(self, node: str, notes: dict[str, Any] | None = None) -> None:
         self.counts["node.crash"] = self.counts.get("node.crash", 0) + 1
@@ -162,18 +229,18 @@ class FaultInjector:
         self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
         self.world.nodes[node].resume(notes)
 
-    def clog(self, pairs: list[tuple[str, str]]) -> None:
+    def clog(self, pairs: list[tuple[str, str]], extra: dict[str, Any] | None = None) -> None:
         self.world.network.clog(pairs)
-        self._emit(EventKind.NET_CLOG, None, {"links": [list(pair) for pair in pairs]})
+        fields = {"links": [list(pair) for pair in pairs], **(extra or {})}
+        self._emit(EventKind.NET_CLOG, None, fields)
 
-    def unclog(self, pairs: list[tuple[str, str]] | None) -> None:
+    def unclog(
+        self, pairs: list[tuple[str, str]] | None, extra: dict[str, Any] | None = None
+    ) -> None:
         listed = self.world.network.clogged_links() if pairs is None else pairs
         released = self.world.network.unclog(pairs)
-        self._emit(
-            EventKind.NET_UNCLOG,
-            None,
-            {"links": [list(pair) for pair in listed], "released": released},
-        )
+        fields = {"links": [list(pair) for pair in listed], "released": released, **(extra or {})}
+        self._emit(EventKind.NET_UNCLOG, None, fields)
 
     # -- the nemesis ----------------------------------------------------------------
 

@@ -34,6 +34,16 @@ def test_bounds_come_from_the_scenario() -> None:
     assert bounds.tail_ms == 4000.0
 
 
+def test_a_fault_waiting_for_an_event_may_act_until_its_wait_ends() -> None:
+    bounded = liveness_bounds(scenario(
+        "faults: [{at: 2s, when: leader_commit, until: 7s, crash: leader},"
+        " {at: 5s, heal: all}]"
+    ))  # fmt: skip
+    assert bounded.quiet_from_ms == 7000.0
+    open_ended = liveness_bounds(scenario("faults: [{at: 2s, when: leader_elected, crash: n1}]"))
+    assert open_ended.quiet_from_ms == 10000.0 and open_ended.tail_ms == 0.0
+
+
 def test_healthy_majority_under_partitions_clogs_and_slow_links() -> None:
     plain = scenario()
     nodes = ["n1", "n2", "n3", "n4", "n5"]

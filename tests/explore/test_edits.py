@@ -53,6 +53,20 @@ def test_shorter_runs_drop_later_faults_and_stop_the_nemesis_at_the_end() -> Non
     assert data["duration"] == "30s"  # the input is not changed
 
 
+def test_shorter_runs_end_the_wait_of_a_triggered_fault_at_the_end() -> None:
+    data = five_nodes()
+    data["faults"] = [
+        {"at": "1s", "when": "leader_elected", "until": "20s", "crash": "leader"},
+        {"at": "2s", "when": "leader_commit", "until": "4s", "partition": {"isolate": "leader"}},
+    ]
+    shorter = build(with_duration(data, 6000.0))
+    assert shorter is not None
+    assert [(fault.at_ms, fault.until_ms) for fault in shorter.faults] == [
+        (1000.0, 6000.0),
+        (2000.0, 4000.0),
+    ]
+
+
 def test_three_nodes_drop_what_refers_to_the_others() -> None:
     smaller = build(restrict_nodes(five_nodes(), 3))
     assert smaller is not None

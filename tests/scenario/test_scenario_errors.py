@@ -830,3 +830,79 @@ def test_parse_names_the_given_source() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(broken("seed: 4", "seed: x"), "cli-input")
     assert str(info.value) == "cli-input:3:7: seed: expected an integer >= 0, found 'x'"
+
+
+# --------------------------------------------------------------------------- triggered faults
+
+
+def test_unknown_fault_trigger(tmp_path: Path) -> None:
+    text = broken("{at: 8s, crash: n2}", "{at: 8s, when: leader_lost, crash: n2}")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "leader_lost",
+        field="faults[2].when",
+        found="'leader_lost'",
+        expected_fragment="one of leader_elected, leader_commit",
+        message_fragment="found 'leader_lost'",
+    )
+
+
+def test_until_needs_a_trigger(tmp_path: Path) -> None:
+    text = broken("{at: 8s, crash: n2}", "{at: 8s, until: 9s, crash: n2}")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "9s, crash",
+        field="faults[2].until",
+        found="'9s'",
+        expected_fragment="when: leader_elected",
+        message_fragment="this fault has no `when`",
+    )
+
+
+def test_wait_ending_before_it_starts(tmp_path: Path) -> None:
+    text = broken("{at: 8s, crash: n2}", "{at: 8s, when: leader_elected, until: 8s, crash: n2}")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "8s, crash",
+        field="faults[2].until",
+        found="'8s'",
+        expected_fragment="a time after 8s",
+        message_fragment="the wait must end after it starts",
+    )
+
+
+def test_wait_past_the_end(tmp_path: Path) -> None:
+    text = broken("{at: 8s, crash: n2}", "{at: 8s, when: leader_commit, until: 25s, crash: n2}")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "25s",
+        field="faults[2].until",
+        found="'25s'",
+        expected_fragment="at most 20s",
+        message_fragment="the wait runs past the end",
+    )
+
+
+def test_a_nemesis_cannot_wait_for_an_event(tmp_path: Path) -> None:
+    text = broken(
+        "  - {at: 9s, restart: n2}",
+        "  - {at: 9s, when: leader_elected, nemesis: {kinds: [crash], interval: 1s, until: 12s}}",
+    )
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "leader_elected",
+        field="faults[3].when",
+        found="'leader_elected'",
+        expected_fragment="a fault without `when`",
+        message_fragment="cannot wait for an event",
+    )

@@ -109,6 +109,11 @@ def faults(draw: st.DrawFn, nodes: list[str], duration_ms: int) -> Data:
             "interval": draw(durations(1, 5000))[1],
             "until": f"{until_ms}ms",
         }
+    if kind != "nemesis" and draw(st.booleans()):
+        fault["when"] = draw(st.sampled_from(["leader_elected", "leader_commit"]))
+        if at_ms + 1 <= duration_ms and draw(st.booleans()):
+            until_ms = draw(st.integers(min_value=at_ms + 1, max_value=duration_ms))
+            fault["until"] = f"{until_ms}ms"
     return fault
 
 

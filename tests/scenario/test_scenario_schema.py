@@ -12,6 +12,7 @@ from harmonysim.scenario import (
     CHECK_NAMES,
     KNOWN_BUGS,
     FaultKind,
+    FaultTrigger,
     Latency,
     LinkRef,
     Nemesis,
@@ -170,6 +171,28 @@ def test_fault_kind_and_action() -> None:
         500.0,
         9000.0,
     )
+
+
+def test_a_fault_may_wait_for_an_event() -> None:
+    scenario = scenario_with(
+        "faults:\n"
+        "  - {at: 1s, when: leader_elected, partition: {isolate: leader}}\n"
+        "  - {at: 2s, when: leader_commit, until: 5s, crash: leader}\n"
+        "  - {at: 3s, heal: all}\n"
+        "  - {at: 4s, nemesis: {kinds: [crash], interval: 1s, until: 6s}}\n",
+        duration="20s",
+    )
+    elected, commit, heal, nemesis = scenario.faults
+    assert (elected.when, elected.until_ms) == (FaultTrigger.LEADER_ELECTED, None)
+    assert (commit.when, commit.until_ms) == (FaultTrigger.LEADER_COMMIT, 5000.0)
+    assert heal.when is None and nemesis.when is None and commit.kind is FaultKind.CRASH
+    # The latest time each can act: an open wait lasts to the end of the run.
+    assert [fault.last_ms(20000.0) for fault in scenario.faults] == [
+        20000.0,
+        5000.0,
+        3000.0,
+        6000.0,
+    ]
 
 
 @pytest.mark.parametrize(
