@@ -10,6 +10,10 @@ Rules:
   ``until`` whatever it started is undone. Its draws come from its own stream
   (``nemesis/{index}``), so adding a scheduled fault does not change its choices.
 - Every fault is one event in the log, with its resolved targets.
+- ``add`` / ``remove`` are handed to the world's ``membership`` hook (the cluster
+  layer's driver), which requests the change from the leader and logs each step
+  as ``membership`` events; a ``leader`` target is resolved by the driver when it
+  finds a leader to serve the request.
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ class FaultInjector:
             self.clog(self._link_pairs(fault.clog))
         elif fault.unclog is not None:
             self.unclog(None if fault.unclog == "all" else self._link_pairs(fault.unclog))
+        elif fault.add is not None or fault.remove is not None:
+            self.change_membership(fault)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
@@ -161,6 +167,21 @@ class FaultInjector:
     def resume(self, node: str, notes: dict[str, Any] | None = None) -> None:
         self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
         self.world.nodes[node].resume(notes)
+
+    def change_membership(self, fault: Fault) -> None:
+        """Add or remove one server (thesis §4.1) through the cluster's membership hook."""
+        # "leader" is passed on unresolved: the change goes to whoever leads when the
+        # request is served, so the driver resolves it then (it waits for a leader).
+        if fault.add is not None:
+            op, node = "add", fault.add
+        else:
+            assert fault.remove is not None
+            op, node = "remove", fault.remove
+        key = f"membership.{op}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.world.membership is None:
+            raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
+        self.world.membership(op, node)
 
     def clog(self, pairs: list[tuple[str, str]]) -> None:
         self.world.network.clog(pairs)
