@@ -6,8 +6,10 @@ promises it only while a majority of servers runs and can talk with bounded dela
 
 Rules:
 - Quiet point ``Q``: the time of the last scheduled fault, or the ``until`` of a
-  nemesis if later (the nemesis undoes its last fault then), or the end of the wait
-  of a fault with ``when`` (it may fire as late as that). No fault at all: 0.
+  nemesis if later (the nemesis undoes its last fault then), the end of the wait of
+  a fault with ``when`` (it may fire as late as that), or the last ``membership``
+  event if later (an ``add`` / ``remove`` is over when its change is committed, and a
+  removed leader's successor is elected after that). No fault at all: 0.
 - Bounds, from the scenario: election bound ``E = 2 * election_timeout max`` (one
   timeout for the first candidate, one more for a split vote, §5.2); the whole
   bound ``B = E + workload timeout`` (a pending operation then has one full timeout
@@ -16,8 +18,10 @@ Rules:
   ``Q`` on) a majority of nodes must be up, not paused, and pairwise connected by
   healthy links: not cut by a partition, not clogged, loss at most
   ``MAX_HEALTHY_LOSS``, and worst-case latency plus jitter at most half the minimum
-  election timeout. The healthy nodes are those in some such majority. The quiet
-  tail ``duration - Q`` must be at least ``B``.
+  election timeout. Majorities and healthy nodes are those of the configuration at
+  the end of the run (thesis §4.1: a removed server is no longer needed, nor able, to
+  elect a leader; a spare never added does not count). The healthy nodes are those in
+  some such majority. The quiet tail ``duration - Q`` must be at least ``B``.
   Otherwise the check reports skipped, "not applicable", with the reason.
 - L1 election: some node of a healthy majority is leader (per its ``raft.role``
   events, while up and running) at some time in ``[Q, Q + E]``.
@@ -33,7 +37,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -114,11 +118,14 @@ def healthy_majority(
     scenario: Scenario,
     running: Iterable[str],
     broken_links: Iterable[tuple[str, str]],
+    configuration: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
-    """The running nodes that belong to some majority joined pairwise, both ways, by
-    healthy links not in ``broken_links`` (cut or clogged), sorted; empty if none does."""
+    """The running members that belong to some majority of ``configuration`` (default: the
+    scenario's initial configuration) joined pairwise, both ways, by healthy links not
+    in ``broken_links`` (cut or clogged), sorted; empty if none does."""
     broken = set(broken_links)
-    nodes = sorted(running)
+    voters = scenario.member_ids if configuration is None else tuple(configuration)
+    nodes = sorted(node for node in running if node in voters)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
     for a, b in combinations(nodes, 2):
@@ -127,7 +134,7 @@ def healthy_majority(
             for src, dst in ((a, b), (b, a))
         ):
             graph.add_edge(a, b)
-    majority = scenario.cluster.nodes // 2 + 1
+    majority = len(voters) // 2 + 1
     members: set[str] = set()
     for clique in nx.find_cliques(graph):
         if len(clique) >= majority:
@@ -152,17 +159,21 @@ class LivenessMonitor:
         EventKind.NODE_RESTART,
         EventKind.NODE_PAUSE,
         EventKind.NODE_RESUME,
+        EventKind.MEMBERSHIP,
     )
 
     def __init__(self) -> None:
         self._steps: list[_Step] = []
+        self.membership_settled_ms = 0.0  # the time of the last membership event
 
     def attach(self, log: EventLog) -> None:
         log.watch(self.KINDS, self.observe)
 
     def observe(self, record: EventRecord) -> None:
         kind = str(record["kind"])
-        if kind in _KIND_VALUES:
+        if kind == EventKind.MEMBERSHIP.value:
+            self.membership_settled_ms = max(self.membership_settled_ms, record["t"])
+        elif kind in _KIND_VALUES:
             self._steps.append(_Step(record["t"], record["node"], kind, record.get("role")))
 
     def leader_time(self, healthy: Sequence[str], quiet_from_ms: float) -> tuple[float, str] | None:
@@ -211,6 +222,8 @@ class LivenessMonitor:
     ) -> CheckResult:
         """The liveness verdict for a finished run (see the module rules)."""
         bounds = liveness_bounds(scenario)
+        if self.membership_settled_ms > bounds.quiet_from_ms:
+            bounds = replace(bounds, quiet_from_ms=self.membership_settled_ms)
         details: dict[str, Any] = {
             "quiet_from_ms": bounds.quiet_from_ms,
             "election_bound_ms": bounds.election_bound_ms,
@@ -266,7 +279,9 @@ class LivenessMonitor:
         )
 
 
-_KIND_VALUES = frozenset(kind.value for kind in LivenessMonitor.KINDS)
+_KIND_VALUES = frozenset(
+    kind.value for kind in LivenessMonitor.KINDS if kind is not EventKind.MEMBERSHIP
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,17 @@ exact evidence each one uses:
   and where the durable log reaches, the terms agree.
 - ``node_invariants``: each live core's ``check_invariants()`` passes, at the end and
   (with a probe) whenever a node persists entries that replace a suffix of its log.
+- ``election_quorum`` (§5.2, thesis §4.1): a leader of term T was elected by a majority
+  of its configuration, the latest in its log: checked (with a probe) at its
+  ``raft.role`` event, counting the members of the core's configuration whose
+  persisted vote in T is for it (votes are durable before they are sent).
+- ``commit_quorum`` (§5.3, §5.4.2, thesis §4.1): an entry a leader reports committed
+  (``raft.commit``) is durable (``raft.persist``, or under an installed snapshot) on a
+  majority of a configuration its log held from that index on -- the one in effect
+  at the index or a later one: a leader counts majorities in the latest configuration
+  of its log, which is one of these whenever it commits the index. Checked with a
+  probe. Both quorum rules follow membership changes; counting majorities of a fixed
+  member list would call a correct run after an add or a remove wrong.
 
 Every violation names its rule, the nodes, the term and index, the virtual time and
 the event sequence numbers involved. At most ``max_per_rule`` violations are kept per
@@ -88,6 +99,8 @@ class SafetyRule(StrEnum):
     SINGLE_VOTE = "single_vote"
     DURABLE_LOG = "durable_log"
     NODE_INVARIANTS = "node_invariants"
+    ELECTION_QUORUM = "election_quorum"
+    COMMIT_QUORUM = "commit_quorum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +150,9 @@ def entry_name(entry: Entry) -> str:
         return repr(entry.data)
     if entry.kind is EntryKind.NOOP:
         return "noop"
-    return f"config:{entry.data}"
+    op = getattr(entry.data, "op", None)
+    node = getattr(entry.data, "node", None)
+    return f"config:{op}:{node}" if op is not None else f"config:{entry.data}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +325,7 @@ class RaftSafetyMonitor:
             if core is None or core.role is not Role.LEADER:
                 return  # it stepped down while the Ready was being persisted
             self._saw_leader(node, core.term, seen, core)
+            self._check_election_quorum(node, core, seen)
         else:
             self._saw_leader(node, max(track.term, track.durable_term), seen, None)
 
@@ -329,6 +345,67 @@ class RaftSafetyMonitor:
                 (other.seq, seen.seq),
                 f"{holder[0]} led term {term} (t={other.time_ms:.3f}ms) and {node} leads it too",
             )
+
+    def _check_election_quorum(self, node: str, core: RaftNode, seen: _Seen) -> None:
+        term = core.term
+        voters = core.voters
+        granted = []
+        for voter in voters:
+            track = self._nodes.get(voter)
+            vote = track.votes.get(term) if track is not None else None
+            if vote is not None and vote[0] == node:
+                granted.append(voter)
+        if len(granted) > len(voters) // 2:
+            return
+        self._report(
+            SafetyRule.ELECTION_QUORUM,
+            (node,),
+            term,
+            None,
+            seen.time_ms,
+            (seen.seq,),
+            f"{node} leads term {term} with persisted votes from "
+            f"{', '.join(granted) or 'nobody'}: not a majority of its configuration "
+            f"{', '.join(voters)}",
+        )
+
+    def _check_commit_quorum(self, node: str, index: int, core: RaftNode, seen: _Seen) -> None:
+        term = core.term_at(index)
+        if term is None or index <= core.snapshot_index:
+            return  # compacted since: it was checked when it was committed
+        configurations = core.configurations_since(index)
+        holders: list[str] = []
+        for voters in configurations:
+            holders = [voter for voter in voters if self._holds(voter, index, term)]
+            if len(holders) > len(voters) // 2:
+                return
+        self._report(
+            SafetyRule.COMMIT_QUORUM,
+            (node,),
+            core.term,
+            index,
+            seen.time_ms,
+            (seen.seq,),
+            f"{node}, leader of term {core.term}, commits entry {index}@{term} durable only "
+            f"on {', '.join(holders) or 'nobody'} of its configuration "
+            f"{', '.join(configurations[-1])}: not a majority"
+            + (
+                f" of any of {len(configurations)} configurations since that index"
+                if len(configurations) > 1
+                else ""
+            ),
+        )
+
+    def _holds(self, node: str, index: int, term: int) -> bool:
+        """Whether ``node``'s durable log holds entry ``index``@``term`` (or a snapshot
+        covering it: snapshots hold only committed entries)."""
+        track = self._nodes.get(node)
+        if track is None:
+            return False
+        if index <= track.floor_index:
+            return True
+        known = track.log.get(index)
+        return known is not None and known[0] == term
 
     def _check_completeness(self, node: str, term: int, seen: _Seen, core: RaftNode | None) -> None:
         best: tuple[int, int | None, _Seen] | None = None
@@ -394,6 +471,10 @@ class RaftSafetyMonitor:
     def _on_commit(self, record: EventRecord, node: str, track: _NodeTrack, seen: _Seen) -> None:
         index: int = record["index"]
         self._reported_commit(index, track, seen, restart=False)
+        if self._probe is not None:
+            core = self._probe(node)
+            if core is not None and core.role is Role.LEADER:
+                self._check_commit_quorum(node, index, core, seen)
         term: int = record["term"]
         known = self._commits_by_term.get(term)
         if known is None or index > known[0]:

@@ -9,6 +9,10 @@ Rules:
   same commands in the same order give the same state). A difference names the
   first key where the stores disagree and the value each replica holds.
 - Crashed servers have no state to inspect and are left out; the result says so.
+- Membership (thesis §4.1): a server removed from the configuration stops hearing
+  from the leader and so stops applying; it is still compared, at the index where
+  it stopped, with the servers that applied exactly as far. A spare never added has
+  applied nothing. The result lists the servers outside the final configuration.
 - The check only reads: it never changes a tree or a server.
 """
 
@@ -54,8 +58,13 @@ def first_difference(
     return None
 
 
-def check_replicas(servers: Sequence[tuple[str, KVServer]], node_count: int) -> CheckResult:
-    """B+ tree invariants on every live server, and equal stores at equal applied index."""
+def check_replicas(
+    servers: Sequence[tuple[str, KVServer]],
+    node_count: int,
+    configuration: Sequence[str] | None = None,
+) -> CheckResult:
+    """B+ tree invariants on every live server, and equal stores at equal applied index.
+    ``configuration`` is the final configuration (default: every server)."""
     problems: list[dict[str, Any]] = []
     groups: dict[int, list[tuple[str, tuple[tuple[Any, Any], ...]]]] = {}
     for node, server in servers:
@@ -95,6 +104,10 @@ def check_replicas(servers: Sequence[tuple[str, KVServer]], node_count: int) -> 
         "replica_pairs_compared": compared,
         "applied_index": {node: server.raft.applied_index for node, server in servers},
     }
+    outside = [node for node in live if configuration is not None and node not in configuration]
+    if configuration is not None:
+        details["configuration"] = list(configuration)
+        details["outside_configuration"] = outside
     if problems:
         details["violations"] = problems[:_MAX_REPORTED]
         details["violation_count"] = len(problems)
@@ -106,6 +119,8 @@ def check_replicas(servers: Sequence[tuple[str, KVServer]], node_count: int) -> 
             details,
         )
     down = f", {node_count - len(live)} down" if node_count > len(live) else ""
+    if outside:
+        down += f", {len(outside)} outside the configuration"
     return CheckResult(
         CHECK_NAME,
         CheckStatus.OK,

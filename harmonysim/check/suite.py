@@ -10,8 +10,10 @@ Rules:
 - ``raft_safety``: ``RaftSafetyMonitor`` online, then ``check_final`` on the live
   cores. ``linearizability``: the client history against the kv model, with a
   step budget (``unknown`` when it runs out). ``btree_invariants``: every live
-  tree's invariants and equal stores at equal applied index. ``liveness``: see
-  ``harmonysim.check.liveness``.
+  tree's invariants and equal stores at equal applied index (a removed server
+  stops applying where its removal left it, and is compared at that index).
+  ``liveness``: see ``harmonysim.check.liveness``, over the configuration the
+  cluster ends with.
 - A check that raises is a bug in the checker, not in the database: it propagates.
 """
 
@@ -80,7 +82,9 @@ class RunChecks:
                 )
             elif name == "btree_invariants":
                 servers = [(node.id, server) for node, server in cluster.servers()]
-                results[name] = check_replicas(servers, self.scenario.cluster.nodes)
+                results[name] = check_replicas(
+                    servers, self.scenario.cluster.nodes, cluster.membership.members
+                )
             else:
                 results[name] = self._liveness(world, cluster)
         for name in CHECK_NAMES:
@@ -125,5 +129,6 @@ class RunChecks:
         assert monitor is not None
         running = [node.id for node in world.nodes.values() if node.up and not node.paused]
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
-        healthy = healthy_majority(self.scenario, running, broken)
+        members = cluster.membership.members  # the committed configuration at the end
+        healthy = healthy_majority(self.scenario, running, broken, members)
         return monitor.judge(self.scenario, cluster.history.iter_rows(), healthy)

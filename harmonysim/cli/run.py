@@ -134,6 +134,14 @@ def summary_table(outcome: RunOutcome) -> Table:
         ("throughput", f"{summary['throughput_ops_per_s']:.1f} ops/s"),
         ("latency p50 / p99", latency),
         ("elections / leader changes", f"{summary['elections']} / {summary['leader_changes']}"),
+    ]
+    members = summary.get("members")
+    if members is not None and (
+        summary.get("membership_changes") or len(members) != outcome.scenario.cluster.nodes
+    ):
+        changes = summary.get("membership_changes", 0)
+        rows.append(("final configuration", f"{', '.join(members)} ({changes} change(s))"))
+    rows += [
         ("virtual time", f"{summary['virtual_ms'] / 1000:.1f} s"),
         ("wall time", f"{outcome.wall_seconds:.2f} s"),
         ("speed-up over real time", f"{outcome.speedup:.1f}x"),

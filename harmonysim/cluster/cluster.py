@@ -1,7 +1,10 @@
 """The database cluster on a world: servers on n1..nN, clients c1..cM, the history.
 
 The cluster installs the world's leader oracle (for faults that target "the
-leader"): the node that is up, believes it leads, and has the highest term.
+leader"): the node that is up, believes it leads, and has the highest term; and its
+membership hook: a ``MembershipDriver`` that serves ``add`` / ``remove`` faults.
+Servers n1..nM (``cluster.members``) form the initial configuration; the others run
+outside it until added. Clients know every server: a non-member redirects them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from harmonysim.cluster.client import Client
 from harmonysim.cluster.history import HistoryRecorder
+from harmonysim.cluster.membership import MembershipDriver
 from harmonysim.cluster.server import KVServer
 from harmonysim.raft import Role
 
@@ -37,17 +41,26 @@ class Cluster:
     def __init__(self, world: World, scenario: Scenario) -> None:
         self.world = world
         self.scenario = scenario
-        voters = scenario.node_ids
+        voters = scenario.member_ids
         self.stats: dict[str, int] = {"elections": 0, "leader_changes": 0}
-        for node_id in voters:
+        self.membership = MembershipDriver(
+            world,
+            voters,
+            self.leader,
+            lambda node_id: self.server(node_id),
+            scenario.cluster.raft.heartbeat_interval_ms,
+        )
+        applied = self.membership.config_applied
+        for node_id in scenario.node_ids:
             world.add_node(
                 node_id,
-                lambda node: KVServer(node, scenario, voters, self.stats),
+                lambda node: KVServer(node, scenario, voters, self.stats, applied),
                 scenario.cluster.disk.fsync_latency_ms,
             )
         world.leader_oracle = self.leader
+        world.membership = self.membership.request
         self.history = HistoryRecorder(world.log, lambda: world.now_ms)
-        servers = list(voters)
+        servers = list(scenario.node_ids)
         self.clients = [
             Client(world, number, servers, scenario.workload, self.history, scenario.duration_ms)
             for number in range(1, scenario.workload.clients + 1)
@@ -55,7 +68,10 @@ class Cluster:
         self._role_events = 0
 
     def start(self) -> None:
-        self.world.start({"scenario": self.scenario.name, "nodes": len(self.world.nodes)})
+        fields: dict[str, Any] = {"scenario": self.scenario.name, "nodes": len(self.world.nodes)}
+        if self.scenario.member_ids != self.scenario.node_ids:
+            fields["members"] = list(self.scenario.member_ids)
+        self.world.start(fields)
         for client in self.clients:
             client.start()
 
@@ -83,6 +99,7 @@ class Cluster:
     def finish(self) -> None:
         for client in self.clients:
             client.abandon()
+        self.membership.finish()
 
     def write_history(self, path: Path) -> None:
         self.history.write(path)
@@ -112,4 +129,6 @@ class Cluster:
             "elections": self.stats["elections"],
             "leader_changes": self.stats["leader_changes"],
             "final_leader": leaders[-1][0] if leaders else None,
+            "members": list(self.membership.members),
+            "membership_changes": self.membership.committed,
         }

@@ -19,6 +19,12 @@ Rules (the Ready contract of ``harmonysim.raft``):
   confirmed leadership for a commit index and this server has applied it.
 - Disk files: ``hard_state`` (a HardState), ``snapshot`` (a Snapshot), ``log``
   (the Entry records after the snapshot, in index order).
+- Membership (thesis §4.1): ``propose_membership`` hands one add or remove to the
+  core when this server leads; the configuration takes effect on each server as soon
+  as its CONFIG entry is in the log, and ``raft.config`` records each change of a
+  server's configuration once the entry that caused it is durable. A server outside
+  its own configuration (a spare not yet added, a removed server) answers clients
+  with a redirect that names no leader: it cannot know the current one.
 
 Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
@@ -29,6 +35,7 @@ the leader serves reads from its own state at once).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +47,8 @@ from harmonysim.raft import (
     AppendEntries,
     AppendEntriesResponse,
     Bug,
+    ConfigChange,
+    ConfigOp,
     Entry,
     EntryKind,
     HardState,
@@ -75,7 +84,8 @@ def entry_id(entry: Entry) -> str:
         return f"{command.client}:{command.seq}"
     if entry.kind is EntryKind.NOOP:
         return "noop"
-    return f"config:{entry.data}"
+    change: ConfigChange = entry.data  # type: ignore[assignment]
+    return f"config:{change.op}:{change.node}"
 
 
 class _TreeEvents:
@@ -161,9 +171,12 @@ class KVServer:
         scenario: Scenario,
         voters: tuple[str, ...],
         stats: dict[str, int] | None = None,
+        on_config_applied: Callable[[str, Entry], None] | None = None,
     ) -> None:
         self.node = node
         self.stats = stats if stats is not None else {}
+        # Told (node id, entry) whenever this server applies a CONFIG entry: it is committed.
+        self.on_config_applied = on_config_applied
         settings = scenario.cluster.raft
         self.tick_ms = settings.tick_ms
         self.bugs = frozenset(scenario.bugs)
@@ -208,6 +221,8 @@ class KVServer:
         self._role = self.raft.role
         self._term = self.raft.term
         self._commit = self.raft.commit_index
+        self._voters = tuple(sorted(self.config.voters))  # as the core orders them
+        self._note_config()  # a restart may recover another configuration from its log
 
     # -- recovery -------------------------------------------------------------------
 
@@ -304,7 +319,9 @@ class KVServer:
         result: Any = None,
         trace: Any = None,
     ) -> None:
-        hint = self.raft.leader if status is ReplyStatus.REDIRECT else None
+        hint = None
+        if status is ReplyStatus.REDIRECT and self.node.id in self.raft.voters:
+            hint = self.raft.leader  # outside the configuration it cannot know the leader
         reply = ClientReply(request.client, request.seq, status, result, hint)
         self.node.send(to, reply, trace)
 
@@ -345,6 +362,15 @@ class KVServer:
             commit = instrumentation.trace_raft_operation(serve.span, RaftOp.COMMIT, term, index)
             self._commits.append((index, commit))
             self._entry_trace[index] = commit.span
+
+    def propose_membership(self, op: ConfigOp | str, node: str) -> int | None:
+        """Propose adding or removing one server (thesis §4.1): the CONFIG entry's index,
+        or None when the core refuses (not leader, a change pending, nothing committed in
+        this term yet, a change that changes nothing)."""
+        index = self.raft.propose_config_change(op, node)
+        if index is not None:
+            self._drive()
+        return index
 
     def _finish_read(
         self, request: ClientRequest, sender: str, query: Operation | None, result: Any
@@ -467,6 +493,8 @@ class KVServer:
                 request, sender, query = pending
                 self._ready_reads.append((read_state.index, request, sender, query))
         self._note_state(ready)
+        if ready.entries or ready.snapshot is not None:
+            self._note_config()
         raft.advance(ready)
         if ready.committed_entries or ready.read_states or ready.snapshot is not None:
             # Only these move the applied index or queue reads (most Readys carry none).
@@ -507,6 +535,24 @@ class KVServer:
         instrumentation = self.instrumentation
         if instrumentation is not None and (ready.soft_state or ready.hard_state):
             self._observe_state(instrumentation, ready)
+
+    def _note_config(self) -> None:
+        """``raft.config`` when this server's configuration changed (thesis §4.1: it takes
+        effect as soon as its entry is in the log; recorded once that entry is durable)."""
+        raft = self.raft
+        voters = raft.voters
+        if voters == self._voters:
+            return
+        self._voters = voters
+        self.node.emit(
+            EventKind.RAFT_CONFIG,
+            {
+                "voters": list(voters),
+                # The CONFIG entry's index, or the snapshot's when it brought the configuration.
+                "index": raft.config_index or raft.snapshot_index,
+                "member": self.node.id in voters,
+            },
+        )
 
     def _observe_state(self, instrumentation: Instrumentation, ready: Ready) -> None:
         """Gauges of this server's Raft state, and elections as traces (§5.2)."""
@@ -556,6 +602,8 @@ class KVServer:
                     "entry": entry_id(entry),
                 },
             )
+            if entry.kind is EntryKind.CONFIG and self.on_config_applied is not None:
+                self.on_config_applied(node.id, entry)
             return
         command: Command = entry.data  # type: ignore[assignment]
         instrumentation = self.instrumentation

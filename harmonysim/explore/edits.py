@@ -61,6 +61,8 @@ _ACTIONS: Final = (
     "clog",
     "unclog",
     "nemesis",
+    "add",
+    "remove",
 )
 _TIME_TOLERANCE_MS: Final = 1e-6
 
@@ -150,6 +152,8 @@ def _undoes(kind: str, fault: Mapping[str, Any], other_kind: str, other: Mapping
         return other_kind == "restart" and other["restart"] == fault["crash"] != LEADER
     if kind == "pause":
         return other_kind == "resume" and other["resume"] == fault["pause"] != LEADER
+    if kind == "remove":
+        return other_kind == "add" and other["add"] == fault["remove"] != LEADER
     if kind == "partition":
         return other_kind == "heal"
     if kind == "clog":
@@ -171,6 +175,8 @@ def restrict_nodes(data: Mapping[str, Any], nodes: int) -> Data:
     """``data`` on a cluster of ``nodes`` nodes, without what refers to the others."""
     result = copy.deepcopy(dict(data))
     result.setdefault("cluster", {})["nodes"] = nodes
+    if result["cluster"].get("members") is not None:
+        result["cluster"]["members"] = min(result["cluster"]["members"], nodes)
 
     def keep(ref: str) -> bool:
         return ref == LEADER or int(ref[1:]) <= nodes
@@ -191,7 +197,7 @@ def restrict_nodes(data: Mapping[str, Any], nodes: int) -> Data:
 
 def _restrict_fault(fault: dict[str, Any], nodes: int, keep: Any) -> dict[str, Any] | None:
     kind = fault_kind(fault)
-    if kind in ("crash", "restart", "pause", "resume"):
+    if kind in ("crash", "restart", "pause", "resume", "add", "remove"):
         return fault if keep(fault[kind]) else None
     if kind in ("clog", "unclog"):
         link = fault[kind]

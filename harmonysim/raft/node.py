@@ -218,6 +218,25 @@ class RaftNode:
         return self._voters
 
     @property
+    def config_index(self) -> int:
+        """The index of the CONFIG entry that set ``voters`` (0: from the snapshot or the
+        bootstrap configuration). The configuration is committed once this is at or below
+        ``commit_index`` (thesis §4.1)."""
+        return self._config_indices[-1] if self._config_indices else 0
+
+    def configurations_since(self, index: int) -> tuple[tuple[str, ...], ...]:
+        """The configurations this log has held from ``index`` on: the one in effect at
+        ``index`` (held or covered by the snapshot), then each later CONFIG entry's, in
+        log order. A leader whose log reached ``index`` counted its majorities in one of
+        these (thesis §4.1: a server uses the latest configuration in its log)."""
+        later = tuple(
+            self._config_change(self._log.entry(config_index)).voters
+            for config_index in self._config_indices
+            if config_index > index
+        )
+        return (self._voters_at(index), *later)
+
+    @property
     def log_length(self) -> int:
         """Entries held in memory (those after the snapshot)."""
         return len(self._log)

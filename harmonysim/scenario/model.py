@@ -109,6 +109,8 @@ class FaultKind(enum.StrEnum):
     CLOG = "clog"
     UNCLOG = "unclog"
     NEMESIS = "nemesis"
+    ADD = "add"
+    REMOVE = "remove"
 
 
 class FaultTrigger(enum.StrEnum):
@@ -320,6 +322,22 @@ NodeId = Annotated[str, BeforeValidator(_node_id)]
 
 NodeRef = Annotated[str, BeforeValidator(_node_ref)]
 """A node id or `leader` (the leader at the time the fault fires)."""
+
+
+def _new_member(value: object) -> str:
+    if value == LEADER:
+        expected = "a node id like n4 (the leader is already a member)"
+        raise SchemaViolation(
+            f"expected {expected}, found 'leader': only a node outside the configuration "
+            "can be added",
+            expected=expected,
+            found=value,
+        )
+    return _node_id(value)
+
+
+NewMember = Annotated[str, BeforeValidator(_new_member)]
+"""The node an `add` fault brings into the configuration (never `leader`)."""
 
 
 def _the_word_all(what: str) -> Callable[[object], str]:
@@ -553,12 +571,35 @@ class DiskSettings(SchemaModel):
 
 
 class Cluster(SchemaModel):
-    """The database servers: `nodes` servers with ids n1..nN."""
+    """The database servers: `nodes` servers with ids n1..nN.
+
+    `members` (default: all of them) is the size of the initial Raft configuration:
+    n1..nM are voters from the start, the others run as spares outside the
+    configuration until an `add` fault brings them in (thesis §4.1).
+    """
 
     nodes: Annotated[int, BeforeValidator(_integer_in(1, MAX_NODES))] = 5
+    members: Annotated[int, BeforeValidator(_integer_in(1, MAX_NODES))] | None = None
     raft: RaftSettings = Field(default_factory=RaftSettings)
     btree: BTreeSettings = Field(default_factory=BTreeSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
+
+    @model_validator(mode="after")
+    def _check_members(self) -> Self:
+        if self.members is not None and self.members > self.nodes:
+            raise SchemaViolation(
+                f"{self.members} initial members but only {self.nodes} nodes: members are "
+                "the first nodes of the cluster",
+                expected=f"at most {self.nodes}",
+                found=self.members,
+                loc=("members",),
+            )
+        return self
+
+    @property
+    def member_count(self) -> int:
+        """How many nodes (n1..nM) form the initial configuration."""
+        return self.nodes if self.members is None else self.members
 
 
 # --------------------------------------------------------------------------- network
@@ -1046,6 +1087,8 @@ class Fault(SchemaModel):
     clog: LinkRef | None = None
     unclog: UnclogTarget | None = None
     nemesis: Nemesis | None = None
+    add: NewMember | None = None
+    remove: NodeRef | None = None
 
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
@@ -1141,6 +1184,11 @@ class Scenario(SchemaModel):
         """The node ids of the cluster, in order: n1, n2, ..., nN."""
         return tuple(f"n{index}" for index in range(1, self.cluster.nodes + 1))
 
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """The initial Raft configuration: n1..nM (every node unless `members` is set)."""
+        return self.node_ids[: self.cluster.member_count]
+
     @model_validator(mode="after")
     def _check_references(self) -> Self:
         nodes = self.cluster.nodes
@@ -1174,7 +1222,54 @@ class Scenario(SchemaModel):
                     found=format_duration(fault.nemesis.until_ms),
                     loc=("faults", index, "nemesis", "until"),
                 )
+        _check_membership(self)
         return self
+
+
+def _check_membership(scenario: Scenario) -> None:
+    """Follow the configuration through the `add` / `remove` faults, in the order they
+    fire, while every target is known: adding a member or removing a non-member is a
+    mistake in the file. A `remove: leader` makes the rest unknowable statically."""
+    members: set[str] | None = set(scenario.member_ids)
+    order = sorted(range(len(scenario.faults)), key=lambda i: (scenario.faults[i].at_ms, i))
+    for index in order:
+        fault = scenario.faults[index]
+        if members is None:
+            return
+        if fault.add is not None:
+            if fault.add in members:
+                raise SchemaViolation(
+                    f"{fault.add} is already a member when this fault fires "
+                    f"(configuration then: {', '.join(sorted(members, key=_node_number))})",
+                    expected="a node outside the configuration",
+                    found=fault.add,
+                    loc=("faults", index, "add"),
+                )
+            members.add(fault.add)
+        elif fault.remove is not None:
+            if fault.remove == LEADER:
+                members = None
+            elif fault.remove not in members:
+                raise SchemaViolation(
+                    f"{fault.remove} is not a member when this fault fires "
+                    f"(configuration then: {', '.join(sorted(members, key=_node_number))})",
+                    expected="a member of the configuration",
+                    found=fault.remove,
+                    loc=("faults", index, "remove"),
+                )
+            elif members == {fault.remove}:
+                raise SchemaViolation(
+                    f"{fault.remove} is the last member: a configuration cannot be empty",
+                    expected="a configuration of at least one member",
+                    found=fault.remove,
+                    loc=("faults", index, "remove"),
+                )
+            else:
+                members.discard(fault.remove)
+
+
+def _node_number(node: str) -> int:
+    return int(node[1:])
 
 
 def _check_node(ref: str, nodes: int, loc: tuple[str | int, ...]) -> None:
@@ -1191,7 +1286,14 @@ def _check_node(ref: str, nodes: int, loc: tuple[str | int, ...]) -> None:
 
 def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
     kind = fault.kind
-    if kind in (FaultKind.CRASH, FaultKind.RESTART, FaultKind.PAUSE, FaultKind.RESUME):
+    if kind in (
+        FaultKind.CRASH,
+        FaultKind.RESTART,
+        FaultKind.PAUSE,
+        FaultKind.RESUME,
+        FaultKind.ADD,
+        FaultKind.REMOVE,
+    ):
         action = fault.action
         assert isinstance(action, str)
         _check_node(action, nodes, (*loc, kind.value))

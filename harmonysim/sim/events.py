@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     NET_CLOG = "net.clog"
     NET_UNCLOG = "net.unclog"
     NEMESIS = "nemesis"
+    # membership changes requested by faults (cluster/membership.py): one event per step
+    MEMBERSHIP = "membership"
     # disks (sim/disk.py)
     DISK_FSYNC = "disk.fsync"
     DISK_SYNCED = "disk.synced"
@@ -68,6 +70,7 @@ class EventKind(StrEnum):
     RAFT_RECOVER = "raft.recover"
     RAFT_SNAPSHOT = "raft.snapshot"
     RAFT_RESTORE = "raft.restore"
+    RAFT_CONFIG = "raft.config"
     # the B+ tree state machine (cluster/state_machine.py)
     BTREE_SPLIT = "btree.split"
     BTREE_MERGE = "btree.merge"

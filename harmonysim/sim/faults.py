@@ -16,6 +16,10 @@ Rules:
   leader (a crash forgets the role). ``leader`` in its action means that event's node.
   Its event in the log says ``when``. Faults that never see their trigger never fire.
 - Every fault is one event in the log, with its resolved targets.
+- ``add`` / ``remove`` are handed to the world's ``membership`` hook (the cluster
+  layer's driver), which requests the change from the leader and logs each step
+  as ``membership`` events; a ``leader`` target is resolved by the driver when it
+  finds a leader to serve the request.
 """
 
 from __future__ import annotations
@@ -166,6 +170,8 @@ class FaultInjector:
         elif fault.unclog is not None:
             pairs = None if fault.unclog == "all" else self._link_pairs(fault.unclog, leader)
             self.unclog(pairs, extra)
+        elif fault.add is not None or fault.remove is not None:
+            self.change_membership(fault, leader)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
@@ -228,6 +234,24 @@ class FaultInjector:
     def resume(self, node: str, notes: dict[str, Any] | None = None) -> None:
         self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
         self.world.nodes[node].resume(notes)
+
+    def change_membership(self, fault: Fault, leader: str | None = None) -> None:
+        """Add or remove one server (thesis §4.1) through the cluster's membership hook."""
+        # "leader" is passed on unresolved: the change goes to whoever leads when the
+        # request is served, so the driver resolves it then (it waits for a leader).
+        # A fault fired by a trigger (``when``) means the node of its event instead.
+        if fault.add is not None:
+            op, node = "add", fault.add
+        else:
+            assert fault.remove is not None
+            op, node = "remove", fault.remove
+            if node == "leader" and leader is not None:
+                node = leader
+        key = f"membership.{op}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.world.membership is None:
+            raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
+        self.world.membership(op, node)
 
     def clog(self, pairs: list[tuple[str, str]], extra: dict[str, Any] | None = None) -> None:
         self.world.network.clog(pairs)

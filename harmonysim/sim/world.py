@@ -7,7 +7,7 @@ Rules:
 - Nodes are created, started and iterated in sorted id order.
 - The world knows nothing of the protocol its nodes run: a ``ProcessFactory``
   builds it, and the cluster layer may install ``leader_oracle`` so faults can
-  target "the leader".
+  target "the leader", and ``membership`` so faults can add and remove servers.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class World:
         self.nodes: dict[str, SimNode] = {}
         self.faults = FaultInjector(self)
         self.leader_oracle: Callable[[], str | None] | None = None
+        # Membership changes: op ("add" or "remove") and node (an id, or "leader").
+        self.membership: Callable[[str, str], None] | None = None
         # The run's tracing and metrics (``cluster.telemetry.Telemetry``), when observed.
         self.telemetry: Any = None
 

@@ -173,8 +173,8 @@ def fault_schedules(
     draw: st.DrawFn, nodes: int, duration_ms: int, quiet_tail_ms: int = 0
 ) -> list[dict[str, Any]]:
     """Faults between 0 and ``duration_ms - quiet_tail_ms``: partitions, crashes,
-    restarts, clogs, pauses, or a nemesis; then heals, restarts and resumes, so the
-    tail is quiet."""
+    restarts, clogs, pauses, membership changes (removing a node, adding a removed one
+    back), or a nemesis; then heals, restarts, resumes and adds, so the tail is quiet."""
     end = duration_ms - quiet_tail_ms
     if end <= 10:
         return []
@@ -199,11 +199,29 @@ def fault_schedules(
     crashed: set[str] = set()
     paused: set[str] = set()
     clogged = False
+    removed: list[str] = []
     times = sorted(draw(st.lists(st.integers(0, end - 1), max_size=6)))
     for at in times:
-        kind = draw(st.sampled_from(["partition", "heal", "crash", "restart", "clog", "pause"]))
+        kind = draw(
+            st.sampled_from(
+                ["partition", "heal", "crash", "restart", "clog", "pause", "remove", "add"]
+            )
+        )
+        members = [node for node in ids if node not in removed]
+        if kind == "remove" and len(members) < 2:
+            kind = "heal"
+        if kind == "add" and not removed:
+            kind = "heal"
         fault: dict[str, Any] = {"at": _ms(at)}
-        if kind == "partition":
+        if kind == "remove":
+            target = draw(st.sampled_from(members))
+            removed.append(target)
+            fault["remove"] = target
+        elif kind == "add":
+            target = draw(st.sampled_from(removed))
+            removed.remove(target)
+            fault["add"] = target
+        elif kind == "partition":
             fault["partition"] = draw(partition_data(nodes))
         elif kind == "heal":
             fault["heal"] = "all"
@@ -229,6 +247,7 @@ def fault_schedules(
             faults.append({"at": _ms(end - 1), "unclog": "all"})
         faults.extend({"at": _ms(end - 1), "restart": node} for node in sorted(crashed))
         faults.extend({"at": _ms(end - 1), "resume": node} for node in sorted(paused))
+        faults.extend({"at": _ms(end - 1), "add": node} for node in removed)
     return faults
 
 

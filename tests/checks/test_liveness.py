@@ -134,3 +134,43 @@ def test_not_applicable_without_a_majority_or_without_a_quiet_tail() -> None:
     no_tail = elected().judge(late, [], NODES)
     assert no_tail.status is CheckStatus.SKIPPED
     assert "quiet tail" in no_tail.summary
+
+
+def test_majorities_are_of_the_configuration_not_of_the_nodes() -> None:
+    # Thesis §4.1: after n4 and n5 left, n1..n3 are the whole cluster: two of them are a
+    # majority, and the removed servers, running or not, are in no majority.
+    plain = scenario()
+    members = ("n1", "n2", "n3")
+    assert healthy_majority(plain, ["n1", "n2", "n4", "n5"], [], members) == ("n1", "n2")
+    assert healthy_majority(plain, ["n1", "n2", "n4", "n5"], []) == ("n1", "n2", "n4", "n5")
+    assert healthy_majority(plain, ["n1", "n4", "n5"], [], members) == ()
+    spares = parse_scenario(BASE.replace("{nodes: 5,", "{nodes: 5, members: 3,"))
+    assert healthy_majority(spares, list(NODES), []) == members
+
+
+def test_the_quiet_point_waits_for_the_last_membership_change() -> None:
+    # A removed leader steps down only once its removal commits; the successor's
+    # election is measured from then, not from the fault's `at`.
+    late = scenario("faults: [{at: 2s, remove: leader}]")
+    monitor = LivenessMonitor()
+    steps(
+        monitor,
+        (100.0, "n1", "raft.role", "leader"),
+        (2000.0, None, "membership", None),  # type: ignore[arg-type]
+        (2900.0, None, "membership", None),  # type: ignore[arg-type]
+        (2950.0, "n1", "raft.role", "follower"),
+        (3300.0, "n2", "raft.role", "leader"),
+    )
+    result = monitor.judge(late, [], ("n2", "n3", "n4", "n5"))
+    assert result.status is CheckStatus.OK, result.summary
+    assert result.details["quiet_from_ms"] == 2900.0
+    assert result.details["leader"] == "n2"
+    # Measured from the fault's own time, the same election would be late (bound 600 ms).
+    unaware = LivenessMonitor()
+    steps(
+        unaware,
+        (100.0, "n1", "raft.role", "leader"),
+        (2950.0, "n1", "raft.role", "follower"),
+        (3300.0, "n2", "raft.role", "leader"),
+    )
+    assert unaware.judge(late, [], ("n2", "n3", "n4", "n5")).status is CheckStatus.VIOLATION

@@ -246,3 +246,92 @@ def test_final_states_of_a_healthy_cluster_pass_and_two_final_leaders_fail() -> 
     monitor = RaftSafetyMonitor()
     monitor.check_final(forged, 100.0)
     assert SafetyRule.ELECTION_SAFETY in rules(monitor)
+
+
+# -- majorities follow the configuration (thesis §4.1) ------------------------------------
+
+
+def shrunk_cluster() -> tuple[ClusterModel, str, tuple[str, ...]]:
+    """A five-node model cluster whose leader removed two followers, one at a time
+    (thesis §4.1), then committed a write in the three-member configuration. PreVote and
+    CheckQuorum keep the removed servers, which never learn of their removal, from
+    disrupting it (thesis §4.2.3)."""
+    cluster = ClusterModel(5, seed=3, prevote=True, check_quorum=True)
+    cluster.settle(40)
+    leader = cluster.leader()
+    assert leader is not None
+    for victim in [node for node in reversed(cluster.ids) if node != leader][:2]:
+        core = cluster.cores[leader]
+        assert core is not None
+        assert core.propose_config_change("remove", victim) is not None
+        cluster.process(leader)
+        cluster.settle(10)
+    cluster.put(leader, "k1")
+    cluster.settle(10)
+    core = cluster.cores[leader]
+    assert core is not None and core.role is Role.LEADER
+    assert len(core.voters) == 3 and core.config_index <= core.commit_index
+    return cluster, leader, core.voters
+
+
+def test_quorum_rules_stay_quiet_through_real_membership_changes() -> None:
+    # The model cluster's own monitor watched every persist, vote, election and commit
+    # of two removals: majorities of three after them are not majorities of five.
+    cluster, _, _ = shrunk_cluster()
+    cluster.check()
+    assert cluster.monitor.ok, cluster.monitor.violations
+
+
+def probe_monitor(cluster: ClusterModel) -> tuple[RaftSafetyMonitor, Events]:
+    monitor = RaftSafetyMonitor(cluster.core)
+    events = Events(monitor)
+    for node in cluster.ids:
+        events.recover(node)
+    return monitor, events
+
+
+def test_commit_quorum_counts_the_configuration_in_effect() -> None:
+    # §5.3 / thesis §4.1: an entry is committed once durable on a majority of the leader's
+    # configuration. After two removals, two of the three members are enough...
+    cluster, leader, voters = shrunk_cluster()
+    core = cluster.cores[leader]
+    assert core is not None
+    index, term = core.commit_index, core.term
+    entry = [[index, term, "c1:1"]]
+    follower = next(node for node in voters if node != leader)
+    monitor, ev = probe_monitor(cluster)
+    ev.persist(leader, entries=entry)
+    ev.persist(follower, entries=entry)
+    ev("raft.commit", leader, index=index, term=term)
+    assert monitor.ok, monitor.violations  # 2 of 5 nodes, but 2 of the 3 members
+    # ... but the leader alone is not, even counting removed servers that hold it.
+    monitor, ev = probe_monitor(cluster)
+    ev.persist(leader, entries=entry)
+    for removed in (node for node in cluster.ids if node not in voters):
+        ev.persist(removed, entries=entry)
+    seq = ev("raft.commit", leader, index=index, term=term)
+    assert rules(monitor) == [SafetyRule.COMMIT_QUORUM]
+    violation = monitor.violations[0]
+    assert violation.nodes == (leader,) and violation.index == index and violation.seqs == (seq,)
+    assert "not a majority" in violation.message
+
+
+def test_election_quorum_counts_votes_of_members_only() -> None:
+    # §5.2 / thesis §4.1: a leader holds votes of a majority of its configuration. The
+    # votes of servers it no longer counts do not make one.
+    cluster, leader, voters = shrunk_cluster()
+    core = cluster.cores[leader]
+    assert core is not None
+    term = core.term
+    removed = [node for node in cluster.ids if node not in voters]
+    monitor, ev = probe_monitor(cluster)
+    for node in (leader, *removed):
+        ev.persist(node, term=term, voted_for=leader, commit=0)
+    ev.leader(leader, term)
+    assert rules(monitor) == [SafetyRule.ELECTION_QUORUM]
+    assert monitor.violations[0].term == term
+    monitor, ev = probe_monitor(cluster)
+    for node in voters[:2]:
+        ev.persist(node, term=term, voted_for=leader, commit=0)
+    ev.leader(leader, term)
+    assert monitor.ok, monitor.violations

@@ -222,8 +222,8 @@ def test_unknown_nested_key_lists_allowed_keys(tmp_path: Path) -> None:
         "replicas",
         field="cluster.replicas",
         found="'replicas'",
-        expected_fragment="nodes, raft, btree, disk",
-        message_fragment="unknown key 'replicas'; allowed: nodes, raft, btree, disk",
+        expected_fragment="nodes, members, raft, btree, disk",
+        message_fragment="unknown key 'replicas'; allowed: nodes, members, raft, btree, disk",
     )
 
 
@@ -906,3 +906,102 @@ def test_a_nemesis_cannot_wait_for_an_event(tmp_path: Path) -> None:
         expected_fragment="a fault without `when`",
         message_fragment="cannot wait for an event",
     )
+
+
+# -- membership (thesis §4.1): members, add, remove ------------------------------------
+
+LAST_FAULT = "  - {at: 9s, restart: n2}\n"
+
+
+def with_fault(fault: str, cluster: str = "  nodes: 5\n") -> str:
+    return broken(LAST_FAULT, LAST_FAULT + f"  - {fault}\n").replace("  nodes: 5\n", cluster)
+
+
+def test_more_initial_members_than_nodes(tmp_path: Path) -> None:
+    text = broken("  nodes: 5\n", "  nodes: 5\n  members: 6\n")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "6\n  raft",
+        field="cluster.members",
+        found="6",
+        expected_fragment="at most 5",
+        message_fragment="6 initial members but only 5 nodes",
+    )
+
+
+def test_adding_the_leader_is_refused(tmp_path: Path) -> None:
+    text = with_fault("{at: 10s, add: leader}")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "leader}\n",
+        field="faults[4].add",
+        found="'leader'",
+        expected_fragment="a node id like n4",
+        message_fragment="only a node outside the configuration can be added",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "cluster", "at", "field", "found", "message"),
+    [
+        (
+            "{at: 10s, add: n3}",
+            "  nodes: 5\n",
+            "n3}",
+            "faults[4].add",
+            "'n3'",
+            "n3 is already a member when this fault fires (configuration then: n1, n2, n3, n4,",
+        ),
+        (
+            "{at: 10s, remove: n4}",
+            "  nodes: 5\n  members: 3\n",
+            "n4}",
+            "faults[4].remove",
+            "'n4'",
+            "n4 is not a member when this fault fires (configuration then: n1, n2, n3)",
+        ),
+        (
+            "{at: 10s, remove: n1}",
+            "  nodes: 5\n  members: 1\n",
+            "n1}",
+            "faults[4].remove",
+            "'n1'",
+            "n1 is the last member: a configuration cannot be empty",
+        ),
+        (
+            "{at: 10s, remove: n9}",
+            "  nodes: 5\n",
+            "n9}",
+            "faults[4].remove",
+            "'n9'",
+            "unknown node 'n9' (this cluster has n1..n5)",
+        ),
+    ],
+)
+def test_membership_faults_that_cannot_happen(
+    tmp_path: Path, fault: str, cluster: str, at: str, field: str, found: str, message: str
+) -> None:
+    text = with_fault(fault, cluster)
+    error = load_error(tmp_path, text)
+    line, column = position(text, at)
+    assert (error.line, error.column) == (line, column)
+    assert error.field == field and error.found == found
+    assert message in error.message
+
+
+def test_membership_is_followed_through_the_faults_in_time_order() -> None:
+    # Removed at 10s, added back at 12s (listed first): valid. After a `remove: leader`
+    # the configuration is unknown statically, so nothing more is checked.
+    text = with_fault("{at: 12s, add: n2}").replace(
+        LAST_FAULT, LAST_FAULT + "  - {at: 10s, remove: n2}\n"
+    )
+    scenario = parse_scenario(text, "ok.yaml")
+    assert [fault.kind.value for fault in scenario.faults][-2:] == ["remove", "add"]
+    unknown = with_fault("{at: 12s, add: n2}", "  nodes: 5\n  members: 3\n").replace(
+        LAST_FAULT, LAST_FAULT + "  - {at: 10s, remove: leader}\n"
+    )
+    assert parse_scenario(unknown, "ok.yaml").member_ids == ("n1", "n2", "n3")

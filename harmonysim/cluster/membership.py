@@ -1,0 +1,214 @@
+"""Membership changes asked for by scenario faults: one server at a time (thesis §4.1).
+
+The fault injector hands each ``add`` / ``remove`` fault to ``MembershipDriver.request``
+(the world's ``membership`` hook). The driver plays the operator: it asks whoever leads
+to change the configuration, through that server's ``propose_membership``, and keeps
+asking until the change is committed.
+
+Rules:
+- Requests are served one at a time, in the order their faults fire: the next one
+  starts when the previous one has an outcome (the core accepts one change at a time
+  anyway; serving them in order keeps a later request from racing an earlier one).
+- Every ``retry_ms`` (the heartbeat interval) while a request is open, the driver finds
+  the leader with the world's leader oracle (up, believes it leads, highest term). With
+  none, or while that node is paused, it waits. A ``leader`` target means the leader
+  when the change is proposed: it is resolved at each attempt until a proposal is
+  accepted, then fixed.
+- If the leader's latest configuration already has the requested effect, the driver
+  waits for that configuration to commit; if it did not propose anything itself the
+  request ends ``unchanged``. Otherwise it proposes; the core refuses while another
+  change is uncommitted or before the leader has committed an entry of its own term
+  (thesis §4.1, the fix of §4.1.3's single-server bug), and the driver retries. A
+  proposal lost with its leader (an uncommitted entry truncated by the next leader) is
+  simply proposed again to the next leader.
+- A change is committed when a server applies its CONFIG entry (servers call
+  ``config_applied``): the request ends ``committed``. The first application of each
+  later CONFIG entry also moves ``members``, the cluster's committed configuration,
+  which the run summary and the checkers use.
+- Each step is one ``membership`` event (node null): ``requested``, ``waiting`` (with a
+  reason, logged when the reason changes), ``proposed`` (leader, index, term),
+  ``committed`` (index, term, voters), ``unchanged``, ``refused`` (removing the last
+  member), ``unfinished`` (still open at the end of the run).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from harmonysim.raft import ConfigChange, Entry
+from harmonysim.sim.events import EventKind
+
+if TYPE_CHECKING:
+    from harmonysim.cluster.server import KVServer
+    from harmonysim.sim.world import World
+
+__all__ = ["MembershipDriver"]
+
+LEADER = "leader"
+
+
+@dataclass(slots=True)
+class _Request:
+    op: str
+    ref: str  # a node id, or "leader"
+    target: str | None = None  # fixed once a proposal is accepted
+    proposed: bool = False
+    reason: str | None = None  # the last waiting reason logged
+
+
+class MembershipDriver:
+    """Serves membership requests against the cluster's leader (see the module rules)."""
+
+    def __init__(
+        self,
+        world: World,
+        members: tuple[str, ...],
+        leader: Any,
+        server: Any,
+        retry_ms: float,
+    ) -> None:
+        self.world = world
+        self._leader = leader  # () -> node id or None
+        self._server = server  # node id -> KVServer or None
+        self.retry_us = max(1, round(retry_ms * 1000.0))
+        self.members: tuple[str, ...] = tuple(sorted(members))
+        self.members_index = 0  # the index of the CONFIG entry that set ``members``
+        self.committed = 0  # changes committed
+        self._queue: deque[_Request] = deque()
+        self._current: _Request | None = None
+
+    # -- input -------------------------------------------------------------------------
+
+    def request(self, op: str, ref: str) -> None:
+        """A fault asks to add or remove ``ref`` (a node id, or "leader")."""
+        request = _Request(op, ref)
+        self._emit(request, "requested", {"queued": len(self._queue) + (self._current is not None)})
+        self._queue.append(request)
+        if self._current is None:
+            self._next(defer=False)
+
+    def config_applied(self, node: str, entry: Entry) -> None:
+        """A server applied a CONFIG entry: it is committed."""
+        change: ConfigChange = entry.data  # type: ignore[assignment]
+        if entry.index > self.members_index:
+            self.members_index = entry.index
+            self.members = change.voters
+        request = self._current
+        if (
+            request is not None
+            and request.proposed
+            and request.op == change.op.value
+            and request.target == change.node
+        ):
+            self.committed += 1
+            self._finish(
+                "committed",
+                {"index": entry.index, "term": entry.term, "voters": list(change.voters)},
+            )
+
+    def finish(self) -> None:
+        """The run ends: whatever is still open is unfinished."""
+        requests = [*(() if self._current is None else (self._current,)), *self._queue]
+        self._current = None
+        self._queue.clear()
+        for request in requests:
+            self._emit(request, "unfinished", {})
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def _next(self, *, defer: bool) -> None:
+        self._current = self._queue.popleft() if self._queue else None
+        if self._current is None:
+            return
+        if defer:  # not from inside the server that just applied the last change
+            self._later(self._current, delay_us=0)
+        else:
+            self._attempt(self._current)
+
+    def _finish(self, result: str, fields: dict[str, Any]) -> None:
+        request = self._current
+        assert request is not None
+        self._emit(request, result, fields)
+        self._next(defer=True)
+
+    def _later(self, request: _Request, delay_us: int | None = None) -> None:
+        timeout = simpy.Timeout(self.world.env, self.retry_us if delay_us is None else delay_us)
+        timeout.callbacks.append(lambda _: self._attempt(request))
+
+    def _attempt(self, request: _Request) -> None:
+        if request is not self._current:
+            return  # finished in the meantime
+        leader = self._leader()
+        server: KVServer | None = self._server(leader) if leader is not None else None
+        if leader is None or server is None:
+            self._wait(request, "no leader")
+            return
+        if self.world.nodes[leader].paused:
+            self._wait(request, "the leader is paused")  # a frozen process answers nobody
+            return
+        raft = server.raft
+        target = request.target or (leader if request.ref == LEADER else request.ref)
+        voters = raft.voters
+        done = target in voters if request.op == "add" else target not in voters
+        if done:
+            if raft.config_index > raft.commit_index:
+                self._wait(request, "the change is not committed yet")
+            elif request.proposed:
+                # Committed (the leader's commit index passed it) but not applied anywhere
+                # yet: end the request now; config_applied would have done it on apply.
+                config_index = raft.config_index
+                if config_index > self.members_index:
+                    self.members_index, self.members = config_index, voters
+                self.committed += 1
+                self._finish(
+                    "committed",
+                    {
+                        "index": config_index,
+                        "term": raft.term_at(config_index),
+                        "voters": list(voters),
+                    },
+                )
+                return
+            else:
+                request.target = target
+                self._finish("unchanged", {"voters": list(voters)})
+                return
+            self._later(request)
+            return
+        if request.op == "remove" and voters == (target,):
+            request.target = target
+            self._finish("refused", {"reason": "the last member", "voters": list(voters)})
+            return
+        index = server.propose_membership(request.op, target)
+        if index is None:
+            if raft.config_index > raft.commit_index:
+                reason = "another change is not committed yet"
+            elif raft.term_at(raft.commit_index) != raft.term:
+                reason = "the leader has not committed an entry of its term yet"
+            else:
+                reason = "the leader refused"
+            self._wait(request, reason)
+            return
+        request.target = target
+        request.proposed = True
+        request.reason = None
+        self._emit(request, "proposed", {"leader": leader, "index": index, "term": raft.term})
+        self._later(request)
+
+    def _wait(self, request: _Request, reason: str) -> None:
+        if reason != request.reason:
+            request.reason = reason
+            self._emit(request, "waiting", {"reason": reason})
+        self._later(request)
+
+    def _emit(self, request: _Request, result: str, fields: dict[str, Any]) -> None:
+        record: dict[str, Any] = {"op": request.op, "target": request.target or request.ref}
+        if request.ref == LEADER and request.target is not None:
+            record["ref"] = LEADER
+        record["result"] = result
+        record.update(fields)
+        self.world.log.emit(EventKind.MEMBERSHIP, None, record)

@@ -1,0 +1,137 @@
+"""Membership changes end to end (Ongaro's thesis §4.1): faults add and remove servers one
+at a time through the leader, under load, and the database keeps serving clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harmonysim.check.result import CheckStatus
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import load_scenario, resolve
+
+from .support import Run, run_text
+
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios" / "membership.yaml"
+
+GROW_AND_SHRINK = """
+name: grow-and-shrink
+duration: 9s
+cluster:
+  nodes: 5
+  members: 3
+  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms, snapshot_threshold: 100}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
+workload: {clients: 6, rate: 200/s, mix: {get: 0.4, put: 0.5, cas: 0.1}}
+faults:
+  - {at: 2s, add: n4}
+  - {at: 3s, remove: leader}
+  - {at: 4s, remove: n2}
+"""
+
+
+def changes(run: Run) -> list[dict[str, object]]:
+    return run.of("membership")
+
+
+def committed(run: Run, op: str) -> list[dict[str, object]]:
+    return [e for e in changes(run) if e["op"] == op and e["result"] == "committed"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_leader_removes_itself_keeps_leading_until_it_commits_then_steps_down(
+    tmp_path: Path, seed: int
+) -> None:
+    # Thesis §4.2.2: a leader removed from the configuration manages the cluster until the
+    # change commits (its log holds the new configuration, in which it does not count),
+    # then steps down; the remaining members elect a leader among themselves.
+    run = run_text(GROW_AND_SHRINK, tmp_path, seed=seed)
+    proposed = next(
+        e for e in changes(run) if e.get("ref") == "leader" and e["result"] == "proposed"
+    )
+    old = str(proposed["target"])
+    assert proposed["leader"] == old
+    done = next(e for e in committed(run, "remove") if e["target"] == old)
+    assert old not in done["voters"]  # type: ignore[operator]
+    roles = [e for e in run.of("raft.role", old) if e["t"] >= proposed["t"]]
+    assert roles and roles[0]["role"] == "follower"
+    assert roles[0]["t"] >= done["t"] - 1.0  # not before its removal commits
+    assert all(e["role"] == "follower" for e in roles)  # and never leads again
+    successors = [(t, node) for t, node, _ in run.leaders() if t > done["t"]]
+    assert successors and all(node != old for _, node in successors)
+    assert successors[0][0] - float(done["t"]) <= 2 * 300 + 50
+    # It stops applying (nobody replicates to it) and sends clients elsewhere, naming
+    # no leader: it cannot know the current one.
+    last_apply = max(e["t"] for e in run.of("raft.apply", old))
+    assert last_apply < successors[0][0]
+    redirects = [e for e in run.of("client.redirect") if e["from"] == old and e["t"] > last_apply]
+    assert redirects and all(e["hint"] is None for e in redirects)
+    # Clients are served on: the run passes every check.
+    assert run.outcome.summary["ops_ok"] > 900
+    assert all(r.status is not CheckStatus.VIOLATION for r in run.outcome.checks.values())
+    assert run.outcome.checks["liveness"].status is CheckStatus.OK
+    expected = {"n1", "n2", "n3", "n4"} - {old, "n2"}
+    assert set(run.outcome.summary["members"]) == expected
+    # The replica check still compares it, where it stopped, and says it is outside.
+    replicas = run.outcome.checks["btree_invariants"]
+    assert replicas.status is CheckStatus.OK
+    assert old in replicas.details["outside_configuration"]
+    assert replicas.details["applied_index"][old] < replicas.details["applied_index"]["n4"]
+
+
+def test_an_added_server_catches_up_by_snapshot_and_then_by_replication(tmp_path: Path) -> None:
+    # §7 / thesis §4.2.1: the leader compacted its log long before n4 joined, so n4's first
+    # state is an InstallSnapshot; the entries after it arrive by AppendEntries.
+    run = run_text(GROW_AND_SHRINK, tmp_path, seed=4)
+    added = committed(run, "add")[0]
+    assert added["target"] == "n4"
+    assert not run.of("raft.role", "n4") or all(
+        e["t"] > added["t"] for e in run.of("raft.role", "n4") if e["role"] != "follower"
+    )
+    before = [e for e in run.of("raft.apply", "n4") if e["t"] < added["t"] - 50.0]
+    assert before == []  # a spare applies nothing before it is added
+    restores = run.of("raft.restore", "n4")
+    assert restores, "n4 did not receive a snapshot"
+    first = restores[0]
+    assert first["index"] >= 100 and first["t"] >= added["t"] - 50.0
+    applied = [e for e in run.of("raft.apply", "n4") if e["index"] > first["index"]]
+    assert len(applied) > 200
+    assert applied[0]["index"] == first["index"] + 1  # contiguous after the snapshot
+    details = run.outcome.checks["btree_invariants"].details
+    assert run.outcome.checks["btree_invariants"].status is CheckStatus.OK
+    assert "n4" in details["configuration"]
+
+
+def test_changes_wait_for_a_leader_and_for_each_other(tmp_path: Path) -> None:
+    # Requests are served one at a time, in order; one made before any leader is elected
+    # waits for it, and the core's one-change-at-a-time rule is never what refuses.
+    text = GROW_AND_SHRINK.replace("{at: 2s, add: n4}", "{at: 10ms, add: n4}").replace(
+        "{at: 4s, remove: n2}", "{at: 3s, add: n5}"
+    )
+    run = run_text(text, tmp_path, seed=2)
+    first = changes(run)[:3]
+    assert [e["result"] for e in first[:2]] == ["requested", "waiting"]
+    assert first[1]["reason"] == "no leader"
+    assert first[2]["result"] in ("waiting", "proposed")
+    same_instant = [e for e in changes(run) if e["t"] == 3000.0]
+    assert [e["result"] for e in same_instant][:3] == ["requested", "proposed", "requested"]
+    assert same_instant[2]["queued"] == 1
+    results = [(e["op"], e["target"], e["result"]) for e in changes(run)]
+    assert results.count(("add", "n4", "committed")) == 1
+    assert results.count(("add", "n5", "committed")) == 1
+    assert run.outcome.summary["membership_changes"] == 3
+    assert len(run.outcome.summary["members"]) == 4
+
+
+def test_membership_runs_are_deterministic(tmp_path: Path) -> None:
+    scenario = resolve(load_scenario(SHIPPED), seed=7)
+    first = run_scenario(scenario, tmp_path / "a")
+    second = run_scenario(scenario, tmp_path / "b")
+    assert first.event_hash == second.event_hash and first.event_count == second.event_count
+    assert (tmp_path / "a" / "events.jsonl").read_bytes() == (
+        tmp_path / "b" / "events.jsonl"
+    ).read_bytes()
+    assert first.summary["members"] == second.summary["members"]
+    other = run_scenario(resolve(scenario, seed=8), tmp_path / "c")
+    assert other.event_hash != first.event_hash
