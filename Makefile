@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/harmonysim bench kernel
 	$(BIN)/harmonysim bench btree
 	$(BIN)/harmonysim bench tracing
+	$(BIN)/harmonysim bench cluster
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache
