@@ -213,9 +213,11 @@ def _json_text(value: Any) -> str:
 
 
 def _name_json(name: str) -> str:
-    if len(_NAME_JSON) >= _MAX_ENTRIES:
-        _NAME_JSON.clear()
-    text = _NAME_JSON[name] = _json_text(name)
+    text = _NAME_JSON.get(name)
+    if text is None:
+        if len(_NAME_JSON) >= _MAX_ENTRIES:
+            _NAME_JSON.clear()
+        text = _NAME_JSON[name] = _json_text(name)
     return text
 
 
@@ -312,29 +314,29 @@ def encode_spans_json(
     # A batch holds a few spans of each of its traces: format each trace id once.
     trace_ids: dict[int, str] = {}
     for span in spans:
-        scopes = by_node.get(span.node)
-        if scopes is None:
-            scopes = by_node[span.node] = {}
         category = span.category
-        encoded = scopes.get(category)
-        if encoded is None:
-            encoded = scopes[category] = []
-        attributes = categories.get(category) or _category_json(category)
-        for key, value in span.attributes.items():
-            kind = type(value)
-            if kind is int:
-                head = int_heads.get(key)
-                if head is not None:
-                    attributes += f'{head}{value}"}}}}'
-                    continue
-            elif kind is str or kind is bool:
-                by_value = values.get(key)
-                if by_value is not None:
-                    text = by_value.get(value)  # type: ignore[arg-type]
-                    if text is not None:
-                        attributes += text
-                        continue
-            attributes += _attribute_json(key, value)
+        # Subscripts in try blocks rather than dict.get: the lookups almost always hit,
+        # and a method call per lookup was a tenth of the encoder's time.
+        try:
+            encoded = by_node[span.node][category]
+        except KeyError:
+            encoded = by_node.setdefault(span.node, {}).setdefault(category, [])
+        try:
+            name = names[span.name]
+            attributes = categories[category]
+            for key, value in span.attributes.items():
+                kind = type(value)
+                if kind is int:
+                    attributes += f'{int_heads[key]}{value}"}}}}'
+                elif kind is str or kind is bool:
+                    attributes += values[key][value]  # type: ignore[index]
+                else:
+                    attributes += _attribute_json(key, value)
+        except KeyError:  # a name or attribute not encoded before: encode it, cache it
+            name = _name_json(span.name)
+            attributes = _category_json(category)
+            for key, value in span.attributes.items():
+                attributes += _attribute_json(key, value)
         start = span.start_us
         end = span.end_us
         if end is None:
@@ -347,15 +349,16 @@ def encode_spans_json(
         else:
             tail = "}"
         trace_id = span.trace_id
-        trace_hex = trace_ids.get(trace_id)
-        if trace_hex is None:
+        try:
+            trace_hex = trace_ids[trace_id]
+        except KeyError:
             # %-formatting: half the cost of a format spec in an f-string, measured.
             trace_hex = trace_ids[trace_id] = "%032x" % trace_id  # noqa: UP031
         parent = span.parent_span_id
         encoded.append(
             f'{{"traceId":"{trace_hex}","spanId":"{"%016x" % span.span_id}"'  # noqa: UP031
             f"{'' if parent is None else _PARENT % parent}"
-            f',"name":{names.get(span.name) or _name_json(span.name)}'
+            f',"name":{name}'
             f',"kind":{kinds[span.kind]}'
             f',"startTimeUnixNano":"{start * 1000 + epoch_unix_ns}"'
             f',"endTimeUnixNano":"{end * 1000 + epoch_unix_ns}"'
