@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harmonysim.bench.tracing import RATIOS, run_tracing_benchmark
 from harmonysim.cluster.telemetry import TRACE_ID_STREAM
 from harmonysim.obs.otlp import read_otlp_spans
 from harmonysim.obs.tracing import Category, RandomIds, Span, Tracer
@@ -134,3 +135,12 @@ def test_the_tracer_draws_the_ids_of_the_rng_tree() -> None:
         reference.id64(),
         reference.id64(),
     ]
+
+
+def test_the_tracing_benchmark_reports_every_ratio() -> None:
+    result = run_tracing_benchmark(SCENARIO, repeat=1)  # raises if tracing changed the run
+    assert result.spans_written[0.0] == 0 < result.spans_written[0.01]
+    assert result.spans_written[0.01] < result.spans_written[1.0]
+    for sample in RATIOS:
+        assert result.wall_seconds[sample] > 0 and result.cpu_seconds[sample] > 0
+    assert result.ratio(0.0) == result.cpu_ratio(0.0) == 1.0
