@@ -173,8 +173,8 @@ class Span:
 
     The ids are kept as plain ints on the span (``trace_id``, ``span_id``,
     ``parent_span_id``, ``sampled``) and ``context`` builds the ``TraceContext``
-    on first use: a frozen dataclass costs about a microsecond to build, and most
-    spans are only ever parents and exported, which read the ints. ``events`` and
+    on first use: a frozen dataclass is slow to build (``object.__setattr__`` per
+    field), and most spans are only ever parents and exported, which read the ints. ``events`` and
     ``links`` are an empty tuple until the first one is added, for the same reason.
     """
 
