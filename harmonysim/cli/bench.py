@@ -139,6 +139,8 @@ def _tracing(args: argparse.Namespace, out: Console) -> int:
                 "scenario": result.scenario,
                 "wall_seconds": {str(k): v for k, v in result.wall_seconds.items()},
                 "ratio_vs_off": {str(k): result.ratio(k) for k in RATIOS},
+                "cpu_seconds": {str(k): v for k, v in result.cpu_seconds.items()},
+                "cpu_ratio_vs_off": {str(k): result.cpu_ratio(k) for k in RATIOS},
                 "spans_written": {str(k): v for k, v in result.spans_written.items()},
                 "goals": {str(k): v for k, v in goals.items()},
                 "metrics_ns": dataclasses.asdict(metrics),
@@ -150,6 +152,8 @@ def _tracing(args: argparse.Namespace, out: Console) -> int:
     table.add_column("--trace-sample")
     table.add_column("wall s", justify="right")
     table.add_column("vs off", justify="right")
+    table.add_column("cpu s", justify="right")
+    table.add_column("cpu vs off", justify="right")
     table.add_column("spans written", justify="right")
     table.add_column("goal", justify="right")
     for sample in RATIOS:
@@ -158,6 +162,8 @@ def _tracing(args: argparse.Namespace, out: Console) -> int:
             f"{sample:g}",
             f"{result.wall_seconds[sample]:.2f}",
             f"{result.ratio(sample):.3f}x",
+            f"{result.cpu_seconds[sample]:.2f}",
+            f"{result.cpu_ratio(sample):.3f}x",
             f"{result.spans_written[sample]:,}",
             f"<= {goal:g}x" if goal else "",
         )

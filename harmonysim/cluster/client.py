@@ -126,7 +126,7 @@ class Client:
             self._trace = self._instrumentation.client_operation(operation.f.value, operation.key)
             # Unsampled traces keep their root span (kept if the operation fails) but
             # propagate nothing: 1% sampling costs about 1% of full tracing.
-            self._carried = self._trace.span if self._trace.span.context.sampled else None
+            self._carried = self._trace.span if self._trace.span.sampled else None
         self._after(self.timeout_ms, self._expire, seq)
         self._send(seq)
 

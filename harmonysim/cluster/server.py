@@ -473,7 +473,7 @@ class KVServer:
         node = self.node
         raft = self.raft
         send = node.send
-        if self.tracing:
+        if self.tracing and (self._entry_trace or self._vote_trace or self._election is not None):
             for message in ready.messages:
                 send(message.dst, message, self._message_parent(message))
         else:

@@ -18,15 +18,17 @@ Rules:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 import simpy
 
-from harmonysim.obs import Instrumentation, OtlpSpanWriter, Registry, Span
+from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry, Span
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
+from harmonysim.obs.tracing import RandomIds
 
 if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["Telemetry"]
 
 TRACES_FILE = "traces.otlp.jsonl"
+TRACE_ID_STREAM = "ids/trace"
 METRICS_FILE = "metrics.jsonl"
 METRICS_OTLP_FILE = "metrics.otlp.jsonl"
 METRICS_PROM_FILE = "metrics.prom"
@@ -63,8 +66,12 @@ class Telemetry:
             metrics_sink = metrics
         env = world.env
         self.instrumentation = Instrumentation.create(
-            world.rng.ids("trace"),
-            lambda: int(env.now),
+            # The stream ``world.rng.ids("trace")`` draws from, as the tracer's fast id
+            # source (the same ids: tests/cluster/test_tracing.py).
+            RandomIds(world.rng.stream(TRACE_ID_STREAM)),
+            # The virtual clock in whole microseconds (simpy's ``now``, read without the
+            # property: spans read it twice each), as the event log reads it.
+            partial(getattr, env, "_now"),
             sample_ratio,
             registry=Registry(metrics_sink),
             span_sink=span_sink,
@@ -98,7 +105,7 @@ class Telemetry:
             instrumentation.metrics.network_messages_sent.labels(src, kind).inc()
             return None
         hop = instrumentation.message_sent(parent, dst, kind, message_id)
-        return hop if hop.recording else None
+        return None if hop is NOOP_SPAN else hop
 
     def delivered(self, envelope: Envelope, now_us: int) -> None:
         hop = envelope.trace

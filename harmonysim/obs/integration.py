@@ -50,8 +50,10 @@ from harmonysim.obs.tracing import (
     Span,
     SpanKind,
     SpanSink,
+    StatusCode,
     TraceContext,
     Tracer,
+    _TracedSpan,
 )
 
 __all__ = [
@@ -82,6 +84,20 @@ class RaftOp(StrEnum):
     SNAPSHOT = "snapshot"
 
 
+# Raft step (member or name) -> (name, span name, category): looked up per span,
+# where calling the enum and formatting the name cost more than the rest of the helper.
+_RAFT_STEPS: dict[str, tuple[str, str, Category]] = {
+    op.value: (
+        op.value,
+        f"raft.{op.value}",
+        Category.STORAGE if op is RaftOp.PERSIST else Category.RAFT,
+    )
+    for op in RaftOp
+}
+_BTREE_SPAN_NAMES: dict[str, str] = {}
+_MAX_CACHED_OPS = 256  # operation names are a handful; a bound in case a caller invents more
+
+
 def _no_clock() -> int:
     return 0
 
@@ -102,6 +118,20 @@ class Operation:
             return
         self.done = True
         span = self.span
+        if error is None and type(span) is _TracedSpan:
+            # set_ok, set_attribute and end inlined: this runs once per traced Raft step,
+            # B+ tree operation and client operation.
+            if span.status is not StatusCode.ERROR:
+                span.status = StatusCode.OK
+            if result is not None:
+                span.attributes["result"] = result
+            now_us = self.clock_us()
+            if span.end_us is None:
+                span.end_us = now_us
+                span._tracer._finish(span)  # type: ignore[union-attr]
+            if self.on_finish is not None:
+                self.on_finish(result or "ok", (now_us - self.started_us) / 1e6)
+            return
         if error is not None:
             message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
             span.set_error(message)
@@ -135,10 +165,12 @@ class Operation:
 class Instrumentation:
     """A tracer and the metrics catalogue, bound to one node (see the module docstring)."""
 
-    __slots__ = ("_leaders", "_roles", "metrics", "node", "tracer")
+    __slots__ = ("_btree_finished", "_leaders", "_roles", "metrics", "node", "tracer")
 
     def __init__(self, tracer: Tracer, metrics: ClusterMetrics, node: str = "") -> None:
         self.tracer = tracer
+        # op -> what finishing a B+ tree operation updates (built once, not per span)
+        self._btree_finished: dict[str, Callable[[str, float], None]] = {}
         self.metrics = metrics
         self.node = node
         self._leaders: dict[str, str | None] = {}
@@ -164,24 +196,35 @@ class Instrumentation:
         sibling._roles = self._roles
         return sibling
 
-    def _timed(self, span: Span, on_finish: Callable[[str, float], None]) -> Operation:
+    def _timed(self, span: Span, on_finish: Callable[[str, float], None] | None) -> Operation:
         clock_us = self.tracer.now_us
-        return Operation(span, on_finish, clock_us, clock_us())
+        # A recorded span started now: its start is the clock, read once.
+        started_us = clock_us() if span is NOOP_SPAN else span.start_us
+        return Operation(span, on_finish, clock_us, started_us)
 
     # -- the B+ tree --------------------------------------------------------------------
 
     def trace_btree_operation(self, ctx: Parent, op: str, key: Any) -> Operation:
         """A B+ tree get/put/delete below the apply of an entry."""
+        name = _BTREE_SPAN_NAMES.get(op)
+        if name is None:
+            name = f"btree.{op}"
+            if len(_BTREE_SPAN_NAMES) < _MAX_CACHED_OPS:
+                _BTREE_SPAN_NAMES[op] = name
         span = self.tracer.start_span(
-            f"btree.{op}",
-            ctx,
-            self.node,
-            Category.BTREE,
-            attributes={"btree.op": op, "btree.key": str(key)},
+            name, ctx, self.node, Category.BTREE, attributes={"btree.op": op, "btree.key": str(key)}
         )
-        counter = self.metrics.btree_operations
-        node = self.node
-        return self._timed(span, lambda result, _: counter.labels(node, op, result).inc())
+        finished = self._btree_finished.get(op)
+        if finished is None:
+            counter = self.metrics.btree_operations
+            node = self.node
+
+            def finished(result: str, elapsed_s: float) -> None:
+                counter.labels(node, op, result).inc()
+
+            if len(self._btree_finished) < _MAX_CACHED_OPS:
+                self._btree_finished[op] = finished
+        return self._timed(span, finished)
 
     def record_btree_split(
         self, ctx: Parent, node_id: int, separator_key: Any, reason: str, node_kind: str = "leaf"
@@ -227,24 +270,27 @@ class Instrumentation:
         self, ctx: Parent, op: RaftOp | str, term: int, index: int | None = None
     ) -> Operation:
         """A Raft step of an entry on this node (propose, append, commit, apply)."""
-        op_name = RaftOp(op).value
+        step = _RAFT_STEPS.get(op)
+        if step is None:
+            step = _RAFT_STEPS[RaftOp(op)]  # ValueError for a name that is no Raft step
+        op_name, span_name, category = step
         attributes: dict[str, AttributeValue] = {"raft.op": op_name, "raft.term": term}
         if index is not None:
             attributes["raft.index"] = index
-        category = Category.STORAGE if op_name == RaftOp.PERSIST else Category.RAFT
-        span = self.tracer.start_span(
-            f"raft.{op_name}", ctx, self.node, category, attributes=attributes
-        )
-        metrics = self.metrics
-        node = self.node
-
-        def finished(result: str, elapsed_s: float) -> None:
-            if op_name == RaftOp.APPEND:
-                metrics.raft_append_entries.labels(node, result).inc()
-            elif op_name == RaftOp.COMMIT:
-                metrics.raft_commit_latency.labels(node).observe(elapsed_s)
-
+        span = self.tracer.start_span(span_name, ctx, self.node, category, attributes=attributes)
+        if op_name == "append":
+            finished = self._raft_append_finished
+        elif op_name == "commit":
+            finished = self._raft_commit_finished
+        else:
+            finished = None
         return self._timed(span, finished)
+
+    def _raft_append_finished(self, result: str, elapsed_s: float) -> None:
+        self.metrics.raft_append_entries.labels(self.node, result).inc()
+
+    def _raft_commit_finished(self, result: str, elapsed_s: float) -> None:
+        self.metrics.raft_commit_latency.labels(self.node).observe(elapsed_s)
 
     def update_raft_state(
         self,
@@ -352,7 +398,7 @@ class Instrumentation:
             SpanKind.SERVER,
             {"kv.op": op, "kv.key": str(key)},
         )
-        return Operation(span, None, self.tracer.now_us, self.tracer.now_us())
+        return self._timed(span, None)
 
     def trace_distributed_query(self, ctx: Parent, query: str) -> Operation:
         """A query fanned out across nodes; its hops and server spans are children."""

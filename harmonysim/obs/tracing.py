@@ -27,10 +27,12 @@ Rules:
 
 from __future__ import annotations
 
+import random
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import partial
 from types import TracebackType
 from typing import Protocol
 
@@ -40,6 +42,7 @@ __all__ = [
     "AttributeValue",
     "Category",
     "IdSource",
+    "RandomIds",
     "Span",
     "SpanEvent",
     "SpanKind",
@@ -62,6 +65,31 @@ class IdSource(Protocol):
 
     def id64(self) -> int: ...
     def id128(self) -> int: ...
+
+
+class RandomIds:
+    """Ids drawn from a seeded ``random.Random``: ``getrandbits`` again until not zero.
+
+    The same draws as ``harmonysim.sim.rng.IdSource`` over the same stream (a test
+    holds this); the tracer recognises it and calls ``getrandbits`` directly.
+    """
+
+    __slots__ = ("getrandbits",)
+
+    def __init__(self, rng: random.Random) -> None:
+        self.getrandbits = rng.getrandbits
+
+    def id64(self) -> int:
+        value = 0
+        while value == 0:
+            value = self.getrandbits(64)
+        return value
+
+    def id128(self) -> int:
+        value = 0
+        while value == 0:
+            value = self.getrandbits(128)
+        return value
 
 
 class Category(StrEnum):
@@ -141,22 +169,33 @@ class SpanSink(Protocol):
 
 
 class Span:
-    """One timed operation on one node. Mutable until ``end``; then handed to the tracer."""
+    """One timed operation on one node. Mutable until ``end``; then handed to the tracer.
+
+    The ids are kept as plain ints on the span (``trace_id``, ``span_id``,
+    ``parent_span_id``, ``sampled``) and ``context`` builds the ``TraceContext``
+    on first use: a frozen dataclass is slow to build (``object.__setattr__`` per
+    field), and most spans are only ever parents and exported, which read the ints. ``events`` and
+    ``links`` are an empty tuple until the first one is added, for the same reason.
+    """
 
     __slots__ = (
+        "_context",
         "_tracer",
         "attributes",
         "category",
-        "context",
         "end_us",
         "events",
         "kind",
         "links",
         "name",
         "node",
+        "parent_span_id",
+        "sampled",
+        "span_id",
         "start_us",
         "status",
         "status_message",
+        "trace_id",
     )
 
     def __init__(
@@ -171,7 +210,11 @@ class Span:
         attributes: dict[str, AttributeValue] | None = None,
     ) -> None:
         self._tracer = tracer
-        self.context = context
+        self._context: TraceContext | None = context
+        self.trace_id = context.trace_id
+        self.span_id = context.span_id
+        self.parent_span_id = context.parent_span_id
+        self.sampled = context.sampled
         self.name = name
         self.node = node
         self.category = category
@@ -179,10 +222,19 @@ class Span:
         self.start_us = start_us
         self.end_us: int | None = None
         self.attributes: dict[str, AttributeValue] = attributes if attributes is not None else {}
-        self.events: list[SpanEvent] = []
-        self.links: list[SpanLink] = []
+        self.events: Sequence[SpanEvent] = ()
+        self.links: Sequence[SpanLink] = ()
         self.status = StatusCode.UNSET
         self.status_message = ""
+
+    @property
+    def context(self) -> TraceContext:
+        context = self._context
+        if context is None:
+            context = self._context = TraceContext(
+                self.trace_id, self.span_id, self.parent_span_id, self.sampled
+            )
+        return context
 
     @property
     def recording(self) -> bool:
@@ -204,22 +256,29 @@ class Span:
     ) -> None:
         tracer = self._tracer
         time_us = at_us if at_us is not None else (tracer.now_us() if tracer else self.start_us)
-        self.events.append(SpanEvent(name, time_us, dict(attributes) if attributes else {}))
+        event = SpanEvent(name, time_us, dict(attributes) if attributes else {})
+        if self.events:
+            self.events.append(event)  # type: ignore[attr-defined]
+        else:
+            self.events = [event]
 
     def add_link(
         self, context: TraceContext, attributes: Mapping[str, AttributeValue] | None = None
     ) -> None:
         if context.valid:
-            self.links.append(
-                SpanLink(context.trace_id, context.span_id, dict(attributes) if attributes else {})
-            )
+            link_attributes = dict(attributes) if attributes else {}
+            link = SpanLink(context.trace_id, context.span_id, link_attributes)
+            if self.links:
+                self.links.append(link)  # type: ignore[attr-defined]
+            else:
+                self.links = [link]
 
     def set_error(self, message: str) -> None:
         """Mark the span failed; its whole trace is kept even if it was not sampled."""
         self.status = StatusCode.ERROR
         self.status_message = message
         if self._tracer is not None:
-            self._tracer.force_keep(self.context.trace_id)
+            self._tracer.force_keep(self.trace_id)
 
     def set_ok(self) -> None:
         if self.status is not StatusCode.ERROR:
@@ -229,8 +288,10 @@ class Span:
         if self.end_us is not None:
             return
         tracer = self._tracer
-        self.end_us = at_us if at_us is not None else (tracer.now_us() if tracer else self.start_us)
-        if tracer is not None:
+        if tracer is None:
+            self.end_us = at_us if at_us is not None else self.start_us
+        else:
+            self.end_us = at_us if at_us is not None else tracer.now_us()
             tracer._finish(self)
 
     @property
@@ -252,9 +313,54 @@ class Span:
 
     def __repr__(self) -> str:
         return (
-            f"Span({self.name!r}, node={self.node!r}, trace={self.context.trace_id:032x}, "
-            f"span={self.context.span_id:016x}, start_us={self.start_us}, end_us={self.end_us})"
+            f"Span({self.name!r}, node={self.node!r}, trace={self.trace_id:032x}, "
+            f"span={self.span_id:016x}, start_us={self.start_us}, end_us={self.end_us})"
         )
+
+
+_UNSET = StatusCode.UNSET
+
+
+class _TracedSpan(Span):
+    """A span started by a ``Tracer``: the same object, built from ids without a context.
+
+    Its own ``__init__`` (no ``TraceContext`` in, no default handling) because a
+    traced run builds one per message hop and Raft step: this is the hot path.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        trace_id: int,
+        span_id: int,
+        parent_span_id: int | None,
+        sampled: bool,
+        name: str,
+        node: str,
+        category: Category,
+        kind: SpanKind,
+        start_us: int,
+        attributes: dict[str, AttributeValue],
+    ) -> None:
+        self._tracer = tracer
+        self._context = None
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.sampled = sampled
+        self.name = name
+        self.node = node
+        self.category = category
+        self.kind = kind
+        self.start_us = start_us
+        self.end_us = None
+        self.attributes = attributes
+        self.events = ()
+        self.links = ()
+        self.status = _UNSET
+        self.status_message = ""
 
 
 class _NoopSpan(Span):
@@ -328,10 +434,13 @@ class Tracer:
 
     __slots__ = (
         "_batch",
+        "_id64",
+        "_id128",
         "_ids",
         "_kept_traces",
         "_open",
         "_pending",
+        "_ring",
         "_threshold",
         "batch_spans",
         "enabled",
@@ -363,6 +472,13 @@ class Tracer:
         if max_buffered_spans < 0 or batch_spans < 1:
             raise ValueError("max_buffered_spans must be >= 0 and batch_spans >= 1")
         self._ids = ids
+        # Draws that may return 0 (then the id source's own method draws again): for a
+        # RandomIds, getrandbits itself, called without a Python frame per span.
+        self._id64: Callable[[], int] = ids.id64
+        self._id128: Callable[[], int] = ids.id128
+        if isinstance(ids, RandomIds):
+            self._id64 = partial(ids.getrandbits, 64)
+            self._id128 = partial(ids.getrandbits, 128)
         self.now_us = clock_us
         self.sample_ratio = sample_ratio
         self._threshold = sampling_threshold(sample_ratio)
@@ -374,6 +490,7 @@ class Tracer:
         self.max_pending_traces = max_pending_traces
         self.max_kept_traces = max_kept_traces
         self.recent: deque[Span] = deque(maxlen=max_buffered_spans)
+        self._ring = max_buffered_spans > 0
         self._batch: list[Span] = []
         # trace id -> spans of an unsampled trace that finished, waiting for an error
         self._pending: OrderedDict[int, list[Span]] = OrderedDict()
@@ -403,17 +520,27 @@ class Tracer:
         """Start the root span of a new trace (a client operation, an election)."""
         if not self.enabled:
             return NOOP_SPAN
-        trace_id = self._ids.id128()
+        trace_id = self._id128() or self._ids.id128()
         sampled = (trace_id & _MASK64) < self._threshold
         stats = self.stats
         stats.traces_started += 1
         if sampled:
             stats.traces_sampled += 1
         stats.spans_started += 1
-        context = TraceContext(trace_id, self._ids.id64(), None, sampled)
-        start = at_us if at_us is not None else self.now_us()
-        span = Span(self, context, name, node, category, kind, start, attributes)
-        self._open[context.span_id] = span
+        span = _TracedSpan(
+            self,
+            trace_id,
+            self._id64() or self._ids.id64(),
+            None,
+            sampled,
+            name,
+            node,
+            category,
+            kind,
+            at_us if at_us is not None else self.now_us(),
+            attributes if attributes is not None else {},
+        )
+        self._open[span.span_id] = span
         return span
 
     def start_span(
@@ -429,19 +556,25 @@ class Tracer:
         """Start a child of ``parent``; with no valid parent, the root of a new trace."""
         if not self.enabled:
             return NOOP_SPAN
-        parent_context = parent.context if isinstance(parent, Span) else parent
-        if parent_context is None or not parent_context.valid:
+        # A span and a context both carry the ids as ints; a zero id is invalid
+        # (NOOP_SPAN, INVALID_CONTEXT), and then this starts a new trace.
+        if parent is None or not parent.trace_id or not parent.span_id:
             return self.start_trace(name, node, category, kind, attributes, at_us)
         self.stats.spans_started += 1
-        context = TraceContext(
-            parent_context.trace_id,
-            self._ids.id64(),
-            parent_context.span_id,
-            parent_context.sampled,
+        span = _TracedSpan(
+            self,
+            parent.trace_id,
+            self._id64() or self._ids.id64(),
+            parent.span_id,
+            parent.sampled,
+            name,
+            node,
+            category,
+            kind,
+            at_us if at_us is not None else self.now_us(),
+            attributes if attributes is not None else {},
         )
-        start = at_us if at_us is not None else self.now_us()
-        span = Span(self, context, name, node, category, kind, start, attributes)
-        self._open[context.span_id] = span
+        self._open[span.span_id] = span
         return span
 
     def end_open_spans(self, reason: str, at_us: int | None = None) -> int:
@@ -484,14 +617,27 @@ class Tracer:
         return self.should_sample(trace_id) or trace_id in self._kept_traces
 
     def _finish(self, span: Span) -> None:
-        context = span.context
-        self._open.pop(context.span_id, None)
-        if context.sampled or context.trace_id in self._kept_traces:
+        self._open.pop(span.span_id, None)
+        trace_id = span.trace_id
+        if span.sampled:
+            # _keep, inlined for the common case (a sampled span, no retention window):
+            # this runs once per span of a traced run.
+            self.stats.spans_kept += 1
+            if self._ring:
+                self.recent.append(span)
+                if self.retention_us is not None:
+                    self._expire_recent(span)
+            if self.sink is not None:
+                batch = self._batch
+                batch.append(span)
+                if len(batch) >= self.batch_spans:
+                    self.flush()
+            return
+        if trace_id in self._kept_traces:
             self._keep(span)
             return
         pending = self._pending
-        trace_id = context.trace_id
-        if context.parent_span_id is None:
+        if span.parent_span_id is None:
             # The root ended without error: nothing in this trace will be kept.
             dropped = pending.pop(trace_id, None)
             self.stats.spans_discarded += 1 + (len(dropped) if dropped else 0)
@@ -510,19 +656,23 @@ class Tracer:
 
     def _keep(self, span: Span) -> None:
         self.stats.spans_kept += 1
-        recent = self.recent
-        if recent.maxlen:
-            recent.append(span)
-            retention = self.retention_us
-            if retention is not None and span.end_us is not None:
-                horizon = span.end_us - retention
-                while recent and (recent[0].end_us or 0) < horizon:
-                    recent.popleft()
+        if self._ring:
+            self.recent.append(span)
+            if self.retention_us is not None:
+                self._expire_recent(span)
         if self.sink is not None:
             batch = self._batch
             batch.append(span)
             if len(batch) >= self.batch_spans:
                 self.flush()
+
+    def _expire_recent(self, span: Span) -> None:
+        retention = self.retention_us
+        if retention is not None and span.end_us is not None:
+            recent = self.recent
+            horizon = span.end_us - retention
+            while recent and (recent[0].end_us or 0) < horizon:
+                recent.popleft()
 
     def flush(self) -> None:
         """Hand buffered finished spans to the sink."""

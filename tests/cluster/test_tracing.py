@@ -7,10 +7,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harmonysim.bench.tracing import RATIOS, run_tracing_benchmark
+from harmonysim.cluster.telemetry import TRACE_ID_STREAM
 from harmonysim.obs.otlp import read_otlp_spans
-from harmonysim.obs.tracing import Span
+from harmonysim.obs.tracing import Category, RandomIds, Span, Tracer
 from harmonysim.runner import run_scenario
 from harmonysim.scenario import parse_scenario
+from harmonysim.sim.rng import RngTree
 
 SCENARIO = parse_scenario("""
 name: traced
@@ -103,3 +106,41 @@ def test_tracing_never_changes_the_run(tmp_path: Path) -> None:
     assert len(hashes) == 1
     assert spans[0.0] == 0
     assert 0 < spans[0.01] < spans[1.0] / 10
+
+
+def test_the_same_seed_writes_the_same_trace_file(
+    traced_run: tuple[Path, list[Span]], tmp_path: Path
+) -> None:
+    first, _ = traced_run
+    run_scenario(SCENARIO, tmp_path, trace_sample=1.0)
+    traces = (first / "traces.otlp.jsonl").read_bytes()
+    assert traces.count(b"\n") > 1  # several batches, so batching is covered too
+    assert (tmp_path / "traces.otlp.jsonl").read_bytes() == traces
+
+
+def test_the_tracer_draws_the_ids_of_the_rng_tree() -> None:
+    rng = RngTree(7)
+    reference = rng.ids("trace")
+    fast = RandomIds(rng.stream(TRACE_ID_STREAM))
+    widths = [64, 128, 64, 64, 128] * 50
+    expected = [reference.id64() if w == 64 else reference.id128() for w in widths]
+    assert [fast.id64() if w == 64 else fast.id128() for w in widths] == expected
+    # And the tracer, drawing through getrandbits itself, gets those ids too.
+    reference = rng.ids("trace")
+    tracer = Tracer(RandomIds(rng.stream(TRACE_ID_STREAM)), lambda: 0, 1.0)
+    root = tracer.start_trace("op", "c1", Category.CLIENT)
+    child = tracer.start_span("hop", root, "c1", Category.NETWORK)
+    assert [root.trace_id, root.span_id, child.span_id] == [
+        reference.id128(),
+        reference.id64(),
+        reference.id64(),
+    ]
+
+
+def test_the_tracing_benchmark_reports_every_ratio() -> None:
+    result = run_tracing_benchmark(SCENARIO, repeat=1)  # raises if tracing changed the run
+    assert result.spans_written[0.0] == 0 < result.spans_written[0.01]
+    assert result.spans_written[0.01] < result.spans_written[1.0]
+    for sample in RATIOS:
+        assert result.wall_seconds[sample] > 0 and result.cpu_seconds[sample] > 0
+    assert result.ratio(0.0) == result.cpu_ratio(0.0) == 1.0
