@@ -203,6 +203,14 @@ class KVServer:
         self.tracing = telemetry is not None and telemetry.tracing
         self._entry_trace: dict[int, Span] = {}
         self._commits: deque[tuple[int, Operation]] = deque()
+        # (index, proposed at µs) of client entries, for the commit latency metric: kept
+        # for every entry, traced or not, so metrics never depend on the trace sample.
+        self._proposed_at: deque[tuple[int, int]] = deque()
+        self._commit_latency = (
+            self.instrumentation.metrics.raft_commit_latency.labels(node.id)
+            if self.instrumentation is not None
+            else None
+        )
         self._election: Span | None = None
         self._vote_trace: dict[str, Span] = {}  # candidate -> its RequestVote's hop
         self._persist: list[Operation] = []  # append spans of the Ready being persisted
@@ -356,6 +364,8 @@ class KVServer:
             self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         self._pending_writes[index] = (request.client, request.seq, sender, serve)
+        if self._commit_latency is not None:
+            self._proposed_at.append((index, self.node.now_us))
         if instrumentation is not None and serve is not None:
             term = raft.term
             instrumentation.trace_raft_operation(serve.span, RaftOp.PROPOSE, term, index).finish()
@@ -532,6 +542,11 @@ class KVServer:
                 commits = self._commits
                 while commits and commits[0][0] <= self._commit:
                     commits.popleft()[1].finish(result="ok")
+                proposed = self._proposed_at
+                if proposed and self._commit_latency is not None:
+                    now_us = node.now_us
+                    while proposed and proposed[0][0] <= self._commit:
+                        self._commit_latency.observe((now_us - proposed.popleft()[1]) / 1e6)
         instrumentation = self.instrumentation
         if instrumentation is not None and (ready.soft_state or ready.hard_state):
             self._observe_state(instrumentation, ready)
@@ -682,6 +697,7 @@ class KVServer:
         for _, commit in self._commits:
             commit.finish("leadership lost before commit", result="abandoned")
         self._commits.clear()
+        self._proposed_at.clear()
         self._pending_writes.clear()
         self._pending_reads.clear()
         self._ready_reads.clear()

@@ -29,6 +29,7 @@ from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry,
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
+from harmonysim.raft import AppendEntriesResponse
 
 if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
@@ -100,7 +101,17 @@ class Telemetry:
 
     def sent(self, src: str, dst: str, payload: Any, message_id: int, parent: Any) -> Any:
         instrumentation = self.for_node(src)
-        kind = type(payload).__name__
+        message_type = type(payload)
+        kind = message_type.__name__
+        if message_type is AppendEntriesResponse:
+            # A follower's answer says how it handled an AppendEntries.
+            if payload.success:
+                result = "ok"
+            elif payload.rejected_index == 0 and payload.conflict_index == 0:
+                result = "stale"  # the leader's term was behind
+            else:
+                result = "reject"
+            instrumentation.metrics.raft_append_entries.labels(src, result).inc()
         if parent is None:
             instrumentation.metrics.network_messages_sent.labels(src, kind).inc()
             return None
@@ -112,7 +123,10 @@ class Telemetry:
         kind = type(envelope.payload).__name__
         instrumentation = self.for_node(envelope.dst)
         if hop is None:
-            instrumentation.metrics.network_messages_delivered.labels(envelope.dst, kind).inc()
+            metrics = instrumentation.metrics
+            metrics.network_messages_delivered.labels(envelope.dst, kind).inc()
+            latency_s = (now_us - envelope.sent_at_us) / 1e6
+            metrics.network_message_latency.labels(kind).observe(latency_s)
         else:
             instrumentation.message_delivered(hop, kind, now_us - envelope.sent_at_us)
 

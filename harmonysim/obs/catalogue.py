@@ -94,7 +94,7 @@ class ClusterMetrics:
         )
         self.raft_commit_latency: Histogram = r.histogram(
             "harmonysim_raft_commit_latency_seconds",
-            "from the leader persisting an entry to the leader committing it",
+            "from the leader proposing a client's entry to committing it",
             ("node",),
             LATENCY_BUCKETS_SECONDS,
         )

@@ -4,7 +4,11 @@ Rules:
 - An ``Instrumentation`` holds a ``Tracer`` and a ``ClusterMetrics`` and is bound
   to one node (``for_node`` makes a sibling bound to another node, sharing both).
   Every helper both records a span (or span event) and updates the catalogue's
-  metrics, so the wiring never has to remember two things.
+  metrics, so the wiring never has to remember two things; the one exception is
+  ``trace_raft_operation``, a span only: Raft's counters and latencies are per
+  message and per entry, which servers count for every one, sampled or not
+  (``cluster/telemetry.py``, ``cluster/server.py``), so metrics never depend on the
+  trace sample.
 - The operation helpers (``trace_btree_operation``, ``trace_raft_operation``,
   ``trace_distributed_query``, ``client_operation``) return an ``Operation``:
   unpack it as ``(span, finish)`` in the style of the Go API this mirrors
@@ -278,19 +282,10 @@ class Instrumentation:
         if index is not None:
             attributes["raft.index"] = index
         span = self.tracer.start_span(span_name, ctx, self.node, category, attributes=attributes)
-        if op_name == "append":
-            finished = self._raft_append_finished
-        elif op_name == "commit":
-            finished = self._raft_commit_finished
-        else:
-            finished = None
-        return self._timed(span, finished)
-
-    def _raft_append_finished(self, result: str, elapsed_s: float) -> None:
-        self.metrics.raft_append_entries.labels(self.node, result).inc()
-
-    def _raft_commit_finished(self, result: str, elapsed_s: float) -> None:
-        self.metrics.raft_commit_latency.labels(self.node).observe(elapsed_s)
+        # The metrics of these steps (AppendEntries by result, commit latency) are kept
+        # by the server for every entry, traced or not (metrics never depend on the
+        # trace sample), so the spans carry none.
+        return self._timed(span, None)
 
     def update_raft_state(
         self,

@@ -99,13 +99,27 @@ def test_every_exported_span_has_its_parent(traced_run: tuple[Path, list[Span]])
 def test_tracing_never_changes_the_run(tmp_path: Path) -> None:
     hashes = set()
     spans = {}
+    metrics = {}
     for ratio in (0.0, 0.01, 1.0):
         outcome = run_scenario(SCENARIO, tmp_path / str(ratio), trace_sample=ratio)
         hashes.add(outcome.event_hash)
         spans[ratio] = len(read_otlp_spans(tmp_path / str(ratio) / "traces.otlp.jsonl"))
+        metrics[ratio] = [
+            (tmp_path / str(ratio) / name).read_bytes()
+            for name in ("metrics.jsonl", "metrics.prom", "metrics.otlp.jsonl")
+        ]
     assert len(hashes) == 1
     assert spans[0.0] == 0
     assert 0 < spans[0.01] < spans[1.0] / 10
+    # Metrics count every message and entry, traced or not: the same bytes at any sample.
+    assert metrics[0.0] == metrics[0.01] == metrics[1.0]
+    prom = metrics[0.0][1].decode()
+    for family in (
+        "harmonysim_raft_append_entries_total{",
+        "harmonysim_raft_commit_latency_seconds_count{",
+        "harmonysim_network_message_latency_seconds_count{",
+    ):
+        assert family in prom
 
 
 def test_the_same_seed_writes_the_same_trace_file(
