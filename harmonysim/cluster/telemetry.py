@@ -79,6 +79,7 @@ class Telemetry:
         )
         self.tracing = sample_ratio > 0
         self._nodes: dict[str, Instrumentation] = {}
+        self._latency: dict[str, Any] = {}  # message type -> its bound latency histogram
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
         world.telemetry = self
         world.network.observer = self
@@ -125,8 +126,10 @@ class Telemetry:
         if hop is None:
             metrics = instrumentation.metrics
             metrics.network_messages_delivered.labels(envelope.dst, kind).inc()
-            latency_s = (now_us - envelope.sent_at_us) / 1e6
-            metrics.network_message_latency.labels(kind).observe(latency_s)
+            latency = self._latency.get(kind)
+            if latency is None:  # bound once per type: this runs for every delivery
+                latency = self._latency[kind] = metrics.network_message_latency.labels(kind)
+            latency.observe((now_us - envelope.sent_at_us) / 1e6)
         else:
             instrumentation.message_delivered(hop, kind, now_us - envelope.sent_at_us)
 
