@@ -202,10 +202,10 @@ class KVServer:
         )
         self.tracing = telemetry is not None and telemetry.tracing
         self._entry_trace: dict[int, Span] = {}
-        self._commits: deque[tuple[int, Operation]] = deque()
-        # (index, proposed at µs) of client entries, for the commit latency metric: kept
-        # for every entry, traced or not, so metrics never depend on the trace sample.
-        self._proposed_at: deque[tuple[int, int]] = deque()
+        # Client entries awaiting commit when observed: (index, proposed at µs, the commit
+        # span's operation if traced). Every entry is kept, traced or not, for the commit
+        # latency metric, so metrics never depend on the trace sample.
+        self._commits: deque[tuple[int, int, Operation | None]] = deque()
         self._commit_latency = (
             self.instrumentation.metrics.raft_commit_latency.labels(node.id)
             if self.instrumentation is not None
@@ -279,8 +279,9 @@ class KVServer:
         for _, _, _, serve in self._pending_writes.values():
             if serve is not None:
                 serve.finish("node crashed", result="crashed")
-        for _, commit in self._commits:
-            commit.finish("node crashed", result="crashed")
+        for _, _, commit in self._commits:
+            if commit is not None:
+                commit.finish("node crashed", result="crashed")
         for _, _, query in self._pending_reads.values():
             if query is not None:
                 query.finish("node crashed", result="crashed")
@@ -364,14 +365,15 @@ class KVServer:
             self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         self._pending_writes[index] = (request.client, request.seq, sender, serve)
-        if self._commit_latency is not None:
-            self._proposed_at.append((index, self.node.now_us))
-        if instrumentation is not None and serve is not None:
+        if instrumentation is None:
+            return
+        commit = None
+        if serve is not None:
             term = raft.term
             instrumentation.trace_raft_operation(serve.span, RaftOp.PROPOSE, term, index).finish()
             commit = instrumentation.trace_raft_operation(serve.span, RaftOp.COMMIT, term, index)
-            self._commits.append((index, commit))
             self._entry_trace[index] = commit.span
+        self._commits.append((index, self.node.now_us, commit))
 
     def propose_membership(self, op: ConfigOp | str, node: str) -> int | None:
         """Propose adding or removing one server (thesis §4.1): the CONFIG entry's index,
@@ -540,13 +542,13 @@ class KVServer:
                 self._commit = ready.hard_state.commit
                 node.emit(EventKind.RAFT_COMMIT, {"index": self._commit, "term": self._term})
                 commits = self._commits
-                while commits and commits[0][0] <= self._commit:
-                    commits.popleft()[1].finish(result="ok")
-                proposed = self._proposed_at
-                if proposed and self._commit_latency is not None:
+                if commits and self._commit_latency is not None:
                     now_us = node.now_us
-                    while proposed and proposed[0][0] <= self._commit:
-                        self._commit_latency.observe((now_us - proposed.popleft()[1]) / 1e6)
+                    while commits and commits[0][0] <= self._commit:
+                        _, proposed_us, commit = commits.popleft()
+                        self._commit_latency.observe((now_us - proposed_us) / 1e6)
+                        if commit is not None:
+                            commit.finish(result="ok")
         instrumentation = self.instrumentation
         if instrumentation is not None and (ready.soft_state or ready.hard_state):
             self._observe_state(instrumentation, ready)
@@ -694,10 +696,10 @@ class KVServer:
             if query is not None:
                 query.finish("leadership lost", result="retry")
             self._reply(sender, request, ReplyStatus.RETRY)
-        for _, commit in self._commits:
-            commit.finish("leadership lost before commit", result="abandoned")
+        for _, _, commit in self._commits:
+            if commit is not None:
+                commit.finish("leadership lost before commit", result="abandoned")
         self._commits.clear()
-        self._proposed_at.clear()
         self._pending_writes.clear()
         self._pending_reads.clear()
         self._ready_reads.clear()

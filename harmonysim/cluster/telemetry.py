@@ -106,12 +106,7 @@ class Telemetry:
         kind = message_type.__name__
         if message_type is AppendEntriesResponse:
             # A follower's answer says how it handled an AppendEntries.
-            if payload.success:
-                result = "ok"
-            elif payload.rejected_index == 0 and payload.conflict_index == 0:
-                result = "stale"  # the leader's term was behind
-            else:
-                result = "reject"
+            result = "ok" if payload.success else "stale" if payload.stale else "reject"
             instrumentation.metrics.raft_append_entries.labels(src, result).inc()
         if parent is None:
             instrumentation.metrics.network_messages_sent.labels(src, kind).inc()

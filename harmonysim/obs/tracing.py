@@ -619,21 +619,7 @@ class Tracer:
     def _finish(self, span: Span) -> None:
         self._open.pop(span.span_id, None)
         trace_id = span.trace_id
-        if span.sampled:
-            # _keep, inlined for the common case (a sampled span, no retention window):
-            # this runs once per span of a traced run.
-            self.stats.spans_kept += 1
-            if self._ring:
-                self.recent.append(span)
-                if self.retention_us is not None:
-                    self._expire_recent(span)
-            if self.sink is not None:
-                batch = self._batch
-                batch.append(span)
-                if len(batch) >= self.batch_spans:
-                    self.flush()
-            return
-        if trace_id in self._kept_traces:
+        if span.sampled or trace_id in self._kept_traces:
             self._keep(span)
             return
         pending = self._pending

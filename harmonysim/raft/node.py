@@ -909,8 +909,8 @@ class RaftNode:
                 self._send_timeout_now(msg.src)
             self._send_append(msg.src, allow_empty=False)
             return
-        if msg.rejected_index == 0 and msg.conflict_index == 0:
-            return  # a stale-term answer; the term check already handled it
+        if msg.stale:
+            return  # the term check already handled it
         if progress.state is ProgressState.REPLICATE:
             if msg.rejected_index <= progress.match_index:
                 return  # stale rejection

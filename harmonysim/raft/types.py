@@ -195,6 +195,11 @@ class AppendEntriesResponse:
     read_round: int
     rejected_index: int = 0
 
+    @property
+    def stale(self) -> bool:
+        """A refusal for a stale term (§5.1), not a log mismatch: it carries no hint."""
+        return not self.success and self.rejected_index == 0 and self.conflict_index == 0
+
 
 @dataclass(frozen=True, slots=True)
 class InstallSnapshot:
