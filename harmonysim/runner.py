@@ -9,6 +9,14 @@ Rules:
   online monitors watch the event log from before the cluster starts, the rest
   judge the finished run. ``RunOutcome.status`` is the worst check status and
   ``RunOutcome.exit_code`` the command-line exit status it calls for.
+- Traces that touch a failure are kept whatever the sampler said. Head sampling
+  decides at an operation's start, before anyone knows it will matter, and an
+  unsampled operation propagates nothing. So a traced run (0 < sample < 1) whose
+  checks fail is simply run again, deterministically, with the requests and
+  election terms the failed checks implicate (and every request that ended in
+  error) traced as well; that run's traces replace the first's. Trace ids have
+  their own RNG stream, so the sampled traces are the same ones. It costs a second
+  run only when a check fails; ``run.json`` records it under ``traces``.
 - Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
   reported beside it, in ``run.json``'s ``timing`` only.
 - ``replay_run`` re-runs a folder's resolved scenario and compares event hashes;
@@ -19,10 +27,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -30,7 +38,8 @@ from harmonysim import __version__
 from harmonysim.check.result import CheckResult, CheckStatus, overall_status
 from harmonysim.check.suite import RunChecks
 from harmonysim.cluster import Cluster
-from harmonysim.cluster.telemetry import Telemetry
+from harmonysim.cluster.history import HistoryRecorder
+from harmonysim.cluster.telemetry import TRACES_FILE, KeptTraces, Telemetry
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
 from harmonysim.sim.world import World
@@ -52,6 +61,7 @@ class RunOutcome:
     summary: dict[str, Any]
     wall_seconds: float
     checks: dict[str, CheckResult] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> CheckStatus:
@@ -77,6 +87,7 @@ class RunOutcome:
             "summary": self.summary,
             "status": self.status.value,
             "checks": {name: result.to_json() for name, result in self.checks.items()},
+            "traces": self.traces,
             "timing": {
                 "wall_seconds": round(self.wall_seconds, 3),
                 "speedup": round(self.speedup, 1),
@@ -94,53 +105,150 @@ def run_scenario(
     *,
     progress: Callable[[float], None] | None = None,
     trace_sample: float = DEFAULT_TRACE_SAMPLE,
+    failure_traces: bool = True,
 ) -> RunOutcome:
     """Run ``scenario`` and write its artifacts into ``out_dir``.
 
     ``trace_sample`` is the head-sampling ratio of traces (1 = every client
-    operation, 0 = tracing off); it never changes the event log.
+    operation, 0 = tracing off); it never changes the event log. With
+    ``failure_traces``, a traced run whose checks fail is run again to keep the
+    traces of what failed (see ``keep_failure_traces``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out_dir / EVENTS_FILE).open("wb") as sink:
-        world = World.from_scenario(scenario, sink=sink)
-        telemetry = Telemetry(world, out_dir, trace_sample)
-        cluster = Cluster(world, scenario)
         checks = RunChecks(scenario)
-        checks.attach(world, cluster)
-        world.faults.schedule(scenario.faults)
-        cluster.start()
-        world.run(scenario.duration_ms, progress=progress)
-        cluster.finish()
-        telemetry.finish()
+        world, cluster, summary = _simulate(
+            scenario, sink, out_dir, trace_sample, checks=checks, progress=progress
+        )
         results = checks.finish()
-        network = world.network
-        summary: dict[str, Any] = {
-            "virtual_ms": scenario.duration_ms,
-            "events": 0,
-            "messages_sent": network.sent,
-            "messages_delivered": network.delivered,
-            "messages_dropped": network.dropped,
-            "messages_duplicated": network.duplicated,
-            **cluster.summary(),
-            "faults": dict(sorted(world.faults.counts.items())),
-        }
-        world.finish({"ops_ok": summary["ops_ok"]})
-        summary["events"] = world.log.count
     cluster.write_history(out_dir / HISTORY_FILE)
+    wall_seconds = time.perf_counter() - started  # the run's own; a second run is timed apart
+    traces: dict[str, Any] = {"sample": trace_sample}
+    if failure_traces and 0.0 < trace_sample < 1.0:
+        failed = overall_status(result.status for result in results.values())
+        if failed is CheckStatus.VIOLATION:
+            kept = traces_to_keep(results, cluster.history)
+            traces["kept_for_failure"] = keep_failure_traces(
+                scenario, out_dir, trace_sample, kept, world.log.hexdigest
+            )
     outcome = RunOutcome(
         scenario=scenario,
         out_dir=out_dir,
         event_count=world.log.count,
         event_hash=world.log.hexdigest,
         summary=summary,
-        wall_seconds=time.perf_counter() - started,
+        wall_seconds=wall_seconds,
         checks=results,
+        traces=traces,
     )
     (out_dir / RUN_FILE).write_bytes(
         orjson.dumps(outcome.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
     )
     return outcome
+
+
+def _simulate(
+    scenario: Scenario,
+    sink: IO[bytes] | None,
+    out_dir: Path,
+    trace_sample: float,
+    *,
+    checks: RunChecks | None = None,
+    progress: Callable[[float], None] | None = None,
+    keep: KeptTraces | None = None,
+    traces_file: str = TRACES_FILE,
+) -> tuple[World, Cluster, dict[str, Any]]:
+    """One simulation of ``scenario``: its world (event log finished), cluster and summary."""
+    world = World.from_scenario(scenario, sink=sink)
+    telemetry = Telemetry(world, out_dir, trace_sample, keep=keep, traces_file=traces_file)
+    cluster = Cluster(world, scenario)
+    if checks is not None:
+        checks.attach(world, cluster)
+    world.faults.schedule(scenario.faults)
+    cluster.start()
+    world.run(scenario.duration_ms, progress=progress)
+    cluster.finish()
+    telemetry.finish()
+    network = world.network
+    summary: dict[str, Any] = {
+        "virtual_ms": scenario.duration_ms,
+        "events": 0,
+        "messages_sent": network.sent,
+        "messages_delivered": network.delivered,
+        "messages_dropped": network.dropped,
+        "messages_duplicated": network.duplicated,
+        **cluster.summary(),
+        "faults": dict(sorted(world.faults.counts.items())),
+    }
+    world.finish({"ops_ok": summary["ops_ok"]})
+    summary["events"] = world.log.count
+    return world, cluster, summary
+
+
+MAX_KEPT_REQUESTS = 1000
+"""At most this many client requests are traced again for a failure (the first found)."""
+LAST_WRITES_PER_KEY = 4
+"""For a key a failed check names, the traces of this many of its last writes are kept."""
+
+
+def traces_to_keep(results: Mapping[str, CheckResult], history: HistoryRecorder) -> KeptTraces:
+    """The traces that failed checks touched, and those of errors, as ``KeptTraces``.
+
+    From each violated check: the requests its ``Implicated`` names (history rows,
+    requests, the last writes of its keys) and the elections of its terms; then
+    every request that ended in error (``info``: no answer in time). At most
+    ``MAX_KEPT_REQUESTS`` requests, the checks' first.
+    """
+    requests: list[tuple[str, int]] = []
+    terms: list[int] = []
+    for result in results.values():
+        if result.status is not CheckStatus.VIOLATION:
+            continue
+        implicated = result.implicated
+        requests.extend(history.request_at(row) for row in implicated.history_rows)
+        requests.extend(implicated.requests)
+        for key in implicated.keys:
+            requests.extend(history.last_writes(key, LAST_WRITES_PER_KEY))
+        terms.extend(implicated.terms)
+    requests.extend(history.indeterminate())
+    unique = list(dict.fromkeys(requests))[:MAX_KEPT_REQUESTS]
+    return KeptTraces(frozenset(unique), frozenset(terms))
+
+
+def keep_failure_traces(
+    scenario: Scenario, out_dir: Path, trace_sample: float, kept: KeptTraces, event_hash: str
+) -> dict[str, Any]:
+    """Run ``scenario`` again, tracing ``kept`` whatever the sampler says, and replace the
+    run folder's traces with that run's: the same sampled traces, plus every span of
+    the kept ones (head sampling had dropped their children; a run is deterministic,
+    so running it again is how to get them back).
+
+    The second run must reproduce the first's event log (``event_hash``); if it does
+    not, the first run's traces stay and the returned record says so. Returns what
+    ``run.json`` records under ``traces.kept_for_failure``.
+    """
+    record: dict[str, Any] = {
+        "requests": len(kept.requests),
+        "election_terms": sorted(kept.terms),
+    }
+    if not kept:
+        record["replayed"] = False
+        return record
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=".traces-", dir=out_dir) as scratch:
+        world, _, _ = _simulate(scenario, None, Path(scratch), trace_sample, keep=kept)
+        if world.log.hexdigest == event_hash:
+            (Path(scratch) / TRACES_FILE).replace(out_dir / TRACES_FILE)
+            record["replayed"] = True
+        else:
+            record["replayed"] = False
+            record["error"] = (
+                f"the run made again diverged (event hash {world.log.hexdigest[:16]}, "
+                f"expected {event_hash[:16]}): the traces are the first run's"
+            )
+    record["wall_seconds"] = round(time.perf_counter() - started, 3)
+    return record
 
 
 class RunFolderError(Exception):

@@ -43,7 +43,7 @@ from typing import Any
 
 import networkx as nx
 
-from harmonysim.check.result import CheckResult, CheckStatus
+from harmonysim.check.result import CheckResult, CheckStatus, Implicated
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
 
@@ -268,6 +268,7 @@ class LivenessMonitor:
                 CheckStatus.VIOLATION,
                 f"{len(problems)} liveness problem(s); first: {problems[0]}",
                 details,
+                Implicated(history_rows=tuple(row for row in service.rows if row >= 0)),
             )
         leader = f"leader {elected[1]} at {elected[0]:g} ms" if elected else "no leader"
         return CheckResult(
@@ -289,6 +290,7 @@ class _Service:
     checked: int
     problems: list[str]
     details: dict[str, Any]
+    rows: list[int]  # the history rows (invocations) of the operations in ``problems``
 
 
 def _judge_operations(
@@ -313,6 +315,7 @@ def _judge_operations(
     serve_until = bounds.duration_ms - timeout_ms
     hang_deadline = bounds.quiet_from_ms + bounds.bound_ms
     problems: list[str] = []
+    problem_rows: list[int] = []
     checked = 0
     timed_out = 0
     for start, end in operations:
@@ -325,6 +328,7 @@ def _judge_operations(
                     f"{label} invoked at {invoked_ms:g} ms, pending at the last fault, "
                     f"did not complete by {hang_deadline:g} ms"
                 )
+                problem_rows.append(start.get("index", -1))
             continue
         if not serve_from <= invoked_ms <= serve_until:
             continue
@@ -340,8 +344,10 @@ def _judge_operations(
             f"{label} invoked at {invoked_ms:g} ms timed out and the cluster answered no "
             f"operation until {waited_until:g} ms"
         )
+        problem_rows.append(start.get("index", -1))
     return _Service(
         checked,
         problems,
         {"operations_checked": checked, "operations_timed_out": timed_out},
+        problem_rows,
     )

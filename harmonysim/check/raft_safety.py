@@ -61,7 +61,8 @@ exact evidence each one uses:
 
 Every violation names its rule, the nodes, the term and index, the virtual time and
 the event sequence numbers involved. At most ``max_per_rule`` violations are kept per
-rule; the rest are only counted.
+rule; the rest are only counted. ``implicated`` names, for keeping their traces, the
+client requests whose entries sat at the violations' indexes and their terms.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from harmonysim.check.result import Implicated
 from harmonysim.raft import Entry, EntryKind, RaftNode, Role
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
 
@@ -153,6 +155,14 @@ def entry_name(entry: Entry) -> str:
     op = getattr(entry.data, "op", None)
     node = getattr(entry.data, "node", None)
     return f"config:{op}:{node}" if op is not None else f"config:{entry.data}"
+
+
+def request_of(name: str) -> tuple[str, int] | None:
+    """The ``(client, seq)`` of a client command's ``entry_name``; None for other entries."""
+    client, _, seq = name.rpartition(":")
+    if not client or client == "config" or client.startswith("config:") or not seq.isdigit():
+        return None
+    return client, int(seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +284,29 @@ class RaftSafetyMonitor:
         return {term: node for term, (node, _) in sorted(self._leaders.items())}
 
     # -- reporting --------------------------------------------------------------------
+
+    def implicated(self) -> Implicated:
+        """What the reported violations point at: the client requests whose entries sat
+        at their indexes (every entry the monitor saw persisted, applied or logged
+        there, in any term) and their terms, whose elections are involved."""
+        indexes = {v.index for v in self.violations if v.index is not None}
+        names: list[str] = []
+        for (index, _term), persisted in self._persisted.items():
+            if index in indexes:
+                names.append(persisted.name)
+        for index in sorted(indexes):
+            applied = self._applied.get(index)
+            if applied is not None:
+                names.append(applied[1])
+            for track in self._nodes.values():
+                logged = track.log.get(index)
+                if logged is not None:
+                    names.append(logged[1])
+        requests = [request for name in names if (request := request_of(name)) is not None]
+        terms = [v.term for v in self.violations if v.term is not None]
+        return Implicated(
+            requests=tuple(dict.fromkeys(requests)), terms=tuple(dict.fromkeys(terms))
+        )
 
     def _report(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from harmonysim.check.result import CheckResult, CheckStatus
+from harmonysim.check.result import CheckResult, CheckStatus, Implicated
 
 if TYPE_CHECKING:
     from harmonysim.cluster.server import KVServer
@@ -117,6 +117,8 @@ def check_replicas(
             CheckStatus.VIOLATION,
             f"{len(problems)} problem(s); first: {first['message']}",
             details,
+            # The keys replicas disagree on: their last writes are what to look at.
+            Implicated(keys=tuple(dict.fromkeys(p["key"] for p in problems if "key" in p))),
         )
     down = f", {node_count - len(live)} down" if node_count > len(live) else ""
     if outside:

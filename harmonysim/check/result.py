@@ -8,6 +8,10 @@ Rules:
   the summary says which).
 - A ``CheckResult`` is plain JSON-ready data (``to_json``), so ``run.json``, the
   run summary table and machine consumers read the same thing.
+- A failed check also says what it implicates (``Implicated``): the history rows
+  of the client operations, the client requests, the keys and the terms its
+  explanation names. A run keeps the traces of those (``harmonysim.runner``);
+  it is not part of the JSON, whose details already name them.
 - The overall status of several checks is the worst one: any violation beats
   any unknown, which beats ok; skipped checks never change it. It maps onto the
   command-line exit statuses: 0 ok, 1 a check failed, 3 inconclusive.
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CheckResult", "CheckStatus", "overall_status"]
+__all__ = ["CheckResult", "CheckStatus", "Implicated", "overall_status"]
 
 
 class CheckStatus(StrEnum):
@@ -46,6 +50,29 @@ _EXIT_CODES = {
 
 
 @dataclass(frozen=True, slots=True)
+class Implicated:
+    """What a failed check points at, by the names the run uses for them.
+
+    ``history_rows``: rows of ``history.jsonl`` (an invocation or its completion) of
+    the client operations involved; ``requests``: client requests as ``(client,
+    seq)`` (entries in the Raft log name them so); ``keys``: keys whose last writes
+    are involved; ``terms``: terms whose elections are involved. Each in the order
+    the check found them.
+    """
+
+    history_rows: tuple[int, ...] = ()
+    requests: tuple[tuple[str, int], ...] = ()
+    keys: tuple[Any, ...] = ()
+    terms: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.history_rows or self.requests or self.keys or self.terms)
+
+
+NOTHING = Implicated()
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """The outcome of one named check on one run."""
 
@@ -53,6 +80,7 @@ class CheckResult:
     status: CheckStatus
     summary: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    implicated: Implicated = field(default=NOTHING, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status.value, "summary": self.summary, "details": dict(self.details)}

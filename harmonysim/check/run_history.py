@@ -11,7 +11,9 @@ Rules:
 - The search has a step budget (deterministic), so a run never hangs on a hard
   history: when it runs out the verdict is ``unknown``, never a guess.
 - A violation's details carry the checker's explanation: the key, the longest
-  linearizable prefix and the operations that cannot follow it, with times.
+  linearizable prefix and the operations that cannot follow it, with times. It
+  implicates those operations, the one that had to be preceded by an effect, and
+  the last few of the prefix (the writes they contradict).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from harmonysim.check.history import HistoryParseError, Operation, OpType, pair_operations
 from harmonysim.check.linearizability import Verdict, check
 from harmonysim.check.models import KvModel, ModelError
-from harmonysim.check.result import CheckResult, CheckStatus
+from harmonysim.check.result import CheckResult, CheckStatus, Implicated
 
 __all__ = [
     "DEFAULT_BUDGET_STEPS",
@@ -36,6 +38,7 @@ DEFAULT_BUDGET_STEPS = 2_000_000
 """Search steps allowed per run: far above what shipped scenarios need (thousands)."""
 UNSUPPORTED_FUNCTIONS = frozenset({"scan"})
 _EXPLANATION_LINES = 40
+_PRECEDING_OPS = 4  # operations linearized before the failure, implicated with it
 _OP_TYPES = {member.value: member for member in OpType}
 
 
@@ -115,6 +118,15 @@ def check_run_history(
         )
     keys = [part.key for part in result.violations]
     details["violated_keys"] = keys
+    culprit_rows: list[int] = []
+    for part in result.violations:
+        # The operations that cannot follow, the one that had to be preceded by an
+        # effect, and the last ones linearized before them (whose writes they contradict).
+        culprits = [stuck.op for stuck in part.stuck]
+        if part.deadline is not None:
+            culprits.append(part.deadline)
+        culprits.extend(reversed(part.linearization[-_PRECEDING_OPS:]))
+        culprit_rows.extend(op.invoke_index for op in culprits if op.invoke_index >= 0)
     first = result.violations[0]
     stuck = first.stuck[0].op if first.stuck else first.deadline
     culprit = (
@@ -125,4 +137,5 @@ def check_run_history(
         CheckStatus.VIOLATION,
         f"not linearizable on key {first.key!r}{culprit}{scans}",
         details,
+        Implicated(history_rows=tuple(dict.fromkeys(culprit_rows))),
     )

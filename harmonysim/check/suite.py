@@ -122,6 +122,7 @@ class RunChecks:
             CheckStatus.VIOLATION,
             f"{total} violation(s); first: {monitor.violations[0]}",
             details,
+            monitor.implicated(),
         )
 
     def _liveness(self, world: World, cluster: Cluster) -> CheckResult:

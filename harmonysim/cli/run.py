@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="R",
         help=f"fraction of client operations traced, 0..1 (0: off); default {DEFAULT_TRACE_SAMPLE}",
     )
+    parser.add_argument(
+        "--no-failure-traces",
+        dest="failure_traces",
+        action="store_false",
+        help="when a check fails, do not run again to keep the traces of what failed",
+    )
     parser.add_argument("--json", action="store_true", help="print run.json to stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -85,9 +91,15 @@ def handle(args: argparse.Namespace, out: Console) -> int:
                 out_dir,
                 progress=lambda now_ms: progress.update(task, completed=now_ms),
                 trace_sample=args.trace_sample,
+                failure_traces=args.failure_traces,
             )
     else:
-        outcome = run_scenario(scenario, out_dir, trace_sample=args.trace_sample)
+        outcome = run_scenario(
+            scenario,
+            out_dir,
+            trace_sample=args.trace_sample,
+            failure_traces=args.failure_traces,
+        )
     if args.json:
         print_json(outcome.to_json())
     elif not args.quiet:
@@ -141,6 +153,14 @@ def summary_table(outcome: RunOutcome) -> Table:
     ):
         changes = summary.get("membership_changes", 0)
         rows.append(("final configuration", f"{', '.join(members)} ({changes} change(s))"))
+    kept = outcome.traces.get("kept_for_failure")
+    if kept is not None:
+        what = f"{kept['requests']} request(s), {len(kept['election_terms'])} election term(s)"
+        if kept.get("error"):
+            what = f"not kept: {kept['error']}"
+        elif kept.get("replayed"):
+            what += f", run again in {kept['wall_seconds']:.2f} s"
+        rows.append(("traces kept for the failure", what))
     rows += [
         ("virtual time", f"{summary['virtual_ms'] / 1000:.1f} s"),
         ("wall time", f"{outcome.wall_seconds:.2f} s"),

@@ -123,7 +123,11 @@ class Client:
             seq,
         )
         if self._instrumentation is not None:
-            self._trace = self._instrumentation.client_operation(operation.f.value, operation.key)
+            telemetry = self.world.telemetry
+            keep = telemetry is not None and telemetry.keeps_request(self.id, seq)
+            self._trace = self._instrumentation.client_operation(
+                operation.f.value, operation.key, request=seq, keep=keep
+            )
             # Unsampled traces keep their root span (kept if the operation fails) but
             # propagate nothing: 1% sampling costs about 1% of full tracing.
             self._carried = self._trace.span if self._trace.span.sampled else None

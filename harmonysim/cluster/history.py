@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ _KINDS = {
 }
 
 
+_WRITES = frozenset({"put", "cas", "delete"})
+
 FIELDS = ("process", "type", "f", "key", "value", "time", "index")
 """The keys of a history row, in the order rows are written."""
 
@@ -48,12 +51,18 @@ class HistoryRecorder:
         self._log = log
         self._clock_ms = clock_ms
         self._rows: list[tuple[Any, ...]] = []
+        # Beside each row, the request it belongs to: its client's sequence number (the
+        # client is named by ``_clients``); not part of history.jsonl.
+        self._seqs = array("q")
+        self._clients: dict[int, str] = {}
 
     def record(
         self, client: str, process: int, kind: str, f: str, key: Any, value: Any, seq: int
     ) -> None:
         rows = self._rows
         rows.append((process, kind, f, key, value, self._clock_ms(), len(rows)))
+        self._seqs.append(seq)
+        self._clients[process] = client
         self._log.emit(
             _KINDS[kind],
             client,
@@ -77,6 +86,27 @@ class HistoryRecorder:
             for row in self.iter_rows():
                 handle.write(orjson.dumps(row))
                 handle.write(b"\n")
+
+    # -- requests, for keeping their traces -------------------------------------------
+
+    def request_at(self, row: int) -> tuple[str, int]:
+        """The request ``(client, seq)`` of the operation row ``row`` belongs to."""
+        return self._clients[self._rows[row][0]], self._seqs[row]
+
+    def last_writes(self, key: Any, count: int) -> list[tuple[str, int]]:
+        """The requests of the last ``count`` writes (put, cas, delete) invoked on ``key``."""
+        found: list[tuple[str, int]] = []
+        for position in range(len(self._rows) - 1, -1, -1):
+            row = self._rows[position]
+            if row[1] == "invoke" and row[2] in _WRITES and row[3] == key:
+                found.append(self.request_at(position))
+                if len(found) >= count:
+                    break
+        return found
+
+    def indeterminate(self) -> list[tuple[str, int]]:
+        """The requests of operations that ended ``info`` (no answer in time), in order."""
+        return [self.request_at(i) for i, row in enumerate(self._rows) if row[1] == "info"]
 
     def counts(self) -> dict[str, int]:
         totals = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}

@@ -196,7 +196,7 @@ class KVServer:
         )
         # Tracing and metrics (cluster/telemetry.py), when the run is observed: the
         # spans of entries this server knows a trace for, by index, and so on.
-        telemetry = node.world.telemetry
+        telemetry = self._telemetry = node.world.telemetry
         self.instrumentation: Instrumentation | None = (
             telemetry.for_node(node.id) if telemetry is not None else None
         )
@@ -224,6 +224,8 @@ class KVServer:
         self._pending_writes: dict[int, tuple[str, int, str, Operation | None]] = {}
         # read request id -> the request, who asked, and the read's trace operation
         self._pending_reads: dict[int, tuple[ClientRequest, str, Operation | None]] = {}
+        # read request id -> the span of its ReadIndex round (traced reads only)
+        self._read_rounds: dict[int, Operation] = {}
         # reads confirmed at an index, waiting for this server to apply it
         self._ready_reads: deque[tuple[int, ClientRequest, str, Operation | None]] = deque()
         self._role = self.raft.role
@@ -285,6 +287,9 @@ class KVServer:
         for _, _, query in self._pending_reads.values():
             if query is not None:
                 query.finish("node crashed", result="crashed")
+        for round_ in self._read_rounds.values():
+            round_.finish("node crashed", result="crashed")
+        self._read_rounds.clear()
         for _, _, _, query in self._ready_reads:
             if query is not None:
                 query.finish("node crashed", result="crashed")
@@ -347,12 +352,16 @@ class KVServer:
         if operation.f.is_read:
             query = serve
             if "read_without_read_index" in self.bugs:
-                command = Command(request.client, request.seq, operation)
-                self._finish_read(request, sender, query, self.machine.read(command))
+                self._serve_read(request, sender, query)
                 return
             self._next_read += 1
             if raft.read_index(self._next_read):
                 self._pending_reads[self._next_read] = (request, sender, query)
+                if query is not None and instrumentation is not None:
+                    # The ReadIndex round (§6.4): until a heartbeat round confirms leadership.
+                    self._read_rounds[self._next_read] = instrumentation.trace_raft_operation(
+                        query.span, RaftOp.READ_INDEX, raft.term
+                    )
             else:
                 if query is not None:
                     query.finish(result="redirect")
@@ -384,10 +393,23 @@ class KVServer:
             self._drive()
         return index
 
-    def _finish_read(
-        self, request: ClientRequest, sender: str, query: Operation | None, result: Any
-    ) -> None:
-        if query is not None:
+    def _serve_read(self, request: ClientRequest, sender: str, query: Operation | None) -> None:
+        """Read the B+ tree (a span below the query when traced, a count always) and reply."""
+        command = Command(request.client, request.seq, request.operation)
+        instrumentation = self.instrumentation
+        if instrumentation is None:
+            result = self.machine.read(command)
+        elif query is None:
+            result = self.machine.read(command)
+            instrumentation.metrics.btree_operations.labels(
+                self.node.id, request.operation.f.value, "ok"
+            ).inc()
+        else:
+            tree = instrumentation.trace_btree_operation(
+                query.span, request.operation.f.value, request.operation.key
+            )
+            result = self.machine.read(command)
+            tree.finish(result="ok")
             query.finish(result="ok")
         self._reply(sender, request, ReplyStatus.OK, result, query.span if query else None)
 
@@ -501,6 +523,10 @@ class KVServer:
             self._apply(entry)
         for read_state in ready.read_states:
             pending = self._pending_reads.pop(read_state.request_id, None)  # type: ignore[call-overload]
+            round_ = self._read_rounds.pop(read_state.request_id, None)  # type: ignore[call-overload]
+            if round_ is not None:
+                round_.span.set_attribute("raft.index", read_state.index)
+                round_.finish(result="confirmed")
             if pending is not None:
                 request, sender, query = pending
                 self._ready_reads.append((read_state.index, request, sender, query))
@@ -588,7 +614,11 @@ class KVServer:
             return
         if role in (Role.PRE_CANDIDATE, Role.CANDIDATE):
             if self._election is None:
-                self._election = instrumentation.election_started(raft.term)
+                telemetry = self._telemetry
+                # The term it campaigns for (a pre-candidate's is the next one, §9.6).
+                term = raft.term + 1 if role is Role.PRE_CANDIDATE else raft.term
+                keep = telemetry is not None and telemetry.keeps_election(term)
+                self._election = instrumentation.election_started(raft.term, keep=keep)
         elif self._election is not None:
             instrumentation.election_finished(self._election, won=role is Role.LEADER)
             self._election = None
@@ -602,7 +632,9 @@ class KVServer:
         if kind is AppendEntriesResponse:
             return self._entry_trace.get(message.match_index)
         if kind is RequestVote:
-            return self._election
+            # An unsampled election is its root span alone: its RequestVotes carry nothing.
+            election = self._election
+            return election if election is not None and election.sampled else None
         if kind is RequestVoteResponse:
             return self._vote_trace.pop(message.dst, None)
         return None
@@ -677,8 +709,7 @@ class KVServer:
         reads = self._ready_reads
         while reads and reads[0][0] <= applied:
             _, request, sender, query = reads.popleft()
-            command = Command(request.client, request.seq, request.operation)
-            self._finish_read(request, sender, query, self.machine.read(command))
+            self._serve_read(request, sender, query)
 
     def _abandon_requests(self) -> None:
         """Leadership lost: tell waiting clients to retry elsewhere."""
@@ -689,6 +720,9 @@ class KVServer:
             self.node.send(reply_to, ClientReply(client, seq, ReplyStatus.RETRY))
         for request_id in sorted(self._pending_reads):
             request, sender, query = self._pending_reads[request_id]
+            round_ = self._read_rounds.pop(request_id, None)
+            if round_ is not None:
+                round_.finish("leadership lost", result="retry")
             if query is not None:
                 query.finish("leadership lost", result="retry")
             self._reply(sender, request, ReplyStatus.RETRY)

@@ -10,6 +10,12 @@ Rules:
   Raft step of the entries in it, an election. Messages sent for no traced reason
   (heartbeats, say) carry nothing and build no span, but are still counted.
 - ``sample_ratio`` 0 turns tracing off (no span objects at all); metrics stay on.
+- Trace ids have their stream (``ids/trace``), span ids another (``ids/span``):
+  only roots (client operations, elections) draw trace ids, and they happen
+  whatever is traced, so a run's trace ids and sampling decisions are the same
+  however many spans it builds. ``keep`` names client requests and election terms
+  traced whatever the sampler says: a run replayed to keep what a failure touched
+  (``harmonysim.runner``) keeps the same sampled traces and those.
 - Files, in the run folder: ``traces.otlp.jsonl`` (spans streamed in batches as
   they finish, OTLP/JSON) and ``metrics.jsonl`` (samples every
   ``sample_every_ms`` of virtual time); at the end ``metrics.prom`` and
@@ -18,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -25,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 import simpy
 
-from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry, Span
+from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
@@ -35,13 +42,26 @@ if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
     from harmonysim.sim.world import World
 
-__all__ = ["Telemetry"]
+__all__ = ["KeptTraces", "Telemetry"]
 
 TRACES_FILE = "traces.otlp.jsonl"
 TRACE_ID_STREAM = "ids/trace"
+SPAN_ID_STREAM = "ids/span"
 METRICS_FILE = "metrics.jsonl"
 METRICS_OTLP_FILE = "metrics.otlp.jsonl"
 METRICS_PROM_FILE = "metrics.prom"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptTraces:
+    """Traces kept whatever the sampler says: client requests as ``(client, seq)``, and
+    the elections of the listed terms."""
+
+    requests: frozenset[tuple[str, int]] = frozenset()
+    terms: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.requests or self.terms)
 
 
 class Telemetry:
@@ -53,14 +73,18 @@ class Telemetry:
         out_dir: Path | None,
         sample_ratio: float,
         sample_every_ms: float = 1000.0,
+        *,
+        keep: KeptTraces | None = None,
+        traces_file: str = TRACES_FILE,
     ) -> None:
         self.world = world
+        self.kept = keep if keep is not None else KeptTraces()
         self.out_dir = out_dir
         self._files: list[IO[bytes]] = []
         span_sink = None
         metrics_sink = None
         if out_dir is not None:
-            traces = (out_dir / TRACES_FILE).open("wb")
+            traces = (out_dir / traces_file).open("wb")
             metrics = (out_dir / METRICS_FILE).open("wb")
             self._files = [traces, metrics]
             span_sink = OtlpSpanWriter(traces)
@@ -76,6 +100,7 @@ class Telemetry:
             sample_ratio,
             registry=Registry(metrics_sink),
             span_sink=span_sink,
+            span_ids=RandomIds(world.rng.stream(SPAN_ID_STREAM)),
         )
         self.tracing = sample_ratio > 0
         self._nodes: dict[str, Instrumentation] = {}
@@ -84,6 +109,14 @@ class Telemetry:
         world.telemetry = self
         world.network.observer = self
         env.process(self._sampler())
+
+    def keeps_request(self, client: str, seq: int) -> bool:
+        """Whether the trace of ``client``'s request ``seq`` is kept whatever is sampled."""
+        return (client, seq) in self.kept.requests
+
+    def keeps_election(self, term: int) -> bool:
+        """Whether elections of ``term`` are traced whatever is sampled."""
+        return term in self.kept.terms
 
     def for_node(self, node: str) -> Instrumentation:
         instrumentation = self._nodes.get(node)
@@ -143,11 +176,6 @@ class Telemetry:
             self.for_node(src).message_duplicated(hop, kind)
 
     # -- the end of the run ------------------------------------------------------------
-
-    def keep(self, span: Span | None) -> None:
-        """Export the trace of ``span`` whatever the sampler decided (failed checks)."""
-        if span is not None:
-            self.instrumentation.tracer.force_keep(span.context.trace_id)
 
     def finish(self) -> None:
         """Final metric sample, flush spans, write the end-of-run metric files."""

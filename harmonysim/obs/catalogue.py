@@ -104,7 +104,8 @@ class ClusterMetrics:
         # -- the B+ tree state machine --
         self.btree_operations: Counter = r.counter(
             "harmonysim_btree_operations_total",
-            "B+ tree operations applied, by operation and result",
+            "B+ tree operations (writes each replica applied, reads the leader served), by "
+            "operation and result",
             ("node", "op", "result"),
         )
         self.btree_splits: Counter = r.counter(

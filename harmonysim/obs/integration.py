@@ -77,7 +77,8 @@ Parent = Span | TraceContext | None
 
 
 class RaftOp(StrEnum):
-    """The Raft steps a write goes through on each server (§5.3, §5.4)."""
+    """The Raft steps a write goes through on each server (§5.3, §5.4), and a read's
+    ReadIndex round on the leader (§6.4)."""
 
     PROPOSE = "propose"
     APPEND = "append"
@@ -86,6 +87,7 @@ class RaftOp(StrEnum):
     APPLY = "apply"
     VOTE = "vote"
     SNAPSHOT = "snapshot"
+    READ_INDEX = "read_index"
 
 
 # Raft step (member or name) -> (name, span name, category): looked up per span,
@@ -190,8 +192,12 @@ class Instrumentation:
         registry: Registry | None = None,
         span_sink: SpanSink | None = None,
         max_buffered_spans: int = 4096,
+        span_ids: IdSource | None = None,
     ) -> Instrumentation:
-        tracer = Tracer(ids, clock_us, sample_ratio, span_sink, max_buffered_spans)
+        """A tracer (trace ids from ``ids``, span ids from ``span_ids`` or ``ids``) and metrics."""
+        tracer = Tracer(
+            ids, clock_us, sample_ratio, span_sink, max_buffered_spans, span_ids=span_ids
+        )
         return cls(tracer, ClusterMetrics(registry if registry is not None else Registry()))
 
     def for_node(self, node: str) -> Instrumentation:
@@ -318,13 +324,15 @@ class Instrumentation:
         if applied_index is not None:
             metrics.raft_applied_index.labels(node).set(applied_index)
 
-    def election_started(self, term: int, reason: str = "timeout") -> Span:
-        """The root span of an election this node runs (§5.2); RequestVotes are its children."""
+    def election_started(self, term: int, reason: str = "timeout", *, keep: bool = False) -> Span:
+        """The root span of an election this node runs (§5.2); RequestVotes are its children.
+        ``keep`` traces it whatever the sampler says."""
         return self.tracer.start_trace(
             "raft.election",
             self.node,
             Category.RAFT,
             attributes={"raft.term": term, "reason": reason},
+            keep=keep,
         )
 
     def vote_received(self, election: Span, voter: str, granted: bool) -> None:
@@ -372,14 +380,18 @@ class Instrumentation:
 
     # -- clients and queries -------------------------------------------------------------
 
-    def client_operation(self, op: str, key: Any) -> Operation:
-        """The root of a client operation's trace; finish with result ok / fail / info."""
+    def client_operation(
+        self, op: str, key: Any, *, request: int | None = None, keep: bool = False
+    ) -> Operation:
+        """The root of a client operation's trace; finish with result ok / fail / info.
+        ``request`` is the client's sequence number for it (the attribute ``kv.request``,
+        which with the client's node names its rows in the history); ``keep`` traces it
+        whatever the sampler says."""
+        attributes: dict[str, AttributeValue] = {"kv.op": op, "kv.key": str(key)}
+        if request is not None:
+            attributes["kv.request"] = request
         span = self.tracer.start_trace(
-            f"kv.{op}",
-            self.node,
-            Category.CLIENT,
-            SpanKind.CLIENT,
-            {"kv.op": op, "kv.key": str(key)},
+            f"kv.{op}", self.node, Category.CLIENT, SpanKind.CLIENT, attributes, keep=keep
         )
         return self._timed(span, self._client_finished(op))
 

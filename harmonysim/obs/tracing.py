@@ -1,22 +1,27 @@
 """Distributed tracing on the virtual clock: trace contexts, spans, head sampling, retention.
 
 Rules:
-- Ids come from an ``IdSource`` passed in (128-bit trace ids, 64-bit span ids,
-  never zero), and times from a ``clock_us`` callable reading the virtual clock:
-  the same seed yields the same traces, byte for byte.
+- Ids come from ``IdSource``s passed in (128-bit trace ids, 64-bit span ids,
+  never zero; trace ids may have a stream of their own), and times from a
+  ``clock_us`` callable reading the virtual clock: the same seed yields the same
+  traces, byte for byte.
 - Head sampling is decided once per trace, from its id alone: a trace is sampled
   when the low 64 bits of its id are below ``sample_ratio * 2**64``. Every
   process that sees the id reaches the same decision, as OpenTelemetry's
   TraceIdRatioBased sampler does; children inherit it through ``TraceContext``.
+  ``start_trace(..., keep=True)`` samples a trace whatever its id says (a run
+  replayed to keep the traces a failure touched).
 - ``sample_ratio == 0`` turns tracing off: every call returns the shared
   ``NOOP_SPAN`` at the cost of one attribute test, and no span object is built.
 - Traces that touch an error are kept whatever the sampler said. Spans of an
   unsampled trace wait in a small pending list (at most ``pending_spans_per_trace``
   per trace, at most ``max_pending_traces`` traces, oldest evicted first). An
-  error recorded on any of its spans, or ``force_keep(trace_id)`` (what a checker
-  calls for a trace that touched a failed check), promotes the trace: its pending
-  spans are exported and its later spans are kept. A pending trace is forgotten
-  when its root span ends without error.
+  error recorded on any of its spans, or ``force_keep(trace_id)``, promotes the
+  trace: its pending spans are exported and its later spans are kept. A pending
+  trace is forgotten when its root span ends without error. (A simulated run
+  propagates nothing for unsampled traces, so its errors keep their root spans;
+  what a failed check touched is traced whole by running again with ``keep``:
+  ``harmonysim.runner``.)
 - Retention: finished kept spans are handed to the ``sink`` in batches of
   ``batch_spans`` and also kept in ``recent``, a ring of at most
   ``max_buffered_spans`` spans from which spans older than ``retention_us`` (if
@@ -435,13 +440,14 @@ class Tracer:
     __slots__ = (
         "_batch",
         "_id64",
-        "_id128",
         "_ids",
         "_kept_traces",
         "_open",
         "_pending",
         "_ring",
         "_threshold",
+        "_trace_id128",
+        "_trace_ids",
         "batch_spans",
         "enabled",
         "max_kept_traces",
@@ -468,17 +474,23 @@ class Tracer:
         pending_spans_per_trace: int = 64,
         max_pending_traces: int = 256,
         max_kept_traces: int = 4096,
+        span_ids: IdSource | None = None,
     ) -> None:
         if max_buffered_spans < 0 or batch_spans < 1:
             raise ValueError("max_buffered_spans must be >= 0 and batch_spans >= 1")
-        self._ids = ids
+        # Trace ids come from ``ids`` and span ids from ``span_ids`` (default: ``ids``
+        # too). Given their own stream, trace ids are drawn only by roots, so they and
+        # the sampling decisions do not move when a run traces more spans (``keep``).
+        self._trace_ids = ids
+        self._ids = span_ids if span_ids is not None else ids
         # Draws that may return 0 (then the id source's own method draws again): for a
         # RandomIds, getrandbits itself, called without a Python frame per span.
-        self._id64: Callable[[], int] = ids.id64
-        self._id128: Callable[[], int] = ids.id128
+        self._trace_id128: Callable[[], int] = ids.id128
         if isinstance(ids, RandomIds):
-            self._id64 = partial(ids.getrandbits, 64)
-            self._id128 = partial(ids.getrandbits, 128)
+            self._trace_id128 = partial(ids.getrandbits, 128)
+        self._id64: Callable[[], int] = self._ids.id64
+        if isinstance(self._ids, RandomIds):
+            self._id64 = partial(self._ids.getrandbits, 64)
         self.now_us = clock_us
         self.sample_ratio = sample_ratio
         self._threshold = sampling_threshold(sample_ratio)
@@ -516,12 +528,18 @@ class Tracer:
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: dict[str, AttributeValue] | None = None,
         at_us: int | None = None,
+        *,
+        keep: bool = False,
     ) -> Span:
-        """Start the root span of a new trace (a client operation, an election)."""
+        """Start the root span of a new trace (a client operation, an election).
+
+        ``keep`` samples the trace whatever its id says: what a run replayed to keep
+        the traces of a failure asks for the operations that failure touched.
+        """
         if not self.enabled:
             return NOOP_SPAN
-        trace_id = self._id128() or self._ids.id128()
-        sampled = (trace_id & _MASK64) < self._threshold
+        trace_id = self._trace_id128() or self._trace_ids.id128()
+        sampled = keep or (trace_id & _MASK64) < self._threshold
         stats = self.stats
         stats.traces_started += 1
         if sampled:

@@ -158,3 +158,30 @@ def test_the_tracing_benchmark_reports_every_ratio() -> None:
     for sample in RATIOS:
         assert result.wall_seconds[sample] > 0 and result.cpu_seconds[sample] > 0
     assert result.ratio(0.0) == result.cpu_ratio(0.0) == 1.0
+
+
+def test_a_read_is_traced_through_its_read_index_round_to_the_btree(
+    traced_run: tuple[Path, list[Span]],
+) -> None:
+    _, spans = traced_run
+    by_trace: dict[int, list[Span]] = {}
+    for span in spans:
+        by_trace.setdefault(span.context.trace_id, []).append(span)
+    reads = 0
+    for trace in by_trace.values():
+        root = next(s for s in trace if s.context.parent_span_id is None)
+        if root.name != "kv.get" or root.attributes.get("result") != "ok":
+            continue
+        serves = [s for s in trace if s.name == "serve get" and s.attributes.get("result") == "ok"]
+        assert len(serves) == 1, [s.name for s in trace]
+        (serve,) = serves
+        children = {s.name: s for s in trace if s.context.parent_span_id == serve.context.span_id}
+        round_, tree = children["raft.read_index"], children["btree.get"]
+        assert round_.node == tree.node == serve.node
+        assert round_.attributes["result"] == "confirmed" and "raft.index" in round_.attributes
+        # The tree is read once leadership is confirmed (§6.4), and the reply follows.
+        assert serve.start_us <= round_.start_us <= round_.end_us <= tree.start_us  # type: ignore[operator]
+        replies = [s for s in trace if s.context.parent_span_id == serve.context.span_id]
+        assert any(s.name.startswith("ClientReply ") for s in replies)
+        reads += 1
+    assert reads >= 10
