@@ -480,6 +480,12 @@ class KVServer:
             fields["entries"] = [
                 [entry.index, entry.term, entry_id(entry)] for entry in ready.entries
             ]
+            if self._telemetry is not None:
+                # The role the event log shows (raft.role follows this record), as
+                # harmonysim.obs.derive reads it: both measure the same latencies.
+                self._telemetry.entries_persisted(
+                    self.node.id, self._role is Role.LEADER, ready.entries, self.node.now_us
+                )
         self.node.emit(EventKind.RAFT_PERSIST, fields)
 
     def _write_entries(self, entries: tuple[Entry, ...]) -> None:

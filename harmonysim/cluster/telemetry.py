@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,7 @@ from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
-from harmonysim.raft import AppendEntriesResponse
+from harmonysim.raft import AppendEntriesResponse, Entry
 
 if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
@@ -47,6 +48,9 @@ __all__ = ["KeptTraces", "Telemetry"]
 TRACES_FILE = "traces.otlp.jsonl"
 TRACE_ID_STREAM = "ids/trace"
 SPAN_ID_STREAM = "ids/span"
+REPLICATION_WINDOW = 50_000
+"""Leader writes remembered for the replication latency: a follower further behind is
+catching up (or gets a snapshot), not replicating."""
 METRICS_FILE = "metrics.jsonl"
 METRICS_OTLP_FILE = "metrics.otlp.jsonl"
 METRICS_PROM_FILE = "metrics.prom"
@@ -105,10 +109,38 @@ class Telemetry:
         self.tracing = sample_ratio > 0
         self._nodes: dict[str, Instrumentation] = {}
         self._latency: dict[str, Any] = {}  # message type -> its bound latency histogram
+        # index -> (leader, term, µs) of the latest leader write of each recent index
+        self._leader_writes: dict[int, tuple[str, int, int]] = {}
+        self._replication: dict[str, Any] = {}  # follower -> its bound latency histogram
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
         world.telemetry = self
         world.network.observer = self
         env.process(self._sampler())
+
+    # -- replication latency ----------------------------------------------------------
+
+    def entries_persisted(
+        self, node: str, leader: bool, entries: Sequence[Entry], now_us: int
+    ) -> None:
+        """Entries became durable on ``node``: a leader's writes start the clock, a
+        follower's persisting of the same (index, term) stops it (the replication
+        latency histogram; ``harmonysim.obs.derive`` measures it so from the log)."""
+        writes = self._leader_writes
+        if leader:
+            for entry in entries:
+                writes[entry.index] = (node, entry.term, now_us)
+            if len(writes) > 2 * REPLICATION_WINDOW:  # bounded: forget the oldest half
+                horizon = entries[-1].index - REPLICATION_WINDOW
+                self._leader_writes = {i: w for i, w in writes.items() if i > horizon}
+            return
+        histogram = self._replication.get(node)
+        if histogram is None:
+            metrics = self.instrumentation.metrics
+            histogram = self._replication[node] = metrics.raft_replication_latency.labels(node)
+        for entry in entries:
+            written = writes.get(entry.index)
+            if written is not None and written[1] == entry.term and written[0] != node:
+                histogram.observe((now_us - written[2]) / 1e6)
 
     def keeps_request(self, client: str, seq: int) -> bool:
         """Whether the trace of ``client``'s request ``seq`` is kept whatever is sampled."""

@@ -157,3 +157,29 @@ def test_catalogue_covers_what_the_wiring_must_maintain() -> None:
         "harmonysim_faults_total",
     ):
         assert needed in names
+
+
+def test_the_run_measures_replication_latency_as_the_log_shows_it(
+    run_dir: Path, records: list[dict[str, Any]]
+) -> None:
+    """From a leader persisting an entry to each follower persisting the same (index,
+    term): counted inline by the run and derived from its log, the same histogram."""
+    derived = {
+        dict(s.labels)["node"]: (s.count, s.sum)
+        for s in metrics_from_events(records)
+        .get("harmonysim_raft_replication_latency_seconds")
+        .samples()
+    }
+    inline: dict[str, dict[str, float]] = {}
+    for line in (run_dir / "metrics.prom").read_text().splitlines():
+        for part in ("_count", "_sum"):
+            prefix = f"harmonysim_raft_replication_latency_seconds{part}{{"
+            if line.startswith(prefix):
+                node = line.split('node="')[1].split('"')[0]
+                inline.setdefault(node, {})[part] = float(line.rsplit(" ", 1)[1])
+    assert len(derived) >= 4  # every follower of the run's leaders
+    assert set(inline) == set(derived)
+    for node, (count, total) in derived.items():
+        assert count > 100
+        assert inline[node]["_count"] == count
+        assert inline[node]["_sum"] == pytest.approx(total)
