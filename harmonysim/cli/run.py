@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="when a check fails, do not run again to keep the traces of what failed",
     )
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="after the run, POST its traces and metrics to this OTLP/HTTP receiver "
+        "(e.g. http://localhost:4318, Jaeger or an OpenTelemetry Collector)",
+    )
     parser.add_argument("--json", action="store_true", help="print run.json to stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -64,6 +70,9 @@ def load(path: Path, seed: int | None, duration: float | None, bugs: list[str]) 
 def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.runner import default_out_dir, run_scenario
 
+    endpoint: str | None = args.otlp_endpoint
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise BadInput(f"--otlp-endpoint {endpoint}: an OTLP/HTTP endpoint starts with http://")
     scenario = load(args.scenario, args.seed, args.duration, args.bug)
     out_dir: Path = args.out if args.out is not None else default_out_dir(scenario)
     show = not args.quiet and not args.json
@@ -100,6 +109,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             trace_sample=args.trace_sample,
             failure_traces=args.failure_traces,
         )
+    if endpoint is not None:
+        push(endpoint, out_dir, out, quiet=args.quiet or args.json)
     if args.json:
         print_json(outcome.to_json())
     elif not args.quiet:
@@ -108,6 +119,24 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         for result in outcome.checks.values():
             print_problems(result, out)
     return outcome.exit_code
+
+
+def push(endpoint: str, out_dir: Path, out: Console, *, quiet: bool) -> None:
+    """POST the run folder's OTLP files to ``endpoint``; BadInput (exit 2) if it refuses."""
+    from harmonysim.obs.otlp import OtlpPushError, push_otlp
+
+    try:
+        pushed = push_otlp(endpoint, out_dir / "traces.otlp.jsonl", out_dir / "metrics.otlp.jsonl")
+    except OtlpPushError as error:
+        raise BadInput(
+            f"the run is saved in {out_dir}, but pushing it to {endpoint} failed: {error}"
+        ) from None
+    if not quiet:
+        out.print(
+            f"pushed {pushed.trace_requests} trace and {pushed.metric_requests} metric "
+            f"request(s) to {endpoint}",
+            highlight=False,
+        )
 
 
 STATUS_STYLES = {"ok": "green", "violation": "bold red", "unknown": "yellow", "skipped": "dim"}

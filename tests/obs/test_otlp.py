@@ -190,3 +190,27 @@ def test_push_reports_refusals(exported: Path, receiver: tuple[str, list[Any]]) 
         push_otlp(url + "/wrong", exported / "traces.otlp.jsonl", None, timeout_s=5)
     with pytest.raises(OtlpPushError):
         push_otlp("localhost:4318", exported / "traces.otlp.jsonl", None)
+
+
+def test_run_pushes_its_traces_and_metrics_to_an_otlp_receiver(
+    tmp_path: Path, receiver: tuple[str, list[tuple[str, str, bytes]]]
+) -> None:
+    from harmonysim.cli import main
+
+    url, received = receiver
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(
+        "name: tiny\nduration: 1s\ncluster: {nodes: 3}\n"
+        "workload: {clients: 2, rate: 50/s, mix: {put: 1.0}}\n"
+    )
+    out = tmp_path / "run"
+    argv = ["run", str(scenario), "--out", str(out), "--quiet", "--trace-sample", "1"]
+    assert main([*argv, "--otlp-endpoint", url]) == 0
+    traces, metrics = lines(out / "traces.otlp.jsonl"), lines(out / "metrics.otlp.jsonl")
+    paths = [path for path, _, _ in received]
+    assert paths == ["/v1/traces"] * len(traces) + ["/v1/metrics"] * len(metrics)
+    assert [orjson.loads(body) for _, _, body in received] == traces + metrics
+    # A refused push is reported (exit 2) with the run folder kept.
+    assert main([*argv, "--otlp-endpoint", url + "/wrong"]) == 2
+    assert (out / "run.json").exists()
+    assert main([*argv, "--otlp-endpoint", "localhost:4318"]) == 2
