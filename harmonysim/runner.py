@@ -190,6 +190,8 @@ MAX_KEPT_REQUESTS = 1000
 """At most this many client requests are traced again for a failure (the first found)."""
 LAST_WRITES_PER_KEY = 4
 """For a key a failed check names, the traces of this many of its last writes are kept."""
+KEPT_IDS_LISTED = 20
+"""``run.json`` lists the trace ids of at most this many kept requests and elections."""
 
 
 def traces_to_keep(results: Mapping[str, CheckResult], history: HistoryRecorder) -> KeptTraces:
@@ -212,8 +214,8 @@ def traces_to_keep(results: Mapping[str, CheckResult], history: HistoryRecorder)
             requests.extend(history.last_writes(key, LAST_WRITES_PER_KEY))
         terms.extend(implicated.terms)
     requests.extend(history.indeterminate())
-    unique = list(dict.fromkeys(requests))[:MAX_KEPT_REQUESTS]
-    return KeptTraces(frozenset(unique), frozenset(terms))
+    unique = tuple(dict.fromkeys(requests))[:MAX_KEPT_REQUESTS]
+    return KeptTraces(unique, tuple(dict.fromkeys(terms)))
 
 
 def keep_failure_traces(
@@ -241,6 +243,14 @@ def keep_failure_traces(
         if world.log.hexdigest == event_hash:
             (Path(scratch) / TRACES_FILE).replace(out_dir / TRACES_FILE)
             record["replayed"] = True
+            # The trace ids of the first kept requests (a failed check's, before errors')
+            # and of the kept elections, to open them in a trace viewer.
+            assert world.telemetry is not None
+            found = world.telemetry.kept_trace_ids
+            names = [f"{client}:{seq}" for client, seq in kept.requests]
+            chosen = [name for name in names if name in found][:KEPT_IDS_LISTED]
+            chosen += sorted(name for name in found if "@" in name)[:KEPT_IDS_LISTED]
+            record["trace_ids"] = {name: found[name] for name in chosen}
         else:
             record["replayed"] = False
             record["error"] = (

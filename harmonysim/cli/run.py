@@ -189,6 +189,9 @@ def summary_table(outcome: RunOutcome) -> Table:
             what = f"not kept: {kept['error']}"
         elif kept.get("replayed"):
             what += f", run again in {kept['wall_seconds']:.2f} s"
+            first = next(iter(kept.get("trace_ids", {}).items()), None)
+            if first is not None:
+                what += f"; {first[0]} is trace {first[1]}"
         rows.append(("traces kept for the failure", what))
     rows += [
         ("virtual time", f"{summary['virtual_ms'] / 1000:.1f} s"),

@@ -128,6 +128,8 @@ class Client:
             self._trace = self._instrumentation.client_operation(
                 operation.f.value, operation.key, request=seq, keep=keep
             )
+            if keep:
+                telemetry.note_kept(f"{self.id}:{seq}", self._trace.span.trace_id)
             # Unsampled traces keep their root span (kept if the operation fails) but
             # propagate nothing: 1% sampling costs about 1% of full tracing.
             self._carried = self._trace.span if self._trace.span.sampled else None

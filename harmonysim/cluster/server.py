@@ -625,6 +625,8 @@ class KVServer:
                 term = raft.term + 1 if role is Role.PRE_CANDIDATE else raft.term
                 keep = telemetry is not None and telemetry.keeps_election(term)
                 self._election = instrumentation.election_started(raft.term, keep=keep)
+                if keep:
+                    telemetry.note_kept(f"{self.node.id}@{term}", self._election.trace_id)
         elif self._election is not None:
             instrumentation.election_finished(self._election, won=role is Role.LEADER)
             self._election = None

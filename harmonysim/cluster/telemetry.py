@@ -59,10 +59,11 @@ METRICS_PROM_FILE = "metrics.prom"
 @dataclass(frozen=True, slots=True)
 class KeptTraces:
     """Traces kept whatever the sampler says: client requests as ``(client, seq)``, and
-    the elections of the listed terms."""
+    the elections of the listed terms, each in order of interest (the first are what a
+    failed check named)."""
 
-    requests: frozenset[tuple[str, int]] = frozenset()
-    terms: frozenset[int] = frozenset()
+    requests: tuple[tuple[str, int], ...] = ()
+    terms: tuple[int, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.requests or self.terms)
@@ -83,6 +84,11 @@ class Telemetry:
     ) -> None:
         self.world = world
         self.kept = keep if keep is not None else KeptTraces()
+        self._kept_requests = frozenset(self.kept.requests)
+        self._kept_terms = frozenset(self.kept.terms)
+        # what was kept -> its trace id (hex): "c3:17" for a request, "n2@5" for the
+        # election n2 ran for term 5
+        self.kept_trace_ids: dict[str, str] = {}
         self.out_dir = out_dir
         self._files: list[IO[bytes]] = []
         span_sink = None
@@ -144,11 +150,16 @@ class Telemetry:
 
     def keeps_request(self, client: str, seq: int) -> bool:
         """Whether the trace of ``client``'s request ``seq`` is kept whatever is sampled."""
-        return (client, seq) in self.kept.requests
+        return (client, seq) in self._kept_requests
 
     def keeps_election(self, term: int) -> bool:
         """Whether elections of ``term`` are traced whatever is sampled."""
-        return term in self.kept.terms
+        return term in self._kept_terms
+
+    def note_kept(self, what: str, trace_id: int) -> None:
+        """Remember the trace id of something kept (``kept_trace_ids``)."""
+        if trace_id:
+            self.kept_trace_ids.setdefault(what, f"{trace_id:032x}")
 
     def for_node(self, node: str) -> Instrumentation:
         instrumentation = self._nodes.get(node)

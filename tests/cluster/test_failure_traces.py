@@ -101,6 +101,14 @@ def test_a_failed_check_keeps_the_whole_trace_of_every_operation_it_names(
         root = _root(trace)
         if root.name.startswith("kv."):
             roots[(root.node, root.attributes["kv.request"])] = trace
+    # run.json names the trace id of each, the failed check's first.
+    listed = record["trace_ids"]
+    first_row = result.implicated.history_rows[0]
+    assert next(iter(listed)) == "{}:{}".format(*requests[first_row])
+    for name, trace_id in listed.items():
+        client, seq = name.split(":")
+        root = _root(roots[(client, int(seq))])
+        assert f"{root.context.trace_id:032x}" == trace_id
     for row in result.implicated.history_rows:
         request = requests[row]
         assert request in roots, f"history row {row} ({request}) has no kept trace"
@@ -161,6 +169,9 @@ def test_a_raft_safety_violation_keeps_its_entries_and_its_elections(tmp_path: P
             term = int(root.attributes["raft.term"])
             election_terms |= {term, term + 1}
     assert set(implicated.terms) <= election_terms
+    listed = outcome.traces["kept_for_failure"]["trace_ids"]
+    elections = {name: tid for name, tid in listed.items() if "@" in name}
+    assert elections and {int(name.split("@")[1]) for name in elections} <= set(implicated.terms)
     # The kept elections carry their RequestVote hops.
     for trace in traces.values():
         root = _root(trace)
@@ -189,7 +200,7 @@ def test_a_second_run_that_diverges_leaves_the_first_traces(
 ) -> None:
     first, _ = lost_write
     before = (first.out_dir / "traces.otlp.jsonl").read_bytes()
-    kept = KeptTraces(frozenset({("c1", 1)}), frozenset())
+    kept = KeptTraces((("c1", 1),))
     record = keep_failure_traces(first.scenario, first.out_dir, SAMPLE, kept, "0" * 64)
     assert record["replayed"] is False
     assert "diverged" in record["error"]
