@@ -16,7 +16,7 @@ Rules:
   election terms the failed checks implicate (and every request that ended in
   error) traced as well; that run's traces replace the first's. Trace ids have
   their own RNG stream, so the sampled traces are the same ones. It costs a second
-  run only when a check fails; ``run.json`` records it under ``traces``.
+  run only when a check fails; ``run.json`` records it under ``telemetry``.
 - Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
   reported beside it, in ``run.json``'s ``timing`` only.
 - ``replay_run`` re-runs a folder's resolved scenario and compares event hashes;
@@ -50,6 +50,7 @@ RUN_FILE = "run.json"
 DEFAULT_TRACE_SAMPLE = DEFAULT_SAMPLE_RATIO
 EVENTS_FILE = "events.jsonl"
 HISTORY_FILE = "history.jsonl"
+DEFAULT_METRICS_EVERY_MS = 1000.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class RunOutcome:
     summary: dict[str, Any]
     wall_seconds: float
     checks: dict[str, CheckResult] = field(default_factory=dict)
-    traces: dict[str, Any] = field(default_factory=dict)
+    telemetry: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> CheckStatus:
@@ -87,7 +88,7 @@ class RunOutcome:
             "summary": self.summary,
             "status": self.status.value,
             "checks": {name: result.to_json() for name, result in self.checks.items()},
-            "traces": self.traces,
+            "telemetry": self.telemetry,
             "timing": {
                 "wall_seconds": round(self.wall_seconds, 3),
                 "speedup": round(self.speedup, 1),
@@ -106,30 +107,41 @@ def run_scenario(
     progress: Callable[[float], None] | None = None,
     trace_sample: float = DEFAULT_TRACE_SAMPLE,
     failure_traces: bool = True,
+    metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
 ) -> RunOutcome:
     """Run ``scenario`` and write its artifacts into ``out_dir``.
 
     ``trace_sample`` is the head-sampling ratio of traces (1 = every client
     operation, 0 = tracing off); it never changes the event log. With
     ``failure_traces``, a traced run whose checks fail is run again to keep the
-    traces of what failed (see ``keep_failure_traces``).
+    traces of what failed (see ``keep_failure_traces``). ``metrics_every_ms`` is the
+    virtual time between two samples of every metric in ``metrics.jsonl``.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out_dir / EVENTS_FILE).open("wb") as sink:
         checks = RunChecks(scenario)
         world, cluster, summary = _simulate(
-            scenario, sink, out_dir, trace_sample, checks=checks, progress=progress
+            scenario,
+            sink,
+            out_dir,
+            trace_sample,
+            checks=checks,
+            progress=progress,
+            metrics_every_ms=metrics_every_ms,
         )
         results = checks.finish()
     cluster.write_history(out_dir / HISTORY_FILE)
     wall_seconds = time.perf_counter() - started  # the run's own; a second run is timed apart
-    traces: dict[str, Any] = {"sample": trace_sample}
+    telemetry: dict[str, Any] = {
+        "trace_sample": trace_sample,
+        "metrics_every_ms": metrics_every_ms,
+    }
     if failure_traces and 0.0 < trace_sample < 1.0:
         failed = overall_status(result.status for result in results.values())
         if failed is CheckStatus.VIOLATION:
             kept = traces_to_keep(results, cluster.history)
-            traces["kept_for_failure"] = keep_failure_traces(
+            telemetry["kept_for_failure"] = keep_failure_traces(
                 scenario, out_dir, trace_sample, kept, world.log.hexdigest
             )
     outcome = RunOutcome(
@@ -140,7 +152,7 @@ def run_scenario(
         summary=summary,
         wall_seconds=wall_seconds,
         checks=results,
-        traces=traces,
+        telemetry=telemetry,
     )
     (out_dir / RUN_FILE).write_bytes(
         orjson.dumps(outcome.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
@@ -158,10 +170,13 @@ def _simulate(
     progress: Callable[[float], None] | None = None,
     keep: KeptTraces | None = None,
     traces_file: str = TRACES_FILE,
+    metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
 ) -> tuple[World, Cluster, dict[str, Any]]:
     """One simulation of ``scenario``: its world (event log finished), cluster and summary."""
     world = World.from_scenario(scenario, sink=sink)
-    telemetry = Telemetry(world, out_dir, trace_sample, keep=keep, traces_file=traces_file)
+    telemetry = Telemetry(
+        world, out_dir, trace_sample, metrics_every_ms, keep=keep, traces_file=traces_file
+    )
     cluster = Cluster(world, scenario)
     if checks is not None:
         checks.attach(world, cluster)
@@ -228,7 +243,7 @@ def keep_failure_traces(
 
     The second run must reproduce the first's event log (``event_hash``); if it does
     not, the first run's traces stay and the returned record says so. Returns what
-    ``run.json`` records under ``traces.kept_for_failure``.
+    ``run.json`` records under ``telemetry.kept_for_failure``.
     """
     record: dict[str, Any] = {
         "requests": len(kept.requests),

@@ -19,6 +19,8 @@ from harmonysim import __version__
 from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
 
+DEFAULT_METRICS_EVERY_MS = 1000.0  # harmonysim.runner's (not imported: it loads the simulator)
+
 if TYPE_CHECKING:
     from harmonysim.check.result import CheckResult
     from harmonysim.runner import RunOutcome
@@ -40,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TRACE_SAMPLE,
         metavar="R",
         help=f"fraction of client operations traced, 0..1 (0: off); default {DEFAULT_TRACE_SAMPLE}",
+    )
+    parser.add_argument(
+        "--metrics-every",
+        type=duration_ms,
+        default=DEFAULT_METRICS_EVERY_MS,
+        metavar="D",
+        help="virtual time between two samples of every metric in metrics.jsonl, e.g. "
+        "100ms; default 1s",
     )
     parser.add_argument(
         "--no-failure-traces",
@@ -101,6 +111,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
                 progress=lambda now_ms: progress.update(task, completed=now_ms),
                 trace_sample=args.trace_sample,
                 failure_traces=args.failure_traces,
+                metrics_every_ms=args.metrics_every,
             )
     else:
         outcome = run_scenario(
@@ -108,6 +119,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             out_dir,
             trace_sample=args.trace_sample,
             failure_traces=args.failure_traces,
+            metrics_every_ms=args.metrics_every,
         )
     if endpoint is not None:
         push(endpoint, out_dir, out, quiet=args.quiet or args.json)
@@ -182,7 +194,7 @@ def summary_table(outcome: RunOutcome) -> Table:
     ):
         changes = summary.get("membership_changes", 0)
         rows.append(("final configuration", f"{', '.join(members)} ({changes} change(s))"))
-    kept = outcome.traces.get("kept_for_failure")
+    kept = outcome.telemetry.get("kept_for_failure")
     if kept is not None:
         what = f"{kept['requests']} request(s), {len(kept['election_terms'])} election term(s)"
         if kept.get("error"):

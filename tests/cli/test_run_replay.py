@@ -104,3 +104,17 @@ def test_replay_of_a_folder_without_run_json_is_bad_input(tmp_path: Path) -> Non
     result = harmonysim("replay", str(tmp_path))
     assert result.returncode == 2
     assert "run.json" in result.stderr
+
+
+def test_metrics_are_sampled_at_the_interval_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["run", str(STEADY), "--duration", "1s", "--out", str(out), "--quiet"]
+    assert main([*argv, "--metrics-every", "250ms"]) == 0
+    times = sorted(
+        {orjson.loads(line)["t"] for line in (out / "metrics.jsonl").read_bytes().splitlines()}
+    )
+    assert times == [250.0, 500.0, 750.0, 1000.0]
+    assert orjson.loads((out / "run.json").read_bytes())["telemetry"]["metrics_every_ms"] == 250
+    with pytest.raises(SystemExit) as exited:  # bad input: argparse's message, exit 2
+        main([*argv, "--metrics-every", "0ms"])
+    assert exited.value.code == 2

@@ -92,7 +92,7 @@ def test_a_failed_check_keeps_the_whole_trace_of_every_operation_it_names(
     result = kept.checks["linearizability"]
     assert result.status.value == "violation"
     assert result.implicated.history_rows
-    record = kept.traces["kept_for_failure"]
+    record = kept.telemetry["kept_for_failure"]
     assert record["replayed"] is True and record["requests"] >= 1
     requests = _requests_of_rows(kept.out_dir)
     traces = _traces(kept.out_dir)
@@ -127,7 +127,7 @@ def test_keeping_failure_traces_changes_neither_the_run_nor_the_sampled_traces(
 ) -> None:
     first, kept = lost_write
     assert kept.event_hash == first.event_hash
-    assert "kept_for_failure" not in first.traces
+    assert "kept_for_failure" not in first.telemetry
     before, after = _traces(first.out_dir), _traces(kept.out_dir)
     # Trace ids have their own stream: the traces sampled the first time are sampled
     # again, span for span by name and node (span ids may differ: more spans drew them).
@@ -169,7 +169,7 @@ def test_a_raft_safety_violation_keeps_its_entries_and_its_elections(tmp_path: P
             term = int(root.attributes["raft.term"])
             election_terms |= {term, term + 1}
     assert set(implicated.terms) <= election_terms
-    listed = outcome.traces["kept_for_failure"]["trace_ids"]
+    listed = outcome.telemetry["kept_for_failure"]["trace_ids"]
     elections = {name: tid for name, tid in listed.items() if "@" in name}
     assert elections and {int(name.split("@")[1]) for name in elections} <= set(implicated.terms)
     # The kept elections carry their RequestVote hops.
@@ -187,12 +187,12 @@ def test_a_raft_safety_violation_keeps_its_entries_and_its_elections(tmp_path: P
 def test_runs_that_pass_or_trace_everything_are_not_run_again(tmp_path: Path) -> None:
     passing = run_scenario(_scenario(1, []), tmp_path / "ok", trace_sample=SAMPLE)
     assert passing.status.value == "ok"
-    assert passing.traces == {"sample": SAMPLE}
+    assert "kept_for_failure" not in passing.telemetry
     failing = _scenario(1, ["btree_split_loses_key"])
     for sample in (0.0, 1.0):
         outcome = run_scenario(failing, tmp_path / f"s{sample}", trace_sample=sample)
         assert outcome.status.value == "violation"
-        assert outcome.traces == {"sample": sample}
+        assert "kept_for_failure" not in outcome.telemetry
 
 
 def test_a_second_run_that_diverges_leaves_the_first_traces(
@@ -214,7 +214,10 @@ def test_the_run_command_can_skip_the_second_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
     argv = ["run", str(path), "--seed", "2", "--bug", "btree_split_loses_key", "--quiet"]
     assert main([*argv, "--trace-sample", "0.01", "--no-failure-traces", "--out", str(out)]) == 1
-    assert orjson.loads((out / "run.json").read_bytes())["traces"] == {"sample": 0.01}
+    assert orjson.loads((out / "run.json").read_bytes())["telemetry"] == {
+        "trace_sample": 0.01,
+        "metrics_every_ms": 1000.0,
+    }
 
 
 def test_unsampled_traces_propagate_nothing() -> None:
