@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from harmonysim.scenario import NEMESIS_KINDS, Scenario, parse_scenario
+from harmonysim.scenario import NEMESIS_KINDS, FaultTrigger, Scenario, parse_scenario
 
 __all__ = [
     "cluster_data",
@@ -174,7 +174,9 @@ def fault_schedules(
 ) -> list[dict[str, Any]]:
     """Faults between 0 and ``duration_ms - quiet_tail_ms``: partitions, crashes,
     restarts, clogs, pauses, membership changes (removing a node, adding a removed one
-    back), or a nemesis; then heals, restarts, resumes and adds, so the tail is quiet."""
+    back), or a nemesis; then heals, restarts, resumes and adds, so the tail is quiet.
+    Some partitions, crashes and pauses wait for an event (``when``) and strike the
+    leader of that event."""
     end = duration_ms - quiet_tail_ms
     if end <= 10:
         return []
@@ -221,6 +223,20 @@ def fault_schedules(
             target = draw(st.sampled_from(removed))
             removed.remove(target)
             fault["add"] = target
+        elif kind in ("partition", "crash", "pause") and at < end - 3 and draw(st.booleans()):
+            # Triggered: armed at `at`, it strikes whoever leads at the first such event
+            # (elections and commits are the instants some bugs need), before the
+            # schedule is undone.
+            fault["when"] = draw(st.sampled_from([trigger.value for trigger in FaultTrigger]))
+            fault["until"] = _ms(draw(st.integers(at + 1, end - 2)))
+            if kind == "partition":
+                fault["partition"] = {"isolate": "leader"}
+            elif kind == "crash":
+                fault["crash"] = "leader"
+                crashed.update(ids)  # whichever it was is restarted at the end
+            else:
+                fault["pause"] = "leader"
+                paused.update(ids)
         elif kind == "partition":
             fault["partition"] = draw(partition_data(nodes))
         elif kind == "heal":

@@ -15,6 +15,7 @@ from harmonysim.check.result import CheckStatus
 from harmonysim.runner import run_scenario
 from harmonysim.scenario import (
     FaultKind,
+    FaultTrigger,
     PartitionKind,
     Scenario,
     dump_scenario,
@@ -46,6 +47,23 @@ def test_generated_fault_schedules_cover_every_kind(kind: FaultKind) -> None:
         settings=settings(max_examples=2000, database=None, derandomize=True),
     )
     assert any(fault.kind is kind for fault in found.faults)
+
+
+@pytest.mark.parametrize("trigger", list(FaultTrigger), ids=[t.value for t in FaultTrigger])
+def test_generated_fault_schedules_wait_for_every_trigger(trigger: FaultTrigger) -> None:
+    found = find(
+        scenarios(quiet_tail_ms=1500),
+        lambda scenario: any(fault.when is trigger for fault in scenario.faults),
+        settings=settings(max_examples=2000, database=None, derandomize=True),
+    )
+    for fault in found.faults:
+        if fault.when is not None:
+            # It strikes the leader of its event, and waits no later than the faulty period.
+            assert fault.until_ms is not None
+            assert fault.until_ms <= found.duration_ms - 1500
+            assert "leader" in (fault.crash, fault.pause) or (
+                fault.partition is not None and fault.partition.kind is PartitionKind.ISOLATE
+            )
 
 
 @settings(max_examples=80, deadline=None)
