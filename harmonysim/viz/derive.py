@@ -16,6 +16,10 @@ each function applies to the event vocabulary (``harmonysim.sim.events``):
   end of the run. Its ``cut`` lists the directed links that drop messages.
   Clogs are per directed link, from the ``net.clog`` that lists it to the
   ``net.unclog`` that lists it.
+- Membership (thesis §4.1): the configuration starts as the ``members`` that
+  ``run.start`` lists (every server when it lists none) and changes at each
+  ``membership`` record whose ``result`` is ``committed`` (its ``voters``). A
+  server outside it (a spare not yet added, a server removed) is drawn so.
 - Terms: a term change is the first ``raft.term`` record of a term higher than
   any seen before in the cluster (terms only grow, §5.1).
 - Commit index: a step series per node from ``raft.commit``; after a restart it
@@ -57,6 +61,7 @@ __all__ = [
     "OperationOutcome",
     "Outage",
     "OutageSpan",
+    "OutsideSpan",
     "PartitionSpan",
     "RoleSpan",
     "TermChange",
@@ -69,6 +74,7 @@ __all__ = [
     "natural_key",
     "operations",
     "outage_spans",
+    "outside_spans",
     "partition_spans",
     "role_spans",
     "run_end_ms",
@@ -95,6 +101,8 @@ _SPLIT = EventKind.BTREE_SPLIT.value
 _MERGE = EventKind.BTREE_MERGE.value
 _ROOT = EventKind.BTREE_ROOT.value
 _RUN_END = EventKind.RUN_END.value
+_RUN_START = EventKind.RUN_START.value
+_MEMBERSHIP = EventKind.MEMBERSHIP.value
 
 _SERVER_KINDS = frozenset(
     {_ROLE, _TERM, _COMMIT, _RECOVER, _CRASH, _RESTART, _PAUSE, _RESUME, _SPLIT, _MERGE, _ROOT}
@@ -145,6 +153,15 @@ class Outage(StrEnum):
 class OutageSpan:
     node: str
     outage: Outage
+    start_ms: float
+    end_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideSpan:
+    """``node`` was outside the committed configuration from ``start_ms`` to ``end_ms``."""
+
+    node: str
     start_ms: float
     end_ms: float
 
@@ -231,6 +248,37 @@ def outage_spans(
         spans.append(OutageSpan(node, Outage.DOWN, down_since[node], end_ms))
     for node in sorted(paused_since, key=order.__getitem__):
         spans.append(OutageSpan(node, Outage.PAUSED, paused_since[node], end_ms))
+    spans.sort(key=lambda span: (span.start_ms, order[span.node]))
+    return spans
+
+
+def outside_spans(
+    events: Iterable[EventRecord], nodes: Sequence[str], end_ms: float
+) -> list[OutsideSpan]:
+    """When each server was outside the committed configuration, ordered by start time
+    (then node order); nothing when the run changed no membership."""
+    since: dict[str, float] = {}
+    spans: list[OutsideSpan] = []
+    for record in events:
+        kind = record["kind"]
+        if kind == _RUN_START:
+            members = record.get("members")
+            if members is not None:
+                t_ms = float(record["t"])
+                for node in nodes:
+                    if node not in members:
+                        since.setdefault(node, t_ms)
+        elif kind == _MEMBERSHIP and record.get("result") == "committed":
+            voters = set(record.get("voters", ()))
+            t_ms = float(record["t"])
+            for node in nodes:
+                if node in voters and node in since:
+                    spans.append(OutsideSpan(node, since.pop(node), t_ms))
+                elif node not in voters and node not in since:
+                    since[node] = t_ms
+    order = {node: index for index, node in enumerate(nodes)}
+    for node in sorted(since, key=order.__getitem__):
+        spans.append(OutsideSpan(node, since[node], end_ms))
     spans.sort(key=lambda span: (span.start_ms, order[span.node]))
     return spans
 

@@ -12,11 +12,13 @@ What is drawn (the rules of ``harmonysim.viz.derive`` decide every interval):
   cut, labelled with the peers it is cut from.
 - Clogged links (``net.clog`` .. ``net.unclog``) as a blue dotted hatch on the
   lanes of both ends, and a bar in the ``network`` lane.
+- A server outside the committed configuration (a spare not yet added, a removed
+  server; thesis §4.1) as a pale dotted bar labelled "not a member".
 - Beneath, each server's commit index (``raft.commit``; a gap while down).
 
 Artists carry ``gid``s (``role-<node>-<role>``, ``down-<node>-<k>``,
-``partition-<k>``, ``cut-<k>-<node>``, ``term-<n>``, ``commit-<node>``, ...), which
-name the shapes in SVG output and let tests find them.
+``partition-<k>``, ``cut-<k>-<node>``, ``outside-<node>-<k>``, ``term-<n>``,
+``commit-<node>``, ...), which name the shapes in SVG output and let tests find them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from harmonysim.viz.derive import (
     event_nodes,
     natural_key,
     outage_spans,
+    outside_spans,
     partition_spans,
     role_spans,
     run_end_ms,
@@ -80,8 +83,13 @@ TIMELINE_KINDS: frozenset[str] = frozenset(
         EventKind.NET_HEAL,
         EventKind.NET_CLOG,
         EventKind.NET_UNCLOG,
+        EventKind.RUN_START,
+        EventKind.MEMBERSHIP,
     )
 )
+
+OUTSIDE_COLOUR = "#f7f7f7"
+OUTSIDE_EDGE = "#9e9e9e"
 
 BAR_HEIGHT = 0.62
 """Height of a role bar, in lanes."""
@@ -347,6 +355,7 @@ def plot_timeline(
     outages = outage_spans(events, lanes_nodes, end_ms)
     partitions = partition_spans(events, end_ms)
     clogs = clog_spans(events, end_ms)
+    outside = outside_spans(events, lanes_nodes, end_ms)
     commits = commit_series(events, lanes_nodes, end_ms)
 
     with plot_style():
@@ -425,6 +434,32 @@ def plot_timeline(
                     window,
                     colour=OUTAGE_COLOURS[Outage.PAUSED],
                 )
+        outside_index: dict[str, int] = {}
+        for away in outside:
+            # Outside the configuration (thesis §4.1): a spare not yet added, or removed.
+            lane = lanes_nodes.index(away.node) + 1
+            index = outside_index.get(away.node, 0)
+            outside_index[away.node] = index + 1
+            lanes.broken_barh(
+                [(away.start_ms, away.end_ms - away.start_ms)],
+                (lane - BAR_HEIGHT / 2, BAR_HEIGHT),
+                facecolors=OUTSIDE_COLOUR,
+                edgecolors=OUTSIDE_EDGE,
+                linewidths=0.0,
+                hatch="..",
+                alpha=0.85,
+                zorder=4,
+                gid=f"outside-{away.node}-{index}",
+            )
+            _label(
+                lanes,
+                away.start_ms,
+                away.end_ms,
+                lane,
+                ("not a member", "outside"),
+                window,
+                colour="#555555",
+            )
         _draw_terms(lanes, events, window)
 
         lanes.set_yticks(range(lane_count), ["network", *lanes_nodes])
@@ -501,6 +536,17 @@ def plot_timeline(
             ),
             Line2D([], [], color=TERM_COLOUR, linestyle=":", label="new term"),
         ]
+        if outside:
+            handles.append(
+                Patch(
+                    facecolor=OUTSIDE_COLOUR,
+                    edgecolor=OUTSIDE_EDGE,
+                    hatch="..",
+                    linewidth=0.0,
+                    label="outside the configuration",
+                )
+            )
         figure.suptitle(f"Raft timeline — {title}" if title else "Raft timeline")
-        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        columns = len(handles) if len(handles) <= 8 else math.ceil(len(handles) / 2)
+        figure.legend(handles=handles, loc="outside lower center", ncols=columns)
     return figure

@@ -409,6 +409,9 @@ class RunIndex:
         self.finished = False
         self.kind_counts: dict[str, int] = {}
         self.roles: list[EventRecord] = []
+        # run.start (its initial members) and membership requests, for who is outside
+        # the configuration when (harmonysim.viz.derive.outside_spans)
+        self.membership: list[EventRecord] = []
         self.faults: list[EventRecord] = []
         self.persists: dict[str, list[EventRecord]] = {node: [] for node in initial}
         self.commits: dict[str, list[tuple[float, int]]] = {node: [] for node in initial}
@@ -462,6 +465,9 @@ class RunIndex:
 
     def _on_role(self, record: EventRecord, t_ms: float) -> None:
         self.roles.append(record)
+
+    def _on_membership(self, record: EventRecord, t_ms: float) -> None:
+        self.membership.append(record)
 
     def _on_persist(self, record: EventRecord, t_ms: float) -> None:
         node = str(record["node"])
@@ -633,6 +639,8 @@ class RunIndex:
 
 _INDEXERS: dict[str, Any] = {
     EventKind.RAFT_ROLE: RunIndex._on_role,
+    EventKind.RUN_START: RunIndex._on_membership,
+    EventKind.MEMBERSHIP: RunIndex._on_membership,
     EventKind.RAFT_PERSIST: RunIndex._on_persist,
     EventKind.RAFT_COMMIT: RunIndex._on_commit,
     EventKind.RAFT_APPLY: RunIndex._on_apply,

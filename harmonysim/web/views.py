@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harmonysim.viz.derive import outside_spans
 from harmonysim.web.index import ClientOp, Health, LogEntry, RunIndex
 
 __all__ = [
@@ -128,7 +129,8 @@ def network_payload(index: RunIndex, t_ms: float, window_ms: float) -> dict[str,
 
 
 def timeline_payload(index: RunIndex) -> dict[str, Any]:
-    """Role and health intervals per node over the whole run, and each term's leader."""
+    """Role and health intervals per node over the whole run, when each was outside the
+    configuration (thesis §4.1), and each term's leader."""
     with index.lock:
         end_ms = index.end_ms
         roles: dict[str, list[dict[str, Any]]] = {node: [] for node in index.nodes}
@@ -171,11 +173,15 @@ def timeline_payload(index: RunIndex) -> dict[str, Any]:
                 interval = {"start_ms": t_ms, "end_ms": end_ms, "health": changes[kind].value}
                 health.setdefault(node, []).append(interval)
                 open_health[node] = interval
+        outside: dict[str, list[dict[str, float]]] = {node: [] for node in index.nodes}
+        for span in outside_spans(index.membership, index.nodes, end_ms):
+            outside[span.node].append({"start_ms": span.start_ms, "end_ms": span.end_ms})
         return {
             "end_ms": end_ms,
             "nodes": index.nodes,
             "roles": roles,
             "health": health,
+            "outside": outside,
             "leaders": leaders,
             "elections": sum(1 for record in index.roles if record["role"] == "candidate"),
         }

@@ -20,6 +20,7 @@ from harmonysim.viz.derive import (
     message_arrows,
     operations,
     outage_spans,
+    outside_spans,
     partition_spans,
     role_spans,
     term_changes,
@@ -91,6 +92,27 @@ def test_outages_down_until_restart_paused_until_resume_and_a_crash_ends_a_pause
         ("n3", Outage.DOWN, 40.0, 50.0),
         ("n2", Outage.DOWN, 60.0, 100.0),
     ]
+
+
+def test_servers_are_outside_from_the_start_or_a_committed_removal_until_an_add() -> None:
+    nodes = ("n1", "n2", "n3", "n4")
+    committed = {"op": "add", "result": "committed"}
+    events = log(
+        (0.0, "run.start", None, {"members": ["n1", "n2", "n3"]}),
+        (10.0, "membership", None, {"op": "add", "target": "n4", "result": "proposed"}),
+        (12.0, "membership", None, {**committed, "voters": ["n1", "n2", "n3", "n4"]}),
+        (20.0, "membership", None, {**committed, "op": "remove", "voters": ["n2", "n3", "n4"]}),
+        (30.0, "membership", None, {**committed, "voters": ["n1", "n2", "n3", "n4"]}),
+        (40.0, "membership", None, {**committed, "op": "remove", "voters": ["n1", "n3", "n4"]}),
+    )
+    spans = outside_spans(events, nodes, 100.0)
+    assert [(s.node, s.start_ms, s.end_ms) for s in spans] == [
+        ("n4", 0.0, 12.0),  # a spare until its add committed (not when it was proposed)
+        ("n1", 20.0, 30.0),
+        ("n2", 40.0, 100.0),
+    ]
+    # A run that changes no membership has nobody outside.
+    assert outside_spans(log((0.0, "run.start", None, {})), nodes, 100.0) == []
 
 
 ISOLATE_N1 = [["n1", "n2"], ["n1", "n3"], ["n2", "n1"], ["n3", "n1"]]

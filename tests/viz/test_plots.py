@@ -341,3 +341,22 @@ def test_btree_splits_and_node_counts(btree: Figure, all_events: list[EventRecor
         )
         expected = restore["node_count"] + splits + root_splits
         assert float(count.get_ydata()[-1]) == expected
+
+
+def test_servers_outside_the_configuration_are_drawn_so() -> None:
+    rows = [
+        (0.0, "run.start", None, {"members": ["n1", "n2"]}),
+        (5.0, "raft.role", "n1", {"role": "leader", "term": 1}),
+        (40.0, "membership", None, {"result": "committed", "voters": ["n1", "n2", "n3"]}),
+        (100.0, "run.end", None, {}),
+    ]
+    events: list[EventRecord] = [
+        {"t": t, "seq": seq, "kind": kind, "node": node, **fields}
+        for seq, (t, kind, node, fields) in enumerate(rows)
+    ]
+    figure = plot_timeline(events, nodes=["n1", "n2", "n3"])
+    lanes = figure.axes[0]
+    assert bar_spans(collection(lanes, "outside-n3-0")) == [(0.0, 40.0)]
+    assert not [item for item in lanes.collections if str(item.get_gid()).startswith("outside-n1")]
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert "outside the configuration" in labels

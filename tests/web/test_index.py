@@ -187,3 +187,26 @@ def test_pacer_stops_and_rejects_bad_speeds() -> None:
     for speed in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError):
             Pacer(speed)
+
+
+def test_the_timeline_shows_who_is_outside_the_configuration() -> None:
+    from harmonysim.web.index import RunIndex
+    from harmonysim.web.views import timeline_payload
+
+    index = RunIndex({}, ["n1", "n2", "n3"])
+    rows = [
+        (0.0, "run.start", None, {"members": ["n1", "n2"]}),
+        (3.0, "membership", None, {"op": "add", "target": "n3", "result": "proposed"}),
+        (5.0, "membership", None, {"result": "committed", "voters": ["n1", "n2", "n3"]}),
+        (9.0, "membership", None, {"result": "committed", "voters": ["n2", "n3"]}),
+        (12.0, "run.end", None, {}),
+    ]
+    index.feed_all(
+        {"t": t, "seq": seq, "kind": kind, "node": node, **fields}
+        for seq, (t, kind, node, fields) in enumerate(rows)
+    )
+    assert timeline_payload(index)["outside"] == {
+        "n1": [{"start_ms": 9.0, "end_ms": 12.0}],
+        "n2": [],
+        "n3": [{"start_ms": 0.0, "end_ms": 5.0}],
+    }

@@ -223,7 +223,8 @@ export async function startView(init, draw) {
   timeControl.set(Number.isFinite(initial) && params.has("t") ? initial : (run.mode === "live" ? run.end_ms : 0));
 }
 
-// Roles over time: one lane per node, coloured by role, grey where the node was down.
+// Roles over time: one lane per node, coloured by role, grey where the node was down,
+// pale and dotted where it was outside the configuration.
 export function drawTimeline(container, timeline, t, onPick) {
   const width = container.clientWidth || 900;
   const lane = 22;
@@ -232,6 +233,12 @@ export function drawTimeline(container, timeline, t, onPick) {
   const end = Math.max(timeline.end_ms, 1);
   const x = (ms) => left + (ms / end) * (width - left - 10);
   const root = svg("svg", { class: "timeline", viewBox: `0 0 ${width} ${height}`, height });
+  const pattern = svg("pattern", { id: "outside-pattern", width: 6, height: 6, patternUnits: "userSpaceOnUse" });
+  pattern.append(svg("rect", { width: 6, height: 6, fill: "#f7f7f7" }));
+  pattern.append(svg("circle", { cx: 3, cy: 3, r: 1, fill: "#9e9e9e" }));
+  const defs = svg("defs", {});
+  defs.append(pattern);
+  root.append(defs);
   timeline.nodes.forEach((node, row) => {
     const y = row * lane + 4;
     root.append(svg("text", { x: 4, y: y + 14, "font-size": 12, fill: "#6b7785", text: node }));
@@ -245,6 +252,16 @@ export function drawTimeline(container, timeline, t, onPick) {
       });
       attachTooltip(bar, `${node} ${interval.role} term ${interval.term}\n${formatMs(interval.start_ms)} → ${formatMs(interval.end_ms)}`);
       root.append(bar);
+    }
+    for (const interval of (timeline.outside || {})[node] || []) {
+      // Outside the configuration (a spare not yet added, or removed): pale and dotted.
+      const away = svg("rect", {
+        x: x(interval.start_ms), y, height: lane - 6, rx: 2,
+        width: Math.max(1, x(interval.end_ms) - x(interval.start_ms)),
+        fill: "url(#outside-pattern)", class: "outside",
+      });
+      attachTooltip(away, `${node} outside the configuration\n${formatMs(interval.start_ms)} → ${formatMs(interval.end_ms)}`);
+      root.append(away);
     }
     for (const interval of timeline.health[node] || []) {
       root.append(svg("rect", {
