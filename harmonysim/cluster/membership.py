@@ -185,7 +185,9 @@ class MembershipDriver:
             return
         index = server.propose_membership(request.op, target)
         if index is None:
-            if raft.config_index > raft.commit_index:
+            if request.op == "add" and target in raft.catching_up:
+                reason = "catching up the new server first (thesis §4.2.1)"
+            elif raft.config_index > raft.commit_index:
                 reason = "another change is not committed yet"
             elif raft.term_at(raft.commit_index) != raft.term:
                 reason = "the leader has not committed an entry of its term yet"

@@ -192,6 +192,7 @@ class KVServer:
             check_quorum=settings.check_quorum,
             lease_reads=settings.lease_reads,
             leader_noop=settings.leader_noop,
+            catch_up_new_servers=settings.catch_up,
             bugs=frozenset(bug for bug in self.bugs if bug in RAFT_BUGS),
         )
         # Tracing and metrics (cluster/telemetry.py), when the run is observed: the

@@ -41,6 +41,12 @@ version) and of Ongaro's thesis they come from:
   own term; a leader that removed itself steps down once the change commits; a server not
   in its own configuration starts no election, unless the change that removed it is still
   uncommitted (it may be needed to commit it; its own vote does not count then).
+- Thesis §4.2.1 (with ``catch_up_new_servers``): a server to be added is first caught
+  up outside the configuration: the leader replicates to it (it counts toward no
+  majority) in rounds, each ending when it holds the leader's log as of the round's
+  start; the leader proposes the change once a round took less than the minimum
+  election timeout. Until then ``propose_config_change`` refuses, and ``catching_up``
+  names the server.
 - §7: ``compact`` replaces an applied, stable prefix with a snapshot; a follower whose
   ``next_index`` falls at or below the snapshot gets an ``InstallSnapshot``.
 - Thesis §3.10: ``transfer_leadership`` catches the target up and sends ``TimeoutNow``.
@@ -93,6 +99,17 @@ class _PendingRead:
     read_round: int
 
 
+@dataclass(slots=True)
+class _CatchUp:
+    """A server being caught up before it is added (thesis §4.2.1): the current round
+    ends when it holds the leader's log up to ``round_end``."""
+
+    round_end: int
+    round_start_tick: int
+    rounds: int = 1
+    caught_up: bool = False
+
+
 class RaftNode:
     """One Raft server. Construction with persisted state is also a restart."""
 
@@ -143,6 +160,7 @@ class RaftNode:
         self._progress: dict[str, Progress] = {}
         self._transfer_target: str | None = None
         self._transfer_elapsed = 0
+        self._catching_up: dict[str, _CatchUp] = {}  # leader: servers being caught up
         self._lease_voided = False
 
         self._read_round = 0
@@ -359,6 +377,9 @@ class RaftNode:
         if change is ConfigOp.ADD:
             if node in self._voters:
                 return None
+            if self._config.catch_up_new_servers and not self._caught_up(node):
+                return None
+            self._catching_up.pop(node, None)  # a voter now; its progress carries on
             voters = tuple(sorted((*self._voters, node)))
         else:
             if node not in self._voters or self._voters == (node,):
@@ -367,6 +388,35 @@ class RaftNode:
         index = self._append_as_leader(EntryKind.CONFIG, ConfigChange(change, node, voters))
         self._broadcast_append()
         return index
+
+    @property
+    def catching_up(self) -> tuple[str, ...]:
+        """Leader: the servers being caught up before they are added (thesis §4.2.1)."""
+        return tuple(sorted(self._catching_up))
+
+    def _caught_up(self, node: str) -> bool:
+        """Start or follow the catch-up of ``node``; True once a round was fast enough."""
+        catch_up = self._catching_up.get(node)
+        if catch_up is None:
+            self._catching_up[node] = _CatchUp(self._log.last_index, self._tick_count)
+            self._progress[node] = self._new_progress()
+            self._send_append(node, allow_empty=True)
+            return False
+        return catch_up.caught_up
+
+    def _catch_up_progress(self, node: str, match_index: int) -> None:
+        """``node`` (being caught up) acknowledged up to ``match_index``: end its round if
+        it holds the round's entries; a round shorter than the minimum election timeout
+        means it has caught up, else the next round starts (thesis §4.2.1)."""
+        catch_up = self._catching_up[node]
+        if catch_up.caught_up or match_index < catch_up.round_end:
+            return
+        if self._tick_count - catch_up.round_start_tick < self._config.election_timeout_ticks_min:
+            catch_up.caught_up = True
+            return
+        catch_up.round_end = self._log.last_index
+        catch_up.round_start_tick = self._tick_count
+        catch_up.rounds += 1
 
     def read_index(self, request_id: object) -> bool:
         """Start a linearizable read (thesis §6.4). False when not leader; otherwise the
@@ -597,6 +647,7 @@ class RaftNode:
     def _reset_leader_state(self) -> None:
         self._votes = {}
         self._progress = {}
+        self._catching_up = {}
         self._transfer_target = None
         self._pending_reads.clear()
         self._deferred_reads = []
@@ -892,6 +943,8 @@ class RaftNode:
         progress.recent_active = True
         self._acknowledge_read_round(progress, msg.read_round)
         if msg.success:
+            if msg.src in self._catching_up:
+                self._catch_up_progress(msg.src, msg.match_index)
             if progress.update_match(msg.match_index):
                 if progress.state is ProgressState.PROBE:
                     progress.become_replicate()
@@ -933,6 +986,8 @@ class RaftNode:
             return
         progress = self._progress[msg.src]
         progress.recent_active = True
+        if msg.src in self._catching_up:
+            self._catch_up_progress(msg.src, msg.match_index)
         progress.update_match(msg.match_index)
         if progress.state is ProgressState.SNAPSHOT:
             progress.become_probe()
@@ -1096,7 +1151,7 @@ class RaftNode:
             if peer != self._id and peer not in self._progress:
                 self._progress[peer] = self._new_progress()
         for peer in sorted(self._progress):
-            if peer not in voters:
+            if peer not in voters and peer not in self._catching_up:
                 del self._progress[peer]
         if self._transfer_target is not None and self._transfer_target not in voters:
             self._transfer_target = None
@@ -1133,9 +1188,12 @@ class RaftNode:
             if self._leader != self._id:
                 raise AssertionError("leader does not know it leads")
             for peer, progress in self._progress.items():
-                if peer not in self._voters:
+                if peer not in self._voters and peer not in self._catching_up:
                     raise AssertionError(f"progress kept for non-voter {peer}")
                 if not progress.match_index < progress.next_index <= log.last_index + 1:
                     raise AssertionError(f"progress of {peer} inconsistent: {progress}")
-        elif self._progress:
+            for peer in self._catching_up:
+                if peer in self._voters or peer not in self._progress:
+                    raise AssertionError(f"{peer} is caught up as a voter or without progress")
+        elif self._progress or self._catching_up:
             raise AssertionError("non-leader keeps replication progress")

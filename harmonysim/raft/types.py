@@ -278,6 +278,10 @@ class RaftConfig:
     override it. A server that is not in its own voter set starts no election (a
     joining server waits to be caught up by the leader).
     ``max_inflight_appends`` bounds optimistic pipelining per follower.
+    ``catch_up_new_servers``: a leader asked to add a server first replicates its log to
+    it, outside the configuration, in rounds, and proposes the change only once a
+    round took less than ``election_timeout_ticks_min`` (thesis §4.2.1), so an empty
+    server never counts toward majorities it cannot yet help form.
     """
 
     node_id: str
@@ -292,6 +296,7 @@ class RaftConfig:
     max_entries_per_append: int = 64
     bugs: frozenset[str] = frozenset()
     max_inflight_appends: int = 8
+    catch_up_new_servers: bool = False
 
     def __post_init__(self) -> None:
         if not self.node_id:

@@ -517,6 +517,9 @@ class RaftSettings(SchemaModel):
     # commit at once. Off, prior-term entries wait for the next client write (and the
     # Figure 8 hazard of counting them is back in play: the bug library uses this).
     leader_noop: StrictBool = True
+    # Thesis §4.2.1: a server being added is first caught up outside the configuration,
+    # so it never counts toward majorities while empty. Off, it votes at once (§4.1 alone).
+    catch_up: StrictBool = True
     snapshot_threshold: Annotated[int, BeforeValidator(_integer_in(1))] = 1000
 
     @model_validator(mode="after")

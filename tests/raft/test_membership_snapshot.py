@@ -56,6 +56,81 @@ def test_4_1_added_voter_catches_up_and_counts_in_the_quorum() -> None:
     assert leader.commit_index == 4
 
 
+def four_with_spare_caught_up_first() -> Cluster:
+    ids = ["n1", "n2", "n3", "n4"]
+    timeouts = {"n1": 20, "n2": 14, "n3": 18, "n4": 20}
+    rands = {node_id: ScriptedRand([timeouts[node_id]]) for node_id in ids}
+    return Cluster(ids, voters=["n1", "n2", "n3"], rands=rands, catch_up_new_servers=True)
+
+
+def test_4_2_1_a_new_server_is_caught_up_before_it_joins_the_configuration() -> None:
+    cluster = four_with_spare_caught_up_first()
+    leader = elect(cluster, "n1")
+    for value in ("x", "y", "z"):
+        cluster.propose("n1", value)
+    cluster.deliver()
+    # Asked to add n4, the leader first replicates to it, outside the configuration.
+    assert cluster.propose_config_change("n1", ConfigOp.ADD, "n4") is None
+    assert leader.catching_up == ("n4",)
+    assert leader.voters == ("n1", "n2", "n3")
+    # While it catches up it counts toward no majority: with n2 and n3 down nothing
+    # commits, however far n4 has got.
+    cluster.crash("n2")
+    cluster.crash("n3")
+    cluster.propose("n1", "w")
+    cluster.settle(ticks=6)
+    n4 = cluster.node("n4")
+    assert n4.last_index == leader.last_index == 5
+    assert leader.commit_index == 4
+    cluster.restart("n2")
+    cluster.restart("n3")
+    cluster.settle(ticks=6)
+    assert leader.commit_index == 5
+    # The round (its log as of the request) took less than an election timeout: caught
+    # up, the change is proposed, and n4 is a voter from then on.
+    index = cluster.propose_config_change("n1", ConfigOp.ADD, "n4")
+    assert index == 6
+    assert leader.catching_up == ()
+    assert leader.voters == ("n1", "n2", "n3", "n4")
+    cluster.settle(ticks=6)
+    assert leader.commit_index == 6 and n4.voters == leader.voters
+    cluster.check_safety()
+
+
+def test_4_2_1_a_slow_round_starts_another_before_the_server_may_join() -> None:
+    cluster = four_with_spare_caught_up_first()
+    leader = elect(cluster, "n1")
+    cluster.propose("n1", "x")
+    cluster.deliver()
+    assert cluster.propose_config_change("n1", ConfigOp.ADD, "n4") is None
+    # n4 is unreachable for longer than an election timeout (10 ticks): its first round
+    # ends too late, so another round starts and the change waits.
+    cluster.isolate("n4")
+    cluster.settle(ticks=12)
+    cluster.heal()
+    cluster.settle(ticks=3)
+    assert cluster.propose_config_change("n1", ConfigOp.ADD, "n4") is None
+    assert leader._catching_up["n4"].rounds == 2
+    # The second round is quick: then it may join.
+    cluster.settle(ticks=3)
+    assert cluster.propose_config_change("n1", ConfigOp.ADD, "n4") is not None
+    cluster.settle(ticks=6)
+    assert cluster.node("n4").voters == ("n1", "n2", "n3", "n4")
+
+
+def test_4_2_1_a_new_leader_starts_the_catch_up_over() -> None:
+    cluster = four_with_spare_caught_up_first()
+    leader = elect(cluster, "n1")
+    assert cluster.propose_config_change("n1", ConfigOp.ADD, "n4") is None
+    assert leader.catching_up == ("n4",)
+    cluster.isolate("n1")
+    cluster.settle(ticks=40)
+    assert leader.role is not Role.LEADER and leader.catching_up == ()
+    new_leader = cluster.node(cluster.leader() or "")
+    assert new_leader.id != "n1" and new_leader.catching_up == ()
+    assert new_leader.voters == ("n1", "n2", "n3")
+
+
 def test_4_1_configuration_takes_effect_on_append_before_commit() -> None:
     node = RaftNode(make_config("b", ABC), ScriptedRand([15]))
     change = ConfigChange(ConfigOp.ADD, "d", ("a", "b", "c", "d"))

@@ -71,6 +71,7 @@ def run(seed: int, steps: int = 700) -> RunSummary:
         election_timeout_ticks_min=8,
         election_timeout_ticks_max=16,
         heartbeat_interval_ticks=2,
+        catch_up_new_servers=membership and rng.random() < 0.5,
     )
     drop_rate = rng.choice([0.0, 0.05, 0.2])
     proposals = 0
