@@ -4,6 +4,12 @@ Each command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``handle(args, console) -> int``. Exit statuses everywhere: 0 ok, 1 a check
 failed (or a replay differed), 2 bad input, 3 inconclusive. Bad input is one
 clear message on stderr, never a traceback.
+
+Startup: every command, ``--help`` included, imports this package and all the
+command modules, so those import only argparse and what their arguments need.
+Each ``handle`` imports its own work (the runner, the checkers, matplotlib, the web
+app, Dask, rich's tables and progress bars) when it runs; rich's console itself is
+imported only once the arguments parsed. ``tests/test_startup.py`` holds this.
 """
 
 from __future__ import annotations
@@ -13,8 +19,6 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
-
-from rich.console import Console
 
 from harmonysim import __version__
 from harmonysim.cli import (
@@ -71,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from rich.console import Console  # after parsing: --help and bad flags never need it
+
     try:
         return int(args.handler(args, Console()))
     except BadInput as error:

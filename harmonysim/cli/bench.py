@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from harmonysim.cli.common import EXIT_OK, positive_int, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "bench"
 HELP = "benchmarks beside their bare baselines"
@@ -51,6 +52,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 
 
 def _cluster(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
     from harmonysim.bench.cluster import SPEEDUP_GOAL, run_cluster_benchmark
     from harmonysim.cli.run import load
 
@@ -124,6 +127,8 @@ def _cluster(args: argparse.Namespace, out: Console) -> int:
 
 
 def _tracing(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
     from harmonysim.bench.tracing import RATIOS, run_tracing_benchmark
     from harmonysim.cli.run import load
     from harmonysim.obs.bench import bench_metrics, bench_tracing
@@ -187,6 +192,8 @@ def _tracing(args: argparse.Namespace, out: Console) -> int:
 
 
 def _kernel(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
     from harmonysim.bench.kernel import run_kernel_benchmark
 
     result = run_kernel_benchmark(messages=args.messages)

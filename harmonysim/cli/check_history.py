@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from harmonysim.cli.common import (
     EXIT_CHECK_FAILED,
@@ -26,6 +24,9 @@ from harmonysim.cli.common import (
     positive_int,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "check-history"
 HELP = "check a client history (history.jsonl or Jepsen) for linearizability"

@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-import orjson
-
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CHECK_FAILED",
@@ -73,4 +71,6 @@ def duration_ms(text: str) -> float:
 
 
 def print_json(value: Any) -> None:
+    import orjson  # only --json output needs it; the parser (and --help) does not
+
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -14,10 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from harmonysim import __version__
 from harmonysim.cli.common import (
     EXIT_CHECK_FAILED,
@@ -30,6 +26,9 @@ from harmonysim.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from harmonysim.explore import ExploreReport, SeedPool, SweepProgress
     from harmonysim.scenario import Scenario
 
@@ -106,6 +105,8 @@ def sweep_progress(
     if not (show and out.is_terminal):
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn(what),
         BarColumn(),
@@ -202,6 +203,8 @@ def report_json(report: ExploreReport) -> dict[str, object]:
 
 
 def summary_table(report: ExploreReport) -> Table:
+    from rich.table import Table
+
     passed = len(report.results) - len(report.failures) - len(report.unknown)
     table = Table(title=f"explore {report.scenario}", show_header=False)
     table.add_column("what", style="bold")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from harmonysim.cli.common import EXIT_OK, BadInput, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "export"
 HELP = "export a run folder to OTLP, Perfetto, Prometheus, Zipkin or ShiViz"

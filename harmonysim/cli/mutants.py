@@ -13,9 +13,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
 from harmonysim import __version__
 from harmonysim.cli.common import (
     EXIT_CHECK_FAILED,
@@ -28,6 +25,9 @@ from harmonysim.cli.common import (
 from harmonysim.cli.explore import add_pool_arguments, open_pool, sweep_progress, with_duration
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from harmonysim.explore import MutantReport, MutantsReport
     from harmonysim.scenario import Scenario
 
@@ -38,7 +38,7 @@ SCENARIO_DIR = Path("scenarios")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from harmonysim.explore import DEFAULT_MUTANT_SCENARIOS, DEFAULT_MUTANT_SEEDS
+    from harmonysim.explore.defaults import DEFAULT_MUTANT_SCENARIOS, DEFAULT_MUTANT_SEEDS
 
     parser.add_argument(
         "--seeds",
@@ -151,6 +151,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 
 
 def mutants_table(report: MutantsReport) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"bug library: seeds 1..{report.seeds} of {', '.join(report.scenarios)}, "
         f"{report.runs:,} runs in {report.wall_seconds:.1f} s"

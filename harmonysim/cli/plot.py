@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from harmonysim.cli.common import EXIT_OK, BadInput, duration_ms, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "plot"
 HELP = "draw a run folder's timeline, message diagram, client and B+ tree plots"
@@ -69,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace, out: Console) -> int:
     import matplotlib
+    from rich.table import Table
 
     matplotlib.use("Agg")
     from harmonysim.viz import PlotInputError, plot_run

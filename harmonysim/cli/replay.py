@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from harmonysim.cli.common import EXIT_CHECK_FAILED, EXIT_OK, BadInput, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "replay"
 HELP = "re-run a run folder and compare event hashes"

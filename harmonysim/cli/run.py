@@ -10,11 +10,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from harmonysim import __version__
 from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
@@ -22,6 +17,9 @@ from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
 DEFAULT_METRICS_EVERY_MS = 1000.0  # harmonysim.runner's (not imported: it loads the simulator)
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from harmonysim.check.result import CheckResult
     from harmonysim.runner import RunOutcome
     from harmonysim.scenario import Scenario
@@ -96,6 +94,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         )
         out.print(f"run folder {out_dir}", highlight=False)
     if show and out.is_terminal:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("virtual time"),
             BarColumn(),
@@ -171,6 +171,8 @@ def print_problems(result: CheckResult, out: Console, *, limit: int = 5) -> None
 
 
 def summary_table(outcome: RunOutcome) -> Table:
+    from rich.table import Table
+
     summary = outcome.summary
     table = Table(title=f"{outcome.scenario.name} seed {outcome.scenario.seed}", show_header=False)
     table.add_column("what", style="bold")
@@ -218,6 +220,9 @@ def summary_table(outcome: RunOutcome) -> Table:
 
 def checks_table(outcome: RunOutcome) -> Table:
     """One coloured row per check, then the overall result."""
+    from rich.markup import escape
+    from rich.table import Table
+
     overall = outcome.status.value
     table = Table(
         title=f"checks: [{STATUS_STYLES[overall]}]{overall}[/]", title_justify="left", expand=False

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "serve"
 HELP = "serve the web dashboard over run folders, or over a live run"

@@ -12,13 +12,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from harmonysim.cli.common import EXIT_OK, BadInput, positive_int, print_json
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from harmonysim.explore import ShrinkReport
 
 NAME = "shrink"
@@ -28,7 +27,7 @@ SHRUNK_FILE = "shrunk.yaml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from harmonysim.explore import DEFAULT_BUDGET
+    from harmonysim.explore.defaults import DEFAULT_BUDGET
 
     parser.add_argument("run_dir", type=Path, help="a failing run folder")
     parser.add_argument("--out", type=Path, help=f"scenario file to write (RUN_DIR/{SHRUNK_FILE})")
@@ -43,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from harmonysim.explore import ShrinkError, shrink_scenario
     from harmonysim.explore.verdict import CheckStatus, checks_with_status
     from harmonysim.runner import RunFolderError, load_run
@@ -138,6 +139,8 @@ def shrunk_yaml(report: ShrinkReport) -> str:
 
 
 def size_table(report: ShrinkReport) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"shrink: fails {report.check}")
     table.add_column("")
     table.add_column("before", justify="right")

@@ -7,41 +7,76 @@ share `sweep` and its pools (`LocalPool`, `DaskPool`); a run's result depends on
 its scenario and seed, never on where or beside what it ran.
 """
 
-from harmonysim.explore.explorer import ExploreReport, default_explore_root, explore
-from harmonysim.explore.mutants import (
-    DEFAULT_MUTANT_SCENARIOS,
-    DEFAULT_MUTANT_SEEDS,
-    MutantReport,
-    MutantsReport,
-    hunt_mutants,
-)
-from harmonysim.explore.pool import (
-    DaskPool,
-    Judge,
-    LocalPool,
-    SeedPool,
-    SeedResult,
-    SeedTask,
-    SweepProgress,
-    default_workers,
-    run_task,
-    sweep,
-)
-from harmonysim.explore.seeds import SeedSpecError, format_seeds, parse_seeds
-from harmonysim.explore.shrink import (
-    DEFAULT_BUDGET,
-    ScenarioSize,
-    ShrinkError,
-    ShrinkReport,
-    ShrinkStep,
-    shrink_scenario,
-)
-from harmonysim.explore.verdict import (
-    CheckStatus,
-    RunStatus,
-    outcome_failures,
-    outcome_unknowns,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harmonysim.explore.defaults import (
+        DEFAULT_BUDGET,
+        DEFAULT_MUTANT_SCENARIOS,
+        DEFAULT_MUTANT_SEEDS,
+    )
+    from harmonysim.explore.explorer import ExploreReport, default_explore_root, explore
+    from harmonysim.explore.mutants import MutantReport, MutantsReport, hunt_mutants
+    from harmonysim.explore.pool import (
+        DaskPool,
+        Judge,
+        LocalPool,
+        SeedPool,
+        SeedResult,
+        SeedTask,
+        SweepProgress,
+        default_workers,
+        run_task,
+        sweep,
+    )
+    from harmonysim.explore.seeds import SeedSpecError, format_seeds, parse_seeds
+    from harmonysim.explore.shrink import (
+        ScenarioSize,
+        ShrinkError,
+        ShrinkReport,
+        ShrinkStep,
+        shrink_scenario,
+    )
+    from harmonysim.explore.verdict import (
+        CheckStatus,
+        RunStatus,
+        outcome_failures,
+        outcome_unknowns,
+    )
+
+# The names above are loaded on first use (PEP 562): the command line's parser shows
+# the defaults in --help, which must not import the runner with them (``defaults``
+# imports nothing).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "defaults": ("DEFAULT_BUDGET", "DEFAULT_MUTANT_SCENARIOS", "DEFAULT_MUTANT_SEEDS"),
+    "explorer": ("ExploreReport", "default_explore_root", "explore"),
+    "mutants": ("MutantReport", "MutantsReport", "hunt_mutants"),
+    "pool": (
+        *("DaskPool", "Judge", "LocalPool", "SeedPool", "SeedResult", "SeedTask"),
+        *("SweepProgress", "default_workers", "run_task", "sweep"),
+    ),
+    "seeds": ("SeedSpecError", "format_seeds", "parse_seeds"),
+    "shrink": ("ScenarioSize", "ShrinkError", "ShrinkReport", "ShrinkStep", "shrink_scenario"),
+    "verdict": ("CheckStatus", "RunStatus", "outcome_failures", "outcome_unknowns"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
+
 
 __all__ = [
     "DEFAULT_BUDGET",

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
+from harmonysim.explore.defaults import DEFAULT_MUTANT_SCENARIOS, DEFAULT_MUTANT_SEEDS
 from harmonysim.explore.pool import (
     EXCEPTION_CHECK,
     Judge,
@@ -39,18 +40,6 @@ __all__ = [
     "MutantsReport",
     "hunt_mutants",
 ]
-
-DEFAULT_MUTANT_SCENARIOS: Final = (
-    "nemesis",
-    "crash-restart-churn",
-    "leader-isolation",
-    "stale-leader",
-    "figure-8",
-)
-"""Shipped scenarios with crashes, partitions and leader changes: where bugs show.
-(``figure-8`` stages the Raft paper's Figure 8, which random faults almost never reach.)"""
-
-DEFAULT_MUTANT_SEEDS: Final = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import yaml
 
+from harmonysim.explore.defaults import DEFAULT_BUDGET
 from harmonysim.explore.edits import (
     Data,
     build,
@@ -53,9 +54,6 @@ __all__ = [
     "ShrinkStep",
     "shrink_scenario",
 ]
-
-DEFAULT_BUDGET: Final = 150
-"""Runs a shrink may make, the first (which confirms the failure) included."""
 
 DURATION_GRAIN_MS: Final = 100.0
 """Durations and fault times are shortened in steps of this size."""

@@ -43,22 +43,60 @@ How to wire (a few lines in the runner, the network and the server):
    ``obs.bench.bench_metrics`` and ``obs.bench.bench_tracing``.
 """
 
-from harmonysim.obs.catalogue import ClusterMetrics
-from harmonysim.obs.derive import metrics_from_events, spans_from_events
-from harmonysim.obs.export import ExportError, ExportFormat, export_run
-from harmonysim.obs.integration import Instrumentation, Operation, use_instrumentation
-from harmonysim.obs.metrics import Counter, Gauge, Histogram, Registry
-from harmonysim.obs.otlp import OtlpSpanWriter, push_otlp
-from harmonysim.obs.tracing import (
-    NOOP_SPAN,
-    Category,
-    IdSource,
-    Span,
-    SpanKind,
-    StatusCode,
-    TraceContext,
-    Tracer,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harmonysim.obs.catalogue import ClusterMetrics
+    from harmonysim.obs.derive import metrics_from_events, spans_from_events
+    from harmonysim.obs.export import ExportError, ExportFormat, export_run
+    from harmonysim.obs.integration import Instrumentation, Operation, use_instrumentation
+    from harmonysim.obs.metrics import Counter, Gauge, Histogram, Registry
+    from harmonysim.obs.otlp import OtlpSpanWriter, push_otlp
+    from harmonysim.obs.tracing import (
+        NOOP_SPAN,
+        Category,
+        IdSource,
+        Span,
+        SpanKind,
+        StatusCode,
+        TraceContext,
+        Tracer,
+    )
+
+# The names above are loaded on first use (PEP 562), so importing one module of this
+# layer (the run needs ``tracing``, the command line's parser its default sample ratio)
+# does not import every exporter with it: ``export`` pulls in ``prometheus_client``,
+# ``derive``, Perfetto, Zipkin and ShiViz.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "catalogue": ("ClusterMetrics",),
+    "derive": ("metrics_from_events", "spans_from_events"),
+    "export": ("ExportError", "ExportFormat", "export_run"),
+    "integration": ("Instrumentation", "Operation", "use_instrumentation"),
+    "metrics": ("Counter", "Gauge", "Histogram", "Registry"),
+    "otlp": ("OtlpSpanWriter", "push_otlp"),
+    "tracing": (
+        *("NOOP_SPAN", "Category", "IdSource", "Span", "SpanKind", "StatusCode"),
+        *("TraceContext", "Tracer"),
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
+
 
 __all__ = [
     "NOOP_SPAN",
