@@ -190,8 +190,9 @@ class Instrumentation:
         self.node = node
         self._leaders: dict[str, str | None] = {}
         self._roles: dict[str, str] = {}
-        # message type -> this node's bound network series (sent; delivered and latency)
-        self._sent: dict[str, CounterChild] = {}
+        # message type -> this node's bound sent counter and its hop span names by
+        # destination; message type -> bound delivered counter and latency histogram
+        self._sent: dict[str, tuple[CounterChild, dict[str, str]]] = {}
         self._delivered: dict[str, tuple[CounterChild, HistogramChild]] = {}
 
     @classmethod
@@ -366,14 +367,23 @@ class Instrumentation:
         """The hop span of one message (send to delivery); put its context on the envelope."""
         node = self.node
         try:
-            sent = self._sent[message_type]
+            sent, names = self._sent[message_type]
         except KeyError:  # bound once per message type: this runs for every traced message
-            sent = self._sent[message_type] = self.metrics.network_messages_sent.labels(
-                node, message_type
+            sent, names = self._sent[message_type] = (
+                self.metrics.network_messages_sent.labels(node, message_type),
+                {},
             )
         sent.inc()
+        # The span name, one string per type and destination: built once, and its hash
+        # (the encoder looks the name up) computed once.
+        try:
+            name = names[dst]
+        except KeyError:
+            name = f"{message_type} {node}->{dst}"
+            if len(names) < _MAX_CACHED_OPS:
+                names[dst] = name
         return self.tracer.start_span(
-            f"{message_type} {node}->{dst}",
+            name,
             ctx,
             node,
             Category.NETWORK,
