@@ -348,9 +348,11 @@ class OtlpSpanEncoder:
             int_heads = _INT_HEAD
             for key, value in span.attributes.items():
                 kind = type(value)
-                if kind is int:
+                if kind is str:  # most attributes are strings, then integers
+                    attributes += values[key][value]  # type: ignore[index]
+                elif kind is int:
                     attributes += f'{int_heads[key]}{value}"}}}}'
-                elif kind is str or kind is bool:
+                elif kind is bool:
                     attributes += values[key][value]  # type: ignore[index]
                 else:
                     attributes += _attribute_json(key, value)
@@ -381,7 +383,10 @@ class OtlpSpanEncoder:
             trace_hex = self._trace_ids[trace_id] = "%032x" % trace_id  # noqa: UP031
         parent = span.parent_span_id
         encoded.append(
-            f'{{"traceId":"{trace_hex}","spanId":"{"%016x" % span.span_id}"'  # noqa: UP031
+            # A span after the first of its scope brings its separator: the request is
+            # then one join of every span's text, with no join per scope copying it first.
+            f'{"," if encoded else ""}{{"traceId":"{trace_hex}"'
+            f',"spanId":"{"%016x" % span.span_id}"'  # noqa: UP031
             f"{'' if parent is None else _PARENT % parent}"
             f',"name":{name}'
             f',"kind":{_KIND_TEXT[span.kind]}'
@@ -404,7 +409,7 @@ class OtlpSpanEncoder:
             parts.append('{"resource":' + resource + ',"scopeSpans":[')
             for scope, encoded in scopes.items():
                 parts.append(_scope_head(scope))
-                parts.append(",".join(encoded))
+                parts += encoded
                 parts.append("]},")
             parts[-1] = "]}]},"
         if len(parts) > 1:
