@@ -45,7 +45,7 @@ from types import TracebackType
 from typing import Any
 
 from harmonysim.obs.catalogue import ClusterMetrics
-from harmonysim.obs.metrics import Registry
+from harmonysim.obs.metrics import CounterChild, HistogramChild, Registry
 from harmonysim.obs.tracing import (
     NOOP_SPAN,
     AttributeValue,
@@ -101,6 +101,8 @@ _RAFT_STEPS: dict[str, tuple[str, str, Category]] = {
     for op in RaftOp
 }
 _BTREE_SPAN_NAMES: dict[str, str] = {}
+_BTREE = Category.BTREE
+_INTERNAL = SpanKind.INTERNAL
 _MAX_CACHED_OPS = 256  # operation names are a handful; a bound in case a caller invents more
 
 
@@ -171,7 +173,16 @@ class Operation:
 class Instrumentation:
     """A tracer and the metrics catalogue, bound to one node (see the module docstring)."""
 
-    __slots__ = ("_btree_finished", "_leaders", "_roles", "metrics", "node", "tracer")
+    __slots__ = (
+        "_btree_finished",
+        "_delivered",
+        "_leaders",
+        "_roles",
+        "_sent",
+        "metrics",
+        "node",
+        "tracer",
+    )
 
     def __init__(self, tracer: Tracer, metrics: ClusterMetrics, node: str = "") -> None:
         self.tracer = tracer
@@ -181,6 +192,10 @@ class Instrumentation:
         self.node = node
         self._leaders: dict[str, str | None] = {}
         self._roles: dict[str, str] = {}
+        # message type -> this node's bound sent counter and its hop span names by
+        # destination; message type -> bound delivered counter and latency histogram
+        self._sent: dict[str, tuple[CounterChild, dict[str, str]]] = {}
+        self._delivered: dict[str, tuple[CounterChild, HistogramChild]] = {}
 
     @classmethod
     def create(
@@ -222,7 +237,7 @@ class Instrumentation:
             if len(_BTREE_SPAN_NAMES) < _MAX_CACHED_OPS:
                 _BTREE_SPAN_NAMES[op] = name
         span = self.tracer.start_span(
-            name, ctx, self.node, Category.BTREE, attributes={"btree.op": op, "btree.key": str(key)}
+            name, ctx, self.node, _BTREE, _INTERNAL, {"btree.op": op, "btree.key": str(key)}
         )
         finished = self._btree_finished.get(op)
         if finished is None:
@@ -284,14 +299,19 @@ class Instrumentation:
         if step is None:
             step = _RAFT_STEPS[RaftOp(op)]  # ValueError for a name that is no Raft step
         op_name, span_name, category = step
-        attributes: dict[str, AttributeValue] = {"raft.op": op_name, "raft.term": term}
-        if index is not None:
-            attributes["raft.index"] = index
-        span = self.tracer.start_span(span_name, ctx, self.node, category, attributes=attributes)
+        attributes: dict[str, AttributeValue] = (
+            {"raft.op": op_name, "raft.term": term}
+            if index is None
+            else {"raft.op": op_name, "raft.term": term, "raft.index": index}
+        )
+        tracer = self.tracer
+        span = tracer.start_span(span_name, ctx, self.node, category, _INTERNAL, attributes)
         # The metrics of these steps (AppendEntries by result, commit latency) are kept
         # by the server for every entry, traced or not (metrics never depend on the
-        # trace sample), so the spans carry none.
-        return self._timed(span, None)
+        # trace sample), so the spans carry none. ``_timed`` inlined (a traced run
+        # starts one of these per entry per server and step).
+        clock_us = tracer.now_us
+        return Operation(span, None, clock_us, clock_us() if span is NOOP_SPAN else span.start_us)
 
     def update_raft_state(
         self,
@@ -353,11 +373,27 @@ class Instrumentation:
 
     def message_sent(self, ctx: Parent, dst: str, message_type: str, message_id: int) -> Span:
         """The hop span of one message (send to delivery); put its context on the envelope."""
-        self.metrics.network_messages_sent.labels(self.node, message_type).inc()
+        node = self.node
+        try:
+            sent, names = self._sent[message_type]
+        except KeyError:  # bound once per message type: this runs for every traced message
+            sent, names = self._sent[message_type] = (
+                self.metrics.network_messages_sent.labels(node, message_type),
+                {},
+            )
+        sent.inc()
+        # The span name, one string per type and destination: built once, and its hash
+        # (the encoder looks the name up) computed once.
+        try:
+            name = names[dst]
+        except KeyError:
+            name = f"{message_type} {node}->{dst}"
+            if len(names) < _MAX_CACHED_OPS:
+                names[dst] = name
         return self.tracer.start_span(
-            f"{message_type} {self.node}->{dst}",
+            name,
             ctx,
-            self.node,
+            node,
             Category.NETWORK,
             SpanKind.PRODUCER,
             {"message.id": message_id, "message.type": message_type, "net.peer": dst},
@@ -365,8 +401,16 @@ class Instrumentation:
 
     def message_delivered(self, hop: Span, message_type: str, latency_us: int) -> None:
         """Called on the receiving node; a duplicate's second delivery leaves the span alone."""
-        self.metrics.network_messages_delivered.labels(self.node, message_type).inc()
-        self.metrics.network_message_latency.labels(message_type).observe(latency_us / 1e6)
+        try:
+            delivered, latency = self._delivered[message_type]
+        except KeyError:  # bound once per message type, as in message_sent
+            metrics = self.metrics
+            delivered, latency = self._delivered[message_type] = (
+                metrics.network_messages_delivered.labels(self.node, message_type),
+                metrics.network_message_latency.labels(message_type),
+            )
+        delivered.inc()
+        latency.observe(latency_us / 1e6)
         hop.end()
 
     def message_dropped(self, hop: Span, message_type: str, reason: str) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "SCOPE_NAME",
     "MetricFamily",
     "OtlpPushError",
+    "OtlpSpanEncoder",
     "OtlpSpanWriter",
     "PushResult",
     "any_value",
@@ -206,6 +207,8 @@ _CATEGORY_JSON: dict[str, str] = {}  # category -> '{KeyValue}' of harmonysim.ca
 _SCOPE_HEAD: dict[str, str] = {}  # category -> '{"scope":{...},"spans":['
 _PARENT = ',"parentSpanId":"%016x"'
 _KIND_TEXT = tuple(str(int(kind)) for kind in SpanKind)
+_OK = StatusCode.OK
+_UNSET = StatusCode.UNSET
 
 
 def _json_text(value: Any) -> str:
@@ -292,6 +295,133 @@ def _tail_json(span: Span, epoch_unix_ns: int) -> str:
     return text
 
 
+class OtlpSpanEncoder:
+    """Encodes spans one at a time into the next ExportTraceServiceRequest, in ``take``.
+
+    ``take()`` returns ``orjson.dumps(encode_spans(spans_added_since_last_take, ...))``
+    byte for byte (``encode_spans_json`` is this class over a list). Spans are encoded
+    when added, so a tracer can hand each span over as it finishes and drop it: encoding
+    a span while it is fresh in the cache, rather than a batch of them later, is most of
+    what streaming saved (``OtlpSpanWriter``). A span is encoded as it is when added.
+
+    ``resources`` caches each node's encoded resource across requests (it depends on
+    ``resource_attributes``, so an encoder owns its cache unless given one).
+    """
+
+    __slots__ = (
+        "_by_node",
+        "_resources",
+        "_trace_ids",
+        "count",
+        "epoch_unix_ns",
+        "resource_attributes",
+    )
+
+    def __init__(
+        self,
+        epoch_unix_ns: int = 0,
+        resource_attributes: Mapping[str, AttributeValue] | None = None,
+        resources: dict[str, str] | None = None,
+    ) -> None:
+        self.epoch_unix_ns = epoch_unix_ns
+        self.resource_attributes = resource_attributes
+        self._resources: dict[str, str] = {} if resources is None else resources
+        # node -> category -> encoded spans, in order of first use (the request's order)
+        self._by_node: dict[str, dict[str, list[str]]] = {}
+        # A request holds a few spans of each of its traces: format each trace id once.
+        self._trace_ids: dict[int, str] = {}
+        self.count = 0  # spans added since the last take
+
+    def add(self, span: Span) -> None:
+        """Encode ``span`` into the pending request (the hot path: once per exported span)."""
+        category = span.category
+        # Subscripts in try blocks rather than dict.get: the lookups almost always hit,
+        # and a method call per lookup was a tenth of the encoder's time.
+        try:
+            encoded = self._by_node[span.node][category]
+        except KeyError:
+            encoded = self._by_node.setdefault(span.node, {}).setdefault(category, [])
+        try:
+            name = _NAME_JSON[span.name]
+            attributes = _CATEGORY_JSON[category]
+            values = _VALUE_JSON
+            int_heads = _INT_HEAD
+            for key, value in span.attributes.items():
+                kind = type(value)
+                if kind is str:  # most attributes are strings, then integers
+                    attributes += values[key][value]  # type: ignore[index]
+                elif kind is int:
+                    attributes += f'{int_heads[key]}{value}"}}}}'
+                elif kind is bool:
+                    attributes += values[key][value]  # type: ignore[index]
+                else:
+                    attributes += _attribute_json(key, value)
+        except KeyError:  # a name or attribute not encoded before: encode it, cache it
+            name = _name_json(span.name)
+            attributes = _category_json(category)
+            for key, value in span.attributes.items():
+                attributes += _attribute_json(key, value)
+        epoch_unix_ns = self.epoch_unix_ns
+        start = span.start_us
+        end = span.end_us
+        if end is None:
+            end = start
+        status = span.status
+        if span.events or span.links:
+            tail = _tail_json(span, epoch_unix_ns) + "}"
+        elif status is _OK and not span.status_message:
+            tail = ',"status":{"code":1}}'
+        elif status is not _UNSET:
+            tail = _tail_json(span, epoch_unix_ns) + "}"
+        else:
+            tail = "}"
+        trace_id = span.trace_id
+        try:
+            trace_hex = self._trace_ids[trace_id]
+        except KeyError:
+            # %-formatting: half the cost of a format spec in an f-string, measured.
+            trace_hex = self._trace_ids[trace_id] = "%032x" % trace_id  # noqa: UP031
+        parent = span.parent_span_id
+        encoded.append(
+            # A span after the first of its scope brings its separator: the request is
+            # then one join of every span's text, with no join per scope copying it first.
+            f'{"," if encoded else ""}{{"traceId":"{trace_hex}"'
+            f',"spanId":"{"%016x" % span.span_id}"'  # noqa: UP031
+            f"{'' if parent is None else _PARENT % parent}"
+            f',"name":{name}'
+            f',"kind":{_KIND_TEXT[span.kind]}'
+            f',"startTimeUnixNano":"{start * 1000 + epoch_unix_ns}"'
+            f',"endTimeUnixNano":"{end * 1000 + epoch_unix_ns}"'
+            f',"attributes":[{attributes}]{tail}'
+        )
+        self.count += 1
+
+    def take(self) -> bytes:
+        """The request of the spans added since the last take (and start a new one)."""
+        resources = self._resources
+        # One join over every piece: concatenating the large per-scope strings would copy
+        # the whole request several times.
+        parts = ['{"resourceSpans":[']
+        for node, scopes in self._by_node.items():
+            resource = resources.get(node)
+            if resource is None:
+                resource = resources[node] = _json_text(_resource(node, self.resource_attributes))
+            parts.append('{"resource":' + resource + ',"scopeSpans":[')
+            for scope, encoded in scopes.items():
+                parts.append(_scope_head(scope))
+                parts += encoded
+                parts.append("]},")
+            parts[-1] = "]}]},"
+        if len(parts) > 1:
+            parts[-1] = "]}]}]}"
+        else:
+            parts.append("]}")
+        self._by_node = {}
+        self._trace_ids = {}
+        self.count = 0
+        return "".join(parts).encode()
+
+
 def encode_spans_json(
     spans: Iterable[Span],
     epoch_unix_ns: int = 0,
@@ -303,93 +433,23 @@ def encode_spans_json(
     ``resources`` caches each node's encoded resource across calls (a writer passes
     its own: it depends on ``resource_attributes``).
     """
-    by_node: dict[str, dict[str, list[str]]] = {}
-    names = _NAME_JSON
-    values = _VALUE_JSON
-    int_heads = _INT_HEAD
-    categories = _CATEGORY_JSON
-    kinds = _KIND_TEXT
-    unset = StatusCode.UNSET
-    ok = StatusCode.OK
-    # A batch holds a few spans of each of its traces: format each trace id once.
-    trace_ids: dict[int, str] = {}
+    encoder = OtlpSpanEncoder(epoch_unix_ns, resource_attributes, resources)
+    add = encoder.add
     for span in spans:
-        category = span.category
-        # Subscripts in try blocks rather than dict.get: the lookups almost always hit,
-        # and a method call per lookup was a tenth of the encoder's time.
-        try:
-            encoded = by_node[span.node][category]
-        except KeyError:
-            encoded = by_node.setdefault(span.node, {}).setdefault(category, [])
-        try:
-            name = names[span.name]
-            attributes = categories[category]
-            for key, value in span.attributes.items():
-                kind = type(value)
-                if kind is int:
-                    attributes += f'{int_heads[key]}{value}"}}}}'
-                elif kind is str or kind is bool:
-                    attributes += values[key][value]  # type: ignore[index]
-                else:
-                    attributes += _attribute_json(key, value)
-        except KeyError:  # a name or attribute not encoded before: encode it, cache it
-            name = _name_json(span.name)
-            attributes = _category_json(category)
-            for key, value in span.attributes.items():
-                attributes += _attribute_json(key, value)
-        start = span.start_us
-        end = span.end_us
-        if end is None:
-            end = start
-        status = span.status
-        if status is ok and not span.status_message and not span.events and not span.links:
-            tail = ',"status":{"code":1}}'
-        elif status is not unset or span.events or span.links:
-            tail = _tail_json(span, epoch_unix_ns) + "}"
-        else:
-            tail = "}"
-        trace_id = span.trace_id
-        try:
-            trace_hex = trace_ids[trace_id]
-        except KeyError:
-            # %-formatting: half the cost of a format spec in an f-string, measured.
-            trace_hex = trace_ids[trace_id] = "%032x" % trace_id  # noqa: UP031
-        parent = span.parent_span_id
-        encoded.append(
-            f'{{"traceId":"{trace_hex}","spanId":"{"%016x" % span.span_id}"'  # noqa: UP031
-            f"{'' if parent is None else _PARENT % parent}"
-            f',"name":{name}'
-            f',"kind":{kinds[span.kind]}'
-            f',"startTimeUnixNano":"{start * 1000 + epoch_unix_ns}"'
-            f',"endTimeUnixNano":"{end * 1000 + epoch_unix_ns}"'
-            f',"attributes":[{attributes}]{tail}'
-        )
-    if resources is None:
-        resources = {}
-    # One join over every piece: concatenating the large per-scope strings would copy
-    # the whole request several times.
-    parts = ['{"resourceSpans":[']
-    for node, scopes in by_node.items():
-        resource = resources.get(node)
-        if resource is None:
-            resource = resources[node] = _json_text(_resource(node, resource_attributes))
-        parts.append('{"resource":' + resource + ',"scopeSpans":[')
-        for scope, encoded in scopes.items():
-            parts.append(_scope_head(scope))
-            parts.append(",".join(encoded))
-            parts.append("]},")
-        parts[-1] = "]}]},"
-    if len(parts) > 1:
-        parts[-1] = "]}]}]}"
-    else:
-        parts.append("]}")
-    return "".join(parts).encode()
+        add(span)
+    return encoder.take()
 
 
 class OtlpSpanWriter:
-    """A tracer sink writing each batch of spans as one line of ``traces.otlp.jsonl``."""
+    """A tracer sink writing each batch of spans as one line of ``traces.otlp.jsonl``.
 
-    __slots__ = ("_file", "_resources", "epoch_unix_ns", "lines", "resource_attributes", "spans")
+    A streaming sink (``tracing.StreamingSpanSink``): the tracer hands it each kept
+    span as the span ends (``add_span``, the encoder's ``add`` itself, so no call in
+    between) and says where each batch ends (``end_batch``), which writes the line.
+    ``write_spans`` writes a whole batch at once (exporters converting a run folder).
+    """
+
+    __slots__ = ("_encoder", "_file", "add_span", "lines", "spans")
 
     def __init__(
         self,
@@ -398,21 +458,37 @@ class OtlpSpanWriter:
         resource_attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         self._file = file
-        self.epoch_unix_ns = epoch_unix_ns
-        self.resource_attributes = resource_attributes
-        self._resources: dict[str, str] = {}  # node -> its encoded resource
+        self._encoder = OtlpSpanEncoder(epoch_unix_ns, resource_attributes)
+        self.add_span = self._encoder.add
         self.lines = 0
         self.spans = 0
 
+    @property
+    def epoch_unix_ns(self) -> int:
+        return self._encoder.epoch_unix_ns
+
+    @property
+    def resource_attributes(self) -> Mapping[str, AttributeValue] | None:
+        return self._encoder.resource_attributes
+
+    def end_batch(self) -> None:
+        """Write the spans added since the last batch as one line (nothing if none)."""
+        encoder = self._encoder
+        count = encoder.count
+        if count:
+            # Two writes (the file buffers the newline): a request is hundreds of
+            # kilobytes, which ``+ b"\n"`` would copy once more.
+            self._file.write(encoder.take())
+            self._file.write(b"\n")
+            self.lines += 1
+            self.spans += count
+
     def write_spans(self, spans: Sequence[Span]) -> None:
-        if not spans:
-            return
-        self._file.write(
-            encode_spans_json(spans, self.epoch_unix_ns, self.resource_attributes, self._resources)
-            + b"\n"
-        )
-        self.lines += 1
-        self.spans += len(spans)
+        self.end_batch()  # spans added one by one first, in order
+        add = self.add_span
+        for span in spans:
+            add(span)
+        self.end_batch()
 
 
 # -- decoding (for converting an inline traces file to other formats) -----------------

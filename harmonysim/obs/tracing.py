@@ -23,7 +23,8 @@ Rules:
   what a failed check touched is traced whole by running again with ``keep``:
   ``harmonysim.runner``.)
 - Retention: finished kept spans are handed to the ``sink`` in batches of
-  ``batch_spans`` and also kept in ``recent``, a ring of at most
+  ``batch_spans`` (a ``StreamingSpanSink`` takes each as it ends, and is told where
+  each batch ends) and also kept in ``recent``, a ring of at most
   ``max_buffered_spans`` spans from which spans older than ``retention_us`` (if
   set) are cleaned up. Nothing in the tracer grows without bound.
 - A span is ended exactly once; a second ``end`` is ignored (a duplicated
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from functools import partial
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "INVALID_CONTEXT",
@@ -54,6 +55,7 @@ __all__ = [
     "SpanLink",
     "SpanSink",
     "StatusCode",
+    "StreamingSpanSink",
     "TraceContext",
     "Tracer",
     "TracerStats",
@@ -171,6 +173,25 @@ class SpanSink(Protocol):
     """Receives finished, kept spans in batches (for example ``otlp.OtlpSpanWriter``)."""
 
     def write_spans(self, spans: Sequence[Span]) -> None: ...
+
+
+@runtime_checkable
+class StreamingSpanSink(SpanSink, Protocol):
+    """A sink that takes each kept span as it ends, and is told where each batch ends.
+
+    The tracer calls ``add_span`` (an attribute: a bound method, read once) for every
+    kept span, in the order it would have put them in a batch, and ``end_batch`` where
+    a batch would have been handed over: the same batches as ``write_spans`` gets from
+    a plain sink, without the tracer holding the spans until then.
+    """
+
+    add_span: Callable[[Span], None]
+
+    def end_batch(self) -> None: ...
+
+
+def _nothing() -> None:
+    pass
 
 
 class Span:
@@ -438,7 +459,10 @@ class Tracer:
     """Creates spans on the virtual clock and decides which to keep (see the module docstring)."""
 
     __slots__ = (
+        "_add_span",
         "_batch",
+        "_batched",
+        "_end_batch",
         "_id64",
         "_ids",
         "_kept_traces",
@@ -504,6 +528,13 @@ class Tracer:
         self.recent: deque[Span] = deque(maxlen=max_buffered_spans)
         self._ring = max_buffered_spans > 0
         self._batch: list[Span] = []
+        # A streaming sink takes each kept span as it ends: then only a count is kept here.
+        self._add_span: Callable[[Span], None] | None = None
+        self._end_batch: Callable[[], None] = _nothing
+        if isinstance(sink, StreamingSpanSink):
+            self._add_span = sink.add_span
+            self._end_batch = sink.end_batch
+        self._batched = 0
         # trace id -> spans of an unsampled trace that finished, waiting for an error
         self._pending: OrderedDict[int, list[Span]] = OrderedDict()
         # unsampled trace ids promoted by an error (kept from then on), most recent last
@@ -636,6 +667,16 @@ class Tracer:
 
     def _finish(self, span: Span) -> None:
         self._open.pop(span.span_id, None)
+        add_span = self._add_span
+        if add_span is not None and span.sampled and not self._ring:
+            # ``_keep`` inlined for the common case (a sampled span streamed to the sink,
+            # no ring): every span of a fully traced run passes here.
+            self.stats.spans_kept += 1
+            add_span(span)
+            self._batched += 1
+            if self._batched >= self.batch_spans:
+                self.flush()
+            return
         trace_id = span.trace_id
         if span.sampled or trace_id in self._kept_traces:
             self._keep(span)
@@ -664,7 +705,12 @@ class Tracer:
             self.recent.append(span)
             if self.retention_us is not None:
                 self._expire_recent(span)
-        if self.sink is not None:
+        if self._add_span is not None:
+            self._add_span(span)
+            self._batched += 1
+            if self._batched >= self.batch_spans:
+                self.flush()
+        elif self.sink is not None:
             batch = self._batch
             batch.append(span)
             if len(batch) >= self.batch_spans:
@@ -679,7 +725,10 @@ class Tracer:
                 recent.popleft()
 
     def flush(self) -> None:
-        """Hand buffered finished spans to the sink."""
+        """Hand buffered finished spans to the sink (end the batch of a streaming sink)."""
+        if self._batched:
+            self._batched = 0
+            self._end_batch()
         batch = self._batch
         if batch and self.sink is not None:
             self.sink.write_spans(tuple(batch))

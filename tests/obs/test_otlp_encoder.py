@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harmonysim.obs.otlp import encode_spans, encode_spans_json, read_otlp_spans
+from harmonysim.obs.otlp import OtlpSpanWriter, encode_spans, encode_spans_json, read_otlp_spans
 from harmonysim.obs.tracing import (
     AttributeValue,
     Category,
@@ -93,3 +94,26 @@ def test_a_traced_run_encodes_as_the_reference_would(run_dir: Path) -> None:
     for start in range(0, len(spans), 97):
         batch = spans[start : start + 97]
         assert encode_spans_json(batch) == orjson.dumps(encode_spans(batch))
+
+
+@settings(max_examples=100)
+@given(st.lists(st.lists(spans(), max_size=6), max_size=4), resource_attributes)
+def test_a_streaming_writer_writes_what_write_spans_writes(
+    batches: list[list[Span]], resource: dict[str, AttributeValue] | None
+) -> None:
+    """Spans added one by one as they end, a line per batch: the lines ``write_spans`` writes."""
+    streamed, whole = io.BytesIO(), io.BytesIO()
+    writer = OtlpSpanWriter(streamed, 5, resource)
+    for batch in batches:
+        for span in batch:
+            writer.add_span(span)
+        writer.end_batch()
+    reference = OtlpSpanWriter(whole, 5, resource)
+    for batch in batches:
+        reference.write_spans(batch)
+    assert streamed.getvalue() == whole.getvalue()
+    expected = b"".join(
+        orjson.dumps(encode_spans(batch, 5, resource)) + b"\n" for batch in batches if batch
+    )
+    assert streamed.getvalue() == expected
+    assert writer.spans == sum(len(batch) for batch in batches)

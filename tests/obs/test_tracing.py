@@ -231,3 +231,56 @@ def test_a_million_spans_stay_within_bounds() -> None:
     assert newest is not None and newest >= clock[0] - 10
     assert all(span.end_us is not None and span.end_us >= newest - 50 for span in tracer.recent)
     assert len(tracer.recent) < 100
+
+
+class Stream(Collect):
+    """A streaming sink recording the batches it is told about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[Span] = []
+        self.streamed: list[list[Span]] = []
+        self.add_span = self.pending.append
+
+    def end_batch(self) -> None:
+        self.streamed.append(list(self.pending))
+        self.pending.clear()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans(), st.integers(0, 3)), max_size=60),
+    st.sampled_from([0.0, 0.3, 1.0]),
+    st.integers(min_value=1, max_value=5),
+    st.sampled_from([0, 8]),
+)
+def test_a_streaming_sink_gets_the_batches_a_plain_sink_gets(
+    steps: list[tuple[bool, bool, int]], ratio: float, batch_spans: int, ring: int
+) -> None:
+    """Spans handed over one by one as they end, batch ends where a batch would be written."""
+    plain, streaming = Collect(), Stream()
+    batches: list[list[list[Span]]] = []
+    clock = [0]
+    for sink in (plain, streaming):
+        clock[0] = 0
+        tracer = Tracer(
+            Ids(7), lambda: clock[0], max(ratio, 0.01), sink, ring, batch_spans=batch_spans
+        )
+        seen: list[list[Span]] = []
+        if sink is plain:
+            plain.write_spans = seen.append  # type: ignore[method-assign]
+        for new_trace, error, children in steps:
+            clock[0] += 1
+            root = tracer.start_trace("op", "c1", Category.CLIENT)
+            for child_number in range(children):
+                child = tracer.start_span(f"step {child_number}", root, "n1", Category.RAFT)
+                if error and child_number == 0:
+                    child.set_error("failed")
+                child.end()
+            if new_trace:
+                tracer.end_open_spans("test")
+            root.end()
+        tracer.flush()
+        batches.append([list(batch) for batch in seen] if sink is plain else streaming.streamed)
+    names = [[[(span.name, span.span_id) for span in batch] for batch in run] for run in batches]
+    assert names[0] == names[1]
