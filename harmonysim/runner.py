@@ -169,14 +169,11 @@ def _simulate(
     checks: RunChecks | None = None,
     progress: Callable[[float], None] | None = None,
     keep: KeptTraces | None = None,
-    traces_file: str = TRACES_FILE,
     metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
 ) -> tuple[World, Cluster, dict[str, Any]]:
     """One simulation of ``scenario``: its world (event log finished), cluster and summary."""
     world = World.from_scenario(scenario, sink=sink)
-    telemetry = Telemetry(
-        world, out_dir, trace_sample, metrics_every_ms, keep=keep, traces_file=traces_file
-    )
+    telemetry = Telemetry(world, out_dir, trace_sample, metrics_every_ms, keep=keep)
     cluster = Cluster(world, scenario)
     if checks is not None:
         checks.attach(world, cluster)
@@ -260,12 +257,14 @@ def keep_failure_traces(
             record["replayed"] = True
             # The trace ids of the first kept requests (a failed check's, before errors')
             # and of the kept elections, to open them in a trace viewer.
-            assert world.telemetry is not None
-            found = world.telemetry.kept_trace_ids
-            names = [f"{client}:{seq}" for client, seq in kept.requests]
-            chosen = [name for name in names if name in found][:KEPT_IDS_LISTED]
-            chosen += sorted(name for name in found if "@" in name)[:KEPT_IDS_LISTED]
-            record["trace_ids"] = {name: found[name] for name in chosen}
+            # Named "c3:17" (client c3's request 17) and "n2@5" (n2's election for term 5).
+            telemetry: Telemetry = world.telemetry
+            requests = telemetry.kept_request_ids
+            listed = [request for request in kept.requests if request in requests]
+            trace_ids = {f"{c}:{seq}": requests[(c, seq)] for c, seq in listed[:KEPT_IDS_LISTED]}
+            elections = sorted(telemetry.kept_election_ids.items())[:KEPT_IDS_LISTED]
+            trace_ids.update((f"{node}@{term}", tid) for (node, term), tid in elections)
+            record["trace_ids"] = trace_ids
         else:
             record["replayed"] = False
             record["error"] = (

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Never imported to parse arguments or to run a scenario.
 HEAVY = (
     "matplotlib",
@@ -118,6 +120,9 @@ def test_lazy_package_exports_all_resolve() -> None:
     import harmonysim.obs
 
     for package in (harmonysim.obs, harmonysim.explore):
-        assert sorted(package.__all__) == sorted(package._MODULE_OF)
+        exported = [name for names in package._EXPORTS.values() for name in names]
+        assert sorted(package.__all__) == sorted(exported)
         for name in package.__all__:
             assert getattr(package, name) is not None, name
+        with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+            package.nothing_here  # noqa: B018

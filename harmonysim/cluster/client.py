@@ -129,7 +129,7 @@ class Client:
                 operation.f.value, operation.key, request=seq, keep=keep
             )
             if keep:
-                telemetry.note_kept(f"{self.id}:{seq}", self._trace.span.trace_id)
+                telemetry.kept_request(self.id, seq, self._trace.span.trace_id)
             # Unsampled traces keep their root span (kept if the operation fails) but
             # propagate nothing: 1% sampling costs about 1% of full tracing.
             self._carried = self._trace.span if self._trace.span.sampled else None

@@ -627,7 +627,7 @@ class KVServer:
                 keep = telemetry is not None and telemetry.keeps_election(term)
                 self._election = instrumentation.election_started(raft.term, keep=keep)
                 if keep:
-                    telemetry.note_kept(f"{self.node.id}@{term}", self._election.trace_id)
+                    telemetry.kept_election(self.node.id, term, self._election.trace_id)
         elif self._election is not None:
             instrumentation.election_finished(self._election, won=role is Role.LEADER)
             self._election = None

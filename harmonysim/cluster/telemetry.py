@@ -80,21 +80,21 @@ class Telemetry:
         sample_every_ms: float = 1000.0,
         *,
         keep: KeptTraces | None = None,
-        traces_file: str = TRACES_FILE,
     ) -> None:
         self.world = world
         self.kept = keep if keep is not None else KeptTraces()
         self._kept_requests = frozenset(self.kept.requests)
         self._kept_terms = frozenset(self.kept.terms)
-        # what was kept -> its trace id (hex): "c3:17" for a request, "n2@5" for the
-        # election n2 ran for term 5
-        self.kept_trace_ids: dict[str, str] = {}
+        # the trace ids (hex) of what ``keep`` named: requests by (client, seq), elections
+        # by (candidate, the term it campaigned for)
+        self.kept_request_ids: dict[tuple[str, int], str] = {}
+        self.kept_election_ids: dict[tuple[str, int], str] = {}
         self.out_dir = out_dir
         self._files: list[IO[bytes]] = []
         span_sink = None
         metrics_sink = None
         if out_dir is not None:
-            traces = (out_dir / traces_file).open("wb")
+            traces = (out_dir / TRACES_FILE).open("wb")
             metrics = (out_dir / METRICS_FILE).open("wb")
             self._files = [traces, metrics]
             span_sink = OtlpSpanWriter(traces)
@@ -160,10 +160,13 @@ class Telemetry:
         """Whether elections of ``term`` are traced whatever is sampled."""
         return term in self._kept_terms
 
-    def note_kept(self, what: str, trace_id: int) -> None:
-        """Remember the trace id of something kept (``kept_trace_ids``)."""
-        if trace_id:
-            self.kept_trace_ids.setdefault(what, f"{trace_id:032x}")
+    def kept_request(self, client: str, seq: int, trace_id: int) -> None:
+        """The kept request ``(client, seq)`` is trace ``trace_id`` (``kept_request_ids``)."""
+        self.kept_request_ids.setdefault((client, seq), f"{trace_id:032x}")
+
+    def kept_election(self, node: str, term: int, trace_id: int) -> None:
+        """``node``'s kept election for ``term`` is ``trace_id`` (``kept_election_ids``)."""
+        self.kept_election_ids.setdefault((node, term), f"{trace_id:032x}")
 
     def for_node(self, node: str) -> Instrumentation:
         instrumentation = self._nodes.get(node)

@@ -9,8 +9,9 @@ its scenario and seed, never on where or beside what it ran.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harmonysim.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from harmonysim.explore.defaults import (
@@ -62,20 +63,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "shrink": ("ScenarioSize", "ShrinkError", "ShrinkReport", "ShrinkStep", "shrink_scenario"),
     "verdict": ("CheckStatus", "RunStatus", "outcome_failures", "outcome_unknowns"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULE_OF])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [

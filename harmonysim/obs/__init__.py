@@ -45,8 +45,9 @@ How to wire (a few lines in the runner, the network and the server):
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harmonysim.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from harmonysim.obs.catalogue import ClusterMetrics
@@ -82,20 +83,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         *("TraceContext", "Tracer"),
     ),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULE_OF])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [
