@@ -180,6 +180,7 @@ def _simulate(
     world.faults.schedule(scenario.faults)
     cluster.start()
     world.run(scenario.duration_ms, progress=progress)
+    world.faults.finish()
     cluster.finish()
     telemetry.finish()
     network = world.network
@@ -192,6 +193,7 @@ def _simulate(
         "messages_duplicated": network.duplicated,
         **cluster.summary(),
         "faults": dict(sorted(world.faults.counts.items())),
+        "faults_without_effect": list(world.faults.noops),
     }
     world.finish({"ops_ok": summary["ops_ok"]})
     summary["events"] = world.log.count

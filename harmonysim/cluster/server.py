@@ -179,6 +179,8 @@ class KVServer:
         self.on_config_applied = on_config_applied
         settings = scenario.cluster.raft
         self.tick_ms = settings.tick_ms
+        self._tick_us = max(1, round(self.tick_ms * 1000.0))
+        self._last_tick_us = 0  # local time of the last tick the core was told of
         self.bugs = frozenset(scenario.bugs)
         self.snapshot_threshold = settings.snapshot_threshold
         low, high = settings.election_timeout_ms
@@ -274,8 +276,15 @@ class KVServer:
     # -- the process interface ------------------------------------------------------------
 
     def start(self) -> None:
+        self._last_tick_us = self.node.now_us
         self.node.set_timer(self.tick_ms, "tick", self._tick)
         self._drive()
+
+    def on_resume(self) -> None:
+        """The process runs again after a pause: its clock jumped, so the core learns how
+        long before it handles a single held message (a lease must not outlive the pause)."""
+        if self._catch_up_clock():
+            self._drive()
 
     def on_crash(self) -> None:
         """The node crashed: end this server's open spans (nothing else survives it)."""
@@ -299,9 +308,20 @@ class KVServer:
         if self._election is not None and self.instrumentation is not None:
             self.instrumentation.election_finished(self._election, won=False)
 
+    def _catch_up_clock(self) -> bool:
+        """Tell the core every whole tick of local time since the last one it saw."""
+        now_us = self.node.now_us
+        elapsed = (now_us - self._last_tick_us) // self._tick_us
+        if elapsed <= 0:
+            return False
+        self._last_tick_us += elapsed * self._tick_us
+        self.raft.tick(elapsed)
+        return True
+
     def _tick(self) -> None:
-        self.raft.tick()
-        self.node.set_timer(self.tick_ms, "tick", self._tick)
+        self._catch_up_clock()
+        next_us = self._last_tick_us + self._tick_us - self.node.now_us
+        self.node.set_timer(next_us / 1000.0, "tick", self._tick)
         self._drive()
 
     def on_message(self, envelope: Envelope) -> None:

@@ -28,7 +28,9 @@ version) and of Ongaro's thesis they come from:
   ``lease_reads`` the leader answers from a lease instead: a majority acknowledged a
   heartbeat sent less than ``election_timeout_ticks_min`` ticks ago, and those followers
   refuse to vote for anyone else until that long after receiving it (assumes clocks tick
-  at the same rate).
+  at the same rate). The lease counts elapsed time, not timer callbacks: a tick that
+  comes late (``tick(elapsed_ticks)``, after a paused process resumes) ages it by the
+  whole gap, so a pause cannot stretch a lease past the followers' promise.
 - Thesis §9.6 PreVote: a follower whose timer fires first asks for pre-votes for
   ``term + 1`` without changing its term; voters grant only if the candidate's log is
   up to date and they have not heard from a leader within the minimum election timeout.
@@ -130,6 +132,7 @@ class RaftNode:
         self._bug_commit_prior_term = Bug.COMMIT_PRIOR_TERM_BY_COUNT.value in bugs
         self._bug_no_conflict_truncation = Bug.NO_CONFLICT_TRUNCATION.value in bugs
         self._bug_apply_before_commit = Bug.APPLY_BEFORE_COMMIT.value in bugs
+        self._bug_late_tick_counts_once = Bug.LEASE_IGNORES_PAUSE.value in bugs
 
         self._log = RaftLog(snapshot, entries)
         persisted = hard_state if hard_state is not None else HardState(0, None, 0)
@@ -295,13 +298,20 @@ class RaftNode:
 
     # ================================================================ driving input
 
-    def tick(self) -> None:
-        """Advance logical time by one tick."""
-        self._tick_count += 1
+    def tick(self, elapsed_ticks: int = 1) -> None:
+        """Advance time by ``elapsed_ticks`` (more than one when the server's timer came
+        late, as after its process was paused): every timer and the lease see the whole
+        elapsed time, but a late tick fires each expired timer once (one heartbeat round,
+        one election), as a real server's timers would."""
+        if elapsed_ticks < 1:
+            raise ValueError(f"elapsed_ticks must be >= 1, got {elapsed_ticks}")
+        if self._bug_late_tick_counts_once:
+            elapsed_ticks = 1  # the bug: the lease clock stands still while paused
+        self._tick_count += elapsed_ticks
         if self._role is Role.LEADER:
-            self._tick_leader()
+            self._tick_leader(elapsed_ticks)
         else:
-            self._tick_election()
+            self._tick_election(elapsed_ticks)
 
     def campaign(self) -> None:
         """Start an election now, as if the election timer fired (PreVote first if on)."""
@@ -562,23 +572,28 @@ class RaftNode:
             self._config.election_timeout_ticks_min, self._config.election_timeout_ticks_max
         )
 
-    def _tick_election(self) -> None:
-        self._election_elapsed += 1
+    def _tick_election(self, elapsed_ticks: int) -> None:
+        self._election_elapsed += elapsed_ticks
         if self._promotable() and self._election_elapsed >= self._randomized_timeout:
             self.campaign()
 
-    def _tick_leader(self) -> None:
-        self._heartbeat_elapsed += 1
-        self._election_elapsed += 1
+    def _tick_leader(self, elapsed_ticks: int) -> None:
+        self._heartbeat_elapsed += elapsed_ticks
+        self._election_elapsed += elapsed_ticks
         if self._election_elapsed >= self._config.election_timeout_ticks_min:
             self._election_elapsed = 0
+            if elapsed_ticks >= self._config.election_timeout_ticks_min:
+                # A whole CheckQuorum window went by unobserved (the process was stopped):
+                # what the peers did in it is unknown, so none of them counts as active.
+                for progress in self._progress.values():
+                    progress.recent_active = False
             if self._config.check_quorum and not self._quorum_recently_active():
                 self._become_follower(self._term, None)  # thesis §6.2 CheckQuorum
                 return
             for progress in self._progress.values():
                 progress.recent_active = False
         if self._transfer_target is not None:
-            self._transfer_elapsed += 1
+            self._transfer_elapsed += elapsed_ticks
             if self._transfer_elapsed >= self._config.election_timeout_ticks_min:
                 self._transfer_target = None  # transfer did not finish in time: abort
         if self._heartbeat_elapsed >= self._config.heartbeat_interval_ticks:

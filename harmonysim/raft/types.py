@@ -70,6 +70,9 @@ class Bug(StrEnum):
     """Overwrite a conflicting entry in place but keep the stale suffix after it (§5.3)."""
     APPLY_BEFORE_COMMIT = "apply_before_commit"
     """Hand entries to the state machine up to the last log index, not the commit index."""
+    LEASE_IGNORES_PAUSE = "lease_ignores_pause"
+    """Count a late tick as one tick: a leader paused for any length loses one tick of
+    its lease while its followers' clocks ran on (a GC pause outliving a lease)."""
 
 
 @dataclass(frozen=True, slots=True)

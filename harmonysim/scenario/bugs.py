@@ -34,6 +34,10 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
         "apply_before_commit": (
             "apply log entries to the state machine before they are committed (§5.3)"
         ),
+        "lease_ignores_pause": (
+            "age the read lease by timer callbacks, not elapsed time, so a leader paused "
+            "while cut off serves stale lease reads on resume (thesis §6.4)"
+        ),
         "btree_split_loses_key": ("drop the separator key when a B+ tree node splits"),
     }
 )

@@ -113,6 +113,15 @@ class FaultKind(enum.StrEnum):
     REMOVE = "remove"
 
 
+UNDOABLE_FAULT_KINDS: Final = (
+    FaultKind.CRASH,
+    FaultKind.PAUSE,
+    FaultKind.PARTITION,
+    FaultKind.CLOG,
+)
+"""The faults that take `for`: each has an undo (restart, resume, heal, unclog)."""
+
+
 class FaultTrigger(enum.StrEnum):
     """What a fault with `when` waits for (from its `at`): the first such event fires it."""
 
@@ -322,6 +331,32 @@ NodeId = Annotated[str, BeforeValidator(_node_id)]
 
 NodeRef = Annotated[str, BeforeValidator(_node_ref)]
 """A node id or `leader` (the leader at the time the fault fires)."""
+
+CRASHED: Final = "crashed"
+PAUSED: Final = "paused"
+ALL: Final = "all"
+
+
+def _node_ref_or(*words: str) -> Callable[[object], str]:
+    expected = f"a node id like n1, 'leader', or {' or '.join(repr(word) for word in words)}"
+
+    def validate(value: object) -> str:
+        if isinstance(value, str) and value in words:
+            return value
+        if value == LEADER or (isinstance(value, str) and _NODE_ID_RE.fullmatch(value)):
+            return value
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+
+    return validate
+
+
+RestartTarget = Annotated[str, BeforeValidator(_node_ref_or(CRASHED, ALL))]
+"""A node id, `leader`, or `crashed` / `all`: every node that is down."""
+
+ResumeTarget = Annotated[str, BeforeValidator(_node_ref_or(PAUSED, ALL))]
+"""A node id, `leader`, or `paused` / `all`: every node that is paused."""
 
 
 def _new_member(value: object) -> str:
@@ -1052,12 +1087,19 @@ class Nemesis(SchemaModel):
     """Random faults of the given kinds, one step every `interval`, from `at` to `until`.
 
     Each step is drawn from the seeded RNG tree, so a seed replays the same
-    sequence; nothing the nemesis breaks outlasts `until`.
+    sequence; nothing the nemesis breaks outlasts `until`. `overlap` lets its faults
+    overlap (a paused leader while a partition holds, as a GC pause during a network
+    split), and `target_leader` aims them at the leader with that probability.
     """
 
     kinds: Annotated[tuple[NemesisKind, ...], BeforeValidator(_nemesis_kinds)]
     interval_ms: PositiveDuration = Field(alias="interval")
     until_ms: PositiveDuration = Field(alias="until")
+    overlap: Annotated[int, BeforeValidator(_integer_in(1, 8))] = 1
+    """At most this many of its faults at once (1: start one, undo it, start the next);
+    above 1 each lasts 1..`overlap` intervals, so faults of different kinds overlap."""
+    target_leader: Probability = 0.0
+    """The chance that a crash, pause or isolation aims at the current leader."""
 
 
 def _trigger(value: object) -> FaultTrigger:
@@ -1076,17 +1118,22 @@ class Fault(SchemaModel):
 
     With `when`, the fault is armed at `at` and fires at the first event of that
     kind before `until` (default: the end of the run), or never.
+
+    With `for`, a fault that can be undone is undone that long after it fired, on the
+    same targets: a crashed node restarts, a paused node resumes, a partition heals
+    (unless another partition replaced it meanwhile), a clogged link clears.
     """
 
     at_ms: NonNegativeDuration = Field(alias="at")
     when: Annotated[FaultTrigger, BeforeValidator(_trigger)] | None = None
     until_ms: PositiveDuration | None = Field(None, alias="until")
+    for_ms: PositiveDuration | None = Field(None, alias="for")
     partition: Partition | None = None
     heal: Annotated[Literal["all"], BeforeValidator(_the_word_all(""))] | None = None
     crash: NodeRef | None = None
-    restart: NodeRef | None = None
+    restart: RestartTarget | None = None
     pause: NodeRef | None = None
-    resume: NodeRef | None = None
+    resume: ResumeTarget | None = None
     clog: LinkRef | None = None
     unclog: UnclogTarget | None = None
     nemesis: Nemesis | None = None
@@ -1096,6 +1143,19 @@ class Fault(SchemaModel):
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
         _exactly_one(cls, data, [kind.value for kind in FaultKind], "a fault", "action")
+
+    @model_validator(mode="after")
+    def _check_duration(self) -> Self:
+        if self.for_ms is None or self.kind in UNDOABLE_FAULT_KINDS:
+            return self
+        undoable = ", ".join(kind.value for kind in UNDOABLE_FAULT_KINDS)
+        raise SchemaViolation(
+            f"`for` undoes a fault after a while; a {self.kind.value} fault cannot be "
+            f"undone (faults that can: {undoable})",
+            expected=f"no `for`, or an action among {undoable}",
+            found=format_duration(self.for_ms),
+            loc=("for",),
+        )
 
     @model_validator(mode="after")
     def _check_trigger(self) -> Self:
@@ -1131,9 +1191,10 @@ class Fault(SchemaModel):
         `until` of its nemesis, or the end of its wait for `when` (``end_ms`` if open)."""
         if self.nemesis is not None:
             return self.nemesis.until_ms
-        if self.when is not None:
-            return self.until_ms if self.until_ms is not None else end_ms
-        return self.at_ms
+        if self.when is not None and self.until_ms is None:
+            return end_ms  # it may fire at any time until the end
+        fired_ms = self.until_ms if self.until_ms is not None else self.at_ms
+        return fired_ms + (self.for_ms or 0.0)
 
     @model_validator(mode="after")
     def _check_nemesis(self) -> Self:
@@ -1299,6 +1360,8 @@ def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
     ):
         action = fault.action
         assert isinstance(action, str)
+        if action in (CRASHED, PAUSED, ALL):
+            return  # every crashed / paused node: no one id to check
         _check_node(action, nodes, (*loc, kind.value))
     elif kind in (FaultKind.CLOG, FaultKind.UNCLOG) and isinstance(fault.action, LinkRef):
         _check_node(fault.action.from_node, nodes, (*loc, kind.value, "from"))

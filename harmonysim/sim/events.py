@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     NET_CLOG = "net.clog"
     NET_UNCLOG = "net.unclog"
     NEMESIS = "nemesis"
+    # a scheduled or nemesis fault that found nothing to do (sim/faults.py), with why
+    FAULT_NOOP = "fault.noop"
     # membership changes requested by faults (cluster/membership.py): one event per step
     MEMBERSHIP = "membership"
     # disks (sim/disk.py)

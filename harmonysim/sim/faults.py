@@ -16,6 +16,18 @@ Rules:
   leader (a crash forgets the role). ``leader`` in its action means that event's node.
   Its event in the log says ``when``. Faults that never see their trigger never fire.
 - Every fault is one event in the log, with its resolved targets.
+- A fault that finds nothing to do (restart a node that is up, resume one that is not
+  paused, crash one that is down, undo a partition that another already replaced) is a
+  ``fault.noop`` event saying why, is not counted as a fault, and is listed in
+  ``noops``; so is a ``when`` fault whose trigger never came (at ``finish``).
+- ``for`` undoes a fault that long after it fired, on the targets it resolved then:
+  restart, resume, heal (only the partition it set), unclog. ``restart: crashed`` and
+  ``resume: paused`` (or ``all``) act on every node that is down / paused.
+- A nemesis with ``overlap`` above 1 starts a fault every ``interval`` while fewer than
+  ``overlap`` of its faults are active, each lasting 1..``overlap`` intervals, so a pause
+  can outlast a partition (only one of its partitions at a time: a partition is a whole
+  cut). With ``target_leader`` it aims node faults at the current leader with that
+  probability. With the defaults it draws exactly as it always did.
 - ``add`` / ``remove`` are handed to the world's ``membership`` hook (the cluster
   layer's driver), which requests the change from the leader and logs each step
   as ``membership`` events; a ``leader`` target is resolved by the driver when it
@@ -46,6 +58,10 @@ _LEADER_COMMIT = "leader_commit"
 __all__ = ["FaultInjector"]
 
 
+def _call(action: Callable[[], object], _: simpy.Event) -> None:
+    action()
+
+
 class FaultInjector:
     """Applies faults to a world: partitions, heals, crashes, restarts, pauses and clogs."""
 
@@ -56,6 +72,7 @@ class FaultInjector:
         self._armed: list[Fault] = []  # faults with `when` waiting for their trigger, file order
         self._roles: dict[str, str] = {}  # node -> role it last reported (for leader_commit)
         self._watching = False
+        self.noops: list[dict[str, Any]] = []  # faults that did nothing, in order, with why
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -69,6 +86,12 @@ class FaultInjector:
                 self._at(fault.at_ms, functools.partial(self._arm, fault))
             else:
                 self._at(fault.at_ms, functools.partial(self.apply, fault))
+
+    def finish(self) -> None:
+        """The run ended: a fault still waiting for its trigger never fired; say so."""
+        for fault in self._armed:
+            self._noop(fault.kind.value, None, f"its trigger {fault.when} never came")
+        self._armed = []
 
     # -- triggers -------------------------------------------------------------------
 
@@ -113,11 +136,11 @@ class FaultInjector:
         timeout = simpy.Timeout(self.world.env, 0)
         timeout.callbacks.append(lambda _: action())
 
-    def _at(self, at_ms: float, action: Callable[[], None]) -> None:
+    def _at(self, at_ms: float, action: Callable[[], object]) -> None:
         env = self.world.env
         delay = max(0, round(at_ms * 1000.0) - env.now)
         timeout = simpy.Timeout(env, delay)
-        timeout.callbacks.append(lambda _: action())
+        timeout.callbacks.append(functools.partial(_call, action))
 
     # -- resolution ---------------------------------------------------------------
 
@@ -143,30 +166,49 @@ class FaultInjector:
         self.counts[kind.value] = self.counts.get(kind.value, 0) + 1
         self.world.log.emit(kind, node, fields)
 
+    def _noop(
+        self, action: str, node: str | None, reason: str, notes: dict[str, Any] | None = None
+    ) -> None:
+        fields = {"fault": action, "reason": reason, **(notes or {})}
+        self.noops.append({"t_ms": self.world.now_ms, "node": node, **fields})
+        self.world.log.emit(EventKind.FAULT_NOOP, node, fields)
+
+    def _later(self, delay_ms: float | None, action: Callable[[], object]) -> None:
+        if delay_ms is not None:
+            self._at(self.world.env.now / 1000.0 + delay_ms, action)
+
     # -- actions ------------------------------------------------------------------
 
     def apply(self, fault: Fault, leader: str | None = None) -> None:
         """Carry out ``fault`` now; ``leader`` is the node of its trigger, if it has one."""
         kind = fault.kind
         extra: dict[str, Any] = {} if fault.when is None else {"when": fault.when.value}
+        lasting = fault.for_ms
+        if lasting is not None:
+            extra["for_ms"] = lasting
         if fault.partition is not None:
-            self.partition(fault.partition, leader, extra)
+            graph = self.partition(fault.partition, leader, extra)
+            self._later(lasting, functools.partial(self._heal_if_current, graph))
         elif fault.heal is not None:
             self.heal(extra)
         elif fault.crash is not None:
             node, notes = self.resolve(fault.crash, leader)
-            self.crash(node, {**notes, **extra})
+            if self.crash(node, {**notes, **extra}):
+                self._later(lasting, functools.partial(self.restart, node, {"after": "crash"}))
         elif fault.restart is not None:
-            node, notes = self.resolve(fault.restart, leader)
-            self.restart(node, {**notes, **extra})
+            for node, notes in self._targets(fault.restart, leader, crashed=True):
+                self.restart(node, {**notes, **extra})
         elif fault.pause is not None:
             node, notes = self.resolve(fault.pause, leader)
-            self.pause(node, {**notes, **extra})
+            if self.pause(node, {**notes, **extra}):
+                self._later(lasting, functools.partial(self.resume, node, {"after": "pause"}))
         elif fault.resume is not None:
-            node, notes = self.resolve(fault.resume, leader)
-            self.resume(node, {**notes, **extra})
+            for node, notes in self._targets(fault.resume, leader, crashed=False):
+                self.resume(node, {**notes, **extra})
         elif fault.clog is not None:
-            self.clog(self._link_pairs(fault.clog, leader), extra)
+            clogged = self._link_pairs(fault.clog, leader)
+            self.clog(clogged, extra)
+            self._later(lasting, functools.partial(self.unclog, clogged, {"after": "clog"}))
         elif fault.unclog is not None:
             pairs = None if fault.unclog == "all" else self._link_pairs(fault.unclog, leader)
             self.unclog(pairs, extra)
@@ -174,6 +216,30 @@ class FaultInjector:
             self.change_membership(fault, leader)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
+
+    def _targets(
+        self, ref: str, leader: str | None, *, crashed: bool
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The nodes a restart (``crashed``) or resume acts on: one ref, or every node
+        that is down (``crashed`` / ``all``) or paused (``paused`` / ``all``)."""
+        if ref not in ("crashed", "paused", "all"):
+            return [self.resolve(ref, leader)]
+        nodes = self.world.nodes
+        chosen = [
+            node
+            for node in self.node_ids
+            if (not nodes[node].up if crashed else nodes[node].up and nodes[node].paused)
+        ]
+        if not chosen:
+            action = "restart" if crashed else "resume"
+            self._noop(action, None, f"no node is {'down' if crashed else 'paused'}")
+        return [(node, {"ref": ref}) for node in chosen]
+
+    def _heal_if_current(self, graph: nx.DiGraph) -> None:
+        if self.world.network.partition is graph:
+            self.heal({"after": "partition"})
+        else:
+            self._noop("heal", None, "the partition it would undo was already replaced or healed")
 
     def _link_pairs(self, link: LinkRef, leader: str | None = None) -> list[tuple[str, str]]:
         src, _ = self.resolve(link.from_node, leader)
@@ -185,7 +251,7 @@ class FaultInjector:
 
     def partition(
         self, spec: Partition, leader: str | None = None, extra: dict[str, Any] | None = None
-    ) -> None:
+    ) -> nx.DiGraph:
         nodes = self.node_ids
         fields: dict[str, Any]
         graph: nx.DiGraph
@@ -210,6 +276,7 @@ class FaultInjector:
             graph = partitions.majorities_ring(nodes)
             fields = {"shape": "ring"}
         self.set_graph(graph, {**fields, **(extra or {})})
+        return graph
 
     def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> None:
         self.world.network.set_partition(graph)
@@ -219,21 +286,47 @@ class FaultInjector:
         self.world.network.set_partition(None)
         self._emit(EventKind.NET_HEAL, None, dict(extra or {}))
 
-    def crash(self, node: str, notes: dict[str, Any] | None = None) -> None:
+    def crash(self, node: str, notes: dict[str, Any] | None = None) -> bool:
+        """Crash ``node``; False (and a ``fault.noop``) when it is already down."""
+        sim_node = self.world.nodes[node]
+        if not sim_node.up:
+            self._noop("crash", node, "the node is already down", notes)
+            return False
         self.counts["node.crash"] = self.counts.get("node.crash", 0) + 1
-        self.world.nodes[node].crash(notes)
+        sim_node.crash(notes)
+        return True
 
-    def restart(self, node: str, notes: dict[str, Any] | None = None) -> None:
+    def restart(self, node: str, notes: dict[str, Any] | None = None) -> bool:
+        """Restart ``node``; False (and a ``fault.noop``) when it is up."""
+        sim_node = self.world.nodes[node]
+        if sim_node.up:
+            self._noop("restart", node, "the node is up", notes)
+            return False
         self.counts["node.restart"] = self.counts.get("node.restart", 0) + 1
-        self.world.nodes[node].restart(notes)
+        sim_node.restart(notes)
+        return True
 
-    def pause(self, node: str, notes: dict[str, Any] | None = None) -> None:
+    def pause(self, node: str, notes: dict[str, Any] | None = None) -> bool:
+        """Pause ``node``; False (and a ``fault.noop``) when it is down or paused."""
+        sim_node = self.world.nodes[node]
+        if not sim_node.up or sim_node.paused:
+            reason = "the node is down" if not sim_node.up else "the node is already paused"
+            self._noop("pause", node, reason, notes)
+            return False
         self.counts["node.pause"] = self.counts.get("node.pause", 0) + 1
-        self.world.nodes[node].pause(notes)
+        sim_node.pause(notes)
+        return True
 
-    def resume(self, node: str, notes: dict[str, Any] | None = None) -> None:
+    def resume(self, node: str, notes: dict[str, Any] | None = None) -> bool:
+        """Resume ``node``; False (and a ``fault.noop``) when it is not paused."""
+        sim_node = self.world.nodes[node]
+        if not sim_node.up or not sim_node.paused:
+            reason = "the node is down" if not sim_node.up else "the node is not paused"
+            self._noop("resume", node, reason, notes)
+            return False
         self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
-        self.world.nodes[node].resume(notes)
+        sim_node.resume(notes)
+        return True
 
     def change_membership(self, fault: Fault, leader: str | None = None) -> None:
         """Add or remove one server (thesis §4.1) through the cluster's membership hook."""
@@ -275,6 +368,9 @@ class FaultInjector:
         until_us = round(spec.until_ms * 1000.0)
         interval_us = max(1, round(spec.interval_ms * 1000.0))
         yield env.timeout(max(0, start_us - env.now))
+        if spec.overlap > 1:
+            yield from self._overlapping_nemesis(spec, rng, until_us, interval_us)
+            return
         undo: Callable[[], None] | None = None
         while env.now < until_us:
             if undo is not None:
@@ -287,18 +383,57 @@ class FaultInjector:
         if undo is not None:
             undo()
 
-    def _nemesis_fault(self, kind: str, rng: random.Random) -> Callable[[], None]:
+    def _overlapping_nemesis(
+        self, spec: Nemesis, rng: random.Random, until_us: int, interval_us: int
+    ) -> Any:
+        """Start a fault every interval while fewer than ``overlap`` are active; each lasts
+        1..``overlap`` intervals. One partition at a time: a partition replaces the whole
+        cut, so while one holds the nemesis draws another kind."""
+        env = self.world.env
+        active: list[tuple[float, str, Callable[[], None]]] = []  # (end, kind, undo), start order
+        while env.now < until_us:
+            due = [fault for fault in active if fault[0] <= env.now]
+            active = [fault for fault in active if fault[0] > env.now]
+            for _, _, undo in due:
+                undo()
+            if len(active) < spec.overlap:
+                partitioned = any(kind == "partition" for _, kind, _ in active)
+                kinds = [k for k in spec.kinds if not (partitioned and k == "partition")]
+                if kinds:
+                    kind = rng.choice(kinds)
+                    lifetime_us = rng.randint(1, spec.overlap) * interval_us
+                    undo = self._nemesis_fault(kind, rng, spec.target_leader)
+                    active.append((env.now + lifetime_us, kind, undo))
+            yield env.timeout(min(interval_us, max(1, until_us - env.now)))
+        for _, _, undo in active:
+            undo()
+
+    @staticmethod
+    def _undo(action: Callable[[str], bool], node: str) -> None:
+        action(node)  # a no-op undo is already logged as one
+
+    def _aim(self, rng: random.Random, target_leader: float, candidates: list[str]) -> str:
+        """A node from ``candidates``: the leader with probability ``target_leader``."""
+        if target_leader > 0.0 and rng.random() < target_leader:
+            leader = self.world.leader()
+            if leader is not None and leader in candidates:
+                return leader
+        return rng.choice(candidates)
+
+    def _nemesis_fault(
+        self, kind: str, rng: random.Random, target_leader: float = 0.0
+    ) -> Callable[[], None]:
         nodes = self.node_ids
         self._emit(EventKind.NEMESIS, None, {"fault": kind})
         if kind == "crash":
             up = [node for node in nodes if self.world.nodes[node].up]
-            target = rng.choice(up) if up else rng.choice(nodes)
+            target = self._aim(rng, target_leader, up) if up else rng.choice(nodes)
             self.crash(target)
-            return lambda: self.restart(target)
+            return functools.partial(self._undo, self.restart, target)
         if kind == "pause":
-            target = rng.choice(nodes)
+            target = self._aim(rng, target_leader, nodes)
             self.pause(target)
-            return lambda: self.resume(target)
+            return functools.partial(self._undo, self.resume, target)
         if kind == "clog":
             src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]
@@ -306,7 +441,7 @@ class FaultInjector:
             return lambda: self.unclog(pairs)
         shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
         if shape == "isolate":
-            target = rng.choice(nodes)
+            target = self._aim(rng, target_leader, nodes)
             self.set_graph(
                 partitions.isolate(nodes, target), {"shape": "isolate", "target": target}
             )

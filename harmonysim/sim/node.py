@@ -36,7 +36,8 @@ class Process(Protocol):
 
     A process may also define ``on_crash()``, called as its node crashes (for
     bookkeeping outside the simulation, such as ending its open trace spans; it
-    must not send, set timers or write the disk).
+    must not send, set timers or write the disk), and ``on_resume()``, called as a
+    paused node resumes, before any held message or timer runs (its clock jumped).
     """
 
     def start(self) -> None: ...
@@ -186,6 +187,9 @@ class SimNode:
             {"messages": len(held), "timers": len(deferred), **(notes or {})},
         )
         incarnation = self.incarnation
+        on_resume = getattr(self.process, "on_resume", None)
+        if on_resume is not None:
+            on_resume()
         for envelope in held:
             if self.incarnation != incarnation or self.paused:
                 break

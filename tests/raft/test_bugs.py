@@ -112,18 +112,24 @@ EXPECTED = {
 }
 
 
+READ_PATH_BUGS = {Bug.LEASE_IGNORES_PAUSE}
+"""Bugs that break reads, not a Figure 3 property: a stale read needs a client history.
+Each has a bug-on/bug-off rule test in test_rules.py and a pinned cluster run."""
+
+
 def test_every_bug_has_a_schedule() -> None:
-    assert set(SCHEDULES) == set(Bug)
+    assert set(SCHEDULES) | READ_PATH_BUGS == set(Bug)
+    assert not set(SCHEDULES) & READ_PATH_BUGS
 
 
-@pytest.mark.parametrize("bug", sorted(Bug, key=lambda bug: bug.value))
+@pytest.mark.parametrize("bug", sorted(SCHEDULES, key=lambda bug: bug.value))
 def test_schedule_is_safe_without_the_bug(bug: Bug) -> None:
     cluster = SCHEDULES[bug](frozenset())
     assert cluster.violations == []
     cluster.check_safety()
 
 
-@pytest.mark.parametrize("bug", sorted(Bug, key=lambda bug: bug.value))
+@pytest.mark.parametrize("bug", sorted(SCHEDULES, key=lambda bug: bug.value))
 def test_bug_breaks_safety_in_its_schedule(bug: Bug) -> None:
     cluster = SCHEDULES[bug](frozenset({bug.value}))
     assert any(EXPECTED[bug] in violation for violation in cluster.violations), cluster.violations

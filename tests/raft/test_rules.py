@@ -619,6 +619,43 @@ def test_6_4_lease_reads_skip_the_round_while_the_lease_holds() -> None:
     assert [state.request_id for state, _ in cluster.read_states["n1"]] == ["lease", "late"]
 
 
+@pytest.mark.parametrize("bug", [False, True], ids=["correct", "lease_ignores_pause"])
+def test_6_4_a_late_tick_ages_the_lease_by_the_whole_gap(bug: bool) -> None:
+    """A leader whose timer comes late (its process was paused) must count the whole gap
+    against its lease: its followers' promise not to vote ran out in real time."""
+    bugs = frozenset({"lease_ignores_pause"}) if bug else frozenset()
+    cluster = three(lease_reads=True, bugs=bugs)
+    cluster.tick_all(10)
+    elect(cluster, "n1")
+    cluster.tick_all(3)  # a heartbeat round confirms the lease
+    cluster.deliver()
+    cluster.read_index("n1", "before")
+    assert [state.request_id for state, _ in cluster.read_states["n1"]] == ["before"]
+    cluster.isolate("n1")
+    cluster.node("n1").tick(elapsed_ticks=12)  # a pause longer than the minimum timeout
+    cluster.process("n1")
+    cluster.read_index("n1", "after")
+    served = [state.request_id for state, _ in cluster.read_states["n1"]]
+    assert served == (["before", "after"] if bug else ["before"])
+
+
+def test_6_2_a_leader_stopped_for_a_whole_check_quorum_window_steps_down() -> None:
+    cluster = three()
+    elect(cluster, "n1")
+    cluster.tick_all(3)
+    cluster.deliver()  # every follower was active in this window
+    cluster.node("n1").tick(elapsed_ticks=10)
+    assert cluster.node("n1").role is Role.FOLLOWER
+
+
+def test_5_2_a_late_tick_fires_an_expired_election_timer_once() -> None:
+    cluster = three()
+    cluster.node("n2").tick(elapsed_ticks=40)  # far past its timeout of 17 ticks
+    assert cluster.node("n2").role is Role.PRE_CANDIDATE
+    with pytest.raises(ValueError, match="elapsed_ticks"):
+        cluster.node("n2").tick(elapsed_ticks=0)
+
+
 # ============================================================== §3.10 leadership transfer
 
 

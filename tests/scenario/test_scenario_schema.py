@@ -81,6 +81,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "read_without_read_index",
         "ack_before_fsync",
         "apply_before_commit",
+        "lease_ignores_pause",
         "btree_split_loses_key",
     )
     assert tuple(BUG_DESCRIPTIONS) == KNOWN_BUGS

@@ -117,3 +117,156 @@ def test_nemesis_alternates_faults_and_undoes_everything_by_until() -> None:
 def test_nemesis_is_a_function_of_the_seed() -> None:
     assert nemesis_faults(seed=1)[1] == nemesis_faults(seed=1)[1]
     assert nemesis_faults(seed=1)[1] != nemesis_faults(seed=2)[1]
+
+
+LASTING = """
+name: lasting
+duration: 3s
+cluster: {nodes: 5}
+faults:
+  - {at: 100ms, crash: leader, for: 200ms}
+  - {at: 400ms, pause: leader, for: 100ms}
+  - {at: 600ms, partition: {isolate: leader}, for: 300ms}
+  - {at: 1s, clog: {from: n1, to: n2}, for: 50ms}
+  - {at: 1200ms, partition: {isolate: n2}, for: 300ms}
+  - {at: 1300ms, partition: {isolate: n3}}
+"""
+
+
+def trail_of(events: list[EventRecord]) -> list[tuple[float, str, object]]:
+    return [
+        (e["t"], str(e["kind"]), e.get("target") or e["node"])
+        for e in events
+        if str(e["kind"]).split(".")[0] in ("net", "node", "fault")
+    ]
+
+
+def test_a_fault_with_for_is_undone_on_the_node_it_struck() -> None:
+    world, events = build(LASTING)
+    leaders = iter(["n2", "n4", "n5"])  # the leader changes between faults
+    world.leader_oracle = lambda: next(leaders)
+    world.run(2000)
+    assert trail_of(events) == [
+        (100.0, "node.crash", "n2"),
+        (300.0, "node.restart", "n2"),
+        (400.0, "node.pause", "n4"),
+        (500.0, "node.resume", "n4"),
+        (600.0, "net.partition", "n5"),
+        (900.0, "net.heal", None),
+        (1000.0, "net.clog", None),
+        (1050.0, "net.unclog", None),
+        (1200.0, "net.partition", "n2"),
+        (1300.0, "net.partition", "n3"),
+        (1500.0, "fault.noop", None),  # the n2 cut was replaced: its undo heals nothing
+    ]
+    assert world.network.partition is not None  # the n3 cut stands
+    noop = kinds(events, "fault.noop")[0]
+    assert noop["fault"] == "heal" and "replaced" in noop["reason"]
+
+
+ALL_DOWN = """
+name: all-down
+duration: 3s
+cluster: {nodes: 5}
+faults:
+  - {at: 100ms, crash: n1}
+  - {at: 100ms, crash: n2}
+  - {at: 200ms, pause: n3}
+  - {at: 300ms, restart: crashed}
+  - {at: 300ms, resume: paused}
+  - {at: 400ms, restart: n4}
+  - {at: 400ms, resume: all}
+  - {at: 500ms, crash: n5}
+  - {at: 500ms, crash: n5}
+"""
+
+
+def test_restart_crashed_and_resume_paused_need_no_node_ids_and_noops_say_why() -> None:
+    world, events = build(ALL_DOWN)
+    world.run(1000)
+    assert trail_of(events) == [
+        (100.0, "node.crash", "n1"),
+        (100.0, "node.crash", "n2"),
+        (200.0, "node.pause", "n3"),
+        (300.0, "node.restart", "n1"),
+        (300.0, "node.restart", "n2"),
+        (300.0, "node.resume", "n3"),
+        (400.0, "fault.noop", "n4"),
+        (400.0, "fault.noop", None),
+        (500.0, "node.crash", "n5"),
+        (500.0, "fault.noop", "n5"),
+    ]
+    reasons = [(noop["fault"], noop["reason"]) for noop in world.faults.noops]
+    assert reasons == [
+        ("restart", "the node is up"),
+        ("resume", "no node is paused"),
+        ("crash", "the node is already down"),
+    ]
+    assert world.faults.counts["node.crash"] == 3  # the no-op crash is not counted
+    assert world.faults.counts["node.restart"] == 2
+
+
+def test_a_triggered_fault_that_never_fired_is_reported_at_the_end() -> None:
+    text = """
+name: never
+duration: 1s
+cluster: {nodes: 3}
+faults:
+  - {at: 100ms, when: leader_elected, crash: leader}
+"""
+    world, _ = build(text)
+    world.run(1000)
+    world.faults.finish()
+    assert [noop["reason"] for noop in world.faults.noops] == [
+        "its trigger leader_elected never came"
+    ]
+
+
+OVERLAPPING = """
+name: overlapping
+duration: 12s
+cluster: {nodes: 5}
+faults:
+  - at: 1s
+    nemesis: {kinds: [partition, pause], interval: 200ms, until: 10s, overlap: 3, target_leader: 1}
+"""
+
+
+def test_an_overlapping_nemesis_pauses_the_leader_while_a_partition_holds() -> None:
+    world, events = build(OVERLAPPING)
+    world.leader_oracle = lambda: "n3"
+    world.run(12000)
+    paused: set[str] = set()
+    partitioned = False
+    overlaps = 0
+    for event in events:
+        kind = str(event["kind"])
+        if kind == "node.pause":
+            paused.add(str(event["node"]))
+            overlaps += partitioned
+        elif kind == "node.resume":
+            paused.discard(str(event["node"]))
+        elif kind == "net.partition":
+            partitioned = True
+            overlaps += bool(paused)
+        elif kind == "net.heal":
+            partitioned = False
+    assert overlaps > 0
+    assert {str(e["node"]) for e in kinds(events, "node.pause")} == {"n3"}  # aimed at it
+    assert all(node.up and not node.paused for node in world.nodes.values())
+    assert world.network.partition is None
+
+
+def test_for_is_refused_on_a_fault_that_cannot_be_undone() -> None:
+    import pytest
+
+    from harmonysim.scenario import ScenarioError
+
+    text = """
+name: bad
+duration: 1s
+faults:
+  - {at: 100ms, heal: all, for: 1s}
+"""
+    with pytest.raises(ScenarioError, match="cannot be undone"):
+        parse_scenario(text)
