@@ -59,6 +59,7 @@ class Cluster:
             )
         world.leader_oracle = self.leader
         world.membership = self.membership.request
+        world.transfer = self.transfer_leadership
         self.history = HistoryRecorder(world.log, lambda: world.now_ms)
         servers = list(scenario.node_ids)
         self.clients = [
@@ -95,6 +96,30 @@ class Cluster:
                 if best is None or candidate[0] > best[0]:
                     best = candidate
         return best[1] if best is not None else None
+
+    def transfer_leadership(self, to: str) -> tuple[str | None, str | None, str]:
+        """Ask the leader to hand over to ``to`` ("any": the voter whose log matches its
+        own furthest, lowest id first); (leader, target, "started" or why not)."""
+        leader = self.leader()
+        server = self.server(leader) if leader is not None else None
+        if leader is None or server is None:
+            return None, None, "no leader to transfer from"
+        target = to
+        if to == "any":
+            raft = server.raft
+            candidates = sorted(
+                (-match, peer)
+                for peer, (match, _) in raft.progress().items()
+                if peer in raft.voters and self.world.nodes[peer].up
+            )
+            if not candidates:
+                return leader, None, "no other voter is up"
+            target = candidates[0][1]
+        if target == leader:
+            return leader, target, "the target already leads"
+        if not server.transfer_leadership(target):
+            return leader, target, "the leader refused: the target is not a voter it replicates to"
+        return leader, target, "started"
 
     def finish(self) -> None:
         for client in self.clients:

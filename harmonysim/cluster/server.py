@@ -405,6 +405,13 @@ class KVServer:
             self._entry_trace[index] = commit.span
         self._commits.append((index, self.node.now_us, commit))
 
+    def transfer_leadership(self, target: str) -> bool:
+        """Start handing leadership to ``target`` (thesis §3.10); False if the core refuses."""
+        started = self.raft.transfer_leadership(target)
+        if started:
+            self._drive()
+        return started
+
     def propose_membership(self, op: ConfigOp | str, node: str) -> int | None:
         """Propose adding or removing one server (thesis §4.1): the CONFIG entry's index,
         or None when the core refuses (not leader, a change pending, nothing committed in

@@ -63,6 +63,7 @@ _ACTIONS: Final = (
     "nemesis",
     "add",
     "remove",
+    "transfer",
 )
 _TIME_TOLERANCE_MS: Final = 1e-6
 
@@ -243,6 +244,8 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     """The (start, undo) fault actions for what one nemesis step did, or None."""
     kind = event["kind"]
     node = event.get("node")
+    if kind == "leader.transfer":
+        return {"transfer": {"to": event["to"]}}, {}
     if kind == "node.crash":
         return {"crash": node}, {"restart": node}
     if kind == "node.pause":
@@ -313,9 +316,14 @@ def unroll_nemesis(
         if pair is None:
             return None
         start, undo = pair
+        lasting_ms = event.get("for_ms")  # an overlapping nemesis: each fault has its length
+        if lasting_ms is not None and undo:
+            undo_ms = min(t_ms + float(lasting_ms), until_ms)
+            start = {**start, "for": format_duration(undo_ms - t_ms)}
+            undo = {}
         explicit.append({"at": format_duration(t_ms), **start})
         undo_ms = min(t_ms + interval_ms, until_ms)
-        if undo_ms < duration_ms:
+        if undo and undo_ms < duration_ms:
             explicit.append({"at": format_duration(undo_ms), **undo})
     result = copy.deepcopy(dict(data))
     rest = [f for i, f in enumerate(_faults(result)) if i != index]

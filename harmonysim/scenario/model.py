@@ -83,8 +83,8 @@ LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The YAML keys each latency distribution takes, besides `distribution`."""
 
-NemesisKind = Literal["partition", "crash", "clog", "pause"]
-NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = ("partition", "crash", "clog", "pause")
+NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer"]
+NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = ("partition", "crash", "clog", "pause", "transfer")
 
 Z_99: Final = 2.3263478740408408
 """The 99th percentile of the standard normal distribution."""
@@ -111,6 +111,7 @@ class FaultKind(enum.StrEnum):
     NEMESIS = "nemesis"
     ADD = "add"
     REMOVE = "remove"
+    TRANSFER = "transfer"
 
 
 UNDOABLE_FAULT_KINDS: Final = (
@@ -952,6 +953,25 @@ def _check_distinct(nodes: Sequence[str], loc: tuple[str | int, ...], where: str
             )
 
 
+ANY: Final = "any"
+
+
+def _transfer_target(value: object) -> str:
+    expected = "a node id like n3, or 'any' (the most caught-up other voter)"
+    if value == ANY or (isinstance(value, str) and _NODE_ID_RE.fullmatch(value)):
+        return value
+    raise SchemaViolation(
+        f"expected {expected}, found {show(value)}", expected=expected, found=value
+    )
+
+
+class Transfer(SchemaModel):
+    """A leadership transfer (thesis §3.10) asked of whoever leads when it fires: `to` a
+    node id, or `any` (the voter whose log matches the leader's furthest)."""
+
+    to: Annotated[str, BeforeValidator(_transfer_target)]
+
+
 class OneWayCut(SchemaModel):
     """An asymmetric cut: messages from `from` nodes to `to` nodes are dropped."""
 
@@ -1139,6 +1159,7 @@ class Fault(SchemaModel):
     nemesis: Nemesis | None = None
     add: NewMember | None = None
     remove: NodeRef | None = None
+    transfer: Transfer | None = None
 
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
@@ -1218,9 +1239,9 @@ class Fault(SchemaModel):
         raise AssertionError("a validated fault has an action")
 
     @property
-    def action(self) -> Partition | LinkRef | Nemesis | str:
+    def action(self) -> Partition | LinkRef | Nemesis | Transfer | str:
         """The value of the action key (a node ref, `all`, or a nested model)."""
-        value: Partition | LinkRef | Nemesis | str = getattr(self, self.kind.value)
+        value: Partition | LinkRef | Nemesis | Transfer | str = getattr(self, self.kind.value)
         return value
 
 
@@ -1369,6 +1390,8 @@ def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
     elif kind is FaultKind.PARTITION:
         assert fault.partition is not None
         _check_partition(fault.partition, nodes, (*loc, "partition"))
+    elif kind is FaultKind.TRANSFER and fault.transfer is not None and fault.transfer.to != ANY:
+        _check_node(fault.transfer.to, nodes, (*loc, "transfer", "to"))
 
 
 def _check_partition(partition: Partition, nodes: int, loc: tuple[str | int, ...]) -> None:

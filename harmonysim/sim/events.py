@@ -59,6 +59,8 @@ class EventKind(StrEnum):
     FAULT_NOOP = "fault.noop"
     # membership changes requested by faults (cluster/membership.py): one event per step
     MEMBERSHIP = "membership"
+    # a leadership transfer (thesis §3.10) asked of the leader by a fault (sim/faults.py)
+    LEADER_TRANSFER = "leader.transfer"
     # disks (sim/disk.py)
     DISK_FSYNC = "disk.fsync"
     DISK_SYNCED = "disk.synced"

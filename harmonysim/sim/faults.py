@@ -62,6 +62,10 @@ def _call(action: Callable[[], object], _: simpy.Event) -> None:
     action()
 
 
+def _nothing() -> None:
+    """The undo of a fault that needs none (a leadership transfer is not taken back)."""
+
+
 class FaultInjector:
     """Applies faults to a world: partitions, heals, crashes, restarts, pauses and clogs."""
 
@@ -214,6 +218,8 @@ class FaultInjector:
             self.unclog(pairs, extra)
         elif fault.add is not None or fault.remove is not None:
             self.change_membership(fault, leader)
+        elif fault.transfer is not None:
+            self.transfer(fault.transfer.to, extra)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
@@ -346,6 +352,18 @@ class FaultInjector:
             raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
         self.world.membership(op, node)
 
+    def transfer(self, to: str, extra: dict[str, Any] | None = None) -> bool:
+        """Ask whoever leads to hand leadership to ``to`` (a node id or ``any``)."""
+        if self.world.transfer is None:
+            self._noop("transfer", None, "nothing runs Raft on this world", extra)
+            return False
+        leader, target, outcome = self.world.transfer(to)
+        if outcome != "started":
+            self._noop("transfer", leader, outcome, {"to": target or to, **(extra or {})})
+            return False
+        self._emit(EventKind.LEADER_TRANSFER, leader, {"to": target, **(extra or {})})
+        return True
+
     def clog(self, pairs: list[tuple[str, str]], extra: dict[str, Any] | None = None) -> None:
         self.world.network.clog(pairs)
         fields = {"links": [list(pair) for pair in pairs], **(extra or {})}
@@ -402,7 +420,7 @@ class FaultInjector:
                 if kinds:
                     kind = rng.choice(kinds)
                     lifetime_us = rng.randint(1, spec.overlap) * interval_us
-                    undo = self._nemesis_fault(kind, rng, spec.target_leader)
+                    undo = self._nemesis_fault(kind, rng, spec.target_leader, lifetime_us)
                     active.append((env.now + lifetime_us, kind, undo))
             yield env.timeout(min(interval_us, max(1, until_us - env.now)))
         for _, _, undo in active:
@@ -421,10 +439,17 @@ class FaultInjector:
         return rng.choice(candidates)
 
     def _nemesis_fault(
-        self, kind: str, rng: random.Random, target_leader: float = 0.0
+        self,
+        kind: str,
+        rng: random.Random,
+        target_leader: float = 0.0,
+        lifetime_us: int | None = None,
     ) -> Callable[[], None]:
         nodes = self.node_ids
-        self._emit(EventKind.NEMESIS, None, {"fault": kind})
+        fields: dict[str, Any] = {"fault": kind}
+        if lifetime_us is not None:
+            fields["for_ms"] = lifetime_us / 1000.0
+        self._emit(EventKind.NEMESIS, None, fields)
         if kind == "crash":
             up = [node for node in nodes if self.world.nodes[node].up]
             target = self._aim(rng, target_leader, up) if up else rng.choice(nodes)
@@ -434,6 +459,9 @@ class FaultInjector:
             target = self._aim(rng, target_leader, nodes)
             self.pause(target)
             return functools.partial(self._undo, self.resume, target)
+        if kind == "transfer":
+            self.transfer("any")
+            return _nothing
         if kind == "clog":
             src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]

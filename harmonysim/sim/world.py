@@ -58,6 +58,9 @@ class World:
         self.leader_oracle: Callable[[], str | None] | None = None
         # Membership changes: op ("add" or "remove") and node (an id, or "leader").
         self.membership: Callable[[str, str], None] | None = None
+        # Leadership transfer (thesis §3.10): asked with a node id or "any", it answers
+        # (leader, target, outcome) -- outcome "started" or why nothing was started.
+        self.transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
         # The run's tracing and metrics (``cluster.telemetry.Telemetry``), when observed.
         self.telemetry: Any = None
 
