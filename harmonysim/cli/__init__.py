@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from harmonysim import __version__
 from harmonysim.cli import (
+    alerts,
     bench,
     check_history,
     explore,
@@ -48,6 +49,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     serve,
     bench,
+    alerts,
 )
 
 
