@@ -117,6 +117,7 @@ def score_run(run_dir: Path, rules_path: Path | None) -> tuple[float, list[Any]]
         DEFAULT_RULES,
         AlertEngineError,
         evaluate_rules,
+        load_rules,
         read_metric_series,
     )
     from harmonysim.obs.alerts.incidents import conditions_of
@@ -140,7 +141,9 @@ def score_run(run_dir: Path, rules_path: Path | None) -> tuple[float, list[Any]]
     except AlertEngineError as error:
         raise BadInput(str(error)) from None
     conditions = conditions_of(run_facts(run_dir / "events.jsonl", end_ms))
-    return interval_ms, score_alerts(rules, firings, conditions, interval_ms)
+    # an incident lasts at least the shipped rule's for: plus a sample, whatever rules run
+    incident_min_ms = {rule.name: rule.for_ms + interval_ms for rule in load_rules(DEFAULT_RULES)}
+    return interval_ms, score_alerts(rules, firings, conditions, interval_ms, incident_min_ms)
 
 
 def _delay(value: float | None) -> str:

@@ -4,9 +4,11 @@ Rules:
 - A *condition* is the ground truth of one rule, as an interval of virtual time
   where what the rule watches held (no leader up, no commit for 2s, ...), keyed
   by node for per-node rules. An *incident* is a condition that lasted at least
-  the rule's ``for:`` plus one evaluation interval: long enough that a rule
-  evaluated on samples must see it. Shorter conditions need not be caught, but a
-  firing on one is not false either.
+  its minimum (by default the rule's ``for:`` plus one evaluation interval: long
+  enough that a rule evaluated on samples must see it; ``harmonysim alerts`` takes
+  the shipped rule's, so a rule edited to wait longer misses what the shipped one
+  catches). Shorter conditions need not be caught, but a firing on one is not
+  false either.
 - An incident is caught when a firing of its rule (same node, for per-node
   rules) overlaps it or the evaluation interval after it; the detection delay is
   from the incident's start to the first such firing's start (0 when the rule
@@ -97,6 +99,7 @@ def score_alerts(
     firings: Sequence[Firing],
     conditions: Mapping[str, Sequence[Condition]],
     interval_ms: float,
+    incident_min_ms: Mapping[str, float] | None = None,
 ) -> list[AlertScore]:
     """Per rule, in file order: incidents caught and missed, false firings, delays.
 
@@ -109,8 +112,9 @@ def score_alerts(
         truth = conditions.get(rule.name)
         score = AlertScore(rule.name, rule.for_ms, interval_ms, truth is not None, firings=len(own))
         truth = truth or []
+        minimum_ms = (incident_min_ms or {}).get(rule.name, rule.for_ms + interval_ms)
         for condition in truth:
-            if condition.duration_ms < rule.for_ms + interval_ms:
+            if condition.duration_ms < minimum_ms:
                 continue
             score.incidents += 1
             matching = [
