@@ -27,6 +27,7 @@ from harmonysim.cli import (
     check_history,
     explore,
     export,
+    gc,
     mutants,
     plot,
     replay,
@@ -50,6 +51,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     serve,
     bench,
     alerts,
+    gc,
 )
 
 
