@@ -242,9 +242,9 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
         elif kind == "disk.fsync":
             fsyncs.setdefault(str(node), []).append(now)
         elif kind == "disk.synced":
-            started = fsyncs.get(str(node))
-            if started:
-                m.disk_fsync_latency.labels(str(node)).observe((now - started.pop(0)) / 1e6)
+            in_flight = fsyncs.get(str(node))
+            if in_flight:
+                m.disk_fsync_latency.labels(str(node)).observe((now - in_flight.pop(0)) / 1e6)
         elif kind == "raft.snapshot":
             m.raft_snapshots.labels(node).inc()
         elif kind == "btree.split":
