@@ -187,3 +187,40 @@ def test_per_node_conditions_are_caught_only_by_the_same_node() -> None:
     other = Firing("FollowerLagging", (("node", "n3"),), 3000.0, 6000.0)
     (score,) = score_alerts([rule], [other], truth, 1000.0)
     assert (score.caught, score.missed, score.false_firings) == (0, 1, 1)
+
+
+PROMTOOL_REPORT = """  FAILED:
+    alertname: FollowerLagging, time: 3s100ms,
+        exp:[],
+        got:[
+            0:
+              Labels:{alertname="FollowerLagging", node="n2", severity="warning"}
+              Annotations:{summary="n2 knows 240 fewer committed entries"}
+            ]
+    alertname: FollowerLagging, time: 3s200ms,
+        exp:[],
+        got:[
+            0:
+              Labels:{alertname="FollowerLagging", node="n2", severity="warning"}
+              Annotations:{}
+            ]
+    alertname: NoLeader, time: 1m0s,
+        exp:[],
+        got:[
+            0:
+              Labels:{alertname="NoLeader", severity="page"}
+              Annotations:{}
+            ]
+"""
+
+
+def test_promtool_reports_become_firing_intervals_whatever_the_duration_spelling() -> None:
+    from harmonysim.obs.alerts.engine import _intervals, _parse_report
+
+    fired = _parse_report(PROMTOOL_REPORT, 100.0)
+    assert fired == {
+        ("FollowerLagging", (("node", "n2"),)): [31, 32],
+        ("NoLeader", ()): [600],
+    }
+    (lagging,) = _intervals("FollowerLagging", (("node", "n2"),), [31, 32], 100.0)
+    assert (lagging.start_ms, lagging.end_ms, lagging.node) == (3100.0, 3300.0, "n2")

@@ -101,15 +101,25 @@ class MetricSeries:
     values: dict[str, list[str]]
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
-_DURATION_MS = {"ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_DURATION_MS = {
+    "ms": 1.0,
+    "s": 1000.0,
+    "m": 60_000.0,
+    "h": 3_600_000.0,
+    "d": 86_400_000.0,
+    "w": 604_800_000.0,
+    "y": 31_536_000_000.0,
+}
 
 
 def _duration_ms(text: str, where: str) -> float:
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise AlertEngineError(f"{where}: expected a duration like 2s or 500ms, got {text!r}")
-    return float(match.group(1)) * _DURATION_MS[match.group(2)]
+    """A Prometheus duration (``1m30s``, ``3s100ms``, ``0s``) in milliseconds."""
+    text = text.strip()
+    if not _DURATION.match(text):
+        raise AlertEngineError(f"{where}: expected a duration like 2s or 1m30s, got {text!r}")
+    return sum(float(number) * _DURATION_MS[unit] for number, unit in _DURATION_PART.findall(text))
 
 
 def load_rules(path: Path) -> list[AlertRule]:
