@@ -56,6 +56,8 @@ class AlertScore:
     false_firings: int = 0
     firings: int = 0
     delays_ms: list[float] = field(default_factory=list)
+    incident_list: list[Condition] = field(default_factory=list)
+    firing_list: list[Firing] = field(default_factory=list)
 
     @property
     def delay_max_ms(self) -> float | None:
@@ -83,6 +85,13 @@ class AlertScore:
             "delay_max_ms": self.delay_max_ms,
             "delays_ms": self.delays_ms,
             "meets_goal": self.meets_goal,
+            "incident_intervals_ms": [
+                {"start": c.start_ms, "end": c.end_ms, "node": c.node} for c in self.incident_list
+            ],
+            "firing_intervals_ms": [
+                {"start": f.start_ms, "end": f.end_ms, "labels": dict(f.labels)}
+                for f in self.firing_list
+            ],
         }
 
 
@@ -111,12 +120,14 @@ def score_alerts(
         own = [firing for firing in firings if firing.alert == rule.name]
         truth = conditions.get(rule.name)
         score = AlertScore(rule.name, rule.for_ms, interval_ms, truth is not None, firings=len(own))
+        score.firing_list = own
         truth = truth or []
         minimum_ms = (incident_min_ms or {}).get(rule.name, rule.for_ms + interval_ms)
         for condition in truth:
             if condition.duration_ms < minimum_ms:
                 continue
             score.incidents += 1
+            score.incident_list.append(condition)
             matching = [
                 firing
                 for firing in own
