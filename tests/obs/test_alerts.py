@@ -224,3 +224,14 @@ def test_promtool_reports_become_firing_intervals_whatever_the_duration_spelling
     }
     (lagging,) = _intervals("FollowerLagging", (("node", "n2"),), [31, 32], 100.0)
     assert (lagging.start_ms, lagging.end_ms, lagging.node) == (3100.0, 3300.0, "n2")
+
+
+def test_a_rules_file_promtool_refuses_is_exit_2_naming_the_rule(
+    outage_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _need_promtool()
+    rules = tmp_path / "bad.yml"
+    rules.write_text("groups:\n  - name: x\n    rules:\n      - alert: Bad\n        expr: sum(\n")
+    assert main(["alerts", str(outage_dir), "--rules", str(rules)]) == 2
+    error = capsys.readouterr().err
+    assert '"Bad": could not parse expression' in error and "Traceback" not in error

@@ -279,10 +279,33 @@ def promtool() -> str:
     return found
 
 
+def _check_rules(binary: str, rules_path: Path) -> None:
+    """``promtool check rules``: a file it refuses is an error naming its first complaint."""
+    checked = subprocess.run(
+        [binary, "check", "rules", str(rules_path)],
+        capture_output=True,
+        text=True,
+        timeout=PROMTOOL_TIMEOUT_S,
+        check=False,
+    )
+    if checked.returncode != 0:
+        lines = [line.strip() for line in (checked.stdout + checked.stderr).splitlines()]
+        complaints = [
+            line
+            for line in lines
+            if line and not line.startswith(("Checking ", "FAILED")) and line != "SUCCESS"
+        ]
+        raise AlertEngineError(
+            f"{rules_path}: promtool check rules refused it: "
+            + (complaints[0] if complaints else "(no reason given)")
+        )
+
+
 def evaluate_rules(rules_path: Path, series: MetricSeries) -> tuple[list[AlertRule], list[Firing]]:
     """Every alert firing of ``rules_path`` over ``series``, evaluated by promtool."""
     binary = promtool()
     rules = load_rules(rules_path)
+    _check_rules(binary, rules_path)
     if series.steps == 0:
         return rules, []
     with tempfile.TemporaryDirectory(prefix="harmonysim-alerts-") as scratch:
