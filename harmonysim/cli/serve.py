@@ -75,6 +75,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.web.live import LiveRun
 
     live: LiveRun | None = None
+    if args.keep_last is not None and args.live is None:
+        raise BadInput("serve: --keep-last is a retention setting for --live runs")
     if args.live is not None:
         scenario = load(args.live, args.seed, None, [])
         out_dir = args.out if args.out is not None else default_out_dir(scenario)
