@@ -108,6 +108,7 @@ def run_scenario(
     trace_sample: float = DEFAULT_TRACE_SAMPLE,
     failure_traces: bool = True,
     metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
+    error_traces: bool = False,
 ) -> RunOutcome:
     """Run ``scenario`` and write its artifacts into ``out_dir``.
 
@@ -115,7 +116,10 @@ def run_scenario(
     operation, 0 = tracing off); it never changes the event log. With
     ``failure_traces``, a traced run whose checks fail is run again to keep the
     traces of what failed (see ``keep_failure_traces``). ``metrics_every_ms`` is the
-    virtual time between two samples of every metric in ``metrics.jsonl``.
+    virtual time between two samples of every metric in ``metrics.jsonl``. With
+    ``error_traces`` a traced run in which some request ended in error (no answer in
+    time) is run again as well, whatever its checks said, so every such request keeps
+    its whole trace (``run --keep-traces errors``; ``telemetry.kept_for_errors``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -137,11 +141,16 @@ def run_scenario(
         "trace_sample": trace_sample,
         "metrics_every_ms": metrics_every_ms,
     }
-    if failure_traces and 0.0 < trace_sample < 1.0:
+    if (failure_traces or error_traces) and 0.0 < trace_sample < 1.0:
         failed = overall_status(result.status for result in results.values())
-        if failed is CheckStatus.VIOLATION:
+        if failed is CheckStatus.VIOLATION and failure_traces:
             kept = traces_to_keep(results, cluster.history)
             telemetry["kept_for_failure"] = keep_failure_traces(
+                scenario, out_dir, trace_sample, kept, world.log.hexdigest
+            )
+        elif error_traces and cluster.history.indeterminate():
+            kept = traces_to_keep({}, cluster.history)  # the errors' requests alone
+            telemetry["kept_for_errors"] = keep_failure_traces(
                 scenario, out_dir, trace_sample, kept, world.log.hexdigest
             )
     outcome = RunOutcome(

@@ -22,10 +22,12 @@ from typing import NoReturn
 
 from harmonysim import __version__
 from harmonysim.cli import (
+    alerts,
     bench,
     check_history,
     explore,
     export,
+    gc,
     mutants,
     plot,
     replay,
@@ -48,6 +50,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     serve,
     bench,
+    alerts,
+    gc,
 )
 
 

@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="when a check fails, do not run again to keep the traces of what failed",
     )
     parser.add_argument(
+        "--keep-traces",
+        choices=("failures", "errors"),
+        default="failures",
+        help="whose whole traces a sampled run keeps by running again: a failed check's "
+        "(default), or also every request that ended in error even when all checks pass",
+    )
+    parser.add_argument(
         "--otlp-endpoint",
         metavar="URL",
         help="after the run, POST its traces and metrics to this OTLP/HTTP receiver "
@@ -112,6 +119,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
                 trace_sample=args.trace_sample,
                 failure_traces=args.failure_traces,
                 metrics_every_ms=args.metrics_every,
+                error_traces=args.keep_traces == "errors",
             )
     else:
         outcome = run_scenario(
@@ -120,6 +128,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             trace_sample=args.trace_sample,
             failure_traces=args.failure_traces,
             metrics_every_ms=args.metrics_every,
+            error_traces=args.keep_traces == "errors",
         )
     if endpoint is not None:
         push(endpoint, out_dir, out, quiet=args.quiet or args.json)

@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=_speed, default=1.0, help="virtual seconds per wall second (--live)"
     )
     parser.add_argument("--out", type=Path, help="run folder for --live (default runs/...)")
+    parser.add_argument(
+        "--keep-last",
+        type=non_negative_int,
+        metavar="N",
+        help="--live: before starting, delete all but the N newest runs beside the live "
+        "run's folder (failing runs are kept; see harmonysim gc)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8080, help="port to bind (8080)")
 
@@ -68,10 +75,14 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.web.live import LiveRun
 
     live: LiveRun | None = None
+    if args.keep_last is not None and args.live is None:
+        raise BadInput("serve: --keep-last is a retention setting for --live runs")
     if args.live is not None:
         scenario = load(args.live, args.seed, None, [])
         out_dir = args.out if args.out is not None else default_out_dir(scenario)
         live = LiveRun(scenario, out_dir, speed=args.speed)
+        if args.keep_last is not None:
+            prune_beside(out_dir, args.keep_last, out)
     root: Path | None = args.run_dir
     if root is None and live is None:
         root = Path("runs")
@@ -96,3 +107,16 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         if live is not None:
             live.stop()
     return EXIT_OK
+
+
+def prune_beside(out_dir: Path, keep_last: int, out: Console) -> None:
+    """Retention for live runs: keep the ``keep_last`` newest runs beside ``out_dir``."""
+    from harmonysim.retention import apply_plan, find_runs, plan_retention
+
+    parent = out_dir.parent
+    if not parent.is_dir():
+        return
+    runs = [run for run in find_runs(parent) if run.path != out_dir]
+    deleted = apply_plan(plan_retention(runs, keep_last=keep_last, older_than_s=None), parent)
+    if deleted:
+        out.print(f"retention: deleted {len(deleted)} older run(s) in {parent}", highlight=False)

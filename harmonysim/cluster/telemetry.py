@@ -16,6 +16,11 @@ Rules:
   however many spans it builds. ``keep`` names client requests and election terms
   traced whatever the sampler says: a run replayed to keep what a failure touched
   (``harmonysim.runner``) keeps the same sampled traces and those.
+- Host and disk metrics come from the event log (``EventLog.watch``), as an
+  operator's node exporter sees the machine: ``harmonysim_node_up`` is read from
+  the hosts before every sample, fsync latency is the time from a ``disk.fsync``
+  to its ``disk.synced`` (fsyncs of one disk complete in order; a crash's
+  ``disk.lost`` forgets the ones in flight).
 - Files, in the run folder: ``traces.otlp.jsonl`` (spans streamed in batches as
   they finish, OTLP/JSON) and ``metrics.jsonl`` (samples every
   ``sample_every_ms`` of virtual time); at the end ``metrics.prom`` and
@@ -38,6 +43,7 @@ from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
 from harmonysim.raft import AppendEntriesResponse, Entry
+from harmonysim.sim.events import EventKind
 
 if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
@@ -125,6 +131,10 @@ class Telemetry:
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
         world.telemetry = self
         world.network.observer = self
+        self._fsyncs_started_us: dict[str, list[int]] = {}
+        world.log.watch(
+            (EventKind.DISK_FSYNC, EventKind.DISK_SYNCED, EventKind.DISK_LOST), self._on_disk
+        )
         env.process(self._sampler())
 
     # -- replication latency ----------------------------------------------------------
@@ -179,7 +189,30 @@ class Telemetry:
         registry = self.instrumentation.metrics.registry
         while True:
             yield simpy.Timeout(env, self._sample_every_us)
+            self._hosts_up()
             registry.sample(int(env.now))
+
+    def _hosts_up(self) -> None:
+        """Set ``harmonysim_node_up`` from the hosts (sorted ids: binding order is output)."""
+        node_up = self.instrumentation.metrics.node_up
+        nodes = self.world.nodes
+        for node_id in sorted(nodes):
+            host = nodes[node_id]
+            node_up.labels(node_id).set(1 if host.up and not host.paused else 0)
+
+    def _on_disk(self, record: dict[str, Any]) -> None:
+        node = str(record["node"])
+        kind = record["kind"]
+        now_us = int(self.world.env.now)
+        if kind == EventKind.DISK_FSYNC:
+            self._fsyncs_started_us.setdefault(node, []).append(now_us)
+        elif kind == EventKind.DISK_SYNCED:
+            started = self._fsyncs_started_us.get(node)
+            if started:
+                latency_s = (now_us - started.pop(0)) / 1e6
+                self.instrumentation.metrics.disk_fsync_latency.labels(node).observe(latency_s)
+        else:
+            self._fsyncs_started_us.pop(node, None)
 
     # -- the network's observer ----------------------------------------------------------
 
@@ -235,6 +268,7 @@ class Telemetry:
         for kind, count in sorted(self.world.faults.counts.items()):
             metrics.faults.labels(kind).inc(count)
         registry = metrics.registry
+        self._hosts_up()
         registry.sample(now_us)
         # Operations still in flight when the run stops end here, marked unfinished,
         # so every exported span has its parent.

@@ -170,6 +170,18 @@ class ClusterMetrics:
             "replies asking a client to go elsewhere",
             ("status",),
         )
+        # -- hosts and disks (what an operator's exporter sees of the machine) --
+        self.node_up: Gauge = r.gauge(
+            "harmonysim_node_up",
+            "1 while a server's host runs and answers, 0 while it is crashed or paused",
+            node,
+        )
+        self.disk_fsync_latency: Histogram = r.histogram(
+            "harmonysim_disk_fsync_latency_seconds",
+            "from an fsync's start to its writes being durable (fsyncs a crash cut are not seen)",
+            node,
+            LATENCY_BUCKETS_SECONDS,
+        )
         # -- faults --
         self.faults: Counter = r.counter(
             "harmonysim_faults_total", "faults injected, by kind", ("kind",)

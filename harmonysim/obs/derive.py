@@ -11,7 +11,9 @@ Rules:
   (Raft §5.1-§5.4), elections won and lost, votes granted (a new ``voted_for``
   made durable, §5.2), replication and commit latency (leader persist to
   follower persist, and to leader commit), B+ tree structure changes and
-  applied writes, messages by type, client latencies and outcomes, faults.
+  applied writes, messages by type, client latencies and outcomes, faults,
+  hosts up (crash and pause down; recover, restart and resume up) and fsync
+  latency (``disk.fsync`` to ``disk.synced``, in order per disk).
   What the log does not show (AppendEntries results, B+ tree fill, reads served
   by ReadIndex) stays zero; the inline wiring maintains those.
 - ``spans_from_events`` rebuilds the traces that the log's causality supports:
@@ -99,6 +101,7 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
     messages: dict[int, tuple[str, int]] = {}  # id -> (type, sent at us)
     invoked: dict[str, tuple[str, int]] = {}  # client -> (op, invoked at us)
     leader_writes: dict[int, tuple[str, int, int]] = {}  # index -> (leader, term, persisted at us)
+    fsyncs: dict[str, list[int]] = {}  # node -> start times (us) of its fsyncs in flight
 
     def server(node: str) -> _ServerState:
         state = servers.get(node)
@@ -143,6 +146,12 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
             m.client_redirects.labels(str(record.get("status"))).inc()
         elif kind in FAULT_KINDS:
             m.faults.labels(kind).inc()
+            if kind in ("node.crash", "node.pause") and node is not None:
+                m.node_up.labels(node).set(0)
+            elif kind in ("node.restart", "node.resume") and node is not None:
+                m.node_up.labels(node).set(1)
+            elif kind == "disk.lost" and node is not None:
+                fsyncs.pop(node, None)  # the fsyncs in flight never finish
             if kind == "node.crash" and node is not None:
                 state = server(node)
                 m.set_role(node, "")
@@ -151,6 +160,7 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
         elif node is None or _is_client(node):
             continue
         elif kind == "raft.recover":
+            m.node_up.labels(node).set(1)
             state = server(node)
             state.commit = int(record.get("commit", 0))
             m.raft_term.labels(node).set(int(record.get("term", 0)))
@@ -229,6 +239,12 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 ).inc()
         elif kind == "raft.restore":
             m.raft_applied_index.labels(node).set(int(record["index"]))
+        elif kind == "disk.fsync":
+            fsyncs.setdefault(str(node), []).append(now)
+        elif kind == "disk.synced":
+            in_flight = fsyncs.get(str(node))
+            if in_flight:
+                m.disk_fsync_latency.labels(str(node)).observe((now - in_flight.pop(0)) / 1e6)
         elif kind == "raft.snapshot":
             m.raft_snapshots.labels(node).inc()
         elif kind == "btree.split":

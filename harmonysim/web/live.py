@@ -11,6 +11,12 @@ Rules:
   is tested without waiting.
 - Records reach the dashboard's ``RunIndex`` in batches, once per slice, under
   the index lock; queries never see half a slice.
+- Metrics are the run's own (``cluster.telemetry``, as ``harmonysim run`` keeps
+  them, files included): after each slice the simulation thread publishes a
+  snapshot of every family (``metric_families``), which ``/metrics`` serves; the
+  registry itself is only touched by the simulation thread. Snapshots are taken at
+  most every ``METRICS_SNAPSHOT_EVERY_S`` of wall time (a scrape is seconds apart;
+  one per slice cost a fast run 40%), and once at the end.
 - ``stop`` makes the next pacing call raise ``LiveRunStopped``, which ends the
   thread cleanly (the run folder then has events but no ``run.json``).
 """
@@ -21,16 +27,23 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harmonysim.scenario import Scenario, scenario_to_data
 from harmonysim.sim.events import EventRecord
 from harmonysim.web.index import RunIndex, server_ids
 
+if TYPE_CHECKING:
+    from harmonysim.obs.otlp import MetricFamily
+
 __all__ = ["LiveRun", "LiveRunStopped", "Pacer"]
 
 SLICE_MS = 25.0
 """Virtual time simulated between two pacing calls (and two index updates)."""
+
+
+METRICS_SNAPSHOT_EVERY_S = 0.1
+"""Wall time between two snapshots of the live run's metrics for ``/metrics``."""
 
 
 class LiveRunStopped(Exception):
@@ -86,6 +99,7 @@ class LiveRun:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._pending: list[EventRecord] = []
+        self._families: list[MetricFamily] = []
         self._thread = threading.Thread(target=self._run, name="harmonysim-live", daemon=True)
 
     @property
@@ -102,6 +116,10 @@ class LiveRun:
 
     def wait(self, timeout_s: float | None = None) -> bool:
         return self._done.wait(timeout_s)
+
+    def metric_families(self) -> list[MetricFamily]:
+        """The run's metric families as of the last slice (see the module rules)."""
+        return self._families
 
     def _collect(self, record: EventRecord) -> None:
         self._pending.append(dict(record))
@@ -124,14 +142,31 @@ class LiveRun:
         import orjson
 
         from harmonysim.cluster import Cluster
-        from harmonysim.runner import EVENTS_FILE, HISTORY_FILE, RUN_FILE, RunOutcome
+        from harmonysim.cluster.telemetry import Telemetry
+        from harmonysim.obs.otlp import families_from_registry
+        from harmonysim.runner import (
+            DEFAULT_METRICS_EVERY_MS,
+            DEFAULT_TRACE_SAMPLE,
+            EVENTS_FILE,
+            HISTORY_FILE,
+            RUN_FILE,
+            RunOutcome,
+        )
         from harmonysim.sim.world import World
 
         scenario = self.scenario
         pacer = Pacer(self.speed, stopped=self._stop.is_set)
 
+        telemetry: Telemetry | None = None
+        snapshot_due_s = 0.0
+
         def progress(virtual_ms: float) -> None:
+            nonlocal snapshot_due_s
             self._publish()
+            now_s = time.monotonic()
+            if telemetry is not None and now_s >= snapshot_due_s:
+                self._families = families_from_registry(telemetry.instrumentation.metrics.registry)
+                snapshot_due_s = now_s + METRICS_SNAPSHOT_EVERY_S
             pacer(virtual_ms)
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -139,12 +174,17 @@ class LiveRun:
         with (self.out_dir / EVENTS_FILE).open("wb") as sink:
             world = World.from_scenario(scenario, sink=sink)
             world.log.subscribers.append(self._collect)
+            telemetry = Telemetry(
+                world, self.out_dir, DEFAULT_TRACE_SAMPLE, DEFAULT_METRICS_EVERY_MS
+            )
             cluster = Cluster(world, scenario)
             world.faults.schedule(scenario.faults)
             cluster.start()
             steps = max(1, round(scenario.duration_ms / SLICE_MS))
             world.run(scenario.duration_ms, progress=progress, steps=steps)
             cluster.finish()
+            telemetry.finish()
+            self._families = families_from_registry(telemetry.instrumentation.metrics.registry)
             summary: dict[str, Any] = {"virtual_ms": scenario.duration_ms, **cluster.summary()}
             world.finish({"ops_ok": summary["ops_ok"]})
             summary["events"] = world.log.count
@@ -157,6 +197,10 @@ class LiveRun:
             event_hash=world.log.hexdigest,
             summary=summary,
             wall_seconds=time.perf_counter() - started,
+            telemetry={
+                "trace_sample": DEFAULT_TRACE_SAMPLE,
+                "metrics_every_ms": DEFAULT_METRICS_EVERY_MS,
+            },
         )
         recorded = outcome.to_json()
         (self.out_dir / RUN_FILE).write_bytes(

@@ -94,9 +94,12 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
     response = client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
-    terms = [s for s in families["harmonysim_node_term"].samples if s.labels["run"] == ISO]
+    terms = [s for s in families["harmonysim_raft_term"].samples if s.labels["run"] == ISO]
     assert len(terms) == 5 and all(s.value >= 1 for s in terms)
-    assert "harmonysim_client_latency_milliseconds" in families
+    assert families["harmonysim_client_operation_latency_seconds"].type == "histogram"
+    # the dashboard's own families are prefixed; the old private vocabulary is gone
+    assert families["harmonysim_dashboard_runs"].samples[0].value >= 1
+    assert not any(name.startswith("harmonysim_node_term") for name in families)
 
 
 def test_pages_and_openapi(client: TestClient) -> None:

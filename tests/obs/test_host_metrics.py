@@ -1,0 +1,67 @@
+"""Host and disk metrics: ``harmonysim_node_up`` and ``harmonysim_disk_fsync_latency_seconds``,
+kept inline from the hosts and the disk events, and derived the same from the event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from harmonysim.obs.derive import metrics_from_events
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import parse_scenario
+from harmonysim.sim.events import read_events
+from tests.obs.test_alerts import OUTAGE
+
+
+@pytest.fixture(scope="module")
+def outage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("outage-hosts")
+    run_scenario(parse_scenario(OUTAGE, source="outage"), out)
+    return out
+
+
+def _samples(out: Path, name: str) -> dict[float, dict[str, object]]:
+    """time -> node -> sample record, for one family of metrics.jsonl."""
+    by_time: dict[float, dict[str, object]] = {}
+    for line in (out / "metrics.jsonl").read_bytes().splitlines():
+        record = orjson.loads(line)
+        if record["name"] == name:
+            by_time.setdefault(record["t"], {})[record["labels"]["node"]] = record
+    return by_time
+
+
+def test_node_up_follows_the_crashes_and_restarts(outage: Path) -> None:
+    up = _samples(outage, "harmonysim_node_up")
+    nodes = ["n1", "n2", "n3"]
+    value = {t: [up[t][node]["value"] for node in nodes] for t in up}  # type: ignore[index]
+    assert value[1000.0] == [1, 1, 1]
+    assert value[3000.0] == value[5000.0] == [0, 0, 0]  # crashed 2 s .. 6 s
+    assert value[7000.0] == value[10000.0] == [1, 1, 1]
+
+
+def test_fsync_latency_counts_every_completed_fsync_at_the_disks_latency(outage: Path) -> None:
+    records = read_events(outage / "events.jsonl")
+    final = _samples(outage, "harmonysim_disk_fsync_latency_seconds")[10000.0]
+    for node in ("n1", "n2", "n3"):
+        synced = sum(1 for r in records if r["kind"] == "disk.synced" and r["node"] == node)
+        histogram = final[node]
+        assert isinstance(histogram, dict)
+        assert histogram["count"] == synced > 0
+        # the scenario's disks take 1 ms (the default) per fsync
+        assert histogram["sum"] == pytest.approx(synced * 0.001)
+
+
+def test_derived_host_metrics_equal_the_inline_ones(outage: Path) -> None:
+    derived = metrics_from_events(read_events(outage / "events.jsonl"))
+    inline_up = _samples(outage, "harmonysim_node_up")[10000.0]
+    inline_fsync = _samples(outage, "harmonysim_disk_fsync_latency_seconds")[10000.0]
+    for node in ("n1", "n2", "n3"):
+        assert derived.value("harmonysim_node_up", node=node) == inline_up[node]["value"]  # type: ignore[index]
+        (sample,) = [
+            s
+            for s in derived.get("harmonysim_disk_fsync_latency_seconds").samples()
+            if dict(s.labels)["node"] == node
+        ]
+        assert sample.count == inline_fsync[node]["count"]  # type: ignore[index]
