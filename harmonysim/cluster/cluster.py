@@ -57,6 +57,14 @@ class Cluster:
                 lambda node: KVServer(node, scenario, voters, self.stats, applied),
                 scenario.cluster.disk.fsync_latency_ms,
             )
+        drift = scenario.cluster.clocks.drift_ppm / 1_000_000
+        self.clock_rates: dict[str, float] = {}
+        if drift > 0:  # each node's clock runs at its own rate, drawn from the seed
+            for node_id in scenario.node_ids:
+                rate = world.rng.stream(f"clock/{node_id}").uniform(1.0 - drift, 1.0 + drift)
+                world.nodes[node_id].set_clock_rate(rate)
+                self.clock_rates[node_id] = round(rate, 9)
+        world.faults.clock_drift_bound = scenario.cluster.raft.max_clock_drift
         world.leader_oracle = self.leader
         world.membership = self.membership.request
         world.transfer = self.transfer_leadership
@@ -72,6 +80,8 @@ class Cluster:
         fields: dict[str, Any] = {"scenario": self.scenario.name, "nodes": len(self.world.nodes)}
         if self.scenario.member_ids != self.scenario.node_ids:
             fields["members"] = list(self.scenario.member_ids)
+        if self.clock_rates:
+            fields["clock_rates"] = dict(self.clock_rates)
         self.world.start(fields)
         for client in self.clients:
             client.start()

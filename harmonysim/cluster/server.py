@@ -29,7 +29,12 @@ Rules (the Ready contract of ``harmonysim.raft``):
 Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
 their Ready is durable), ``read_without_read_index`` (a server that believes it is
-the leader serves reads from its own state at once).
+the leader serves reads from its own state at once), ``ticks_on_wall_clock`` (the
+timers and the lease run on the node's wall clock instead of its monotonic clock).
+
+Time: the server tells the core every whole tick of its node's monotonic clock that
+passed (``_catch_up_clock``), on each tick timer and as the node resumes from a pause,
+so a late timer ages the lease and the election timers by the whole gap.
 """
 
 from __future__ import annotations
@@ -182,6 +187,7 @@ class KVServer:
         self._tick_us = max(1, round(self.tick_ms * 1000.0))
         self._last_tick_us = 0  # local time of the last tick the core was told of
         self.bugs = frozenset(scenario.bugs)
+        self._bug_wall_clock = "ticks_on_wall_clock" in self.bugs
         self.snapshot_threshold = settings.snapshot_threshold
         low, high = settings.election_timeout_ms
         self.config = RaftConfig(
@@ -195,6 +201,7 @@ class KVServer:
             lease_reads=settings.lease_reads,
             leader_noop=settings.leader_noop,
             catch_up_new_servers=settings.catch_up,
+            max_clock_drift=settings.max_clock_drift,
             bugs=frozenset(bug for bug in self.bugs if bug in RAFT_BUGS),
         )
         # Tracing and metrics (cluster/telemetry.py), when the run is observed: the
@@ -275,8 +282,14 @@ class KVServer:
 
     # -- the process interface ------------------------------------------------------------
 
+    def _clock_us(self) -> int:
+        """The clock the timers run on: the node's monotonic clock (its wall clock under
+        the bug ``ticks_on_wall_clock``, so a step of the wall clock moves every timer)."""
+        node = self.node
+        return node.wall_us if self._bug_wall_clock else node.local_us
+
     def start(self) -> None:
-        self._last_tick_us = self.node.now_us
+        self._last_tick_us = self._clock_us()
         self.node.set_timer(self.tick_ms, "tick", self._tick)
         self._drive()
 
@@ -310,7 +323,7 @@ class KVServer:
 
     def _catch_up_clock(self) -> bool:
         """Tell the core every whole tick of local time since the last one it saw."""
-        now_us = self.node.now_us
+        now_us = self._clock_us()
         elapsed = (now_us - self._last_tick_us) // self._tick_us
         if elapsed <= 0:
             return False
@@ -320,7 +333,7 @@ class KVServer:
 
     def _tick(self) -> None:
         self._catch_up_clock()
-        next_us = self._last_tick_us + self._tick_us - self.node.now_us
+        next_us = self._last_tick_us + self._tick_us - self._clock_us()
         self.node.set_timer(next_us / 1000.0, "tick", self._tick)
         self._drive()
 

@@ -133,6 +133,8 @@ class RaftNode:
         self._bug_no_conflict_truncation = Bug.NO_CONFLICT_TRUNCATION.value in bugs
         self._bug_apply_before_commit = Bug.APPLY_BEFORE_COMMIT.value in bugs
         self._bug_late_tick_counts_once = Bug.LEASE_IGNORES_PAUSE.value in bugs
+        drift = config.max_clock_drift
+        self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
         self._log = RaftLog(snapshot, entries)
         persisted = hard_state if hard_state is not None else HardState(0, None, 0)
@@ -1115,7 +1117,7 @@ class RaftNode:
         return (
             not self._lease_voided
             and self._lease_start_tick is not None
-            and self._tick_count < self._lease_start_tick + self._config.election_timeout_ticks_min
+            and self._tick_count < self._lease_start_tick + self._lease_ticks
         )
 
     # ================================================================ configuration

@@ -281,6 +281,10 @@ class RaftConfig:
     override it. A server that is not in its own voter set starts no election (a
     joining server waits to be caught up by the leader).
     ``max_inflight_appends`` bounds optimistic pipelining per follower.
+    ``max_clock_drift``: how far (a fraction) any two servers' clock rates may differ from
+    real time; a lease lasts ``election_timeout_ticks_min * (1 - d) / (1 + d)`` ticks, so
+    a leader whose clock runs slow by d still ends it before a follower whose clock runs
+    fast by d stops refusing votes (thesis §6.4; etcd and TiKV shorten theirs the same way).
     ``catch_up_new_servers``: a leader asked to add a server first replicates its log to
     it, outside the configuration, in rounds, and proposes the change only once a
     round took less than ``election_timeout_ticks_min`` (thesis §4.2.1), so an empty
@@ -300,6 +304,7 @@ class RaftConfig:
     bugs: frozenset[str] = frozenset()
     max_inflight_appends: int = 8
     catch_up_new_servers: bool = False
+    max_clock_drift: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.node_id:
@@ -316,6 +321,8 @@ class RaftConfig:
             raise ValueError("max_entries_per_append and max_inflight_appends must be >= 1")
         if self.lease_reads and not self.check_quorum:
             raise ValueError("lease_reads requires check_quorum (the lease relies on it)")
+        if not 0.0 <= self.max_clock_drift < 1.0:
+            raise ValueError("max_clock_drift must be in [0, 1)")
         known = {bug.value for bug in Bug}
         unknown = sorted(set(self.bugs) - known)
         if unknown:

@@ -38,6 +38,10 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "age the read lease by timer callbacks, not elapsed time, so a leader paused "
             "while cut off serves stale lease reads on resume (thesis §6.4)"
         ),
+        "ticks_on_wall_clock": (
+            "drive the Raft timers and the lease from the wall clock, so a clock stepped "
+            "back freezes a leader's lease while its followers' promises run out"
+        ),
         "btree_split_loses_key": ("drop the separator key when a B+ tree node splits"),
     }
 )

@@ -83,8 +83,15 @@ LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The YAML keys each latency distribution takes, besides `distribution`."""
 
-NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer"]
-NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = ("partition", "crash", "clog", "pause", "transfer")
+NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer", "clock"]
+NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
+    "partition",
+    "crash",
+    "clog",
+    "pause",
+    "transfer",
+    "clock",
+)
 
 Z_99: Final = 2.3263478740408408
 """The 99th percentile of the standard normal distribution."""
@@ -112,6 +119,7 @@ class FaultKind(enum.StrEnum):
     ADD = "add"
     REMOVE = "remove"
     TRANSFER = "transfer"
+    CLOCK = "clock"
 
 
 UNDOABLE_FAULT_KINDS: Final = (
@@ -119,8 +127,9 @@ UNDOABLE_FAULT_KINDS: Final = (
     FaultKind.PAUSE,
     FaultKind.PARTITION,
     FaultKind.CLOG,
+    FaultKind.CLOCK,
 )
-"""The faults that take `for`: each has an undo (restart, resume, heal, unclog)."""
+"""The faults that take `for`: each has an undo (restart, resume, heal, unclog, reset)."""
 
 
 class FaultTrigger(enum.StrEnum):
@@ -238,6 +247,28 @@ Rate = Annotated[
     PlainSerializer(format_rate, return_type=str, when_used="json"),
 ]
 """Events per second, written `200/s`, `12/m` or `5/ms`."""
+
+
+def _signed_duration(value: object, info: ValidationInfo) -> float:
+    """A non-zero duration with a sign: `+2s` forward, `-500ms` back."""
+    if isinstance(value, str) and value[:1] in ("+", "-"):
+        sign = -1.0 if value[0] == "-" else 1.0
+        return sign * _duration(value[1:], info, allow_zero=False)
+    if _is_number(value) and not file_mode(info) and value < 0:
+        return -_duration(-value, info, allow_zero=False)
+    return _duration(value, info, allow_zero=False)
+
+
+def _format_signed(value: float) -> str:
+    return ("-" if value < 0 else "+") + format_duration(abs(value))
+
+
+SignedDuration = Annotated[
+    float,
+    BeforeValidator(_signed_duration),
+    PlainSerializer(_format_signed, return_type=str, when_used="json"),
+]
+"""A non-zero duration, `+2s` or `-500ms` (a bare `2s` is forward), in milliseconds."""
 
 
 def _probability(value: object) -> float:
@@ -557,6 +588,9 @@ class RaftSettings(SchemaModel):
     # so it never counts toward majorities while empty. Off, it votes at once (§4.1 alone).
     catch_up: StrictBool = True
     snapshot_threshold: Annotated[int, BeforeValidator(_integer_in(1))] = 1000
+    # §6.4 leases assume clocks advance at the same rate; as etcd and TiKV do, a lease is
+    # shortened by the drift its operator allows: a fraction, 0.05 = clocks within 5%.
+    max_clock_drift: Probability = 0.0
 
     @model_validator(mode="after")
     def _check_timing(self) -> Self:
@@ -609,6 +643,13 @@ class DiskSettings(SchemaModel):
     write_latency_ms: PositiveDuration = Field(0.05, alias="write_latency")
 
 
+class ClockSettings(SchemaModel):
+    """Each node's clock: with `drift_ppm`, a node's timers run at a rate drawn from the
+    seed in 1 ± drift_ppm / 10^6 (TigerBeetle's per-replica drift)."""
+
+    drift_ppm: Annotated[int, BeforeValidator(_integer_in(0, 500_000))] = 0
+
+
 class Cluster(SchemaModel):
     """The database servers: `nodes` servers with ids n1..nN.
 
@@ -622,6 +663,7 @@ class Cluster(SchemaModel):
     raft: RaftSettings = Field(default_factory=RaftSettings)
     btree: BTreeSettings = Field(default_factory=BTreeSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
+    clocks: ClockSettings = Field(default_factory=ClockSettings)
 
     @model_validator(mode="after")
     def _check_members(self) -> Self:
@@ -953,6 +995,35 @@ def _check_distinct(nodes: Sequence[str], loc: tuple[str | int, ...], where: str
             )
 
 
+class ClockStrobe(SchemaModel):
+    """The wall clock jumps `delta` ahead and back every `period` (Jepsen's strobe)."""
+
+    delta_ms: PositiveDuration = Field(alias="delta")
+    period_ms: PositiveDuration = Field(alias="period")
+
+
+class ClockFault(SchemaModel):
+    """A fault on one node's clock, exactly one of:
+
+    - `rate: 1.5`: its timers run 1.5 times as fast as real time (0.5: half as fast);
+    - `jump: +2s` / `jump: -500ms`: its wall clock steps (timers run on a monotonic
+      clock, which never jumps; only code that reads the wall clock sees it);
+    - `strobe: {delta: 200ms, period: 10ms}`: its wall clock jumps back and forth.
+
+    With `for`, the clock gets its rate and wall time back (as an NTP correction would).
+    """
+
+    node: NodeRef
+    rate: PositiveNumber | None = None
+    jump: SignedDuration | None = None
+    """The wall clock's step, in milliseconds (negative: back)."""
+    strobe: ClockStrobe | None = None
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        _exactly_one(cls, data, ["rate", "jump", "strobe"], "a clock fault", "change")
+
+
 ANY: Final = "any"
 
 
@@ -1160,6 +1231,7 @@ class Fault(SchemaModel):
     add: NewMember | None = None
     remove: NodeRef | None = None
     transfer: Transfer | None = None
+    clock: ClockFault | None = None
 
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
@@ -1239,9 +1311,11 @@ class Fault(SchemaModel):
         raise AssertionError("a validated fault has an action")
 
     @property
-    def action(self) -> Partition | LinkRef | Nemesis | Transfer | str:
+    def action(self) -> Partition | LinkRef | Nemesis | Transfer | ClockFault | str:
         """The value of the action key (a node ref, `all`, or a nested model)."""
-        value: Partition | LinkRef | Nemesis | Transfer | str = getattr(self, self.kind.value)
+        value: Partition | LinkRef | Nemesis | Transfer | ClockFault | str = getattr(
+            self, self.kind.value
+        )
         return value
 
 
@@ -1390,6 +1464,8 @@ def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
     elif kind is FaultKind.PARTITION:
         assert fault.partition is not None
         _check_partition(fault.partition, nodes, (*loc, "partition"))
+    elif kind is FaultKind.CLOCK and fault.clock is not None:
+        _check_node(fault.clock.node, nodes, (*loc, "clock", "node"))
     elif kind is FaultKind.TRANSFER and fault.transfer is not None and fault.transfer.to != ANY:
         _check_node(fault.transfer.to, nodes, (*loc, "transfer", "to"))
 

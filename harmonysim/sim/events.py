@@ -49,6 +49,7 @@ class EventKind(StrEnum):
     NODE_RESTART = "node.restart"
     NODE_PAUSE = "node.pause"
     NODE_RESUME = "node.resume"
+    NODE_CLOCK = "node.clock"  # a node's clock changed rate or its wall clock stepped
     # network faults (sim/faults.py)
     NET_PARTITION = "net.partition"
     NET_HEAL = "net.heal"

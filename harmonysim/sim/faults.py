@@ -49,7 +49,7 @@ from harmonysim.sim.events import EventKind, EventRecord
 if TYPE_CHECKING:
     import networkx as nx
 
-    from harmonysim.scenario import Fault, LinkRef, Nemesis, Partition
+    from harmonysim.scenario import ClockStrobe, Fault, LinkRef, Nemesis, Partition
     from harmonysim.sim.world import World
 
 _LEADER_ELECTED = "leader_elected"
@@ -60,6 +60,12 @@ __all__ = ["FaultInjector"]
 
 def _call(action: Callable[[], object], _: simpy.Event) -> None:
     action()
+
+
+def _nemesis_strobe() -> ClockStrobe:
+    from harmonysim.scenario import ClockStrobe
+
+    return ClockStrobe.model_validate({"delta": "200ms", "period": "20ms"})
 
 
 def _nothing() -> None:
@@ -77,6 +83,9 @@ class FaultInjector:
         self._roles: dict[str, str] = {}  # node -> role it last reported (for leader_commit)
         self._watching = False
         self.noops: list[dict[str, Any]] = []  # faults that did nothing, in order, with why
+        # The clock drift the servers tolerate (their lease bound): the nemesis keeps its
+        # clock-rate faults within it, so a correct cluster stays correct under them.
+        self.clock_drift_bound = 0.0
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -220,6 +229,11 @@ class FaultInjector:
             self.change_membership(fault, leader)
         elif fault.transfer is not None:
             self.transfer(fault.transfer.to, extra)
+        elif fault.clock is not None:
+            node, notes = self.resolve(fault.clock.node, leader)
+            spec = fault.clock
+            undo = self.clock(node, spec.rate, spec.jump, spec.strobe, {**notes, **extra})
+            self._later(lasting, undo)
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
@@ -352,6 +366,58 @@ class FaultInjector:
             raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
         self.world.membership(op, node)
 
+    def clock(
+        self,
+        node: str,
+        rate: float | None = None,
+        jump_ms: float | None = None,
+        strobe: ClockStrobe | None = None,
+        notes: dict[str, Any] | None = None,
+    ) -> Callable[[], None]:
+        """Change ``node``'s clock; returns the undo (its rate and wall time given back)."""
+        sim_node = self.world.nodes[node]
+        before_rate, before_offset = sim_node.clock_rate, sim_node.wall_offset_us
+        fields: dict[str, Any] = dict(notes or {})
+        strobing = [False]
+        if rate is not None:
+            sim_node.set_clock_rate(rate)
+            fields["rate"] = rate
+        if jump_ms is not None:
+            sim_node.wall_offset_us += round(jump_ms * 1000.0)
+            fields["jump_ms"] = jump_ms
+        if strobe is not None:
+            strobing[0] = True
+            fields["strobe"] = {"delta_ms": strobe.delta_ms, "period_ms": strobe.period_ms}
+            self.world.env.process(self._strobe(sim_node, strobe, strobing))
+        self._emit_clock(node, fields)
+
+        def undo() -> None:
+            strobing[0] = False
+            sim_node.set_clock_rate(before_rate)
+            sim_node.wall_offset_us = before_offset
+            self._emit_clock(node, {"rate": before_rate, "after": "clock"})
+
+        return undo
+
+    def _emit_clock(self, node: str, fields: dict[str, Any]) -> None:
+        sim_node = self.world.nodes[node]
+        local_ms = sim_node.local_us / 1000.0
+        wall_ms = sim_node.wall_us / 1000.0
+        self._emit(EventKind.NODE_CLOCK, node, {**fields, "local_ms": local_ms, "wall_ms": wall_ms})
+
+    def _strobe(self, sim_node: Any, strobe: ClockStrobe, strobing: list[bool]) -> Any:
+        """Step the wall clock ahead and back every period while ``strobing[0]`` (no events:
+        a strobe is one fault; its start and end are logged)."""
+        delta_us = round(strobe.delta_ms * 1000.0)
+        period_us = max(1, round(strobe.period_ms * 1000.0))
+        ahead = False
+        while strobing[0]:
+            yield self.world.env.timeout(period_us)
+            if not strobing[0]:
+                return
+            ahead = not ahead
+            sim_node.wall_offset_us += delta_us if ahead else -delta_us
+
     def transfer(self, to: str, extra: dict[str, Any] | None = None) -> bool:
         """Ask whoever leads to hand leadership to ``to`` (a node id or ``any``)."""
         if self.world.transfer is None:
@@ -462,6 +528,16 @@ class FaultInjector:
         if kind == "transfer":
             self.transfer("any")
             return _nothing
+        if kind == "clock":
+            target = self._aim(rng, target_leader, nodes)
+            change = rng.choice(["rate", "jump", "strobe"])
+            if change == "rate":  # within the drift the servers tolerate
+                bound = self.clock_drift_bound
+                return self.clock(target, rate=rng.uniform(1.0 - bound, 1.0 + bound))
+            if change == "jump":
+                step_ms = float(rng.randint(100, 2000)) * rng.choice([-1.0, 1.0])
+                return self.clock(target, jump_ms=step_ms)
+            return self.clock(target, strobe=_nemesis_strobe())
         if kind == "clog":
             src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]

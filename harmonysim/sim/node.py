@@ -10,11 +10,17 @@ Rules:
   in order, and run when it ``resume``s (as a SIGSTOP'd process would).
 - Processes talk to the world only through their node: ``send``, ``set_timer``,
   ``disk``, ``stream`` (its seeded randomness), ``emit`` (event log) and ``now_ms``.
+- Each node has its own clock. Its monotonic clock (``local_us``) runs at ``clock_rate``
+  times virtual time and never jumps; timers are set in its time (a delay of d fires
+  after d / rate of virtual time). Its wall clock (``wall_us``) is the monotonic clock
+  plus ``wall_offset_us``, which clock jumps move. ``now_us`` stays virtual time (for
+  measurements, never for protocol decisions).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -92,6 +98,10 @@ class SimNode:
         self.process: Process | None = None
         self._held: list[Envelope] = []
         self._deferred: list[Timer] = []
+        self.clock_rate = 1.0
+        self.wall_offset_us = 0
+        self._clock_base_virtual_us = 0
+        self._clock_base_local_us = 0
         # Hot path: a C-level partial instead of a Python method frame per send.
         self.send = functools.partial(self._network.send, node_id)  # type: ignore[method-assign]
 
@@ -105,6 +115,27 @@ class SimNode:
     def now_us(self) -> int:
         return int(self._env._now)
 
+    @property
+    def local_us(self) -> int:
+        """This node's monotonic clock, in whole microseconds (its rate, never a jump)."""
+        elapsed = self._env._now - self._clock_base_virtual_us
+        if self.clock_rate != 1.0:
+            elapsed = math.floor(elapsed * self.clock_rate)
+        return int(self._clock_base_local_us + elapsed)
+
+    @property
+    def wall_us(self) -> int:
+        """This node's wall clock: the monotonic clock plus the steps it was given."""
+        return self.local_us + self.wall_offset_us
+
+    def set_clock_rate(self, rate: float) -> None:
+        """From now on the monotonic clock advances ``rate`` times as fast as real time."""
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"a clock rate must be a positive number, got {rate!r}")
+        self._clock_base_local_us = self.local_us
+        self._clock_base_virtual_us = int(self._env._now)
+        self.clock_rate = rate
+
     def send(self, dst: str, payload: Any, trace: Any = None) -> int:
         """Send through the network (rebound per instance in __init__ to skip a call layer)."""
         return self._network.send(self.id, dst, payload, trace)
@@ -112,7 +143,10 @@ class SimNode:
     def set_timer(self, delay_ms: float, name: str, callback: Callable[[], None]) -> Timer:
         """Call ``callback`` after ``delay_ms`` of virtual time unless cancelled or crashed."""
         timer = Timer(self, name, callback)
-        timeout = simpy.Timeout(self._env, max(0, round(delay_ms * 1000.0)))
+        delay_us = max(0, round(delay_ms * 1000.0))
+        if self.clock_rate != 1.0:
+            delay_us = math.ceil(delay_us / self.clock_rate)  # due once its clock got there
+        timeout = simpy.Timeout(self._env, delay_us)
         timeout.callbacks.append(timer.fire)
         return timer
 
