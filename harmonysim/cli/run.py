@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harmonysim import __version__
-from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
+from harmonysim.cli.common import BadInput, duration_ms, print_json, ratio, seed_value
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
 
 DEFAULT_METRICS_EVERY_MS = 1000.0  # harmonysim.runner's (not imported: it loads the simulator)
@@ -30,7 +30,7 @@ HELP = "run a scenario file and write a run folder"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
+    parser.add_argument("--seed", type=seed_value, help="override the scenario's seed")
     parser.add_argument("--out", type=Path, help="run folder (default runs/<name>/seed-<N>)")
     parser.add_argument("--duration", type=duration_ms, help="override the duration, e.g. 10s")
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")

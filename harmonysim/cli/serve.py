@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int
+from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int, seed_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a run folder, or a folder of run folders (default: runs)",
     )
     parser.add_argument("--live", type=Path, metavar="SCENARIO", help="run this scenario live")
-    parser.add_argument("--seed", type=non_negative_int, help="seed for --live")
+    parser.add_argument("--seed", type=seed_value, help="seed for --live")
     parser.add_argument(
         "--speed", type=_speed, default=1.0, help="virtual seconds per wall second (--live)"
     )

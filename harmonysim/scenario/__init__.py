@@ -17,6 +17,7 @@ from harmonysim.scenario.loader import (
 from harmonysim.scenario.model import (
     CHECK_NAMES,
     LEADER,
+    MAX_SEED,
     NEMESIS_KINDS,
     OPERATION_KINDS,
     BTreeSettings,
@@ -47,6 +48,7 @@ __all__ = [
     "CHECK_NAMES",
     "KNOWN_BUGS",
     "LEADER",
+    "MAX_SEED",
     "NEMESIS_KINDS",
     "OPERATION_KINDS",
     "BTreeSettings",

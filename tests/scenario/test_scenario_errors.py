@@ -829,7 +829,10 @@ def test_errors_survive_pickling(tmp_path: Path) -> None:
 def test_parse_names_the_given_source() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(broken("seed: 4", "seed: x"), "cli-input")
-    assert str(info.value) == "cli-input:3:7: seed: expected an integer >= 0, found 'x'"
+    assert str(info.value) == (
+        "cli-input:3:7: seed: expected an integer >= 0 and at most 2^64 - 1 "
+        "(18446744073709551615), found 'x'"
+    )
 
 
 # --------------------------------------------------------------------------- triggered faults
