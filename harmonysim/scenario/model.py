@@ -100,6 +100,9 @@ MAX_SEED: Final = 2**64 - 1
 SEED_EXPECTED: Final = f"an integer >= 0 and at most 2^64 - 1 ({MAX_SEED})"
 
 MAX_NODES: Final = 15
+MAX_KEYS: Final = 1_000_000
+"""The largest key space: each client holds a weight per key."""
+MAX_CLIENTS: Final = 10_000
 MIN_RING_NODES: Final = 4
 MIN_BRIDGE_NODES: Final = 3
 
@@ -903,7 +906,7 @@ def _default_mix() -> dict[str, float]:
 class Keys(SchemaModel):
     """The key space: `count` keys drawn uniformly or by a Zipf law of `exponent`."""
 
-    count: Annotated[int, BeforeValidator(_integer_in(1))] = 100
+    count: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))] = 100
     distribution: Annotated[Literal["uniform", "zipf"], BeforeValidator(_key_distribution)] = (
         "uniform"
     )
@@ -918,7 +921,7 @@ class Workload(SchemaModel):
     many operations per second (open loop). `mix` keeps the file's order.
     """
 
-    clients: Annotated[int, BeforeValidator(_integer_in(0))] = 5
+    clients: Annotated[int, BeforeValidator(_integer_in(0, MAX_CLIENTS))] = 5
     rate_per_s: Rate | None = Field(None, alias="rate")
     mix: Annotated[dict[str, float], BeforeValidator(_mix)] = Field(default_factory=_default_mix)
     keys: Keys = Field(default_factory=Keys)
