@@ -138,6 +138,8 @@ def with_duration(scenario: Scenario, duration: float | None) -> Scenario:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+
     from harmonysim.cli.run import load
     from harmonysim.explore import default_explore_root, explore
 
@@ -163,7 +165,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             run_dir = next(r.run_dir for r in report.results if r.seed == seed)
             where = run_dir or f"(not kept: harmonysim run {args.scenario} --seed {seed})"
             out.print(
-                f"[red]seed {seed}[/] failed {', '.join(checks)}: {where}",
+                f"[red]seed {seed}[/] failed {', '.join(checks)}: {escape(str(where))}",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -76,11 +76,12 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         print_json(result)
         return EXIT_OK
     for path in written:
-        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False)
+        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False, markup=False)
     if pushed is not None:
         out.print(
             f"pushed {pushed.trace_requests} trace and {pushed.metric_requests} metric requests "
             f"to {args.otlp_endpoint}",
             highlight=False,
+            markup=False,
         )
     return EXIT_OK

@@ -110,6 +110,8 @@ def bug_list(text: str | None) -> tuple[str, ...]:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+
     from harmonysim.explore import hunt_mutants
 
     scenarios = load_scenarios(args.scenarios, args.duration)
@@ -140,7 +142,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             if bug.first is not None and bug.first.error is not None:
                 out.print(
                     f"[red]{bug.bug}[/]: seed {bug.first.seed} of {bug.first.scenario} raised "
-                    f"{bug.first.error}",
+                    f"{escape(bug.first.error)}",
                     highlight=False,
                     markup=True,
                     soft_wrap=True,

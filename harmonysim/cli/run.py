@@ -92,7 +92,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             f"nodes {scenario.cluster.nodes}  clients {scenario.workload.clients}{bugs}",
             highlight=False,
         )
-        out.print(f"run folder {out_dir}", highlight=False)
+        out.print(f"run folder {out_dir}", highlight=False, markup=False, soft_wrap=True)
     if show and out.is_terminal:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -148,6 +148,7 @@ def push(endpoint: str, out_dir: Path, out: Console, *, quiet: bool) -> None:
             f"pushed {pushed.trace_requests} trace and {pushed.metric_requests} metric "
             f"request(s) to {endpoint}",
             highlight=False,
+            markup=False,
         )
 
 

@@ -58,8 +58,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=_port, default=8080, help="port to bind (8080)")
 
 
+def check_port(host: str, port: int) -> None:
+    """BadInput unless ``host:port`` can be bound now (asked before anything is printed)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as error:
+        raise BadInput(f"--host {host}: cannot resolve it ({error.strerror or error})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise BadInput(
+                f"cannot listen on {host}:{port}: {reason} (is another server using it? "
+                "choose another with --port)"
+            ) from None
+
+
 def handle(args: argparse.Namespace, out: Console) -> int:
     import uvicorn
+    from rich.markup import escape
 
     from harmonysim.cli.run import load
     from harmonysim.runner import default_out_dir
@@ -67,6 +89,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.web.catalog import RunCatalog
     from harmonysim.web.live import LiveRun
 
+    check_port(args.host, args.port)
     live: LiveRun | None = None
     if args.live is not None:
         scenario = load(args.live, args.seed, None, [])
@@ -82,16 +105,24 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         raise BadInput(f"{root}: no run folders (a run folder has run.json)")
     app = create_app(catalog)
     url = f"http://{args.host}:{args.port}/"
-    out.print(f"[bold]harmonysim dashboard[/] at {url}  ({len(catalog.entries)} run(s))")
+    out.print(
+        f"[bold]harmonysim dashboard[/] at {escape(url)}  ({len(catalog.entries)} run(s))",
+        highlight=False,
+    )
     if live is not None:
         out.print(
             f"live: {live.scenario.name} seed {live.scenario.seed} at {args.speed:g}x, "
             f"artifacts in {live.out_dir}",
             highlight=False,
+            markup=False,
         )
         live.start()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    except SystemExit as stopped:  # uvicorn exits when it cannot start (say, a port taken since)
+        if stopped.code not in (None, 0):
+            raise BadInput(f"the server on {args.host}:{args.port} could not start") from None
+        raise
     finally:
         if live is not None:
             live.stop()

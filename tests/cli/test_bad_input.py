@@ -8,6 +8,7 @@ stderr, exit status 2.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import orjson
@@ -97,3 +98,42 @@ def test_a_heartbeat_that_rounds_to_the_election_timeout_is_bad_input(
     )
     assert exit_status(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     assert "cluster.raft.heartbeat_interval" in capsys.readouterr().err
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        fake_run_folder(tmp_path / "runs" / "seed-1", 1)
+        assert exit_status(["serve", str(tmp_path / "runs"), "--port", str(port)]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""  # no banner for a server that never ran
+    assert printed.err.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in printed.err
+
+
+def test_error_text_in_brackets_is_printed_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(
+        "name: groups\nduration: 1s\nfaults:\n  - {at: 100ms, partition: {groups: [n1, n2]}}\n"
+    )
+    assert exit_status(["run", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "like [n1, n2], found 'n1'" in error  # rich markup would swallow "[n1, n2]"
+
+
+def test_a_run_folder_with_brackets_in_its_name_is_printed_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "[b]old" / "run"
+    argv = ["run", str(STEADY), "--duration", "300ms", "--out", str(out), "--no-failure-traces"]
+    assert exit_status(argv) == 0
+    assert f"run folder {out}" in capsys.readouterr().out
+    missing = tmp_path / "[red]x[/red].yaml"
+    assert exit_status(["run", str(missing)]) == 2
+    assert f"error: {missing}: no such file" in capsys.readouterr().err
