@@ -22,7 +22,13 @@ from harmonysim.cli.common import (
     positive_int,
     print_json,
 )
-from harmonysim.cli.explore import add_pool_arguments, open_pool, sweep_progress, with_duration
+from harmonysim.cli.explore import (
+    DURATION_HELP,
+    add_pool_arguments,
+    open_pool,
+    sweep_progress,
+    with_duration,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bugs", help="comma-separated bugs to run (default: every known bug)")
     add_pool_arguments(parser)
-    parser.add_argument("--duration", type=duration_ms, help="run each scenario for this long")
+    parser.add_argument("--duration", type=duration_ms, help=DURATION_HELP)
     parser.add_argument(
         "--every-seed",
         action="store_true",

@@ -31,8 +31,23 @@ HELP = "run a scenario file and write a run folder"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
     parser.add_argument("--seed", type=seed_value, help="override the scenario's seed")
-    parser.add_argument("--out", type=Path, help="run folder (default runs/<name>/seed-<N>)")
-    parser.add_argument("--duration", type=duration_ms, help="override the duration, e.g. 10s")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="run folder (default runs/<name>/seed-<N>); it must be new or empty, see --force",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in the run folder (the whole folder: plots, exports and "
+        "shrunk scenarios go too); without it such a run is kept and nothing is run",
+    )
+    parser.add_argument(
+        "--duration",
+        type=duration_ms,
+        help="run for this long instead, e.g. 10s; every fault is kept, so a fault at or after "
+        "the new end (or a nemesis running past it) is an error",
+    )
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
     parser.add_argument(
         "--trace-sample",
@@ -61,7 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the run, POST its traces and metrics to this OTLP/HTTP receiver "
         "(e.g. http://localhost:4318, Jaeger or an OpenTelemetry Collector)",
     )
-    parser.add_argument("--json", action="store_true", help="print run.json to stdout")
+    parser.add_argument(
+        "--json", action="store_true", help="print run.json, and the run folder as run_dir"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -69,9 +86,29 @@ def load(path: Path, seed: int | None, duration: float | None, bugs: list[str]) 
     """A scenario file with command-line overrides; ScenarioError becomes BadInput."""
     from harmonysim.scenario import ScenarioError, load_scenario, resolve
 
+    scenario = None
     try:
-        return resolve(load_scenario(path), seed=seed, duration_ms=duration, bugs=bugs)
+        scenario = load_scenario(path)
+        return resolve(scenario, seed=seed, duration_ms=duration, bugs=bugs)
     except ScenarioError as error:
+        if (
+            scenario is not None
+            and duration is not None
+            and (error.field or "").startswith("faults")
+        ):
+            from harmonysim.cli.explore import DURATION_HINT
+
+            raise BadInput(f"{error}{DURATION_HINT}") from None
+        raise BadInput(str(error)) from None
+
+
+def claim(out_dir: Path, *, replace: bool) -> None:
+    """The run folder is free for a new run (``runner.claim_run_folder``), else BadInput."""
+    from harmonysim.runner import RunFolderError, claim_run_folder
+
+    try:
+        claim_run_folder(out_dir, replace=replace)
+    except RunFolderError as error:
         raise BadInput(str(error)) from None
 
 
@@ -83,6 +120,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         raise BadInput(f"--otlp-endpoint {endpoint}: an OTLP/HTTP endpoint starts with http://")
     scenario = load(args.scenario, args.seed, args.duration, args.bug)
     out_dir: Path = args.out if args.out is not None else default_out_dir(scenario)
+    claim(out_dir, replace=args.force)
     show = not args.quiet and not args.json
     if show:
         bugs = f"  bugs {', '.join(scenario.bugs)}" if scenario.bugs else ""
@@ -124,7 +162,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     if endpoint is not None:
         push(endpoint, out_dir, out, quiet=args.quiet or args.json)
     if args.json:
-        print_json(outcome.to_json())
+        print_json({**outcome.to_json(), "run_dir": str(out_dir)})
     elif not args.quiet:
         out.print(summary_table(outcome))
         out.print(checks_table(outcome))

@@ -53,7 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed", type=_speed, default=1.0, help="virtual seconds per wall second (--live)"
     )
-    parser.add_argument("--out", type=Path, help="run folder for --live (default runs/...)")
+    parser.add_argument(
+        "--out", type=Path, help="run folder for --live (default runs/...); new or empty"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="--live: replace the run already in its run folder"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8080, help="port to bind (8080)")
 
@@ -83,7 +88,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     import uvicorn
     from rich.markup import escape
 
-    from harmonysim.cli.run import load
+    from harmonysim.cli.run import claim, load
     from harmonysim.runner import default_out_dir
     from harmonysim.web.app import create_app
     from harmonysim.web.catalog import RunCatalog
@@ -94,6 +99,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     if args.live is not None:
         scenario = load(args.live, args.seed, None, [])
         out_dir = args.out if args.out is not None else default_out_dir(scenario)
+        claim(out_dir, replace=args.force)
         live = LiveRun(scenario, out_dir, speed=args.speed)
     root: Path | None = args.run_dir
     if root is None and live is None:
