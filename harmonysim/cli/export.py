@@ -4,7 +4,9 @@ Formats: ``otlp`` (traces.otlp.jsonl + metrics.otlp.jsonl), ``perfetto``
 (trace.perfetto.json), ``prometheus`` (metrics.prom), ``openmetrics``, ``zipkin``
 (zipkin.json), ``shiviz`` (shiviz.log), or ``all``. ``-o`` names the file when one
 file is written, else the folder (default: the run folder). ``--otlp-endpoint``
-also POSTs the OTLP files to a collector's OTLP/HTTP receiver.
+also POSTs the OTLP files to a collector's OTLP/HTTP receiver. Files the run wrote
+itself (its traces, its final metrics as OTLP and Prometheus text) are never
+replaced; exported elsewhere they are copied as they are.
 """
 
 from __future__ import annotations

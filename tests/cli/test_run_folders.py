@@ -106,3 +106,15 @@ def test_replay_reports_an_edited_event_log(tiny: Path, capsys: pytest.CaptureFi
     printed = capsys.readouterr().out
     assert "the recorded events.jsonl does not match run.json" in printed
     assert "first differing event #5" in printed
+
+
+def test_serve_live_never_replaces_a_run_folder(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path("runs") / "tiny" / "seed-7"
+    assert main(["run", str(tiny), "--quiet"]) == 0
+    before = (folder / "run.json").read_bytes()
+    capsys.readouterr()
+    assert main(["serve", "--live", str(tiny), "--port", "0"]) == 2  # refused before serving
+    assert "already holds a run" in capsys.readouterr().err
+    assert (folder / "run.json").read_bytes() == before
