@@ -2,7 +2,8 @@
 
 The exit status is the run's: 0 when every check the scenario lists passed (or was
 not applicable), 1 when one found a violation, 3 when none did but one could not
-decide; bad input is 2."""
+decide; bad input is 2. A run folder that already holds a run is bad input unless
+``--force`` (``runner.claim_run_folder``); ``--duration`` keeps every fault."""
 
 from __future__ import annotations
 
