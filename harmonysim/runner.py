@@ -19,12 +19,19 @@ Rules:
   run only when a check fails; ``run.json`` records it under ``telemetry``.
 - Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
   reported beside it, in ``run.json``'s ``timing`` only.
-- ``replay_run`` re-runs a folder's resolved scenario and compares event hashes;
-  on a mismatch it finds the first differing event line.
+- ``replay_run`` re-runs a folder's resolved scenario and compares its event log
+  with both the hash recorded in ``run.json`` and the ``events.jsonl`` on disk (an
+  edited log is a difference); on a mismatch it finds the first differing line.
+- A run never lands on another silently: ``claim_run_folder`` refuses a folder
+  that already holds a run unless asked to replace it (then the old folder goes
+  whole, plots and shrunk scenarios with it), and refuses any other non-empty
+  folder always.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -287,7 +294,50 @@ def keep_failure_traces(
 
 
 class RunFolderError(Exception):
-    """A run folder that cannot be replayed (missing or malformed run.json)."""
+    """A run folder that cannot be used: missing or malformed, or not free for a new run."""
+
+
+def claim_run_folder(out_dir: Path, *, replace: bool = False) -> None:
+    """Make sure a new run may write ``out_dir`` (see the module docstring).
+
+    Free: a folder that does not exist or is empty. A folder holding a run
+    (``run.json``) is removed when ``replace``, else refused; anything else is
+    refused. Raises ``RunFolderError`` naming the folder and the way out.
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise RunFolderError(f"{out_dir}: exists and is not a folder; choose another with --out")
+    if not any(out_dir.iterdir()):
+        return
+    if not (out_dir / RUN_FILE).is_file():
+        raise RunFolderError(
+            f"{out_dir}: not empty and not a run folder; choose another with --out"
+        )
+    if not replace:
+        raise RunFolderError(
+            f"{out_dir} already holds a run{_described(out_dir / RUN_FILE)}; pass --force to "
+            "replace it (the whole folder), or choose another folder with --out"
+        )
+    shutil.rmtree(out_dir)
+
+
+def _described(path: Path) -> str:
+    """`` (status violation, bugs x)`` from a run.json, or nothing when it cannot be read."""
+    try:
+        recorded = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    if not isinstance(recorded, dict):
+        return ""
+    parts = []
+    if isinstance(recorded.get("status"), str):
+        parts.append(f"status {recorded['status']}")
+    scenario = recorded.get("scenario")
+    bugs = scenario.get("bugs") if isinstance(scenario, dict) else None
+    if isinstance(bugs, list) and bugs:
+        parts.append(f"bugs {', '.join(str(bug) for bug in bugs)}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def load_run(run_dir: Path) -> tuple[Scenario, dict[str, Any]]:
@@ -317,7 +367,10 @@ def load_run(run_dir: Path) -> tuple[Scenario, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ReplayOutcome:
+    """``matched``: the re-run's log equals both the recorded hash and the log on disk."""
+
     matched: bool
+    recorded_file_hash: str | None  # SHA-256 of events.jsonl on disk; None when it is missing
     expected_hash: str
     got_hash: str
     expected_count: int
@@ -331,18 +384,31 @@ def replay_run(run_dir: Path) -> ReplayOutcome:
     with tempfile.TemporaryDirectory(prefix="harmonysim-replay-") as scratch:
         # Only the event log is compared: no traces, so no second run for failure traces.
         outcome = run_scenario(scenario, Path(scratch), trace_sample=0.0)
-        matched = outcome.event_hash == recorded["event_hash"]
+        on_disk = _file_hash(run_dir / EVENTS_FILE)
+        matched = outcome.event_hash == recorded["event_hash"] == on_disk
         difference = None
         if not matched:
             difference = _first_difference(run_dir / EVENTS_FILE, Path(scratch) / EVENTS_FILE)
     return ReplayOutcome(
         matched=matched,
+        recorded_file_hash=on_disk,
         expected_hash=str(recorded["event_hash"]),
         got_hash=outcome.event_hash,
         expected_count=int(recorded["event_count"]),
         got_count=outcome.event_count,
         first_difference=difference,
     )
+
+
+def _file_hash(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (what ``event_hash`` is over), or None when it is missing."""
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _first_difference(expected: Path, got: Path) -> tuple[int, str | None, str | None]:

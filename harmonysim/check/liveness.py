@@ -30,6 +30,16 @@ Rules:
   operation while it waited. Random message loss may defeat all of one operation's
   attempts, but the cluster must never stall for a whole timeout after recovery.
 - L3 no hang: every operation pending at ``Q`` completes (in any way) by ``Q + B``.
+- Before the first fault, too: the run starts with every node up and no cut, so
+  when the initial configuration's links make a healthy majority and the first
+  fault comes at ``F >= B``, L1 and L2 also hold over ``[0, F)`` (a leader by ``E``;
+  operations invoked in ``[E, F - timeout]`` answered). A stall there is reported,
+  not hidden behind the faults that follow.
+- A configuration that cannot be live is said to be so, not judged: when the
+  client timeout is below the round trip of one operation (``ROUND_TRIP_DELAYS``
+  median one-way delays plus an fsync), the check is skipped with that reason. When
+  no healthy majority exists, the reason names the link settings if they alone
+  rule one out (every node up, nothing cut).
 """
 
 from __future__ import annotations
@@ -58,8 +68,12 @@ __all__ = [
 
 CHECK_NAME = "liveness"
 MAX_HEALTHY_LOSS = 0.2
+ROUND_TRIP_DELAYS = 4
+"""One-way delays in one operation: client to leader, leader to a follower and back
+(replication, or the ReadIndex heartbeat round), leader to client."""
 _MAX_REPORTED = 10
 _P99_EXPONENTIAL = math.log(100.0)
+_Z_99 = 2.3263478740408408  # the 99th percentile of the standard normal distribution
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +114,30 @@ def latency_bound_ms(latency: Latency) -> float:
     if latency.distribution == "exponential":
         return float(latency.mean_ms or 0.0) * _P99_EXPONENTIAL
     return float(latency.p99_ms or 0.0)
+
+
+def latency_median_ms(latency: Latency) -> float:
+    """The median one-way delay of a latency distribution."""
+    if latency.distribution == "constant":
+        return float(latency.value_ms or 0.0)
+    if latency.distribution == "uniform":
+        return (float(latency.min_ms or 0.0) + float(latency.max_ms or 0.0)) / 2.0
+    if latency.distribution == "exponential":
+        return float(latency.mean_ms or 0.0) * math.log(2.0)
+    mean, p99 = float(latency.mean_ms or 0.0), float(latency.p99_ms or 0.0)
+    if mean <= 0.0 or p99 <= mean:
+        return mean
+    # mean = exp(mu + s^2 / 2), p99 = exp(mu + z s): solve for s, then median = exp(mu).
+    z = _Z_99
+    sigma = z - math.sqrt(max(0.0, z * z - 2.0 * math.log(p99 / mean)))
+    return mean * math.exp(-sigma * sigma / 2.0)
+
+
+def round_trip_ms(scenario: Scenario) -> float:
+    """A typical operation's round trip on the scenario's network (see ``ROUND_TRIP_DELAYS``)."""
+    network = scenario.network
+    one_way = latency_median_ms(network.latency) + network.jitter_ms / 2.0
+    return ROUND_TRIP_DELAYS * one_way + scenario.cluster.disk.fsync_latency_ms
 
 
 def _healthy_link(scenario: Scenario, src: str, dst: str) -> bool:
@@ -231,12 +269,32 @@ class LivenessMonitor:
             "tail_ms": bounds.tail_ms,
             "healthy_nodes": list(healthy),
         }
-        if not healthy:
+        round_trip = round_trip_ms(scenario)
+        timeout_ms = scenario.workload.timeout_ms
+        if timeout_ms < round_trip:
+            details["round_trip_ms"] = round_trip
             return CheckResult(
                 CHECK_NAME,
                 CheckStatus.SKIPPED,
-                "not applicable: no majority of nodes is up and connected after the last fault",
+                f"not applicable: this configuration cannot be live: the client timeout "
+                f"({timeout_ms:g} ms) is below the round trip of one operation (about "
+                f"{round_trip:.3g} ms: {ROUND_TRIP_DELAYS} one-way network delays and an fsync), "
+                "so operations time out even on a healthy cluster",
                 details,
+            )
+        if not healthy:
+            links_only = not healthy_majority(scenario, scenario.member_ids, ())
+            reason = (
+                "the network's link settings leave no majority joined by healthy links even "
+                f"with every node up and nothing cut (a healthy link loses at most "
+                f"{MAX_HEALTHY_LOSS:g} of its messages and its worst-case delay plus jitter is "
+                f"at most half the minimum election timeout, "
+                f"{scenario.cluster.raft.election_timeout_ms[0] / 2.0:g} ms)"
+                if links_only
+                else "no majority of nodes is up and connected after the last fault"
+            )
+            return CheckResult(
+                CHECK_NAME, CheckStatus.SKIPPED, f"not applicable: {reason}", details
             )
         if bounds.tail_ms < bounds.bound_ms:
             return CheckResult(
@@ -246,7 +304,7 @@ class LivenessMonitor:
                 f"is shorter than the liveness bound ({bounds.bound_ms:g} ms)",
                 details,
             )
-        problems: list[str] = []
+        problems, prefix_rows = self._judge_before_faults(scenario, rows, bounds, details)
         elected = self.leader_time(healthy, bounds.quiet_from_ms)
         if elected is None or elected[0] > bounds.elected_by_ms:
             when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
@@ -268,7 +326,9 @@ class LivenessMonitor:
                 CheckStatus.VIOLATION,
                 f"{len(problems)} liveness problem(s); first: {problems[0]}",
                 details,
-                Implicated(history_rows=tuple(row for row in service.rows if row >= 0)),
+                Implicated(
+                    history_rows=tuple(row for row in [*prefix_rows, *service.rows] if row >= 0)
+                ),
             )
         leader = f"leader {elected[1]} at {elected[0]:g} ms" if elected else "no leader"
         return CheckResult(
@@ -278,6 +338,38 @@ class LivenessMonitor:
             f"{service.checked} later operation(s) served",
             details,
         )
+
+    def _judge_before_faults(
+        self,
+        scenario: Scenario,
+        rows: Iterable[Mapping[str, Any]],
+        bounds: LivenessBounds,
+        details: dict[str, Any],
+    ) -> tuple[list[str], list[int]]:
+        """L1 and L2 over ``[0, F)`` before the first fault (module rules); problems, rows."""
+        if not scenario.faults:
+            return [], []  # the run is one quiet stretch from 0, judged after "the last fault"
+        first_ms = min(fault.at_ms for fault in scenario.faults)
+        healthy = healthy_majority(scenario, scenario.member_ids, ())
+        if first_ms < bounds.bound_ms or not healthy:
+            return [], []
+        window = LivenessBounds(0.0, bounds.election_bound_ms, bounds.bound_ms, first_ms)
+        problems: list[str] = []
+        elected = self.leader_time(healthy, 0.0)
+        if elected is None or elected[0] > window.elected_by_ms:
+            when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
+            problems.append(
+                f"no leader among {', '.join(healthy)} within {window.election_bound_ms:g} ms "
+                f"of the start, before the first fault at {first_ms:g} ms: elected {when}"
+            )
+        service = _judge_operations(rows, window, scenario.workload.timeout_ms)
+        problems.extend(f"before the first fault: {problem}" for problem in service.problems)
+        details["before_first_fault"] = {
+            "until_ms": first_ms,
+            "operations_checked": service.checked,
+            "problems": len(problems),
+        }
+        return problems, service.rows
 
 
 _KIND_VALUES = frozenset(

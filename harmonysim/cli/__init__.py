@@ -3,7 +3,9 @@
 Each command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``handle(args, console) -> int``. Exit statuses everywhere: 0 ok, 1 a check
 failed (or a replay differed), 2 bad input, 3 inconclusive. Bad input is one
-clear message on stderr, never a traceback.
+clear message on stderr, never a traceback. Text that comes from the user or the
+run (messages, paths, names, endpoints) is never read as rich markup: it is
+printed with ``markup=False``, as ``rich.text.Text``, or through ``escape``.
 
 Startup: every command, ``--help`` included, imports this package and all the
 command modules, so those import only argparse and what their arguments need.
@@ -80,13 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console  # after parsing: --help and bad flags never need it
+    from rich.text import Text
 
     try:
         return int(args.handler(args, Console()))
     except BadInput as error:
-        Console(stderr=True).print(
-            f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True, markup=True
-        )
+        # The message is plain text, never markup: `[n1, n2]` in it must print as written.
+        message = Text.assemble(("error:", "bold red"), " ", str(error))
+        Console(stderr=True).print(message, highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")

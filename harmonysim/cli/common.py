@@ -17,6 +17,7 @@ __all__ = [
     "positive_int",
     "print_json",
     "ratio",
+    "seed_value",
 ]
 
 EXIT_OK = 0
@@ -43,6 +44,18 @@ def positive_int(text: str) -> int:
     value = non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """A seed flag: an integer from 0 to 2^64 - 1 (what run.json and the event log can hold)."""
+    from harmonysim.scenario import MAX_SEED
+
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed from 0 to {MAX_SEED} (2^64 - 1), got {text!r}"
+        )
     return value
 
 

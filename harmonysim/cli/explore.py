@@ -38,6 +38,16 @@ HELP = "run a scenario over many seeds in parallel; keep failing seeds as run fo
 FAILING_SEEDS_SHOWN = 20
 
 
+DURATION_HINT = (
+    "; --duration keeps every fault of the scenario, so the run must end after them "
+    "(choose a longer duration, or edit the scenario's faults)"
+)
+DURATION_HELP = (
+    "run for this long instead, e.g. 10s; every fault is kept, so a fault at or after the "
+    "new end (or a nemesis running past it) is an error"
+)
+
+
 def seed_list(text: str) -> tuple[int, ...]:
     from harmonysim.explore import SeedSpecError, parse_seeds
 
@@ -71,9 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_pool_arguments(parser)
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
-    parser.add_argument(
-        "--duration", type=duration_ms, help="shorten (or lengthen) the run, e.g. 10s"
-    )
+    parser.add_argument("--duration", type=duration_ms, help=DURATION_HELP)
     parser.add_argument(
         "--out", type=Path, help="where failing seeds go (default runs/explore/<scenario>)"
     )
@@ -125,19 +133,25 @@ def sweep_progress(
 
 
 def with_duration(scenario: Scenario, duration: float | None) -> Scenario:
-    """``scenario`` over ``duration`` ms: faults after the new end dropped, nemeses stopped."""
+    """``scenario`` run for ``duration`` ms, faults as written: as ``run --duration`` does.
+
+    A fault at or after the new end (or a nemesis running past it) is bad input, never
+    dropped or cut short in silence (a cut nemesis would leave no quiet time to judge
+    liveness by).
+    """
     if duration is None:
         return scenario
-    from harmonysim.explore.edits import build, with_duration
-    from harmonysim.scenario import scenario_to_data
+    from harmonysim.scenario import ScenarioError, resolve
 
-    shortened = build(with_duration(scenario_to_data(scenario), duration))
-    if shortened is None:
-        raise BadInput(f"{scenario.name}: cannot run it for {duration:g}ms")
-    return shortened
+    try:
+        return resolve(scenario, duration_ms=duration)
+    except ScenarioError as error:
+        raise BadInput(f"{error}{DURATION_HINT}") from None
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+
     from harmonysim.cli.run import load
     from harmonysim.explore import default_explore_root, explore
 
@@ -163,7 +177,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             run_dir = next(r.run_dir for r in report.results if r.seed == seed)
             where = run_dir or f"(not kept: harmonysim run {args.scenario} --seed {seed})"
             out.print(
-                f"[red]seed {seed}[/] failed {', '.join(checks)}: {where}",
+                f"[red]seed {seed}[/] failed {', '.join(checks)}: {escape(str(where))}",
                 highlight=False,
                 soft_wrap=True,
             )

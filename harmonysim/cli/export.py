@@ -4,7 +4,9 @@ Formats: ``otlp`` (traces.otlp.jsonl + metrics.otlp.jsonl), ``perfetto``
 (trace.perfetto.json), ``prometheus`` (metrics.prom), ``openmetrics``, ``zipkin``
 (zipkin.json), ``shiviz`` (shiviz.log), or ``all``. ``-o`` names the file when one
 file is written, else the folder (default: the run folder). ``--otlp-endpoint``
-also POSTs the OTLP files to a collector's OTLP/HTTP receiver.
+also POSTs the OTLP files to a collector's OTLP/HTTP receiver. Files the run wrote
+itself (its traces, its final metrics as OTLP and Prometheus text) are never
+replaced; exported elsewhere they are copied as they are.
 """
 
 from __future__ import annotations
@@ -76,11 +78,12 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         print_json(result)
         return EXIT_OK
     for path in written:
-        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False)
+        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False, markup=False)
     if pushed is not None:
         out.print(
             f"pushed {pushed.trace_requests} trace and {pushed.metric_requests} metric requests "
             f"to {args.otlp_endpoint}",
             highlight=False,
+            markup=False,
         )
     return EXIT_OK

@@ -1,10 +1,11 @@
 """``harmonysim mutants``: run every known bug until a check catches it.
 
-Each bug of the bug library runs alone over seeds 1..N (default 200) of the shipped
-fault-heavy scenarios (nemesis, crash-restart-churn, leader-isolation; ``--scenarios``
-overrides), stopping at its first detection. Reports the check that caught each bug,
-the seed of the first detection and the detection rate; keeps the detecting run
-folder. Exit 1 if any bug goes undetected.
+Each bug of the bug library runs alone over seeds 1-200 (``--seeds``, written as for
+``explore``) of the shipped fault-heavy scenarios (``--scenarios`` overrides), stopping
+at its first detection. Reports the check that caught each bug, the seed and scenario
+of the first detection and where its run folder is kept; with ``--every-seed``, the
+detection rate too. Exit 1 if any bug goes undetected. ``--list`` prints the bug
+library instead.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from harmonysim.cli.common import (
     EXIT_OK,
     BadInput,
     duration_ms,
-    positive_int,
     print_json,
 )
-from harmonysim.cli.explore import add_pool_arguments, open_pool, sweep_progress, with_duration
+from harmonysim.cli.explore import (
+    DURATION_HELP,
+    add_pool_arguments,
+    open_pool,
+    seed_list,
+    sweep_progress,
+    with_duration,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--seeds",
-        type=positive_int,
-        default=DEFAULT_MUTANT_SEEDS,
-        help=f"seeds 1..N per bug and scenario ({DEFAULT_MUTANT_SEEDS})",
+        type=seed_list,
+        default=f"1-{DEFAULT_MUTANT_SEEDS}",
+        help=f"seeds per bug and scenario, e.g. 1-200 or 1,5,9 (1-{DEFAULT_MUTANT_SEEDS})",
     )
     parser.add_argument(
         "--scenarios",
@@ -54,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bugs", help="comma-separated bugs to run (default: every known bug)")
     add_pool_arguments(parser)
-    parser.add_argument("--duration", type=duration_ms, help="run each scenario for this long")
+    parser.add_argument("--duration", type=duration_ms, help=DURATION_HELP)
     parser.add_argument(
         "--every-seed",
         action="store_true",
@@ -64,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=Path("runs") / "mutants", help="where detecting runs go"
     )
     parser.add_argument("--json", action="store_true", help="print one object per bug as JSON")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the bug library (name and what each bug breaks) and run nothing",
+    )
 
 
 def scenario_path(name: str) -> Path:
@@ -110,8 +122,12 @@ def bug_list(text: str | None) -> tuple[str, ...]:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
-    from harmonysim.explore import hunt_mutants
+    from rich.markup import escape
 
+    from harmonysim.explore import format_seeds, hunt_mutants
+
+    if args.list:
+        return list_bugs(out, as_json=args.json)
     scenarios = load_scenarios(args.scenarios, args.duration)
     bugs = bug_list(args.bugs)
     show = not args.json
@@ -119,7 +135,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         if show:
             out.print(
                 f"[bold]harmonysim {__version__}[/]  mutants: {len(bugs)} bugs x seeds "
-                f"1..{args.seeds} x {', '.join(s.name for s in scenarios)}  on {pool.description}",
+                f"{format_seeds(args.seeds)} x {', '.join(s.name for s in scenarios)}  "
+                f"on {pool.description}",
                 highlight=False,
             )
         with sweep_progress(out, show, "runs") as progress:
@@ -136,11 +153,19 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         print_json([bug.to_json() for bug in report.bugs])
     else:
         out.print(mutants_table(report))
+        kept = [bug for bug in report.bugs if bug.first is not None and bug.first.run_dir]
+        if kept:
+            out.print("detecting runs (harmonysim replay FOLDER):", highlight=False)
+        for bug in kept:
+            assert bug.first is not None
+            out.print(
+                f"  {bug.bug}: {bug.first.run_dir}", highlight=False, markup=False, soft_wrap=True
+            )
         for bug in report.bugs:
             if bug.first is not None and bug.first.error is not None:
                 out.print(
                     f"[red]{bug.bug}[/]: seed {bug.first.seed} of {bug.first.scenario} raised "
-                    f"{bug.first.error}",
+                    f"{escape(bug.first.error)}",
                     highlight=False,
                     markup=True,
                     soft_wrap=True,
@@ -150,28 +175,48 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     return EXIT_CHECK_FAILED if report.undetected else EXIT_OK
 
 
-def mutants_table(report: MutantsReport) -> Table:
+def list_bugs(out: Console, *, as_json: bool) -> int:
+    """The bug library: each bug's name and the rule it breaks, in library order."""
     from rich.table import Table
 
+    from harmonysim.scenario import BUG_DESCRIPTIONS
+
+    if as_json:
+        print_json([{"bug": bug, "description": text} for bug, text in BUG_DESCRIPTIONS.items()])
+        return EXIT_OK
+    table = Table(title="bug library (switch one on with run --bug NAME or bugs: [NAME])")
+    table.add_column("bug", no_wrap=True)
+    table.add_column("what it breaks")
+    for bug, text in BUG_DESCRIPTIONS.items():
+        table.add_row(bug, text)
+    out.print(table)
+    return EXIT_OK
+
+
+def mutants_table(report: MutantsReport) -> Table:
+    """One row per bug, readable at 80 columns: the check, the first detection, the runs."""
+    from rich.table import Table
+
+    from harmonysim.explore import format_seeds
+
+    every_seed = any(bug.detection_rate is not None for bug in report.bugs)
     table = Table(
-        title=f"bug library: seeds 1..{report.seeds} of {', '.join(report.scenarios)}, "
-        f"{report.runs:,} runs in {report.wall_seconds:.1f} s"
+        title=f"bug library: seeds {format_seeds(list(report.seeds))} of "
+        f"{', '.join(report.scenarios)}; {report.runs:,} runs in {report.wall_seconds:.1f} s"
     )
     table.add_column("bug", no_wrap=True)
-    table.add_column("caught by")
-    table.add_column("first seed", justify="right")
-    table.add_column("scenario")
-    table.add_column("runs", justify="right")
-    table.add_column("detection rate", justify="right")
+    table.add_column("caught by", no_wrap=True)
+    table.add_column("first detection", no_wrap=True)
+    table.add_column("runs", justify="right", no_wrap=True)
+    if every_seed:
+        table.add_column("rate", justify="right", no_wrap=True)
     for bug in report.bugs:
-        table.add_row(
-            bug.bug,
-            _caught_by(bug),
-            str(bug.first_seed) if bug.first_seed is not None else "-",
-            bug.first.scenario if bug.first is not None else "-",
-            f"{bug.runs:,}",
-            f"{bug.detection_rate:.1%}",
-        )
+        first = f"seed {bug.first.seed}, {bug.first.scenario}" if bug.first is not None else "-"
+        row = [bug.bug, _caught_by(bug), first, f"{bug.runs:,}"]
+        if every_seed:
+            rate = bug.detection_rate
+            row.append(f"{rate:.0%}" if rate is not None else "-")
+        table.add_row(*row)
     return table
 
 

@@ -1,4 +1,7 @@
-"""``harmonysim replay RUN_DIR``: re-run a recorded run; exit 0 if its event hash matches."""
+"""``harmonysim replay RUN_DIR``: re-run a recorded run; exit 0 if its event log matches.
+
+It matches when the re-run's event log has the hash ``run.json`` recorded and equals
+the ``events.jsonl`` on disk, so an edited log is reported as a difference."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
                 "got_hash": outcome.got_hash,
                 "expected_count": outcome.expected_count,
                 "got_count": outcome.got_count,
+                "events_file_hash": outcome.recorded_file_hash,
                 "first_difference": outcome.first_difference,
             }
         )
@@ -44,6 +48,18 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             highlight=False,
         )
     else:
+        if outcome.recorded_file_hash != outcome.expected_hash:
+            found = (
+                "is missing"
+                if outcome.recorded_file_hash is None
+                else f"has hash {outcome.recorded_file_hash[:16]}"
+            )
+            out.print(
+                f"[red]the recorded events.jsonl does not match run.json[/]: it {found}, "
+                f"run.json says {outcome.expected_hash[:16]} (was the log edited or cut short?)",
+                highlight=False,
+                soft_wrap=True,
+            )
         out.print(
             f"[red]replay differs[/]: expected {outcome.expected_count:,} events "
             f"(hash {outcome.expected_hash[:16]}), got {outcome.got_count:,} "

@@ -2,7 +2,8 @@
 
 The exit status is the run's: 0 when every check the scenario lists passed (or was
 not applicable), 1 when one found a violation, 3 when none did but one could not
-decide; bad input is 2."""
+decide; bad input is 2. A run folder that already holds a run is bad input unless
+``--force`` (``runner.claim_run_folder``); ``--duration`` keeps every fault."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harmonysim import __version__
-from harmonysim.cli.common import BadInput, duration_ms, non_negative_int, print_json, ratio
+from harmonysim.cli.common import BadInput, duration_ms, print_json, ratio, seed_value
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO as DEFAULT_TRACE_SAMPLE
 
 DEFAULT_METRICS_EVERY_MS = 1000.0  # harmonysim.runner's (not imported: it loads the simulator)
@@ -30,9 +31,24 @@ HELP = "run a scenario file and write a run folder"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--seed", type=non_negative_int, help="override the scenario's seed")
-    parser.add_argument("--out", type=Path, help="run folder (default runs/<name>/seed-<N>)")
-    parser.add_argument("--duration", type=duration_ms, help="override the duration, e.g. 10s")
+    parser.add_argument("--seed", type=seed_value, help="override the scenario's seed")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="run folder (default runs/<name>/seed-<N>); it must be new or empty, see --force",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in the run folder (the whole folder: plots, exports and "
+        "shrunk scenarios go too); without it such a run is kept and nothing is run",
+    )
+    parser.add_argument(
+        "--duration",
+        type=duration_ms,
+        help="run for this long instead, e.g. 10s; every fault is kept, so a fault at or after "
+        "the new end (or a nemesis running past it) is an error",
+    )
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
     parser.add_argument(
         "--trace-sample",
@@ -68,7 +84,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the run, POST its traces and metrics to this OTLP/HTTP receiver "
         "(e.g. http://localhost:4318, Jaeger or an OpenTelemetry Collector)",
     )
-    parser.add_argument("--json", action="store_true", help="print run.json to stdout")
+    parser.add_argument(
+        "--json", action="store_true", help="print run.json, and the run folder as run_dir"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -76,9 +94,29 @@ def load(path: Path, seed: int | None, duration: float | None, bugs: list[str]) 
     """A scenario file with command-line overrides; ScenarioError becomes BadInput."""
     from harmonysim.scenario import ScenarioError, load_scenario, resolve
 
+    scenario = None
     try:
-        return resolve(load_scenario(path), seed=seed, duration_ms=duration, bugs=bugs)
+        scenario = load_scenario(path)
+        return resolve(scenario, seed=seed, duration_ms=duration, bugs=bugs)
     except ScenarioError as error:
+        if (
+            scenario is not None
+            and duration is not None
+            and (error.field or "").startswith("faults")
+        ):
+            from harmonysim.cli.explore import DURATION_HINT
+
+            raise BadInput(f"{error}{DURATION_HINT}") from None
+        raise BadInput(str(error)) from None
+
+
+def claim(out_dir: Path, *, replace: bool) -> None:
+    """The run folder is free for a new run (``runner.claim_run_folder``), else BadInput."""
+    from harmonysim.runner import RunFolderError, claim_run_folder
+
+    try:
+        claim_run_folder(out_dir, replace=replace)
+    except RunFolderError as error:
         raise BadInput(str(error)) from None
 
 
@@ -90,6 +128,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         raise BadInput(f"--otlp-endpoint {endpoint}: an OTLP/HTTP endpoint starts with http://")
     scenario = load(args.scenario, args.seed, args.duration, args.bug)
     out_dir: Path = args.out if args.out is not None else default_out_dir(scenario)
+    claim(out_dir, replace=args.force)
     show = not args.quiet and not args.json
     if show:
         bugs = f"  bugs {', '.join(scenario.bugs)}" if scenario.bugs else ""
@@ -99,7 +138,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             f"nodes {scenario.cluster.nodes}  clients {scenario.workload.clients}{bugs}",
             highlight=False,
         )
-        out.print(f"run folder {out_dir}", highlight=False)
+        out.print(f"run folder {out_dir}", highlight=False, markup=False, soft_wrap=True)
     if show and out.is_terminal:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -133,7 +172,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     if endpoint is not None:
         push(endpoint, out_dir, out, quiet=args.quiet or args.json)
     if args.json:
-        print_json(outcome.to_json())
+        print_json({**outcome.to_json(), "run_dir": str(out_dir)})
     elif not args.quiet:
         out.print(summary_table(outcome))
         out.print(checks_table(outcome))
@@ -157,6 +196,7 @@ def push(endpoint: str, out_dir: Path, out: Console, *, quiet: bool) -> None:
             f"pushed {pushed.trace_requests} trace and {pushed.metric_requests} metric "
             f"request(s) to {endpoint}",
             highlight=False,
+            markup=False,
         )
 
 

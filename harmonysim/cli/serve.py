@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int
+from harmonysim.cli.common import EXIT_OK, BadInput, non_negative_int, seed_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,11 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a run folder, or a folder of run folders (default: runs)",
     )
     parser.add_argument("--live", type=Path, metavar="SCENARIO", help="run this scenario live")
-    parser.add_argument("--seed", type=non_negative_int, help="seed for --live")
+    parser.add_argument("--seed", type=seed_value, help="seed for --live")
     parser.add_argument(
         "--speed", type=_speed, default=1.0, help="virtual seconds per wall second (--live)"
     )
-    parser.add_argument("--out", type=Path, help="run folder for --live (default runs/...)")
+    parser.add_argument(
+        "--out", type=Path, help="run folder for --live (default runs/...); new or empty"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="--live: replace the run already in its run folder"
+    )
     parser.add_argument(
         "--keep-last",
         type=non_negative_int,
@@ -65,21 +70,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=_port, default=8080, help="port to bind (8080)")
 
 
+def check_port(host: str, port: int) -> None:
+    """BadInput unless ``host:port`` can be bound now (asked before anything is printed)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as error:
+        raise BadInput(f"--host {host}: cannot resolve it ({error.strerror or error})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise BadInput(
+                f"cannot listen on {host}:{port}: {reason} (is another server using it? "
+                "choose another with --port)"
+            ) from None
+
+
 def handle(args: argparse.Namespace, out: Console) -> int:
     import uvicorn
+    from rich.markup import escape
 
-    from harmonysim.cli.run import load
+    from harmonysim.cli.run import claim, load
     from harmonysim.runner import default_out_dir
     from harmonysim.web.app import create_app
     from harmonysim.web.catalog import RunCatalog
     from harmonysim.web.live import LiveRun
 
+    check_port(args.host, args.port)
     live: LiveRun | None = None
     if args.keep_last is not None and args.live is None:
         raise BadInput("serve: --keep-last is a retention setting for --live runs")
     if args.live is not None:
         scenario = load(args.live, args.seed, None, [])
         out_dir = args.out if args.out is not None else default_out_dir(scenario)
+        claim(out_dir, replace=args.force)
         live = LiveRun(scenario, out_dir, speed=args.speed)
         if args.keep_last is not None:
             prune_beside(out_dir, args.keep_last, out)
@@ -93,16 +122,24 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         raise BadInput(f"{root}: no run folders (a run folder has run.json)")
     app = create_app(catalog)
     url = f"http://{args.host}:{args.port}/"
-    out.print(f"[bold]harmonysim dashboard[/] at {url}  ({len(catalog.entries)} run(s))")
+    out.print(
+        f"[bold]harmonysim dashboard[/] at {escape(url)}  ({len(catalog.entries)} run(s))",
+        highlight=False,
+    )
     if live is not None:
         out.print(
             f"live: {live.scenario.name} seed {live.scenario.seed} at {args.speed:g}x, "
             f"artifacts in {live.out_dir}",
             highlight=False,
+            markup=False,
         )
         live.start()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    except SystemExit as stopped:  # uvicorn exits when it cannot start (say, a port taken since)
+        if stopped.code not in (None, 0):
+            raise BadInput(f"the server on {args.host}:{args.port} could not start") from None
+        raise
     finally:
         if live is not None:
             live.stop()

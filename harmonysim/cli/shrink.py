@@ -113,6 +113,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         f"{verdict} written to {out_file} after {report.runs} runs{spent}; "
         f"reproduce with: harmonysim run {out_file}",
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
     return EXIT_OK

@@ -189,13 +189,14 @@ class KVServer:
         self.bugs = frozenset(scenario.bugs)
         self._bug_wall_clock = "ticks_on_wall_clock" in self.bugs
         self.snapshot_threshold = settings.snapshot_threshold
-        low, high = settings.election_timeout_ms
+        # The scenario schema converts and validates the ticks (scenario.model.duration_ticks).
+        election_ticks_min, election_ticks_max = settings.election_timeout_ticks
         self.config = RaftConfig(
             node_id=node.id,
             voters=voters,
-            election_timeout_ticks_min=max(1, round(low / self.tick_ms)),
-            election_timeout_ticks_max=max(2, round(high / self.tick_ms)),
-            heartbeat_interval_ticks=max(1, round(settings.heartbeat_interval_ms / self.tick_ms)),
+            election_timeout_ticks_min=election_ticks_min,
+            election_timeout_ticks_max=election_ticks_max,
+            heartbeat_interval_ticks=settings.heartbeat_interval_ticks,
             prevote=settings.prevote,
             check_quorum=settings.check_quorum,
             lease_reads=settings.lease_reads,

@@ -1,19 +1,25 @@
 """The bug library run: does some check catch each known bug, and how soon?
 
 Rules:
-- Each bug of `KNOWN_BUGS` runs alone (added to the scenario's own bugs) over seeds
-  1..N of a few fault-heavy scenarios, in the order seed 1 on every scenario, then
-  seed 2, and so on. A bug stops at its first detection unless asked to run every seed.
+- Each bug of `KNOWN_BUGS` runs alone (added to the scenario's own bugs) over the
+  given seeds of a few fault-heavy scenarios, in the order first seed on every
+  scenario, then the next, and so on. A bug stops at its first detection unless asked
+  to run every seed.
+- A detection rate (detecting runs over runs) is only reported when every seed ran:
+  runs stopped at the first detection measure how soon, not how often.
 - A bug is detected by a run in which a check reports a violation; the report names
   that check, the seed and scenario of the first detecting run, and the run folder
   kept for it (which ``harmonysim replay`` reproduces). A run that raises also stops
   the bug, but leaves it undetected: a crash proves nothing about the checks.
+- No empty folder is left in the output folder: a bug's folders exist only around
+  the runs kept for it.
 - Results depend only on the scenarios, bugs and seeds: `sweep` reports exactly the
   runs up to each bug's first detection, whatever the pool and its worker count.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +57,7 @@ class MutantReport:
     seeds_run: int
     detections: int
     first: SeedResult | None
+    every_seed: bool = False
 
     @property
     def detected(self) -> bool:
@@ -67,7 +74,10 @@ class MutantReport:
         return self.first.seed if self.first is not None else None
 
     @property
-    def detection_rate(self) -> float:
+    def detection_rate(self) -> float | None:
+        """Detecting runs over runs, when every seed ran (else None: see the module rules)."""
+        if not self.every_seed:
+            return None
         return self.detections / self.runs if self.runs else 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -84,7 +94,9 @@ class MutantReport:
             "seeds_run": self.seeds_run,
             "runs": self.runs,
             "detections": self.detections,
-            "detection_rate": round(self.detection_rate, 4),
+            "detection_rate": (
+                round(self.detection_rate, 4) if self.detection_rate is not None else None
+            ),
         }
 
 
@@ -92,7 +104,7 @@ class MutantReport:
 class MutantsReport:
     bugs: tuple[MutantReport, ...]
     scenarios: tuple[str, ...]
-    seeds: int
+    seeds: tuple[int, ...]
     workers: int
     wall_seconds: float
 
@@ -105,18 +117,30 @@ class MutantsReport:
         return sum(report.runs for report in self.bugs)
 
 
+def _remove_empty_folders(out_root: Path, bugs: Sequence[str], scenarios: Sequence[str]) -> None:
+    """Remove ``out_root/<bug>/<scenario>`` and ``out_root/<bug>`` where no run was kept.
+
+    A run dropped after its bug's first detection (it ran in parallel) has its folder
+    removed by `sweep`; the folders above it must not stay behind empty.
+    """
+    for bug in bugs:
+        for folder in [*(out_root / bug / name for name in scenarios), out_root / bug]:
+            with contextlib.suppress(OSError):  # not empty: a kept run (or anything) stays
+                folder.rmdir()
+
+
 def hunt_mutants(
     scenarios: Sequence[Scenario],
     pool: SeedPool,
     *,
     out_root: Path,
     bugs: Sequence[str] = KNOWN_BUGS,
-    seeds: int = DEFAULT_MUTANT_SEEDS,
+    seeds: Sequence[int] = range(1, DEFAULT_MUTANT_SEEDS + 1),
     every_seed: bool = False,
     judge: Judge | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> MutantsReport:
-    """Run each bug over seeds 1..``seeds`` of ``scenarios``; keep failing runs in ``out_root``."""
+    """Run each bug over ``seeds`` of ``scenarios``; keep failing runs in ``out_root``."""
     tasks = [
         SeedTask(
             scenario=scenario,
@@ -127,12 +151,13 @@ def hunt_mutants(
             judge=judge,
         )
         for bug in bugs
-        for seed in range(1, seeds + 1)
+        for seed in seeds
         for scenario in scenarios
     ]
     started = time.perf_counter()
     results = sweep(pool, tasks, stop_group_at_first_failure=not every_seed, progress=progress)
     wall_seconds = time.perf_counter() - started
+    _remove_empty_folders(out_root, bugs, [scenario.name for scenario in scenarios])
     reports = []
     for bug in bugs:
         mine = [result for result in results if result.group == bug]
@@ -145,12 +170,13 @@ def hunt_mutants(
                 seeds_run=len({result.seed for result in mine}),
                 detections=len(caught),
                 first=failing[0] if failing else None,
+                every_seed=every_seed,
             )
         )
     return MutantsReport(
         bugs=tuple(reports),
         scenarios=tuple(scenario.name for scenario in scenarios),
-        seeds=seeds,
+        seeds=tuple(seeds),
         workers=pool.workers,
         wall_seconds=wall_seconds,
     )

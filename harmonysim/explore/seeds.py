@@ -2,7 +2,8 @@
 
 Rules:
 - A specification is a comma-separated list of items; an item is one seed ``N`` or an
-  inclusive range ``A-B`` with ``A <= B``. Seeds are non-negative integers.
+  inclusive range ``A-B`` with ``A <= B``. Seeds are integers from 0 to
+  ``MAX_SEED`` (2^64 - 1), as a scenario's seed.
 - The result is sorted and free of duplicates, so a sweep's order (and therefore its
   report) does not depend on how the seeds were written.
 - A bad specification raises ``SeedSpecError`` naming the offending item; the command
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import re
 from typing import Final
+
+from harmonysim.scenario import MAX_SEED
 
 __all__ = ["MAX_SEEDS", "SeedSpecError", "format_seeds", "parse_seeds"]
 
@@ -44,6 +47,11 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             )
         low = int(match.group("low"))
         high = int(match.group("high")) if match.group("high") is not None else low
+        if high > MAX_SEED:
+            raise SeedSpecError(
+                f"seed {high} in {text!r} is too large; seeds are integers from 0 to {MAX_SEED} "
+                "(2^64 - 1)"
+            )
         if high < low:
             raise SeedSpecError(f"empty seed range {item!r}: {high} is below {low}")
         count += high - low + 1

@@ -11,11 +11,16 @@ Rules:
 - ``out``: where to write. When the chosen formats write one file, ``out`` is
   that file; otherwise it is a folder. By default files go into the run folder
   under their standard names (``FILE_NAMES``).
+- A file the run wrote itself (``RUN_OWN``: its inline traces, its final metrics
+  as OTLP and Prometheus text) is that format's export: it is never replaced,
+  and exporting elsewhere copies it byte for byte. Only what the run did not
+  write is derived (from ``metrics.jsonl`` samples or the event log).
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -63,6 +68,9 @@ class ExportFormat(StrEnum):
     ZIPKIN = "zipkin"
     SHIVIZ = "shiviz"
 
+
+RUN_OWN: tuple[str, ...] = (TRACES, "metrics.otlp.jsonl", "metrics.prom")
+"""Files a run writes itself (``cluster/telemetry.py``) that are also export formats."""
 
 FILE_NAMES: dict[ExportFormat, tuple[str, ...]] = {
     ExportFormat.OTLP: (TRACES, "metrics.otlp.jsonl"),
@@ -255,45 +263,71 @@ def _snapshots_from_samples(path: Path) -> list[tuple[int, list[MetricFamily]]]:
     return snapshots
 
 
-def _write_otlp(folder: _RunFolder, traces_path: Path, metrics_path: Path) -> None:
-    spans = folder.spans()
-    with traces_path.open("wb") as handle:
-        writer = OtlpSpanWriter(
-            handle, resource_attributes=None if folder.inline_traces else {DERIVED_KEY: True}
-        )
-        for start in range(0, len(spans), SPANS_PER_LINE):
-            writer.write_spans(spans[start : start + SPANS_PER_LINE])
-    with metrics_path.open("wb") as handle:
-        for t, families in folder.metric_snapshots():
-            handle.write(orjson.dumps(encode_metrics(families, t)) + b"\n")
+def _write_otlp(folder: _RunFolder, traces_path: Path | None, metrics_path: Path | None) -> None:
+    if traces_path is not None:
+        spans = folder.spans()
+        with traces_path.open("wb") as handle:
+            writer = OtlpSpanWriter(
+                handle, resource_attributes=None if folder.inline_traces else {DERIVED_KEY: True}
+            )
+            for start in range(0, len(spans), SPANS_PER_LINE):
+                writer.write_spans(spans[start : start + SPANS_PER_LINE])
+    if metrics_path is not None:
+        with metrics_path.open("wb") as handle:
+            for t, families in folder.metric_snapshots():
+                handle.write(orjson.dumps(encode_metrics(families, t)) + b"\n")
 
 
-def _write(fmt: ExportFormat, folder: _RunFolder, paths: Sequence[Path]) -> None:
+def _write(fmt: ExportFormat, folder: _RunFolder, paths: Sequence[Path | None]) -> None:
+    """Write the format's files; a None path is one the run wrote itself (kept or copied)."""
     if fmt is ExportFormat.OTLP:
         _write_otlp(folder, paths[0], paths[1])
-    elif fmt is ExportFormat.PERFETTO:
+        return
+    path = paths[0]
+    if path is None:
+        return
+    if fmt is ExportFormat.PERFETTO:
         spans = folder.spans() if folder.inline_traces else []
-        paths[0].write_bytes(orjson.dumps(perfetto_trace(folder.events(), spans)))
+        path.write_bytes(orjson.dumps(perfetto_trace(folder.events(), spans)))
     elif fmt is ExportFormat.PROMETHEUS:
-        paths[0].write_bytes(prometheus_text(folder.metric_snapshots()[-1][1]))
+        path.write_bytes(prometheus_text(folder.metric_snapshots()[-1][1]))
     elif fmt is ExportFormat.OPENMETRICS:
-        paths[0].write_bytes(openmetrics_text(folder.metric_snapshots()[-1][1]))
+        path.write_bytes(openmetrics_text(folder.metric_snapshots()[-1][1]))
     elif fmt is ExportFormat.ZIPKIN:
-        paths[0].write_bytes(orjson.dumps(zipkin_spans(folder.spans())))
+        path.write_bytes(orjson.dumps(zipkin_spans(folder.spans())))
     elif fmt is ExportFormat.SHIVIZ:
-        with paths[0].open("w", encoding="utf-8") as handle:
+        with path.open("w", encoding="utf-8") as handle:
             for line in shiviz_lines(folder.events()):
                 handle.write(line + "\n")
+
+
+def _run_own(folder: _RunFolder) -> dict[str, Path]:
+    """The files of ``RUN_OWN`` the run folder holds, written by the run (not an export)."""
+    own: dict[str, Path] = {}
+    for name in RUN_OWN:
+        path = folder.dir / name
+        if path.is_file() and (name != TRACES or folder.inline_traces):
+            own[name] = path
+    return own
+
+
+def _same_file(left: Path, right: Path) -> bool:
+    return left.exists() and right.exists() and left.samefile(right)
 
 
 def export_run(
     run_dir: Path, formats: Iterable[ExportFormat | str], out: Path | None = None
 ) -> list[Path]:
-    """Write the chosen formats for ``run_dir``; returns the files written (module docstring)."""
+    """Write the chosen formats for ``run_dir``; returns the files that hold the export.
+
+    A file the run wrote itself is kept (or copied when ``out`` is elsewhere), never
+    replaced; see the module docstring.
+    """
     chosen = parse_formats(str(fmt) for fmt in formats)
     if not chosen:
         raise ExportError("no export format chosen")
     folder = _RunFolder(run_dir)
+    own = _run_own(folder)
     names = [name for fmt in chosen for name in FILE_NAMES[fmt]]
     single_file = out is not None and len(names) == 1 and not out.is_dir()
     written: list[Path] = []
@@ -309,6 +343,15 @@ def export_run(
         # Read inline traces before a same-named output can replace them.
         if fmt in (ExportFormat.OTLP, ExportFormat.ZIPKIN):
             folder.spans()
-        _write(fmt, folder, paths)
+        to_write: list[Path | None] = []
+        for name, path in zip(FILE_NAMES[fmt], paths, strict=True):
+            source = own.get(name)
+            if source is None:
+                to_write.append(path)
+                continue
+            if not _same_file(source, path):
+                shutil.copyfile(source, path)
+            to_write.append(None)
+        _write(fmt, folder, to_write)
         written.extend(paths)
     return written

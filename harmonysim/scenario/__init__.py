@@ -17,6 +17,7 @@ from harmonysim.scenario.loader import (
 from harmonysim.scenario.model import (
     CHECK_NAMES,
     LEADER,
+    MAX_SEED,
     NEMESIS_KINDS,
     OPERATION_KINDS,
     BTreeSettings,
@@ -51,6 +52,7 @@ __all__ = [
     "CHECK_NAMES",
     "KNOWN_BUGS",
     "LEADER",
+    "MAX_SEED",
     "NEMESIS_KINDS",
     "OPERATION_KINDS",
     "BTreeSettings",

@@ -10,6 +10,8 @@ Rules:
   problems exist, the one earliest in the file is reported.
 - Locations come from composing the YAML (`yaml.compose`) and walking the node
   tree along the error's field path.
+- Nesting is bounded (`MAX_DEPTH` levels of mappings and lists) while composing,
+  so a deeply nested file is one located error, never a recursion error.
 - The data form (`scenario_to_data`) uses YAML keys and canonical text for
   durations and rates, in schema order, so it is deterministic and
   `parse_scenario(dump_scenario(s)) == s`.
@@ -18,6 +20,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,8 @@ from harmonysim.scenario.model import Scenario
 from harmonysim.scenario.units import format_duration
 
 _VALIDATION_CONTEXT: Final = {FILE_MODE: True}
+MAX_DEPTH: Final = 50
+"""The deepest nesting of mappings and lists a scenario file may use (it needs about 6)."""
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 
 Loc = tuple[str | int, ...]
@@ -174,13 +179,49 @@ def dump_scenario(scenario: Scenario) -> str:
 # --------------------------------------------------------------------------- YAML
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("too deep")
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A safe loader that refuses nesting deeper than `MAX_DEPTH` (composing recurses)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, object]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # reads the text: it may refuse a character already
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, source) from None
     try:
         root = loader.get_single_node()
         if root is not None:
             _reject_duplicate_keys(root, (), source, set())
         data = loader.construct_document(root) if root is not None else None
+    except _TooDeep as exc:
+        raise ScenarioError(
+            f"nested more than {MAX_DEPTH} levels deep",
+            source=source,
+            line=exc.mark.line + 1 if exc.mark is not None else None,
+            column=exc.mark.column + 1 if exc.mark is not None else None,
+            expected=f"at most {MAX_DEPTH} levels of mappings and lists",
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
@@ -200,6 +241,21 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, object]:
     finally:
         loader.dispose()
     return root, data
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, source: str) -> ScenarioError:
+    """A character YAML does not allow, located by line and column."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    return ScenarioError(
+        f"not valid YAML: character U+{exc.character:04X} is not allowed in a YAML file",
+        source=source,
+        line=line,
+        column=column,
+        found=f"U+{exc.character:04X}",
+        expected="printable characters",
+    )
 
 
 def _reject_duplicate_keys(node: yaml.Node, loc: Loc, source: str, seen: set[int]) -> None:
@@ -287,13 +343,19 @@ def _position(root: yaml.Node | None, loc: Loc, where: Position) -> tuple[int | 
     return _mark(located.value)
 
 
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _field_path(loc: Loc) -> str:
+    """`faults[2].partition`; a key that is not plain text is quoted: `cluster['a b']`."""
     path = ""
     for step in loc:
         if isinstance(step, int):
             path += f"[{step}]"
-        else:
-            path += f".{step}" if path else str(step)
+        elif isinstance(step, str) and _PLAIN_KEY.fullmatch(step) is not None:
+            path += f".{step}" if path else step
+        else:  # odd text, or a YAML key that is not text at all (`? ` makes a null key)
+            path += f"[{step!r}]"
     return path
 
 

@@ -19,7 +19,10 @@ Rules:
 - Raft timing follows the paper's timing requirement (§5.6): heartbeats must
   come well inside the election timeout, so `heartbeat_interval` must be below
   the minimum election timeout, and the randomized range (§5.2) must not be
-  empty. Lease reads rely on check-quorum (§6.4, §8).
+  empty. The core counts time in whole ticks (`duration_ticks` is the one
+  conversion), so both rules hold again in ticks: the heartbeat is at least a
+  tick shorter than the minimum timeout, and the range spans at least a tick.
+  Lease reads rely on check-quorum (§6.4, §8).
 - Validators raise `SchemaViolation` with a location relative to the value, so
   the loader can point at the exact line and column of the offending YAML node.
 """
@@ -99,7 +102,14 @@ Z_99: Final = 2.3263478740408408
 LOGNORMAL_MAX_P99_OVER_MEAN: Final = math.exp(Z_99**2 / 2)
 """No lognormal distribution has p99 / mean at or above this (about 14.96)."""
 
+MAX_SEED: Final = 2**64 - 1
+"""The largest seed: run.json and the event log hold it as a 64-bit unsigned integer."""
+SEED_EXPECTED: Final = f"an integer >= 0 and at most 2^64 - 1 ({MAX_SEED})"
+
 MAX_NODES: Final = 15
+MAX_KEYS: Final = 1_000_000
+"""The largest key space: each client holds a weight per key."""
+MAX_CLIENTS: Final = 10_000
 MIN_RING_NODES: Final = 4
 MIN_BRIDGE_NODES: Final = 3
 
@@ -303,11 +313,12 @@ def _positive_number(value: object) -> float:
 PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
 
 
-def _integer_in(minimum: int, maximum: int | None = None) -> Callable[[object], int]:
-    if maximum is None:
-        expected = f"an integer >= {minimum}"
-    else:
-        expected = f"an integer from {minimum} to {maximum}"
+def _integer_in(
+    minimum: int, maximum: int | None = None, expected: str | None = None
+) -> Callable[[object], int]:
+    if expected is None:
+        bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        expected = f"an integer {bound}"
 
     def validate(value: object) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -571,6 +582,16 @@ def _pair(value: object) -> object:
 ElectionTimeoutRange = Annotated[tuple[PositiveDuration, PositiveDuration], BeforeValidator(_pair)]
 
 
+def duration_ticks(duration_ms: float, tick_ms: float, *, minimum: int = 1) -> int:
+    """A duration as the Raft core counts it: whole ticks, rounded, at least `minimum`.
+
+    The one conversion from milliseconds to ticks: `RaftSettings` validates what it
+    gives and the server builds its `RaftConfig` from it, so a scenario the schema
+    accepts is one the core accepts.
+    """
+    return max(minimum, round(duration_ms / tick_ms))
+
+
 class RaftSettings(SchemaModel):
     """Raft timing and options (§5.2 elections, §5.6 timing, §6.4/§8 reads, §7 snapshots)."""
 
@@ -591,6 +612,20 @@ class RaftSettings(SchemaModel):
     # §6.4 leases assume clocks advance at the same rate; as etcd and TiKV do, a lease is
     # shortened by the drift its operator allows: a fraction, 0.05 = clocks within 5%.
     max_clock_drift: Probability = 0.0
+
+    @property
+    def heartbeat_interval_ticks(self) -> int:
+        """The heartbeat interval in the core's ticks (see `duration_ticks`)."""
+        return duration_ticks(self.heartbeat_interval_ms, self.tick_ms)
+
+    @property
+    def election_timeout_ticks(self) -> tuple[int, int]:
+        """The election timeout range in the core's ticks (see `duration_ticks`)."""
+        low_ms, high_ms = self.election_timeout_ms
+        return (
+            duration_ticks(low_ms, self.tick_ms),
+            duration_ticks(high_ms, self.tick_ms, minimum=2),
+        )
 
     @model_validator(mode="after")
     def _check_timing(self) -> Self:
@@ -619,6 +654,7 @@ class RaftSettings(SchemaModel):
                 found=format_duration(self.tick_ms),
                 loc=("tick",),
             )
+        self._check_ticks()
         if self.lease_reads and not self.check_quorum:
             raise SchemaViolation(
                 "lease_reads needs check_quorum: true (a leader may only trust its lease "
@@ -628,6 +664,32 @@ class RaftSettings(SchemaModel):
                 loc=("lease_reads",),
             )
         return self
+
+    def _check_ticks(self) -> None:
+        """The same rules again in ticks, which is what the core sees (durations round)."""
+        tick = format_duration(self.tick_ms)
+        low_ms, high_ms = self.election_timeout_ms
+        low_ticks, high_ticks = self.election_timeout_ticks
+        heartbeat_ticks = self.heartbeat_interval_ticks
+        if heartbeat_ticks >= low_ticks:
+            raise SchemaViolation(
+                f"heartbeat interval {format_duration(self.heartbeat_interval_ms)} is "
+                f"{heartbeat_ticks} tick(s) of {tick}, not below the minimum election timeout "
+                f"{format_duration(low_ms)} ({low_ticks} tick(s)); Raft counts time in ticks, "
+                "so the heartbeat must be at least one tick shorter (§5.6)",
+                expected=f"a duration that rounds to at most {low_ticks - 1} tick(s) of {tick}",
+                found=format_duration(self.heartbeat_interval_ms),
+                loc=("heartbeat_interval",),
+            )
+        if high_ticks <= low_ticks:
+            raise SchemaViolation(
+                f"election timeout range [{format_duration(low_ms)}, {format_duration(high_ms)}] "
+                f"is narrower than a tick ({tick}): both ends round to {low_ticks} tick(s), so "
+                "every node would time out together and split votes could repeat forever (§5.2)",
+                expected=f"[min, max] at least one tick ({tick}) apart",
+                found=[format_duration(low_ms), format_duration(high_ms)],
+                loc=("election_timeout",),
+            )
 
 
 class BTreeSettings(SchemaModel):
@@ -922,7 +984,7 @@ def _default_mix() -> dict[str, float]:
 class Keys(SchemaModel):
     """The key space: `count` keys drawn uniformly or by a Zipf law of `exponent`."""
 
-    count: Annotated[int, BeforeValidator(_integer_in(1))] = 100
+    count: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))] = 100
     distribution: Annotated[Literal["uniform", "zipf"], BeforeValidator(_key_distribution)] = (
         "uniform"
     )
@@ -937,7 +999,7 @@ class Workload(SchemaModel):
     many operations per second (open loop). `mix` keeps the file's order.
     """
 
-    clients: Annotated[int, BeforeValidator(_integer_in(0))] = 5
+    clients: Annotated[int, BeforeValidator(_integer_in(0, MAX_CLIENTS))] = 5
     rate_per_s: Rate | None = Field(None, alias="rate")
     mix: Annotated[dict[str, float], BeforeValidator(_mix)] = Field(default_factory=_default_mix)
     keys: Keys = Field(default_factory=Keys)
@@ -1327,7 +1389,7 @@ class Scenario(SchemaModel):
 
     name: Annotated[str, BeforeValidator(_name)]
     description: Annotated[str, BeforeValidator(_text)] = ""
-    seed: Annotated[int, BeforeValidator(_integer_in(0))] = 1
+    seed: Annotated[int, BeforeValidator(_integer_in(0, MAX_SEED, SEED_EXPECTED))] = 1
     duration_ms: PositiveDuration = Field(alias="duration")
     cluster: Cluster = Field(default_factory=Cluster)
     network: Network = Field(default_factory=Network)

@@ -149,6 +149,7 @@ def create_app(catalog: RunCatalog) -> FastAPI:
 
     @app.get("/api/runs", summary="Runs this dashboard serves")
     def list_runs() -> Response:
+        catalog.refresh()  # runs written since the server started are listed too
         return _orjson(
             {
                 "default": catalog.default_id,

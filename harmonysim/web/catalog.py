@@ -1,10 +1,16 @@
-"""The runs a dashboard serves: discovered once, indexed on first use.
+"""The runs a dashboard serves: discovered at start and again when asked, indexed on first use.
 
 Rules:
 - The served root is either one run folder (it has ``run.json``) or a folder of
-  run folders (``runs/<scenario>/seed-<N>/``, found up to ``MAX_DEPTH`` levels
-  down). A run's id is its path relative to the root, with ``/``; a lone run
-  folder's id is its own name; a live run's id is ``live``.
+  run folders (``runs/<scenario>/seed-<N>/``, and ``mutants`` runs four levels
+  down, ``runs/mutants/<bug>/<scenario>/seed-<N>/``; found up to ``MAX_DEPTH``
+  levels down).
+- Runs written after the server started are found: ``refresh`` discovers again
+  (the run list asks for it, and so does an unknown id). Entries are only ever
+  added, so an id once served keeps its entry (a run removed from disk is then
+  reported unreadable, not silently replaced).
+- A run's id is its path relative to the root, with ``/``; a lone run folder's id
+  is its own name; a live run's id is ``live``.
 - A request names a run only by id, and ids are looked up in the discovered
   table, never joined onto a path: an unknown id or ``../`` is simply not found.
 - Artifacts are served only when they are regular files directly inside the
@@ -27,7 +33,7 @@ from harmonysim.web.traces import TraceSource, trace_source_for
 __all__ = ["LIVE_RUN_ID", "RunCatalog", "RunEntry", "RunUnavailable"]
 
 LIVE_RUN_ID = "live"
-MAX_DEPTH = 3
+MAX_DEPTH = 6
 
 
 class RunUnavailable(Exception):
@@ -99,11 +105,28 @@ class RunCatalog:
     def __init__(self, root: Path | None, live: LiveRun | None = None) -> None:
         self.root = root
         self.entries: dict[str, RunEntry] = {}
+        self._refresh_lock = threading.Lock()
         if live is not None:
             self.entries[LIVE_RUN_ID] = RunEntry(LIVE_RUN_ID, None, live)
-        if root is not None:
-            for run_id, path in discover_runs(root):
-                self.entries.setdefault(run_id, RunEntry(run_id, path))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Add the run folders written under the root since the last discovery.
+
+        The table is replaced whole (the live run first, then by id), so readers
+        iterating the old one are never disturbed.
+        """
+        if self.root is None:
+            return
+        with self._refresh_lock:
+            found = discover_runs(self.root)
+            if all(run_id in self.entries for run_id, _ in found):
+                return
+            entries = dict(self.entries)
+            for run_id, path in found:
+                entries.setdefault(run_id, RunEntry(run_id, path))
+            live = {LIVE_RUN_ID: entries.pop(LIVE_RUN_ID)} if LIVE_RUN_ID in entries else {}
+            self.entries = {**live, **dict(sorted(entries.items()))}
 
     @property
     def default_id(self) -> str | None:
@@ -112,7 +135,13 @@ class RunCatalog:
     def get(self, run_id: str | None) -> RunEntry | None:
         if run_id is None:
             run_id = self.default_id
-        return None if run_id is None else self.entries.get(run_id)
+        if run_id is None:
+            return None
+        entry = self.entries.get(run_id)
+        if entry is None:
+            self.refresh()  # a run written since the server started
+            entry = self.entries.get(run_id)
+        return entry
 
 
 def discover_runs(root: Path) -> list[tuple[str, Path]]:

@@ -29,11 +29,14 @@ def test_small_benchmark_rows_are_well_formed() -> None:
     assert rows[0].operations == rows[1].operations == 20_000
     assert rows[2].operations == 2_000  # n // 10 scans
 
-    console = Console(record=True, width=140)
+    console = Console(record=True, width=80)  # readable in an 80-column terminal
     print_btree_benchmark(rows, console)
     text = console.export_text()
     for operation in ("insert", "get", "scan"):
         assert operation in text
+    for header in ("B+ tree", "SortedDict", "ratio", "goal"):
+        assert header in text  # whole, not cut to "Sorted…"
+    assert f"{rows[0].ratio:.2f}x" in text
 
 
 def test_benchmark_rejects_tiny_inputs() -> None:

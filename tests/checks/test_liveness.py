@@ -174,3 +174,56 @@ def test_the_quiet_point_waits_for_the_last_membership_change() -> None:
         (3300.0, "n2", "raft.role", "leader"),
     )
     assert unaware.judge(late, [], ("n2", "n3", "n4", "n5")).status is CheckStatus.VIOLATION
+
+
+def test_a_stall_before_the_first_fault_is_a_violation() -> None:
+    # Served until 2s, then nothing answered for 3s, then a crash at 6s and a quiet
+    # tail: the stall is before the quiet point, and must not hide behind the fault.
+    with_fault = scenario("faults: [{at: 6s, crash: n5}]")
+    rows = ops(
+        (1, 1000.0, "ok", 1010.0),
+        (2, 3000.0, "info", 3500.0),
+        (1, 3100.0, "info", 3600.0),
+        (1, 7000.0, "ok", 7010.0),
+    )
+    result = elected().judge(with_fault, rows, ("n1", "n2", "n3", "n4"))
+    assert result.status is CheckStatus.VIOLATION, result.summary
+    assert result.summary.startswith("2 liveness problem(s); first: before the first fault:")
+    assert result.details["before_first_fault"]["until_ms"] == 6000.0
+    # The same history served throughout is live.
+    served = ops((1, 1000.0, "ok", 1010.0), (2, 3000.0, "ok", 3010.0), (1, 7000.0, "ok", 7010.0))
+    assert elected().judge(with_fault, served, ("n1", "n2", "n3", "n4")).status is CheckStatus.OK
+
+
+def test_no_leader_before_the_first_fault_is_a_violation() -> None:
+    late_leader = elected(at=4000.0)
+    result = late_leader.judge(scenario("faults: [{at: 5s, crash: n5}]"), [], NODES)
+    assert result.status is CheckStatus.VIOLATION
+    assert "of the start, before the first fault at 5000 ms: elected only at 4000 ms" in (
+        result.summary
+    )
+
+
+def test_links_that_rule_out_a_majority_are_named_as_the_reason() -> None:
+    lossy = scenario().model_copy(
+        update={"network": scenario().network.model_copy(update={"loss": 0.5})}
+    )
+    result = elected().judge(lossy, [], ())
+    assert result.status is CheckStatus.SKIPPED
+    assert "link settings" in result.summary and "every node up" in result.summary
+    assert "no majority of nodes is up" not in result.summary
+    # Healthy links and no majority at the end: nodes are down or cut.
+    down = elected().judge(scenario(), [], ())
+    assert "no majority of nodes is up and connected" in down.summary
+
+
+def test_a_timeout_below_the_round_trip_cannot_be_live() -> None:
+    # 5 ms each way, four delays and a 1 ms fsync: 21 ms; a 15 ms timeout never suffices.
+    hasty = parse_scenario(BASE.replace("timeout: 500ms", "timeout: 15ms"))
+    rows = ops(*((n % 2, 1000.0 + n * 20, "info", 1015.0 + n * 20) for n in range(200)))
+    result = elected().judge(hasty, rows, NODES)
+    assert result.status is CheckStatus.SKIPPED
+    assert "cannot be live" in result.summary and "about 21 ms" in result.summary
+    # A timeout above the round trip is judged as usual.
+    patient = parse_scenario(BASE.replace("timeout: 500ms", "timeout: 30ms"))
+    assert elected().judge(patient, rows, NODES).status is CheckStatus.VIOLATION

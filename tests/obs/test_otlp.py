@@ -211,6 +211,6 @@ def test_run_pushes_its_traces_and_metrics_to_an_otlp_receiver(
     assert paths == ["/v1/traces"] * len(traces) + ["/v1/metrics"] * len(metrics)
     assert [orjson.loads(body) for _, _, body in received] == traces + metrics
     # A refused push is reported (exit 2) with the run folder kept.
-    assert main([*argv, "--otlp-endpoint", url + "/wrong"]) == 2
+    assert main([*argv, "--force", "--otlp-endpoint", url + "/wrong"]) == 2
     assert (out / "run.json").exists()
     assert main([*argv, "--otlp-endpoint", "localhost:4318"]) == 2

@@ -243,9 +243,16 @@ def test_python_field_names_are_not_file_keys(tmp_path: Path) -> None:
             "four",
             "workload.clients",
             "'four'",
-            "an integer >= 0",
+            "an integer from 0 to 10000",
         ),
-        ("  clients: 4", "  clients: 2.5", "2.5", "workload.clients", "2.5", "an integer >= 0"),
+        (
+            "  clients: 4",
+            "  clients: 2.5",
+            "2.5",
+            "workload.clients",
+            "2.5",
+            "an integer from 0 to 10000",
+        ),
         ("  nodes: 5", "  nodes: true", "true", "cluster.nodes", "True", "an integer from 1 to 15"),
         ("  nodes: 5", "  nodes: 16", "16", "cluster.nodes", "16", "an integer from 1 to 15"),
         ("seed: 4", "seed: -4", "-4", "seed", "-4", "an integer >= 0"),
@@ -829,7 +836,10 @@ def test_errors_survive_pickling(tmp_path: Path) -> None:
 def test_parse_names_the_given_source() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(broken("seed: 4", "seed: x"), "cli-input")
-    assert str(info.value) == "cli-input:3:7: seed: expected an integer >= 0, found 'x'"
+    assert str(info.value) == (
+        "cli-input:3:7: seed: expected an integer >= 0 and at most 2^64 - 1 "
+        "(18446744073709551615), found 'x'"
+    )
 
 
 # --------------------------------------------------------------------------- triggered faults

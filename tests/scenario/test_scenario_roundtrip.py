@@ -122,10 +122,12 @@ def scenario_texts(draw: st.DrawFn) -> Data:
     count = draw(st.integers(min_value=1, max_value=7))
     nodes = [f"n{index}" for index in range(1, count + 1)]
     duration_ms = draw(st.integers(min_value=1, max_value=600_000))
-    election_low = draw(st.integers(min_value=3, max_value=500))
-    election_high = draw(st.integers(min_value=election_low + 1, max_value=1000))
-    heartbeat = draw(st.integers(min_value=2, max_value=election_low - 1))
-    tick = draw(st.integers(min_value=1, max_value=heartbeat))
+    # Valid in ticks too (what the core sees): at least two ticks between the heartbeat
+    # and the minimum timeout, and between the ends of the range, whatever the rounding.
+    tick = draw(st.integers(min_value=1, max_value=40))
+    heartbeat = draw(st.integers(min_value=tick, max_value=tick + 200))
+    election_low = draw(st.integers(min_value=heartbeat + 2 * tick, max_value=heartbeat + 500))
+    election_high = draw(st.integers(min_value=election_low + 2 * tick, max_value=1500))
     data: Data = {
         "name": draw(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,12}", fullmatch=True)),
         "description": draw(st.text(max_size=40)),

@@ -371,7 +371,7 @@ def test_resolve_revalidates_faults_against_the_new_end() -> None:
 @pytest.mark.parametrize(
     ("overrides", "field", "fragment"),
     [
-        ({"seed": -1}, "seed", "expected an integer >= 0, found -1"),
+        ({"seed": -1}, "seed", "expected an integer >= 0 and at most 2^64 - 1"),
         ({"duration_ms": -5.0}, "duration", "expected a positive duration, found -5.0"),
         ({"duration_ms": 0.0}, "duration", "a duration must be greater than 0"),
         ({"bugs": ["no_such_bug"]}, "bugs[0]", "unknown bug 'no_such_bug'"),

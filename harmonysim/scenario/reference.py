@@ -1,0 +1,317 @@
+"""The scenario file reference (``docs/scenario-reference.md``), generated from the schema.
+
+Rules:
+
+- Structure, keys, defaults and the closed vocabularies (operations, latency
+  distributions, partition shapes, fault actions, checks, bugs) are read from the
+  pydantic models of ``harmonysim.scenario.model``; only the one-line meaning of
+  each key is written here, in ``KEY_NOTES``, and every key of the schema must
+  have one (``missing_notes`` finds those that do not; a test holds it empty).
+- The output is deterministic (schema order), so the committed file can be
+  compared with a fresh one: ``python -m harmonysim.scenario.reference`` prints it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from harmonysim.scenario.bugs import BUG_DESCRIPTIONS
+from harmonysim.scenario.model import (
+    CHECK_NAMES,
+    LATENCY_FIELDS,
+    MAX_SEED,
+    NEMESIS_KINDS,
+    OPERATION_KINDS,
+    BTreeSettings,
+    Cluster,
+    DiskSettings,
+    Fault,
+    FaultKind,
+    FaultTrigger,
+    Keys,
+    Latency,
+    LinkOverride,
+    LinkRef,
+    Nemesis,
+    Network,
+    OneWayCut,
+    Partition,
+    PartitionKind,
+    RaftSettings,
+    Scenario,
+    Workload,
+)
+
+__all__ = ["KEY_NOTES", "missing_notes", "reference_markdown"]
+
+SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
+    ("top level", Scenario),
+    ("cluster", Cluster),
+    ("cluster.raft", RaftSettings),
+    ("cluster.btree", BTreeSettings),
+    ("cluster.disk", DiskSettings),
+    ("network", Network),
+    ("network.latency (and a link's latency)", Latency),
+    ("network.links[]", LinkOverride),
+    ("workload", Workload),
+    ("workload.keys", Keys),
+    ("faults[]", Fault),
+    ("a fault's partition", Partition),
+    ("a partition's one_way", OneWayCut),
+    ("a fault's clog / unclog", LinkRef),
+    ("a fault's nemesis", Nemesis),
+)
+
+KEY_NOTES: Final[dict[str, str]] = {
+    "Scenario.name": "the scenario's name: lowercase letters, digits, - and _; runs go to "
+    "runs/<name>/seed-<N>",
+    "Scenario.description": "free text, shown by tools",
+    "Scenario.seed": f"the root of every random draw, 0 to 2^64 - 1 ({MAX_SEED}); --seed overrides",
+    "Scenario.duration": "virtual time the run lasts; every fault must come before its end",
+    "Scenario.cluster": "the database servers (below)",
+    "Scenario.network": "the simulated network (below)",
+    "Scenario.workload": "the clients and their operations (below)",
+    "Scenario.faults": "scheduled faults, each a time and one action (below)",
+    "Scenario.checks": "the checks that judge the run (see Checks)",
+    "Scenario.bugs": "bugs of the library to switch on (see Bugs)",
+    "Cluster.nodes": "how many servers, ids n1..nN (at most 15)",
+    "Cluster.members": "the initial Raft configuration is n1..nM; the others are spares an "
+    "`add` fault can bring in (default: every node)",
+    "Cluster.raft": "Raft timing and options (below)",
+    "Cluster.btree": "the B+ tree each server stores (below)",
+    "Cluster.disk": "the simulated disk (below)",
+    "RaftSettings.election_timeout": "[min, max]: each election timer is drawn from this "
+    "range (§5.2); at least one tick apart once rounded to ticks",
+    "RaftSettings.heartbeat_interval": "how often a leader sends heartbeats; must round to "
+    "fewer ticks than the minimum election timeout (§5.6)",
+    "RaftSettings.tick": "the Raft clock's granularity: every Raft duration is counted in "
+    "whole ticks (rounded)",
+    "RaftSettings.prevote": "a candidate first asks whether it could win (thesis §9.6)",
+    "RaftSettings.check_quorum": "a leader that hears from no majority for an election "
+    "timeout steps down (thesis §6.2)",
+    "RaftSettings.lease_reads": "a leader serves reads from its lease, without a ReadIndex "
+    "round (§6.4, §8); needs check_quorum",
+    "RaftSettings.leader_noop": "a new leader appends an empty entry of its term, so earlier "
+    "entries commit at once (§8)",
+    "RaftSettings.catch_up": "a server being added is caught up before it votes (thesis §4.2.1)",
+    "RaftSettings.snapshot_threshold": "applied entries after which a server snapshots and "
+    "compacts its log (§7)",
+    "BTreeSettings.order": "the most children of an inner node, 3 to 1024",
+    "DiskSettings.fsync_latency": "how long an fsync takes; Raft persists before it sends",
+    "DiskSettings.write_latency": "how long a write takes",
+    "Network.latency": "one-way delay of every message (see Latency distributions)",
+    "Network.loss": "probability that a message is dropped, 0 to 1",
+    "Network.duplicate": "probability that a message is delivered twice, 0 to 1",
+    "Network.jitter": "extra uniform delay per message, 0 to this: messages reorder",
+    "Network.links": "settings for particular links, overriding the ones above",
+    "Latency.distribution": "constant, uniform, exponential or lognormal",
+    "Latency.value": "constant: the delay",
+    "Latency.min": "uniform: the smallest delay",
+    "Latency.max": "uniform: the largest delay",
+    "Latency.mean": "exponential and lognormal: the mean delay",
+    "Latency.p99": "lognormal: the 99th percentile (above the mean, below about 14.96 x mean)",
+    "LinkOverride.from": "the sending node",
+    "LinkOverride.to": "the receiving node",
+    "LinkOverride.both_ways": "also the link to -> from",
+    "LinkOverride.latency": "this link's latency distribution",
+    "LinkOverride.loss": "this link's loss probability",
+    "LinkOverride.duplicate": "this link's duplication probability",
+    "LinkOverride.jitter": "this link's jitter",
+    "Workload.clients": "how many clients (c1, c2, ...); each runs one operation at a time",
+    "Workload.rate": "operations per second of all clients together (open loop, e.g. 200/s); "
+    "unset: each client starts its next operation when one completes (closed loop)",
+    "Workload.mix": "operation -> weight (see Operations); weights need not add up to 1",
+    "Workload.keys": "the key space (below)",
+    "Workload.timeout": "how long a client waits for an answer before recording `info`",
+    "Workload.operations": "each client stops after this many operations (unset: until the end)",
+    "Keys.count": "how many keys, k0000 up",
+    "Keys.distribution": "uniform, or zipf (a few hot keys)",
+    "Keys.exponent": "the Zipf exponent (zipf only)",
+    "Fault.at": "when the fault happens (or, with `when`, starts waiting)",
+    "Fault.when": "wait from `at` for the first event of this kind, then act once (see Fault "
+    "actions); `leader` then means the node of that event",
+    "Fault.until": "with `when`: stop waiting at this time (default: the end of the run)",
+    "Fault.partition": "cut the network into a shape (see Partition shapes)",
+    "Fault.heal": "`all`: remove every partition",
+    "Fault.crash": "a node (or `leader`) stops; its disk keeps what was fsynced",
+    "Fault.restart": "a crashed node starts again from its disk",
+    "Fault.pause": "a node (or `leader`) freezes, keeping its memory (a long GC pause)",
+    "Fault.resume": "a paused node runs again",
+    "Fault.clog": "a link delivers nothing until unclogged (messages wait, then arrive)",
+    "Fault.unclog": "a clogged link, or `all`",
+    "Fault.nemesis": "random faults, one step every `interval` until `until` (below)",
+    "Fault.add": "add a spare node to the Raft configuration (thesis §4)",
+    "Fault.remove": "remove a node (or `leader`) from the Raft configuration",
+    "Partition.isolate": "cut one node (or `leader`) off from all others",
+    "Partition.groups": "nodes talk only within their group; unlisted nodes form one more",
+    "Partition.one_way": "drop only the messages from some nodes to others (below)",
+    "Partition.bridge": "split the others into two halves that both talk to this node only",
+    "Partition.ring": "`true`: each node sees a majority of ring neighbours, no two the same",
+    "OneWayCut.from": "the nodes whose messages are dropped",
+    "OneWayCut.to": "the nodes that no longer hear them",
+    "LinkRef.from": "the sending node (or `leader`)",
+    "LinkRef.to": "the receiving node (or `leader`)",
+    "LinkRef.both_ways": "also the link to -> from",
+    "Nemesis.kinds": f"which faults it draws from: {', '.join(NEMESIS_KINDS)}",
+    "Nemesis.interval": "virtual time between two steps",
+    "Nemesis.until": "when it stops and undoes what it left in place",
+}
+
+OPERATION_NOTES: Final[dict[str, str]] = {
+    "get": "read one key: ok with its value (or null)",
+    "put": "write one key",
+    "delete": "remove one key",
+    "cas": "compare-and-set one key: `fail` when the compare fails (the value differed)",
+    "scan": "read every key from one key to a later one (2 to 11 keys): ok with the pairs found",
+}
+
+TRIGGER_NOTES: Final[dict[FaultTrigger, str]] = {
+    FaultTrigger.LEADER_ELECTED: "a node becomes leader; `leader` means that node",
+    FaultTrigger.LEADER_COMMIT: "the leader advances its commit index",
+}
+
+CHECK_NOTES: Final[dict[str, str]] = {
+    "raft_safety": "election safety, log matching, leader completeness, state machine "
+    "safety, across restarts (online and at the end)",
+    "linearizability": "the client history is linearizable against a key-value model",
+    "btree_invariants": "every replica's B+ tree is well formed, and replicas agree",
+    "liveness": "after the last fault (and before the first) a leader is elected and "
+    "clients are served, when a healthy majority makes that possible",
+}
+
+
+def _default(model: type[BaseModel], name: str) -> str:
+    info = model.model_fields[name]
+    if info.is_required():
+        return "required"
+    if info.default_factory is not None:
+        value = info.default_factory()  # type: ignore[call-arg]
+        if isinstance(value, BaseModel):
+            nested = type(value)
+            if all(not field.is_required() for field in nested.model_fields.values()):
+                return "see below"
+            value = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return f"`{_yaml(value)}`"
+    value = info.default
+    if value is None:
+        return "-"
+    if model in _DEFAULTS_BY_DATA:
+        data = _DEFAULTS_BY_DATA[model]().model_dump(mode="json", by_alias=True)
+        value = data[info.alias or name]
+    return f"`{_yaml(value)}`"
+
+
+def _yaml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml(item) for item in value) + "]"
+    if isinstance(value, str):
+        return value if value else '""'
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_DEFAULTS_BY_DATA: Final[dict[type[BaseModel], Any]] = {
+    RaftSettings: RaftSettings,
+    BTreeSettings: BTreeSettings,
+    DiskSettings: DiskSettings,
+    Keys: Keys,
+    Workload: Workload,
+    Network: Network,
+    Cluster: Cluster,
+}
+
+
+def _keys(model: type[BaseModel]) -> Iterator[tuple[str, str]]:
+    """(YAML key, field name) of a model, in schema order."""
+    for name, info in model.model_fields.items():
+        yield info.alias or name, name
+
+
+def missing_notes() -> list[str]:
+    """Schema keys with no line in ``KEY_NOTES`` (and notes for keys that do not exist)."""
+    keys = {f"{model.__name__}.{key}" for _, model in SECTIONS for key, _ in _keys(model)}
+    return sorted(keys ^ set(KEY_NOTES))
+
+
+def reference_markdown() -> str:
+    """The whole reference page."""
+    lines = [
+        "# Scenario file reference",
+        "",
+        "<!-- Generated from the schema by `python -m harmonysim.scenario.reference`; "
+        "do not edit. -->",
+        "",
+        "A scenario is one YAML file. Unknown keys are errors. Durations carry a unit "
+        "(`150ms`, `2s`, `1m`), rates a time unit (`200/s`), probabilities are numbers "
+        "from 0 to 1, node ids are `n1`..`nN`, and where a node is asked for, `leader` "
+        "means the node leading when the fault fires.",
+    ]
+    for title, model in SECTIONS:
+        doc = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())
+        lines += ["", f"## {title}", "", doc, "", "| key | default | meaning |", "|---|---|---|"]
+        for key, name in _keys(model):
+            note = KEY_NOTES.get(f"{model.__name__}.{key}", "")
+            lines.append(f"| `{key}` | {_default(model, name)} | {note} |")
+    lines += ["", "## Operations", "", "The keys of `workload.mix`:", ""]
+    lines += ["| operation | what it does |", "|---|---|"]
+    lines += [f"| `{op}` | {OPERATION_NOTES[op]} |" for op in OPERATION_KINDS]
+    lines += [
+        "",
+        "Each operation ends in the history (`history.jsonl`, Jepsen style) as one of:",
+        "",
+        "- `ok`: the cluster answered and the operation took effect (or read what it read).",
+        "- `fail`: the cluster answered that it did not take effect; for `cas`, the "
+        "compare failed (the key held another value). Many `fail` results are normal "
+        "in a workload with `cas`.",
+        "- `info`: no answer within `workload.timeout`; the operation may or may not "
+        "have taken effect (indeterminate), and the checkers treat it so.",
+    ]
+    lines += ["", "## Latency distributions", "", "| distribution | keys |", "|---|---|"]
+    for distribution, fields in LATENCY_FIELDS.items():
+        keys = ", ".join(f"`{field}`" for field in fields)
+        lines.append(f"| `{distribution}` | {keys} |")
+    lines += ["", "## Partition shapes", ""]
+    partition_doc = (Partition.__doc__ or "").strip().split("\n\n", 1)[1]
+    lines += _bullets(partition_doc)
+    lines += ["", f"Shapes: {', '.join(f'`{kind.value}`' for kind in PartitionKind)}."]
+    lines += ["", "## Fault actions", "", "Each fault has exactly one of: "]
+    lines[-1] += ", ".join(f"`{kind.value}`" for kind in FaultKind) + "."
+    lines += ["", "A fault with `when` waits for one of these events:", ""]
+    lines += [f"- `{trigger.value}`: {TRIGGER_NOTES[trigger]}" for trigger in FaultTrigger]
+    lines += ["", "## Checks", "", "| check | what it judges |", "|---|---|"]
+    lines += [f"| `{name}` | {CHECK_NOTES[name]} |" for name in CHECK_NAMES]
+    lines += [
+        "",
+        "## Bugs",
+        "",
+        "Deliberate defects, to show that the checks catch them (`bugs: [name]` or "
+        "`harmonysim run --bug name`; `harmonysim mutants --list` prints this too).",
+        "",
+        "| bug | what it breaks |",
+        "|---|---|",
+    ]
+    lines += [f"| `{bug}` | {text} |" for bug, text in BUG_DESCRIPTIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _bullets(text: str) -> list[str]:
+    """A docstring's ``- item`` list, each item joined onto one line."""
+    items: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("- "):
+            items.append(stripped)
+        elif stripped and items:
+            items[-1] += " " + stripped
+    return items
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference_markdown())
