@@ -27,6 +27,9 @@ from harmonysim.scenario.model import (
     NEMESIS_KINDS,
     OPERATION_KINDS,
     BTreeSettings,
+    ClockFault,
+    ClockSettings,
+    ClockStrobe,
     Cluster,
     DiskSettings,
     Fault,
@@ -43,6 +46,7 @@ from harmonysim.scenario.model import (
     PartitionKind,
     RaftSettings,
     Scenario,
+    Transfer,
     Workload,
 )
 
@@ -54,6 +58,7 @@ SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
     ("cluster.raft", RaftSettings),
     ("cluster.btree", BTreeSettings),
     ("cluster.disk", DiskSettings),
+    ("cluster.clocks", ClockSettings),
     ("network", Network),
     ("network.latency (and a link's latency)", Latency),
     ("network.links[]", LinkOverride),
@@ -64,6 +69,9 @@ SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
     ("a partition's one_way", OneWayCut),
     ("a fault's clog / unclog", LinkRef),
     ("a fault's nemesis", Nemesis),
+    ("a fault's transfer", Transfer),
+    ("a fault's clock", ClockFault),
+    ("a clock fault's strobe", ClockStrobe),
 )
 
 KEY_NOTES: Final[dict[str, str]] = {
@@ -84,6 +92,9 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Cluster.raft": "Raft timing and options (below)",
     "Cluster.btree": "the B+ tree each server stores (below)",
     "Cluster.disk": "the simulated disk (below)",
+    "Cluster.clocks": "each node's clock (below)",
+    "ClockSettings.drift_ppm": "each node's clock runs at a rate drawn from the seed in "
+    "1 ± drift_ppm / 10^6",
     "RaftSettings.election_timeout": "[min, max]: each election timer is drawn from this "
     "range (§5.2); at least one tick apart once rounded to ticks",
     "RaftSettings.heartbeat_interval": "how often a leader sends heartbeats; must round to "
@@ -98,6 +109,8 @@ KEY_NOTES: Final[dict[str, str]] = {
     "RaftSettings.leader_noop": "a new leader appends an empty entry of its term, so earlier "
     "entries commit at once (§8)",
     "RaftSettings.catch_up": "a server being added is caught up before it votes (thesis §4.2.1)",
+    "RaftSettings.max_clock_drift": "the clock drift (a fraction) the lease tolerates: a "
+    "lease lasts the minimum election timeout x (1 - d) / (1 + d) (§6.4)",
     "RaftSettings.snapshot_threshold": "applied entries after which a server snapshots and "
     "compacts its log (§7)",
     "BTreeSettings.order": "the most children of an inner node, 3 to 1024",
@@ -135,17 +148,30 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Fault.when": "wait from `at` for the first event of this kind, then act once (see Fault "
     "actions); `leader` then means the node of that event",
     "Fault.until": "with `when`: stop waiting at this time (default: the end of the run)",
+    "Fault.for": "undo the fault this long after it fired, on the nodes it struck (crash, "
+    "pause, partition, clog, clock)",
     "Fault.partition": "cut the network into a shape (see Partition shapes)",
     "Fault.heal": "`all`: remove every partition",
     "Fault.crash": "a node (or `leader`) stops; its disk keeps what was fsynced",
-    "Fault.restart": "a crashed node starts again from its disk",
+    "Fault.restart": "a crashed node starts again from its disk; `crashed` (or `all`): every "
+    "node that is down",
     "Fault.pause": "a node (or `leader`) freezes, keeping its memory (a long GC pause)",
-    "Fault.resume": "a paused node runs again",
+    "Fault.resume": "a paused node runs again; `paused` (or `all`): every paused node",
     "Fault.clog": "a link delivers nothing until unclogged (messages wait, then arrive)",
     "Fault.unclog": "a clogged link, or `all`",
     "Fault.nemesis": "random faults, one step every `interval` until `until` (below)",
     "Fault.add": "add a spare node to the Raft configuration (thesis §4)",
     "Fault.remove": "remove a node (or `leader`) from the Raft configuration",
+    "Fault.transfer": "ask whoever leads to hand leadership over (thesis §3.10, below)",
+    "Fault.clock": "change one node's clock (below)",
+    "Transfer.to": "the new leader: a node id, or `any` (the voter whose log matches furthest)",
+    "ClockFault.node": "the node (or `leader`) whose clock changes",
+    "ClockFault.rate": "its clock runs this many times as fast as real time (0.5: half)",
+    "ClockFault.jump": "its wall clock steps, `+2s` or `-500ms` (timers run on the monotonic "
+    "clock, which never jumps)",
+    "ClockFault.strobe": "its wall clock jumps `delta` ahead and back every `period`",
+    "ClockStrobe.delta": "how far the wall clock jumps",
+    "ClockStrobe.period": "how often it jumps",
     "Partition.isolate": "cut one node (or `leader`) off from all others",
     "Partition.groups": "nodes talk only within their group; unlisted nodes form one more",
     "Partition.one_way": "drop only the messages from some nodes to others (below)",
@@ -159,6 +185,10 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.kinds": f"which faults it draws from: {', '.join(NEMESIS_KINDS)}",
     "Nemesis.interval": "virtual time between two steps",
     "Nemesis.until": "when it stops and undoes what it left in place",
+    "Nemesis.overlap": "up to this many of its faults at once, each lasting 1..overlap "
+    "intervals (default 1: one fault, then its undo)",
+    "Nemesis.target_leader": "probability that a crash, pause, isolation or clock fault aims "
+    "at the current leader",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {
@@ -221,6 +251,7 @@ _DEFAULTS_BY_DATA: Final[dict[type[BaseModel], Any]] = {
     RaftSettings: RaftSettings,
     BTreeSettings: BTreeSettings,
     DiskSettings: DiskSettings,
+    ClockSettings: ClockSettings,
     Keys: Keys,
     Workload: Workload,
     Network: Network,

@@ -82,6 +82,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "ack_before_fsync",
         "apply_before_commit",
         "lease_ignores_pause",
+        "ticks_on_wall_clock",
         "btree_split_loses_key",
     )
     assert tuple(BUG_DESCRIPTIONS) == KNOWN_BUGS
