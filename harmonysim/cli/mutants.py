@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harmonysim import __version__
 from harmonysim.cli.common import (
@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(DEFAULT_MUTANT_SCENARIOS),
         help="comma-separated scenario names (in ./scenarios) or files "
         f"({','.join(DEFAULT_MUTANT_SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="measure power instead: every bug over every seed of this generic scenario "
+        "(e.g. nemesis-all) and of its staged scenario; rate, first seed, median seeds "
+        "to detection, CPU seconds to the first, and the check",
     )
     parser.add_argument("--bugs", help="comma-separated bugs to run (default: every known bug)")
     add_pool_arguments(parser)
@@ -128,6 +135,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 
     if args.list:
         return list_bugs(out, as_json=args.json)
+    if args.scenario is not None:
+        return measure(args, out)
     scenarios = load_scenarios(args.scenarios, args.duration)
     bugs = bug_list(args.bugs)
     show = not args.json
@@ -226,3 +235,92 @@ def _caught_by(bug: MutantReport) -> str:
     if bug.first is not None:
         return "[red]undetected (a run raised)[/]"
     return "[red]undetected[/]"
+
+
+def measure(args: argparse.Namespace, out: Console) -> int:
+    """``--scenario``: the measured power of the generic scenario and the staged ones."""
+    from harmonysim.explore import format_seeds
+    from harmonysim.explore.power import measure_power
+    from harmonysim.explore.staged import STAGED
+
+    [generic] = load_scenarios(args.scenario, args.duration)
+    bugs = bug_list(args.bugs)
+    staged = {
+        bug: load_scenarios(STAGED[bug], args.duration)[0]
+        for bug in bugs
+        if bug in STAGED and scenario_path(STAGED[bug]).is_file()
+    }
+    staged = {bug: scenario for bug, scenario in staged.items() if scenario.name != generic.name}
+    show = not args.json
+    with open_pool(args) as pool:
+        if show:
+            out.print(
+                f"[bold]harmonysim {__version__}[/]  mutants: power of {generic.name} and "
+                f"the staged scenarios, {len(bugs)} bugs x seeds {format_seeds(args.seeds)} "
+                f"on {pool.description}",
+                highlight=False,
+            )
+        with sweep_progress(out, show, "runs") as progress:
+            report = measure_power(
+                generic, staged, pool, bugs=bugs, seeds=args.seeds, progress=progress
+            )
+    undetected = [bug.bug for bug in report.bugs if bug.generic.detections == 0]
+    if args.json:
+        print_json(
+            {
+                "generic": report.generic,
+                "seeds": format_seeds(list(report.seeds)),
+                "median_seeds_to_detection": report.median_seeds_to_detection,
+                "bugs": [bug.to_json() for bug in report.bugs],
+            }
+        )
+    else:
+        out.print(power_table(report))
+        median = report.median_seeds_to_detection
+        out.print(
+            f"median seeds to detection across the library on {report.generic}: "
+            f"{median:g}"
+            + (" (undetected bugs count as more than were run)" if undetected else ""),
+            highlight=False,
+        )
+        out.print(
+            "make a detection again with: harmonysim run SCENARIO --seed N --bug BUG",
+            highlight=False,
+        )
+        if undetected:
+            out.print(
+                f"[red]not found by {report.generic}:[/] {', '.join(undetected)}", highlight=False
+            )
+    return EXIT_CHECK_FAILED if undetected else EXIT_OK
+
+
+def power_table(report: Any) -> Table:
+    """Per bug, two columns (generic, staged): detections/runs, first seed, median seeds
+    to detection, CPU seconds to the first, the check; narrow enough for 80 columns."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"power over {len(report.seeds)} seeds: {report.generic} (generic) | staged; "
+        f"{report.wall_seconds:.0f} s on {report.workers} worker(s)"
+    )
+    table.add_column("bug", no_wrap=True)
+    table.add_column("generic: found\nfirst/median/cpu", no_wrap=True)
+    table.add_column("staged: found\nfirst/median/cpu", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    for bug in report.bugs:
+        check = bug.generic.check or (bug.staged.check if bug.staged is not None else None)
+        table.add_row(
+            bug.bug,
+            _power_cell(bug.generic),
+            _power_cell(bug.staged) if bug.staged is not None else "-",
+            check or "[red]none[/]",
+        )
+    return table
+
+
+def _power_cell(power: Any) -> str:
+    found = f"{power.detections}/{power.runs}"
+    if power.first_seed is None:
+        return f"[red]{found}[/]"
+    cpu = power.cpu_seconds_to_first
+    return f"{found}\n{power.first_seed}/{power.median_seeds_to_detection:g}/{cpu:.0f}s"

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
@@ -104,6 +105,7 @@ class SeedResult:
     run_dir: str | None = None
     error: str | None = None
     fault_events: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    cpu_seconds: float = field(default=0.0, compare=False)  # the run's process CPU time
 
 
 def run_task(task: SeedTask) -> SeedResult:
@@ -119,10 +121,12 @@ def run_task(task: SeedTask) -> SeedResult:
     scenario = resolve(task.scenario, seed=task.seed, bugs=task.bugs)
     with tempfile.TemporaryDirectory(prefix="harmonysim-seed-") as scratch:
         scratch_dir = Path(scratch)
+        cpu_started = time.process_time()
         try:
             outcome = run_scenario(scenario, scratch_dir, trace_sample=0.0)
         except Exception as error:  # the simulation itself broke: that is a finding
             return _raised(task, scenario, error)
+        cpu_seconds = time.process_time() - cpu_started
         checks = task.judge(outcome) if task.judge is not None else outcome.checks
         failed = tuple(checks_with_status(checks, CheckStatus.VIOLATION))
         unknown = tuple(checks_with_status(checks, CheckStatus.UNKNOWN))
@@ -156,6 +160,7 @@ def run_task(task: SeedTask) -> SeedResult:
         run_dir=kept,
         error=error_text,
         fault_events=faults,
+        cpu_seconds=cpu_seconds,
     )
 
 
