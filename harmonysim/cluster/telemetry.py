@@ -193,12 +193,16 @@ class Telemetry:
             registry.sample(int(env.now))
 
     def _hosts_up(self) -> None:
-        """Set ``harmonysim_node_up`` from the hosts (sorted ids: binding order is output)."""
-        node_up = self.instrumentation.metrics.node_up
+        """Set ``harmonysim_node_up`` and ``harmonysim_clock_skew_seconds`` from the hosts
+        (sorted ids: binding order is output)."""
+        metrics = self.instrumentation.metrics
+        node_up, clock_skew = metrics.node_up, metrics.clock_skew
         nodes = self.world.nodes
+        now_us = int(self.world.env.now)
         for node_id in sorted(nodes):
             host = nodes[node_id]
             node_up.labels(node_id).set(1 if host.up and not host.paused else 0)
+            clock_skew.labels(node_id).set((host.wall_us - now_us) / 1e6)
 
     def _on_disk(self, record: dict[str, Any]) -> None:
         node = str(record["node"])

@@ -246,6 +246,20 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     node = event.get("node")
     if kind == "leader.transfer":
         return {"transfer": {"to": event["to"]}}, {}
+    if kind == "node.clock" and not event.get("after"):
+        clock: dict[str, Any] = {"node": node}
+        if "rate" in event:
+            clock["rate"] = event["rate"]
+        elif "jump_ms" in event:
+            jump_ms = float(event["jump_ms"])
+            clock["jump"] = ("-" if jump_ms < 0 else "+") + format_duration(abs(jump_ms))
+        elif "strobe" in event:
+            strobe = event["strobe"]
+            clock["strobe"] = {
+                "delta": format_duration(float(strobe["delta_ms"])),
+                "period": format_duration(float(strobe["period_ms"])),
+            }
+        return {"clock": clock}, {}  # undone with `for` (see unroll_nemesis)
     if kind == "node.crash":
         return {"crash": node}, {"restart": node}
     if kind == "node.pause":
@@ -316,7 +330,14 @@ def unroll_nemesis(
         if pair is None:
             return None
         start, undo = pair
-        lasting_ms = event.get("for_ms")  # an overlapping nemesis: each fault has its length
+        # An overlapping nemesis gives each fault its length: the unrolled fault takes it
+        # as `for`. (At one instant the nemesis undoes before it strikes; a `for` undo
+        # runs after faults written for that instant, which matters only when one node
+        # is struck again at the very instant its earlier fault ends.)
+        lasting_ms = event.get("for_ms")
+        if "clock" in start:  # a clock fault has no undo action of its own: only `for`
+            lasting_ms = lasting_ms if lasting_ms is not None else interval_ms
+            undo = {"clock": True}
         if lasting_ms is not None and undo:
             undo_ms = min(t_ms + float(lasting_ms), until_ms)
             start = {**start, "for": format_duration(undo_ms - t_ms)}

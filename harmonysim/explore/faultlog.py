@@ -29,6 +29,9 @@ FAULT_KINDS: Final[tuple[EventKind, ...]] = (
     EventKind.NET_HEAL,
     EventKind.NET_CLOG,
     EventKind.NET_UNCLOG,
+    EventKind.NODE_CLOCK,
+    EventKind.LEADER_TRANSFER,
+    EventKind.FAULT_NOOP,
 )
 
 _MARKERS: Final = tuple(f'"kind":"{kind.value}"'.encode() for kind in FAULT_KINDS)

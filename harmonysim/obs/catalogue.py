@@ -176,6 +176,11 @@ class ClusterMetrics:
             "1 while a server's host runs and answers, 0 while it is crashed or paused",
             node,
         )
+        self.clock_skew: Gauge = r.gauge(
+            "harmonysim_clock_skew_seconds",
+            "a server's wall clock minus true time (drift, steps and strobes of its clock)",
+            node,
+        )
         self.disk_fsync_latency: Histogram = r.histogram(
             "harmonysim_disk_fsync_latency_seconds",
             "from an fsync's start to its writes being durable (fsyncs a crash cut are not seen)",

@@ -63,6 +63,8 @@ FAULT_KINDS = (
     "net.clog",
     "net.unclog",
     "disk.lost",
+    "node.clock",
+    "leader.transfer",
 )
 
 
@@ -150,6 +152,10 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 m.node_up.labels(node).set(0)
             elif kind in ("node.restart", "node.resume") and node is not None:
                 m.node_up.labels(node).set(1)
+            elif kind == "node.clock" and node is not None:
+                # As of this event; between clock events the inline sampler follows drift.
+                skew_ms = float(record.get("wall_ms", 0.0)) - float(record.get("t", 0.0))
+                m.clock_skew.labels(node).set(skew_ms / 1000.0)
             elif kind == "disk.lost" and node is not None:
                 fsyncs.pop(node, None)  # the fsyncs in flight never finish
             if kind == "node.crash" and node is not None:

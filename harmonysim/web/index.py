@@ -280,6 +280,9 @@ _FAULT_KINDS = frozenset(
         EventKind.NET_UNCLOG,
         EventKind.NEMESIS,
         EventKind.DISK_LOST,
+        EventKind.NODE_CLOCK,
+        EventKind.LEADER_TRANSFER,
+        EventKind.FAULT_NOOP,
     }
 )
 _TREE_KINDS = frozenset(

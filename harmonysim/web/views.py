@@ -48,6 +48,21 @@ def _fault_label(record: dict[str, Any]) -> str:
         return f"{kind.split('.')[1]} {len(links)} link(s)"
     if kind == "nemesis":
         return f"nemesis {record.get('fault', '')}"
+    if kind == "node.clock":
+        if record.get("after"):
+            return f"{node} clock reset"
+        change = (
+            f"rate {record['rate']:g}"
+            if "rate" in record
+            else f"jump {record['jump_ms']:+g} ms"
+            if "jump_ms" in record
+            else "strobe"
+        )
+        return f"{node} clock {change}"
+    if kind == "leader.transfer":
+        return f"transfer {node} -> {record.get('to')}"
+    if kind == "fault.noop":
+        return f"no-op {record.get('fault')}: {record.get('reason')}"
     if kind == "disk.lost":
         return f"{node} lost {record.get('ops', 0)} unsynced disk op(s)"
     verb = kind.split(".")[-1]
