@@ -24,11 +24,12 @@ Rules:
   so its siblings are not tried after it fails, and a read leading to an explored
   configuration proves the current one fails too.
 - P-compositionality: ``Model.partition`` splits the history (per key for the
-  KV store) and each part is checked alone; the history is linearizable iff
-  every part is. Parts are searched round-robin in fixed slices of steps (the
-  deterministic analogue of Porcupine's parallel search): the first violation
-  decides, and parts still undecided at that point are reported UNKNOWN, so an
-  easy violation is not hidden behind an exponential search of another key.
+  KV store, keys covered by range scans merged into one part) and each part is
+  checked alone, with the steps and state ``Model.compile_partition`` gives it;
+  the history is linearizable iff every part is. Parts are searched round-robin
+  in fixed slices of steps (the deterministic analogue of Porcupine's parallel
+  search): the first violation decides, and parts still undecided at that point
+  are reported UNKNOWN, so an easy violation is not hidden behind an exponential search of another key.
 - Budgets: ``budget_steps`` bounds the search steps summed over all partitions
   (one step is one look at a list entry, or one backtrack; the search stops at
   the first lift or backtrack at or past the budget); when exhausted the verdict
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -51,13 +52,15 @@ from pathlib import Path
 from harmonysim.check.history import (
     UNKNOWN,
     CompletedOp,
+    FailCas,
     FormatName,
     HistoryFormat,
     OpStatus,
-    load_history,
+    default_fail_cas,
+    load_history_as,
     pair_operations,
 )
-from harmonysim.check.models import REJECT, Model, OpInput, StepFunction, get_model
+from harmonysim.check.models import REJECT, KeyGroup, Model, OpInput, StepFunction, get_model
 
 __all__ = [
     "LinearizabilityResult",
@@ -161,7 +164,11 @@ class LinearizabilityResult:
 
 
 def _key_label(key: object) -> str:
-    return "the register" if key is None else f"key {key!r}"
+    if key is None:
+        return "the register"
+    if isinstance(key, KeyGroup):
+        return str(key)
+    return f"key {key!r}"
 
 
 def _time_label(moment: float) -> str:
@@ -239,7 +246,7 @@ def check(
         raise ValueError("budget_steps must be >= 0")
     deadline = None if timeout_s is None else time.perf_counter() + timeout_s
     groups = model.partition(ops)
-    keys = [_partition_key(group) for group in groups]
+    keys = [model.partition_key(group) for group in groups]
     results: list[PartitionResult | None] = [None] * len(groups)
     searches: dict[int, _Search] = {}
     used: list[int] = [0] * len(groups)
@@ -301,19 +308,18 @@ def check_history_file(
     model_name: str,
     fmt: FormatName | HistoryFormat = "auto",
     *,
+    fail_cas: FailCas | None = None,
     budget_steps: int | None = None,
     timeout_s: float | None = None,
 ) -> LinearizabilityResult:
-    """Load, pair and check a history file with the named model (``register``, ``kv``)."""
+    """Load, pair and check a history file with the named model (``register``, ``kv``).
+
+    ``fail_cas`` None reads a failed cas as the format implies (``default_fail_cas``)."""
     model = get_model(model_name)
-    events = load_history(path, fmt)
-    ops = pair_operations(events, source=str(path))
+    events, resolved = load_history_as(path, fmt)
+    reading = default_fail_cas(resolved) if fail_cas is None else fail_cas
+    ops = pair_operations(events, source=str(path), fail_cas=reading)
     return check(ops, model, budget_steps=budget_steps, timeout_s=timeout_s)
-
-
-def _partition_key(group: Sequence[CompletedOp]) -> object | None:
-    first = group[0].key if group else None
-    return first if all(op.key == first for op in group) else None
 
 
 def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | None) -> _Search:
@@ -326,8 +332,10 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             continue
         ops.append(op)
     count = len(ops)
-    step_of = [model.compile_step(OpInput(op.f, op.key, op.input), op.output) for op in ops]
-    read_only = [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops]
+    compiled = model.compile_partition(ops)
+    step_of = compiled.steps
+    read_only = compiled.read_only
+    export_state = compiled.export_state
     required = [op.status is OpStatus.OK for op in ops]
     bit = [1 << index for index in range(count)]
 
@@ -353,7 +361,7 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
     prv = [0, *range(0, size + 1)]
 
     remaining = sum(required)
-    state: Hashable = model.init()
+    state: Hashable = compiled.init
     bits = 0
     cache: dict[Hashable, set[int]] = {}  # state -> linearized sets explored with it
     stack_entries: list[int] = []
@@ -364,7 +372,7 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
     steps = 0
     entry = nxt[0]
     if not remaining:
-        return PartitionResult(key, Verdict.OK, len(group), steps, (), state)
+        return PartitionResult(key, Verdict.OK, len(group), steps, (), export_state(state))
     checkpoint = yield steps
 
     while remaining:
@@ -415,7 +423,15 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
         while True:
             if not stack_entries:
                 return _violation(
-                    ops, model, key, steps, best_prefix, best_state, op_of, step_of, len(group)
+                    ops,
+                    key,
+                    steps,
+                    best_prefix,
+                    best_state,
+                    op_of,
+                    step_of,
+                    len(group),
+                    export_state,
                 )
             entry = stack_entries.pop()
             state = stack_states.pop()
@@ -435,12 +451,11 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             checkpoint = yield steps
 
     witness = tuple(ops[op_of[entry]] for entry in stack_entries)
-    return PartitionResult(key, Verdict.OK, len(group), steps, witness, state)
+    return PartitionResult(key, Verdict.OK, len(group), steps, witness, export_state(state))
 
 
 def _violation(
     ops: list[CompletedOp],
-    model: Model,
     key: object | None,
     steps: int,
     best_prefix: list[int],
@@ -448,6 +463,7 @@ def _violation(
     op_of: list[int],
     step_of: list[StepFunction],
     group_size: int,
+    export_state: Callable[[Hashable], Hashable],
 ) -> PartitionResult:
     prefix_ops = [op_of[entry] for entry in best_prefix]
     done = set(prefix_ops)
@@ -467,7 +483,7 @@ def _violation(
         group_size,
         steps,
         tuple(ops[index] for index in prefix_ops),
-        best_state,
+        export_state(best_state),
         tuple(stuck),
         None if deadline_index is None else ops[deadline_index],
     )

@@ -18,22 +18,36 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
   never removes a valid continuation) and drop it when its output is unknown.
 - ``partition(ops)`` splits a history into independent sub-histories (by key for
   the KV store; the single register is one partition), in a deterministic order.
-- Failed operations (Jepsen ``:fail``) never reach a model: they did not happen.
+  ``compile_partition(ops)`` gives one part's initial state and a compiled step per
+  operation (a partition of several keys has a state over all of them), and
+  ``partition_key(ops)`` names the part in reports.
+- Failed operations (Jepsen ``:fail``) never reach a model: they did not happen. A
+  cas whose compare failed reaches it as an OK cas with output ``False`` (see
+  ``harmonysim.check.history.FailCas``).
+- Range scans (kv): a scan ``[low, high]`` must observe, for every key in its range,
+  one state of the store; so the keys that scans cover (the keys the history names,
+  within each scan's range) are merged into one partition, and keys no scan covers
+  stay alone (P-compositionality still holds between the parts: no operation spans
+  two of them). A merged part's state is the tuple of its keys' values, in key order.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from harmonysim.check.history import UNKNOWN, CompletedOp
 
 __all__ = [
     "MODELS",
     "REJECT",
+    "CompiledPartition",
+    "KeyGroup",
     "KvModel",
+    "KvSnapshot",
     "Model",
     "ModelError",
     "OpInput",
@@ -69,6 +83,43 @@ class OpInput:
     value: object
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledPartition:
+    """One partition, ready to search: its initial state, a step and a read-only flag
+    per operation (in the order given), and how to show a search state in reports."""
+
+    init: Hashable
+    steps: list[StepFunction]
+    read_only: list[bool]
+    export_state: Callable[[Hashable], Hashable]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGroup:
+    """The name of a kv partition that merges keys (scans cover them), or of a scan
+    whose range holds no key of the history (``keys`` empty, ``scan_range`` set)."""
+
+    keys: tuple[object, ...]
+    scan_range: tuple[object, object] | None = None
+
+    def __str__(self) -> str:
+        if not self.keys and self.scan_range is not None:
+            return f"scan range {self.scan_range[0]!r}..{self.scan_range[1]!r}"
+        if len(self.keys) <= 4:
+            return "keys " + ", ".join(repr(key) for key in self.keys)
+        return f"{len(self.keys)} keys {self.keys[0]!r}..{self.keys[-1]!r}"
+
+    def to_json(self) -> list[object]:
+        return list(self.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class KvSnapshot:
+    """The state of a merged kv partition, for reports: (key, value) of present keys."""
+
+    items: tuple[tuple[object, object], ...]
+
+
 class Model(Protocol):
     """A sequential specification, Porcupine style (see the module rules)."""
 
@@ -84,6 +135,10 @@ class Model(Protocol):
     def is_read_only(self, input: OpInput, output: object) -> bool: ...
 
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]: ...
+
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None: ...
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition: ...
 
     def describe_operation(self, input: OpInput, output: object) -> str: ...
 
@@ -189,6 +244,12 @@ class RegisterModel:
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
         return [list(ops)] if ops else []
 
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None:
+        return None
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
+        return _compile_simple(self, ops)
+
     def describe_operation(self, input: OpInput, output: object) -> str:
         result = "?" if output is UNKNOWN else _show(output)
         if input.f == "read":
@@ -220,6 +281,10 @@ class KvModel:
       counts as empty); values must both be strings, or both tuples.
     - ``delete``: the key becomes absent.
     - ``cas [old new]``: as for the register (old nil means "absent").
+    - ``scan``: its key is the low bound and its input the high bound (inclusive);
+      its output the ``(key, value)`` pairs read. Legal iff, in one state, every key
+      of the range holds exactly the value the scan reports (absent keys are not
+      reported). An indeterminate scan constrains nothing and is left out.
     """
 
     def __init__(self, *, missing_reads: tuple[Hashable, ...] = (None, "")) -> None:
@@ -293,14 +358,20 @@ class KvModel:
                 return new_value if state == old_value else REJECT
 
             return cas
-        raise ModelError(f"the kv model has no operation {f!r} (get, put, append, delete, cas)")
+        if f == "scan":
+            raise ModelError("a scan is compiled with its partition (compile_partition)")
+        raise ModelError(
+            f"the kv model has no operation {f!r} (get, put, append, delete, cas, scan)"
+        )
 
     def is_read_only(self, input: OpInput, output: object) -> bool:
-        if input.f in ("get", "read"):
+        if input.f in ("get", "read", "scan"):
             return True
         return input.f == "cas" and output is not UNKNOWN and not _cas_succeeded(output)
 
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
+        if any(op.f == "scan" for op in ops):
+            return _merge_scanned_keys(ops)
         groups: dict[object, list[CompletedOp]] = {}
         for op in ops:
             try:
@@ -311,12 +382,61 @@ class KvModel:
         # partition order independent of the history's interleaving too.
         return [groups[key] for key in sorted(groups, key=_ordering_key)]
 
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None:
+        scans = [op for op in ops if op.f == "scan"]
+        if not scans:
+            first = ops[0].key if ops else None
+            return first if all(op.key == first for op in ops) else KeyGroup(_sorted_keys(ops))
+        keys = _sorted_keys(ops)
+        if not keys:
+            return KeyGroup((), (scans[0].key, scans[0].input))
+        return KeyGroup(keys)
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
+        if ops and all(op.f != "scan" and op.key == ops[0].key for op in ops):
+            return _compile_simple(self, ops)
+        keys = _sorted_keys(ops)
+        slot_of = {key: slot for slot, key in enumerate(keys)}
+        steps: list[StepFunction] = []
+        for op in ops:
+            if op.f == "scan":
+                steps.append(_compile_scan(op, keys))
+            else:
+                inner = self.compile_step(OpInput(op.f, op.key, op.input), op.output)
+                steps.append(_in_slot(inner, slot_of[op.key]))
+        read_only = [self.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops]
+
+        def export_state(state: Hashable) -> Hashable:
+            assert isinstance(state, tuple)
+            return KvSnapshot(
+                tuple(
+                    (key, value)
+                    for key, value in zip(keys, state, strict=True)
+                    if value is not None
+                )
+            )
+
+        return CompiledPartition((None,) * len(keys), steps, read_only, export_state)
+
     def describe_operation(self, input: OpInput, output: object) -> str:
         result = "?" if output is UNKNOWN else _show(output)
         if input.f in ("get", "read"):
             return f"get() -> {result}"
         if input.f == "delete":
             return "delete()" + (" -> ?" if output is UNKNOWN else "")
+        if input.f == "scan":
+            shown = (
+                "?"
+                if not isinstance(output, tuple)
+                else "{"
+                + ", ".join(
+                    f"{_show(pair[0])}: {_show(pair[1])}"
+                    for pair in output
+                    if isinstance(pair, tuple) and len(pair) == 2
+                )
+                + "}"
+            )
+            return f"scan({_show(input.key)}..{_show(input.value)}) -> {shown}"
         if input.f == "cas" and isinstance(input.value, tuple) and len(input.value) == 2:
             old, new = input.value
             outcome = "?" if output is UNKNOWN else ("ok" if _cas_succeeded(output) else "false")
@@ -325,11 +445,147 @@ class KvModel:
         return f"{input.f}({_show(input.value)}){suffix}"
 
     def describe_state(self, state: Hashable) -> str:
+        if isinstance(state, KvSnapshot):
+            shown = ", ".join(f"{_show(key)}: {_show(value)}" for key, value in state.items)
+            return "{" + shown + "}"
         return "absent" if state is None else _show(state)
 
 
 def _identity(state: Hashable) -> Hashable:
     return state
+
+
+def _compile_simple(model: Model, ops: Sequence[CompletedOp]) -> CompiledPartition:
+    """A partition whose state is the model's own (one register, one key)."""
+    inputs = [OpInput(op.f, op.key, op.input) for op in ops]
+    return CompiledPartition(
+        model.init(),
+        [model.compile_step(op_input, op.output) for op_input, op in zip(inputs, ops, strict=True)],
+        [model.is_read_only(op_input, op.output) for op_input, op in zip(inputs, ops, strict=True)],
+        _identity,
+    )
+
+
+def _in_slot(inner: StepFunction, slot: int) -> StepFunction:
+    """A one-key step acting on one slot of a merged partition's tuple state."""
+
+    def step(state: Hashable) -> Hashable:
+        assert isinstance(state, tuple)
+        value = state[slot]
+        new_value = inner(value)
+        if new_value is REJECT:
+            return REJECT
+        if new_value is value:
+            return state
+        return (*state[:slot], new_value, *state[slot + 1 :])
+
+    return step
+
+
+def _reject(state: Hashable) -> Hashable:
+    return REJECT
+
+
+def _scan_pairs(op: CompletedOp) -> tuple[tuple[object, object], ...]:
+    """The (key, value) pairs an OK scan reported; ModelError when malformed."""
+    output = op.output
+    if not isinstance(output, tuple) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in output
+    ):
+        raise ModelError(f"scan expects its result as [[key value] ...], got {output!r}"[:200])
+    return output
+
+
+def _sorted_keys(ops: Sequence[CompletedOp]) -> tuple[Any, ...]:
+    """The keys a part names, in their natural order: every non-scan operation's key,
+    and the keys OK scans reported."""
+    keys: set[Any] = set()
+    try:
+        for op in ops:
+            if op.f != "scan":
+                keys.add(op.key)
+            elif op.output is not UNKNOWN:
+                keys.update(pair[0] for pair in _scan_pairs(op))
+        return tuple(sorted(keys))
+    except TypeError:
+        raise ModelError(
+            "keys must be hashable and of one ordered type when the history has scans"
+        ) from None
+
+
+def _compile_scan(op: CompletedOp, keys: tuple[Any, ...]) -> StepFunction:
+    """A scan over a merged partition whose keys are ``keys`` (sorted)."""
+    if op.output is UNKNOWN:
+        return _identity
+    pairs = _scan_pairs(op)
+    low: Any = op.key
+    high: Any = op.input
+    try:
+        reported = dict(pairs)
+        if len(reported) != len(pairs) or not all(low <= key <= high for key in reported):
+            return _reject  # a key twice, or outside the range: no state explains it
+        start = bisect.bisect_left(keys, low)
+        stop = bisect.bisect_right(keys, high)
+    except TypeError:
+        raise ModelError(
+            f"scan bounds {low!r}..{high!r} cannot be compared with the keys"
+        ) from None
+    expected = tuple(reported.get(key) for key in keys[start:stop])
+
+    def scan(state: Hashable) -> Hashable:
+        assert isinstance(state, tuple)
+        return state if state[start:stop] == expected else REJECT
+
+    return scan
+
+
+def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
+    """Partition a kv history with scans: the keys an OK scan's range covers (among the
+    keys the history names) form one part with the scan; overlapping ranges merge
+    (interval merging over the sorted keys: a union-find whose sets are runs)."""
+    keys = _sorted_keys(ops)
+    index_of = {key: position for position, key in enumerate(keys)}
+    runs: list[tuple[int, int]] = []  # [start, stop) over keys, one per OK scan
+    lone: list[CompletedOp] = []  # OK scans whose range holds no key
+    scans: list[tuple[int, CompletedOp]] = []
+    for op in ops:
+        if op.f != "scan" or op.output is UNKNOWN:
+            continue
+        try:
+            low: Any = op.key
+            high: Any = op.input
+            start = bisect.bisect_left(keys, low)
+            stop = bisect.bisect_right(keys, high)
+        except TypeError:
+            raise ModelError(
+                f"scan bounds {op.key!r}..{op.input!r} cannot be compared with the keys"
+            ) from None
+        if start < stop:
+            runs.append((start, stop))
+            scans.append((start, op))
+        else:
+            lone.append(op)
+    component = list(range(len(keys)))  # key position -> its part's first key position
+    runs.sort()
+    current_start, current_stop = -1, -1
+    for start, stop in runs:
+        if start >= current_stop:
+            current_start, current_stop = start, stop
+        else:
+            current_stop = max(current_stop, stop)
+        for position in range(start, stop):
+            component[position] = current_start
+    groups: dict[int, list[CompletedOp]] = {}
+    scan_component = {id(op): component[start] for start, op in scans}
+    for op in ops:
+        if op.f == "scan":
+            part = scan_component.get(id(op))
+            if part is not None:
+                groups.setdefault(part, []).append(op)
+            continue
+        groups.setdefault(component[index_of[op.key]], []).append(op)
+    ordered = [groups[position] for position in sorted(groups)]
+    return ordered + [[op] for op in lone]
 
 
 def _make_absent(state: Hashable) -> Hashable:
