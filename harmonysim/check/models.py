@@ -71,7 +71,29 @@ StepFunction = Callable[[Hashable], Hashable]
 
 
 class ModelError(ValueError):
-    """An operation the model cannot interpret (unknown ``f``, malformed value)."""
+    """An operation the model cannot interpret (unknown ``f``, malformed value);
+    ``op`` is that operation when it is known (its ``invoke_index`` finds its line)."""
+
+    def __init__(self, message: str, op: CompletedOp | None = None) -> None:
+        super().__init__(message)
+        self.op = op
+
+
+_BRIEF_CHARS: Final = 60
+
+
+def _brief(value: object) -> str:
+    """``repr`` of a value from a history, cut short for an error message."""
+    text = repr(value)
+    return text if len(text) <= _BRIEF_CHARS else text[: _BRIEF_CHARS - 3] + "..."
+
+
+def _compile_one(model: Model, op: CompletedOp) -> StepFunction:
+    """``model.compile_step`` for one operation; a ModelError names the operation."""
+    try:
+        return model.compile_step(OpInput(op.f, op.key, op.input), op.output)
+    except ModelError as error:
+        raise ModelError(str(error), op) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +183,7 @@ def _show(value: object) -> str:
 def _pair(input: OpInput) -> tuple[object, object]:
     value = input.value
     if not isinstance(value, tuple) or len(value) != 2:
-        raise ModelError(f"{input.f} expects [old new], got {value!r}")
+        raise ModelError(f"{input.f} expects [old new], got {_brief(value)}")
     return value[0], value[1]
 
 
@@ -324,7 +346,7 @@ class KvModel:
         if f == "append":
             suffix = input.value
             if not isinstance(suffix, str | tuple):
-                raise ModelError(f"append expects a string or a vector, got {suffix!r}")
+                raise ModelError(f"append expects a string or a vector, got {_brief(suffix)}")
             suffix_type = type(suffix)
 
             def append(state: Hashable) -> Hashable:
@@ -377,7 +399,7 @@ class KvModel:
             try:
                 groups.setdefault(op.key, []).append(op)
             except TypeError:
-                raise ModelError(f"key {op.key!r} is not hashable") from None
+                raise ModelError(f"key {_brief(op.key)} is not hashable", op) from None
         # Dicts keep insertion order; sorting by a total, hash-free key makes the
         # partition order independent of the history's interleaving too.
         return [groups[key] for key in sorted(groups, key=_ordering_key)]
@@ -402,8 +424,7 @@ class KvModel:
             if op.f == "scan":
                 steps.append(_compile_scan(op, keys))
             else:
-                inner = self.compile_step(OpInput(op.f, op.key, op.input), op.output)
-                steps.append(_in_slot(inner, slot_of[op.key]))
+                steps.append(_in_slot(_compile_one(self, op), slot_of[op.key]))
         read_only = [self.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops]
 
         def export_state(state: Hashable) -> Hashable:
@@ -457,11 +478,10 @@ def _identity(state: Hashable) -> Hashable:
 
 def _compile_simple(model: Model, ops: Sequence[CompletedOp]) -> CompiledPartition:
     """A partition whose state is the model's own (one register, one key)."""
-    inputs = [OpInput(op.f, op.key, op.input) for op in ops]
     return CompiledPartition(
         model.init(),
-        [model.compile_step(op_input, op.output) for op_input, op in zip(inputs, ops, strict=True)],
-        [model.is_read_only(op_input, op.output) for op_input, op in zip(inputs, ops, strict=True)],
+        [_compile_one(model, op) for op in ops],
+        [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops],
         _identity,
     )
 
@@ -492,7 +512,7 @@ def _scan_pairs(op: CompletedOp) -> tuple[tuple[object, object], ...]:
     if not isinstance(output, tuple) or not all(
         isinstance(pair, tuple) and len(pair) == 2 for pair in output
     ):
-        raise ModelError(f"scan expects its result as [[key value] ...], got {output!r}"[:200])
+        raise ModelError(f"scan expects its result as [[key value] ...], got {_brief(output)}", op)
     return output
 
 
@@ -509,7 +529,7 @@ def _sorted_keys(ops: Sequence[CompletedOp]) -> tuple[Any, ...]:
         return tuple(sorted(keys))
     except TypeError:
         raise ModelError(
-            "keys must be hashable and of one ordered type when the history has scans"
+            "keys must be hashable and of one ordered type when the history has scans", op
         ) from None
 
 
@@ -528,7 +548,7 @@ def _compile_scan(op: CompletedOp, keys: tuple[Any, ...]) -> StepFunction:
         stop = bisect.bisect_right(keys, high)
     except TypeError:
         raise ModelError(
-            f"scan bounds {low!r}..{high!r} cannot be compared with the keys"
+            f"scan bounds {_brief(low)}..{_brief(high)} cannot be compared with the keys", op
         ) from None
     expected = tuple(reported.get(key) for key in keys[start:stop])
 
@@ -558,7 +578,8 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
             stop = bisect.bisect_right(keys, high)
         except TypeError:
             raise ModelError(
-                f"scan bounds {op.key!r}..{op.input!r} cannot be compared with the keys"
+                f"scan bounds {_brief(op.key)}..{_brief(op.input)} cannot be compared with the keys",
+                op,
             ) from None
         if start < stop:
             runs.append((start, stop))
@@ -596,7 +617,7 @@ def _check_hashable(value: object) -> Hashable:
     try:
         hash(value)
     except TypeError:
-        raise ModelError(f"value {value!r} is not hashable") from None
+        raise ModelError(f"value {_brief(value)} is not hashable") from None
     return value
 
 

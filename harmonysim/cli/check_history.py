@@ -33,6 +33,8 @@ from harmonysim.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from harmonysim.check.history import Operation
+
 NAME = "check-history"
 HELP = "check a client history (history.jsonl or Jepsen) for linearizability"
 
@@ -90,15 +92,20 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     )
     from harmonysim.check.linearizability import Verdict, check
     from harmonysim.check.models import ModelError, get_model
+    from rich.markup import escape
 
     path: Path = args.file
+    events: list[Operation] = []
     if not path.is_file():
-        raise BadInput(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        raise BadInput(
+            escape(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        )
     try:
         events, resolved = load_history_as(path, args.format)
         if not events:
             raise BadInput(
-                f"{path}: no operations found (read as {resolved.value}; expected our "
+                escape(f"{path}: ")
+                + f"no operations found (read as {resolved.value}; expected our "
                 "history.jsonl, a Jepsen EDN history or a Jepsen log)"
             )
         fail_cas = default_fail_cas(resolved) if args.fail_cas == "auto" else FailCas(args.fail_cas)
@@ -109,9 +116,11 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         model = get_model(model_name)
         result = check(ops, model, budget_steps=args.budget, timeout_s=args.timeout)
     except HistoryParseError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(escape(str(error))) from None
     except ModelError as error:
-        raise BadInput(f"{path}: {error}") from None
+        line = _line_of(events, error.op.invoke_index) if error.op is not None else None
+        where = f"{path}:{line}" if line is not None else str(path)
+        raise BadInput(escape(f"{where}: {error}")) from None
     except OSError as error:
         raise BadInput(f"{path}: cannot read ({error.strerror or error})") from None
     indeterminate = sum(1 for op in ops if op.status is OpStatus.INFO)
@@ -138,7 +147,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return code
     style = {Verdict.OK: "green", Verdict.VIOLATION: "bold red", Verdict.UNKNOWN: "yellow"}
     out.print(
-        f"[{style[result.verdict]}]{result.verdict.value}[/]  {path}  model {model_name}  "
+        f"[{style[result.verdict]}]{result.verdict.value}[/]  {escape(str(path))}  model {model_name}  "
         f"{len(ops)} operations ({indeterminate} indeterminate)  {result.steps:,} steps  "
         f"(read as {resolved.value}, failed cas: {fail_cas.value})",
         highlight=False,
@@ -155,3 +164,10 @@ def _json_key(key: object) -> object:
     if key is None or isinstance(key, str | int | float | bool):
         return key
     return repr(key)
+
+
+def _line_of(events: list[Operation], index: int) -> int | None:
+    """The line of the event at ``index`` in the history as read."""
+    if 0 <= index < len(events) and events[index].index == index:
+        return events[index].line
+    return None
