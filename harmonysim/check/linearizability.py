@@ -29,7 +29,8 @@ Rules:
   the history is linearizable iff every part is. Parts are searched round-robin
   in fixed slices of steps (the deterministic analogue of Porcupine's parallel
   search): the first violation decides, and parts still undecided at that point
-  are reported UNKNOWN, so an easy violation is not hidden behind an exponential search of another key.
+  are reported UNKNOWN, so an easy violation is not hidden behind an exponential
+  search of another key.
 - Budgets: ``budget_steps`` bounds the search steps summed over all partitions
   (one step is one look at a list entry, or one backtrack; the search stops at
   the first lift or backtrack at or past the budget); when exhausted the verdict

@@ -578,7 +578,8 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
             stop = bisect.bisect_right(keys, high)
         except TypeError:
             raise ModelError(
-                f"scan bounds {_brief(op.key)}..{_brief(op.input)} cannot be compared with the keys",
+                f"scan bounds {_brief(op.key)}..{_brief(op.input)} cannot be compared "
+                "with the keys",
                 op,
             ) from None
         if start < stop:

@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    from rich.markup import escape
+
     from harmonysim.check.history import (
         FailCas,
         HistoryParseError,
@@ -92,7 +94,6 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     )
     from harmonysim.check.linearizability import Verdict, check
     from harmonysim.check.models import ModelError, get_model
-    from rich.markup import escape
 
     path: Path = args.file
     events: list[Operation] = []
@@ -147,7 +148,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return code
     style = {Verdict.OK: "green", Verdict.VIOLATION: "bold red", Verdict.UNKNOWN: "yellow"}
     out.print(
-        f"[{style[result.verdict]}]{result.verdict.value}[/]  {escape(str(path))}  model {model_name}  "
+        f"[{style[result.verdict]}]{result.verdict.value}[/]  {escape(str(path))}  "
+        f"model {model_name}  "
         f"{len(ops)} operations ({indeterminate} indeterminate)  {result.steps:,} steps  "
         f"(read as {resolved.value}, failed cas: {fail_cas.value})",
         highlight=False,
