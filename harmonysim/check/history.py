@@ -765,7 +765,7 @@ def parse_jepsen_log(text: str, source: str = "<log>") -> list[Operation]:
         process: int | str
         if process_text.startswith(":"):
             process = process_text[1:]
-        elif process_text.isdigit():
+        elif process_text.isascii() and process_text.isdigit() and len(process_text) <= 18:
             process = int(process_text)
         else:
             raise HistoryParseError(
@@ -777,7 +777,7 @@ def parse_jepsen_log(text: str, source: str = "<log>") -> list[Operation]:
         value: object
         if value_text == "nil":  # the common cases, without the EDN reader
             value = None
-        elif value_text.isascii() and value_text.isdigit():
+        elif value_text.isascii() and value_text.isdigit() and len(value_text) <= 18:
             value = int(value_text)
         else:
             values = parse_edn(value_text, source, first_line=line_number)
