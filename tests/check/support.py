@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harmonysim.check.history import CompletedOp, OpStatus
-from harmonysim.check.models import Model, OpInput
+from harmonysim.check.models import REJECT, Model
 
 # Porcupine's known-answer histories (MIT licence, tests/data/porcupine/LICENSE.md), kept in
 # the repository so every clone checks every verdict.
@@ -39,7 +39,8 @@ def assert_valid_witness(
         for later_position, later in enumerate(group):
             for earlier in group[:later_position]:
                 assert not later.ret < earlier.call, f"{later} precedes {earlier} in real time"
-        state = model.init()
-        for op in group:
-            accepted, state = model.step(state, OpInput(op.f, op.key, op.input), op.output)
-            assert accepted, f"model rejects {op} in the witness"
+        compiled = model.compile_partition(group)
+        state = compiled.init
+        for op, step in zip(group, compiled.steps, strict=True):
+            state = step(state)
+            assert state is not REJECT, f"model rejects {op} in the witness"
