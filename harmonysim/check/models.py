@@ -34,8 +34,9 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, Protocol
 
@@ -44,6 +45,7 @@ from harmonysim.check.history import UNKNOWN, CompletedOp
 __all__ = [
     "MODELS",
     "REJECT",
+    "SCAN_KEY",
     "CompiledPartition",
     "KeyGroup",
     "KvModel",
@@ -324,7 +326,7 @@ class KvModel:
 
     def compile_step(self, input: OpInput, output: object) -> StepFunction:
         f = input.f
-        if f in ("get", "read"):
+        if f in ("get", "read", SCAN_KEY):
             if output is UNKNOWN:
                 return _identity
             expected: Hashable = _check_hashable(output)
@@ -387,7 +389,7 @@ class KvModel:
         )
 
     def is_read_only(self, input: OpInput, output: object) -> bool:
-        if input.f in ("get", "read", "scan"):
+        if input.f in ("get", "read", "scan", SCAN_KEY):
             return True
         return input.f == "cas" and output is not UNKNOWN and not _cas_succeeded(output)
 
@@ -445,6 +447,9 @@ class KvModel:
             return f"get() -> {result}"
         if input.f == "delete":
             return "delete()" + (" -> ?" if output is UNKNOWN else "")
+        if input.f == SCAN_KEY and isinstance(input.value, tuple) and len(input.value) == 2:
+            low, high = input.value
+            return f"scan({_show(low)}..{_show(high)}) saw {_show(input.key)} -> {result}"
         if input.f == "scan":
             shown = (
                 "?"
@@ -559,21 +564,57 @@ def _compile_scan(op: CompletedOp, keys: tuple[Any, ...]) -> StepFunction:
     return scan
 
 
+SCAN_KEY: Final = "scan-key"
+"""The ``f`` of a scan's view of one key, in that key's own partition (see
+``_merge_scanned_keys``): a get of the value the scan reported (absent: nil)."""
+
+
 def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
-    """Partition a kv history with scans: the keys an OK scan's range covers (among the
-    keys the history names) form one part with the scan; overlapping ranges merge
-    (interval merging over the sorted keys: a union-find whose sets are runs)."""
-    keys = _sorted_keys(ops)
+    """Partition a kv history with scans (union-find over scans and keys).
+
+    A key in a scan's range that has an operation overlapping the scan in real time
+    (indeterminate ones run to +inf) is merged with the scan: its value may change
+    while the scan runs, so the scan must be placed against it and the other keys
+    at one instant. A key in range with no overlapping operation holds one value
+    throughout the scan in every linearization of that key, so the scan's view of it
+    is checked in the key's own partition, as a get (``SCAN_KEY``), at no cost to
+    the others. A merged part gets a copy of the scan restricted to its keys.
+    A scan reporting a key twice or outside its range is a part of its own, which
+    always fails. Indeterminate scans constrain nothing and are left out."""
+    keys = _sorted_keys(
+        [op for op in ops if op.f != "scan"]
+        + [op for op in ops if op.f == "scan" and op.output is not UNKNOWN]
+    )
     index_of = {key: position for position, key in enumerate(keys)}
-    runs: list[tuple[int, int]] = []  # [start, stop) over keys, one per OK scan
-    lone: list[CompletedOp] = []  # OK scans whose range holds no key
-    scans: list[tuple[int, CompletedOp]] = []
+    # Per key, its operations' calls in order, and the latest return among them so far.
+    calls: list[list[float]] = [[] for _ in keys]
+    latest: list[list[float]] = [[] for _ in keys]
+    for op in sorted((op for op in ops if op.f != "scan"), key=lambda op: op.call):
+        position = index_of[op.key]
+        calls[position].append(op.call)
+        previous = latest[position][-1] if latest[position] else -math.inf
+        latest[position].append(max(previous, op.ret))
+    parent = list(range(len(keys)))
+
+    def find(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    scans: list[tuple[CompletedOp, int, int, int]] = []  # (scan, node, start, stop)
+    lone: list[list[CompletedOp]] = []
     for op in ops:
         if op.f != "scan" or op.output is UNKNOWN:
             continue
+        pairs = _scan_pairs(op)
+        low: Any = op.key
+        high: Any = op.input
         try:
-            low: Any = op.key
-            high: Any = op.input
+            reported = {pair[0] for pair in pairs}
+            if len(reported) != len(pairs) or not all(low <= key <= high for key in reported):
+                lone.append([op])
+                continue
             start = bisect.bisect_left(keys, low)
             stop = bisect.bisect_right(keys, high)
         except TypeError:
@@ -582,32 +623,36 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
                 "with the keys",
                 op,
             ) from None
-        if start < stop:
-            runs.append((start, stop))
-            scans.append((start, op))
-        else:
-            lone.append(op)
-    component = list(range(len(keys)))  # key position -> its part's first key position
-    runs.sort()
-    current_start, current_stop = -1, -1
-    for start, stop in runs:
-        if start >= current_stop:
-            current_start, current_stop = start, stop
-        else:
-            current_stop = max(current_stop, stop)
+        node = len(parent)
+        parent.append(node)
+        scans.append((op, node, start, stop))
         for position in range(start, stop):
-            component[position] = current_start
+            before = bisect.bisect_right(calls[position], op.ret)  # called by its return
+            if before and latest[position][before - 1] >= op.call:  # and not done before
+                parent[find(position)] = find(node)
     groups: dict[int, list[CompletedOp]] = {}
-    scan_component = {id(op): component[start] for start, op in scans}
     for op in ops:
-        if op.f == "scan":
-            part = scan_component.get(id(op))
-            if part is not None:
-                groups.setdefault(part, []).append(op)
-            continue
-        groups.setdefault(component[index_of[op.key]], []).append(op)
-    ordered = [groups[position] for position in sorted(groups)]
-    return ordered + [[op] for op in lone]
+        if op.f != "scan":
+            groups.setdefault(find(index_of[op.key]), []).append(op)
+    for op, node, start, stop in scans:
+        root = find(node)
+        merged = [key for key in keys[start:stop] if find(index_of[key]) == root]
+        if merged:
+            inside = set(merged)
+            view = tuple(pair for pair in _scan_pairs(op) if pair[0] in inside)
+            groups[root].append(replace(op, output=view))
+        values = dict(_scan_pairs(op))
+        for key in keys[start:stop]:
+            part = find(index_of[key])
+            if part != root:
+                groups.setdefault(part, []).append(
+                    replace(
+                        op, f=SCAN_KEY, key=key, input=(op.key, op.input), output=values.get(key)
+                    )
+                )
+    first_key = {find(position): position for position in reversed(range(len(keys)))}
+    ordered = sorted(groups, key=lambda root: first_key[root])
+    return [groups[root] for root in ordered] + lone
 
 
 def _make_absent(state: Hashable) -> Hashable:

@@ -32,7 +32,7 @@ from harmonysim.check.history import (
     pair_operations,
 )
 from harmonysim.check.linearizability import Verdict, check
-from harmonysim.check.models import KeyGroup, KvModel, ModelError
+from harmonysim.check.models import SCAN_KEY, KeyGroup, KvModel, ModelError
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
 
 __all__ = [
@@ -136,7 +136,10 @@ def check_run_history(
     first = result.violations[0]
     stuck = first.stuck[0].op if first.stuck else first.deadline
     culprit = (
-        f"; e.g. process {stuck.process} {stuck.f} called at {stuck.call:g} ms" if stuck else ""
+        f"; e.g. process {stuck.process} {'scan' if stuck.f == SCAN_KEY else stuck.f} called "
+        f"at {stuck.call:g} ms"
+        if stuck
+        else ""
     )
     where = str(first.key) if isinstance(first.key, KeyGroup) else f"key {first.key!r}"
     return CheckResult(

@@ -310,7 +310,7 @@ def test_checker_agrees_with_brute_force(
         )
         verdicts[result.verdict] += 1
         if expected:
-            witness = [op for part in result.partitions for op in part.linearization]
+            witness = [part.linearization for part in result.partitions]
             assert_valid_witness(witness, history, model)
         else:
             _assert_prefix_is_linearizable(result.violations[0].linearization, model)
@@ -369,7 +369,7 @@ def test_checker_agrees_with_brute_force_on_scans_and_failed_cas(
         result.explain(),
     )
     if expected:
-        witness = [op for part in result.partitions for op in part.linearization]
+        witness = [part.linearization for part in result.partitions]
         assert_valid_witness(witness, ops, model)
 
 

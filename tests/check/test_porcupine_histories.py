@@ -54,7 +54,7 @@ def test_porcupine_verdict(file_name: str, model_name: str, expected: str) -> No
     result = check(ops, model)
     if expected == "ok":
         assert result.verdict is Verdict.OK, result.explain()
-        witness = [op for part in result.partitions for op in part.linearization]
+        witness = [part.linearization for part in result.partitions]
         assert_valid_witness(witness, ops, model)
     else:
         assert result.verdict is Verdict.VIOLATION

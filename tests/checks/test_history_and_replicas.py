@@ -58,23 +58,22 @@ def test_a_stale_read_is_a_violation_with_an_explanation() -> None:
 def test_scans_are_checked_not_excluded() -> None:
     rows = history(
         (1, "invoke", "put", "k1", 3, 0.0), (1, "ok", "put", "k1", 3, 1.0),
-        (1, "invoke", "scan", "k1", "k5", 2.0), (1, "ok", "scan", "k1", [["k1", 3]], 3.0),
-        (2, "invoke", "put", "k9", 1, 3.0), (2, "ok", "put", "k9", 1, 4.0),
+        (3, "invoke", "scan", "k1", "k5", 2.0), (2, "invoke", "put", "k2", 5, 2.5),
+        (2, "ok", "put", "k2", 5, 3.5), (3, "ok", "scan", "k1", [["k1", 3], ["k2", 5]], 4.0),
+        (4, "invoke", "put", "k9", 1, 3.0), (4, "ok", "put", "k9", 1, 4.0),
     )  # fmt: skip
-    assert [event.f for event in history_events(rows)] == [
-        "put",
-        "put",
-        "scan",
-        "scan",
-        "put",
-        "put",
-    ]
+    assert [event.f for event in history_events(rows)].count("scan") == 2
     result = check_run_history(rows)
     assert result.status is CheckStatus.OK, result.summary
-    assert result.details["scans"] == 1 and result.details["operations"] == 3
-    # k1 merged with the scan; k9 outside its range stays alone.
-    assert result.details["partitions"] == 2 and result.details["merged_partitions"] == 1
+    assert result.details["scans"] == 1 and result.details["operations"] == 4
+    # k2, written while the scan ran, is checked with it; k1, written before, holds one
+    # value throughout the scan and keeps its own part; k9 is out of range.
+    assert result.details["partitions"] == 3 and result.details["merged_partitions"] == 1
     assert "excluded" not in result.summary
+    seen_k2_absent = [dict(row, value=[["k1", 3]]) if row["index"] == 5 else row for row in rows]
+    assert check_run_history(seen_k2_absent).status is CheckStatus.OK  # scan before the put
+    seen_k1_absent = [dict(row, value=[["k2", 5]]) if row["index"] == 5 else row for row in rows]
+    assert check_run_history(seen_k1_absent).status is CheckStatus.VIOLATION
 
 
 def test_a_scan_reading_a_value_never_written_is_a_violation() -> None:
@@ -84,7 +83,9 @@ def test_a_scan_reading_a_value_never_written_is_a_violation() -> None:
     )  # fmt: skip
     result = check_run_history(rows)
     assert result.status is CheckStatus.VIOLATION
-    assert result.details["violated_keys"] == [["k1"]]
+    # No write to k1 overlaps the scan: its view of k1 is checked in k1's own part.
+    assert result.details["violated_keys"] == ["k1"]
+    assert any("scan('k1'..'k5') saw 'k1' -> 3" in line for line in result.details["explanation"])
 
 
 def torn_scan(seen: list[list[Any]]) -> list[dict[str, Any]]:
