@@ -18,17 +18,13 @@ Rules:
   no return entry, so they never block the search, and the search succeeds once
   every OK operation is linearized. Indeterminate read-only operations constrain
   nothing and are dropped up front.
-- Candidates are tried OK operations first, then indeterminate ones: an
-  operation that may never have taken effect is only tried where the others are
-  stuck (in a partition merging many keys, trying each pending write everywhere
-  multiplies the configurations explored). Every candidate is still tried.
 - Read-only operations (``Model.is_read_only``) are linearized eagerly: when one
   is legal now, linearizing it first never removes a valid continuation (it does
   not change the state, and every remaining operation returns after its call),
   so its siblings are not tried after it fails, and a read leading to an explored
   configuration proves the current one fails too.
 - P-compositionality: ``Model.partition`` splits the history (per key for the
-  KV store, keys covered by range scans merged into one part) and each part is
+  KV store, a range scan merged with the keys written while it ran) and each part is
   checked alone, with the steps and state ``Model.compile_partition`` gives it;
   the history is linearizable iff every part is. Parts are searched round-robin
   in fixed slices of steps (the deterministic analogue of Porcupine's parallel
@@ -380,20 +376,10 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
         return PartitionResult(key, Verdict.OK, len(group), steps, (), export_state(state))
     checkpoint = yield steps
 
-    # Trial order: the OK candidates first (phase 0), then the indeterminate ones
-    # (phase 1, when any), so an operation that may never have happened is only
-    # tried where the others are stuck; every candidate is still tried.
-    phase_of = [0 if required[index] else 1 for index in range(count)]
-    last_phase = 1 if count > sum(required) else 0
-    phase = 0
-    stack_phases: list[int] = []
     while remaining:
         steps += 1
         op_index = op_of[entry]
         if op_index >= 0:
-            if phase_of[op_index] != phase:
-                entry = nxt[entry]
-                continue
             new_state = step_of[op_index](state)
             if new_state is not REJECT:
                 new_bits = bits | bit[op_index]
@@ -404,8 +390,6 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
                     seen.add(new_bits)
                     stack_entries.append(entry)
                     stack_states.append(state)
-                    stack_phases.append(phase)
-                    phase = 0
                     state = new_state
                     bits = new_bits
                     # lift the call, then its return
@@ -432,10 +416,6 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             else:
                 entry = nxt[entry]
                 continue
-        elif phase < last_phase:
-            phase = 1
-            entry = nxt[0]
-            continue
         elif len(stack_entries) > best_length:
             best_prefix = stack_entries.copy()
             best_length = len(best_prefix)
@@ -456,7 +436,6 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
                 )
             entry = stack_entries.pop()
             state = stack_states.pop()
-            phase = stack_phases.pop()
             op_index = op_of[entry]
             bits ^= bit[op_index]
             ret_entry = match[entry]

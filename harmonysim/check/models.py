@@ -25,10 +25,13 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
   cas whose compare failed reaches it as an OK cas with output ``False`` (see
   ``harmonysim.check.history.FailCas``).
 - Range scans (kv): a scan ``[low, high]`` must observe, for every key in its range,
-  one state of the store; so the keys that scans cover (the keys the history names,
-  within each scan's range) are merged into one partition, and keys no scan covers
-  stay alone (P-compositionality still holds between the parts: no operation spans
-  two of them). A merged part's state is the tuple of its keys' values, in key order.
+  one state of the store. A key of its range with an operation overlapping the scan
+  in real time is merged with the scan into one partition (union-find: scans that
+  share such keys merge too); a key of its range without one holds a single value
+  throughout the scan in every linearization of that key, so the scan's view of it
+  is checked in the key's own partition as a get (``SCAN_KEY``). Keys no scan
+  touches stay alone: P-compositionality still holds between the parts. A merged
+  part's state is the tuple of its keys' values, in key order.
 """
 
 from __future__ import annotations

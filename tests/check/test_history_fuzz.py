@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from harmonysim.cli import main
 
 FORMATS = ("auto", "jsonl", "jepsen", "edn", "log")
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")

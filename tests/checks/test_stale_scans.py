@@ -30,7 +30,7 @@ def test_a_stale_scan_is_caught(tmp_path: Path) -> None:
     scenario = resolve(
         load_scenario(scans_only(tmp_path)), seed=SEED, bugs=["read_without_read_index"]
     )
-    outcome = run_scenario(scenario, tmp_path / "bug")
+    outcome = run_scenario(scenario, tmp_path / "bug", trace_sample=0.0)
     linearizability = outcome.checks["linearizability"]
     assert linearizability.status is CheckStatus.VIOLATION, linearizability.summary
     assert outcome.checks["raft_safety"].status is CheckStatus.OK  # only the reads are wrong
@@ -43,7 +43,7 @@ def test_a_stale_scan_is_caught(tmp_path: Path) -> None:
 
 def test_the_same_seed_scans_clean_without_the_bug(tmp_path: Path) -> None:
     scenario = resolve(load_scenario(scans_only(tmp_path)), seed=SEED)
-    outcome = run_scenario(scenario, tmp_path / "clean")
+    outcome = run_scenario(scenario, tmp_path / "clean", trace_sample=0.0)
     assert outcome.exit_code == 0
     linearizability = outcome.checks["linearizability"]
     assert linearizability.status is CheckStatus.OK
