@@ -122,7 +122,9 @@ def test_random_jepsen_logs_agree_with_brute_force(tmp_path: Path) -> None:
     path = tmp_path / "history.log"
     verdicts = {0: 0, 1: 0}
     for _ in range(60):
-        history = random_history(rng, _register_call, register_reference, None)
+        history = random_history(
+            rng, _register_call, register_reference, None, unrecorded_failed_cas=0.0
+        )
         if not history:
             continue  # no operation at all is bad input, tested above
         lines = [

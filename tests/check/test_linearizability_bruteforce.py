@@ -142,9 +142,13 @@ def random_history(
     make_call: Callable[[random.Random], tuple[str, object, object]],
     reference: ReferenceStep,
     initial: Hashable,
+    *,
+    unrecorded_failed_cas: float = 0.5,
 ) -> list[CompletedOp]:
     """Run a random sequential execution at random instants inside random intervals,
-    record what each client saw, then maybe corrupt one observation."""
+    record what each client saw, then maybe corrupt one observation. A cas that
+    returned false is left out of the history with probability
+    ``unrecorded_failed_cas`` (as if recorded ``:fail`` and dropped)."""
     count = rng.randint(1, 7)
     drafts: list[tuple[float, float, str, object, object, bool]] = []
     for _ in range(count):
@@ -166,7 +170,7 @@ def random_history(
         output = _observe(state, probe)
         accepted, state = reference(state, probe)
         assert accepted
-        if f == "cas" and output is False and rng.random() < 0.5:
+        if f == "cas" and output is False and rng.random() < unrecorded_failed_cas:
             continue  # a failed cas recorded as :fail never happened
         if indeterminate:
             ops[index] = _completed(index, f, key, argument, UNKNOWN, call, math.inf)
