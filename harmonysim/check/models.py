@@ -25,8 +25,8 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
   cas whose compare failed reaches it as an OK cas with output ``False`` (see
   ``harmonysim.check.history.FailCas``).
 - Range scans (kv): a scan ``[low, high]`` must observe, for every key in its range,
-  one state of the store. A key of its range with an operation overlapping the scan
-  in real time is merged with the scan into one partition (union-find: scans that
+  one state of the store. A key of its range with a write overlapping the scan in
+  real time is merged with the scan into one partition (union-find: scans that
   share such keys merge too); a key of its range without one holds a single value
   throughout the scan in every linearization of that key, so the scan's view of it
   is checked in the key's own partition as a get (``SCAN_KEY``). Keys no scan
@@ -398,7 +398,7 @@ class KvModel:
 
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
         if any(op.f == "scan" for op in ops):
-            return _merge_scanned_keys(ops)
+            return _merge_scanned_keys(ops, self)
         groups: dict[object, list[CompletedOp]] = {}
         for op in ops:
             try:
@@ -572,13 +572,14 @@ SCAN_KEY: Final = "scan-key"
 ``_merge_scanned_keys``): a get of the value the scan reported (absent: nil)."""
 
 
-def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
+def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[CompletedOp]]:
     """Partition a kv history with scans (union-find over scans and keys).
 
-    A key in a scan's range that has an operation overlapping the scan in real time
-    (indeterminate ones run to +inf) is merged with the scan: its value may change
-    while the scan runs, so the scan must be placed against it and the other keys
-    at one instant. A key in range with no overlapping operation holds one value
+    A key in a scan's range that has a write (an operation that is not read-only:
+    reads change nothing) overlapping the scan in real time (indeterminate ones run
+    to +inf) is merged with the scan: its value may change while the scan runs, so
+    the scan must be placed against it and the other keys at one instant. A key in
+    range with no overlapping write holds one value
     throughout the scan in every linearization of that key, so the scan's view of it
     is checked in the key's own partition, as a get (``SCAN_KEY``), at no cost to
     the others. A merged part gets a copy of the scan restricted to its keys.
@@ -589,10 +590,15 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
         + [op for op in ops if op.f == "scan" and op.output is not UNKNOWN]
     )
     index_of = {key: position for position, key in enumerate(keys)}
-    # Per key, its operations' calls in order, and the latest return among them so far.
+    # Per key, its writes' calls in order, and the latest return among them so far.
     calls: list[list[float]] = [[] for _ in keys]
     latest: list[list[float]] = [[] for _ in keys]
-    for op in sorted((op for op in ops if op.f != "scan"), key=lambda op: op.call):
+    writes = [
+        op
+        for op in ops
+        if op.f != "scan" and not model.is_read_only(OpInput(op.f, op.key, op.input), op.output)
+    ]
+    for op in sorted(writes, key=lambda op: op.call):
         position = index_of[op.key]
         calls[position].append(op.call)
         previous = latest[position][-1] if latest[position] else -math.inf
