@@ -579,16 +579,12 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[C
     reads change nothing) overlapping the scan in real time (indeterminate ones run
     to +inf) is merged with the scan: its value may change while the scan runs, so
     the scan must be placed against it and the other keys at one instant. A key in
-    range with no overlapping write holds one value
-    throughout the scan in every linearization of that key, so the scan's view of it
-    is checked in the key's own partition, as a get (``SCAN_KEY``), at no cost to
-    the others. A merged part gets a copy of the scan restricted to its keys.
+    range with no overlapping write holds one value throughout the scan in every
+    linearization of that key, so the scan's view of it is checked in the key's own
+    partition, as a get (``SCAN_KEY``), at no cost to the others. A merged part gets a copy of the scan restricted to its keys.
     A scan reporting a key twice or outside its range is a part of its own, which
     always fails. Indeterminate scans constrain nothing and are left out."""
-    keys = _sorted_keys(
-        [op for op in ops if op.f != "scan"]
-        + [op for op in ops if op.f == "scan" and op.output is not UNKNOWN]
-    )
+    keys = _sorted_keys(ops)
     index_of = {key: position for position, key in enumerate(keys)}
     # Per key, its writes' calls in order, and the latest return among them so far.
     calls: list[list[float]] = [[] for _ in keys]
