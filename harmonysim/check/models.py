@@ -581,9 +581,9 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[C
     the scan must be placed against it and the other keys at one instant. A key in
     range with no overlapping write holds one value throughout the scan in every
     linearization of that key, so the scan's view of it is checked in the key's own
-    partition, as a get (``SCAN_KEY``), at no cost to the others. A merged part gets a copy of the scan restricted to its keys.
-    A scan reporting a key twice or outside its range is a part of its own, which
-    always fails. Indeterminate scans constrain nothing and are left out."""
+    partition, as a get (``SCAN_KEY``), at no cost to the others. A merged part gets
+    a copy of the scan restricted to its keys. A scan reporting a key twice or
+    outside its range is a part of its own, which always fails. Indeterminate scans constrain nothing and are left out."""
     keys = _sorted_keys(ops)
     index_of = {key: position for position, key in enumerate(keys)}
     # Per key, its writes' calls in order, and the latest return among them so far.
