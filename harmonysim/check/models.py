@@ -583,7 +583,8 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[C
     linearization of that key, so the scan's view of it is checked in the key's own
     partition, as a get (``SCAN_KEY``), at no cost to the others. A merged part gets
     a copy of the scan restricted to its keys. A scan reporting a key twice or
-    outside its range is a part of its own, which always fails. Indeterminate scans constrain nothing and are left out."""
+    outside its range is a part of its own, which always fails. Indeterminate scans
+    constrain nothing and are left out."""
     keys = _sorted_keys(ops)
     index_of = {key: position for position, key in enumerate(keys)}
     # Per key, its writes' calls in order, and the latest return among them so far.
