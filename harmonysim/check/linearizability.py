@@ -61,7 +61,15 @@ from harmonysim.check.history import (
     load_history_as,
     pair_operations,
 )
-from harmonysim.check.models import REJECT, KeyGroup, Model, OpInput, StepFunction, get_model
+from harmonysim.check.models import (
+    REJECT,
+    SCAN_KEY,
+    KeyGroup,
+    Model,
+    OpInput,
+    StepFunction,
+    get_model,
+)
 
 __all__ = [
     "LinearizabilityResult",
@@ -176,8 +184,11 @@ def _time_label(moment: float) -> str:
     return f"{moment:g}"
 
 
-def _op_label(op: CompletedOp, model: Model) -> str:
+def _op_label(op: CompletedOp, model: Model, keyed: bool = False) -> str:
+    """One operation for an explanation; ``keyed`` names its key (a part of several)."""
     described = model.describe_operation(OpInput(op.f, op.key, op.input), op.output)
+    if keyed and op.f not in ("scan", SCAN_KEY):
+        described = f"{op.key!r} {described}"
     if op.status is OpStatus.INFO:
         return f"process {op.process!r}: {described}  (call {_time_label(op.call)}, indeterminate)"
     return (
@@ -188,6 +199,7 @@ def _op_label(op: CompletedOp, model: Model) -> str:
 
 def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
     prefix = part.linearization
+    keyed = isinstance(part.key, KeyGroup)
     lines = [
         f"{_key_label(part.key)}: {part.operation_count} operations; the longest linearizable "
         f"prefix has {len(prefix)} operation(s), leaving the state "
@@ -199,7 +211,7 @@ def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
             lines.append(f"  ... {len(prefix) - len(shown)} earlier operation(s), then:")
         else:
             lines.append("  In order:")
-        lines.extend(f"    {_op_label(op, model)}" for op in shown)
+        lines.extend(f"    {_op_label(op, model, keyed)}" for op in shown)
     if part.deadline is not None:
         deadline = part.deadline
         described = model.describe_operation(
@@ -215,9 +227,11 @@ def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
         reason = (
             "accepted here, but nothing can follow it"
             if stuck.accepted
+            else "impossible in that state"
+            if keyed
             else f"impossible in state {model.describe_state(part.final_state)}"
         )
-        lines.append(f"    {_op_label(stuck.op, model)}: {reason}")
+        lines.append(f"    {_op_label(stuck.op, model, keyed)}: {reason}")
     return lines
 
 
