@@ -168,3 +168,16 @@ def test_a_broken_tree_is_reported() -> None:
     result = check_replicas([("n1", broken)], 1)
     assert result.status is CheckStatus.VIOLATION
     assert result.details["violations"][0]["rule"] == "btree_invariants"
+
+
+def test_a_merged_part_out_of_budget_is_unknown_and_named_by_its_keys() -> None:
+    rows = [row(0, 9, "invoke", "scan", "k1", "k2", 0.0)]
+    for process in range(1, 6):
+        rows.append(row(len(rows), process, "invoke", "put", f"k{1 + process % 2}", process, 1.0))
+    for process in range(1, 6):
+        rows.append(row(len(rows), process, "ok", "put", f"k{1 + process % 2}", process, 10.0))
+    rows.append(row(len(rows), 9, "ok", "scan", "k1", [["k1", 4], ["k2", 5]], 20.0))
+    result = check_run_history(rows, budget_steps=3)
+    assert result.status is CheckStatus.UNKNOWN
+    assert result.details["undecided_keys"] == [["k1", "k2"]]
+    assert check_run_history(rows).status is CheckStatus.OK
