@@ -6,8 +6,13 @@ Rules:
   took effect, with this result), ``fail`` (it certainly did not take effect) or
   ``info`` (indeterminate, e.g. timed out: it may or may not have taken effect,
   at any moment after its invocation).
-- ``pair_operations`` turns events into ``CompletedOp`` records. FAIL operations
-  are dropped (they did not happen). INFO operations, and invocations that never
+- ``pair_operations`` turns events into ``CompletedOp`` records. A FAIL operation
+  did not happen and is dropped (Knossos' reading), except a failed ``cas`` under
+  ``FailCas.COMPARE`` (Porcupine's etcd reading): there ``fail`` means the compare
+  failed at the operation's linearization point, and it becomes an OK cas whose
+  output is ``False``. Which reading applies where: our ``history.jsonl`` and the
+  Jepsen log form use COMPARE, Jepsen EDN histories DROP
+  (``default_fail_cas``). INFO operations, and invocations that never
   complete, stay pending until the end of the history: their return time is
   ``+inf`` and their output is ``UNKNOWN``. A process that invokes again while
   its previous operation is still open, or completes an operation it never
@@ -20,6 +25,8 @@ Rules:
   log form (``INFO  jepsen.util - 0	:invoke	:cas	[3 0]``). Bad input raises
   ``HistoryParseError`` naming the source and line; nothing is silently skipped
   except, in the log form, lines that are not ``jepsen.util`` operation lines.
+  Nesting deeper than ``MAX_NESTING`` and numbers that are not finite (or
+  overflow a float) are errors too, never a crash.
 - Values are made hashable as they are read (JSON arrays and EDN vectors become
   tuples), because models keep them in hashed search states.
 """
@@ -40,6 +47,7 @@ import orjson
 __all__ = [
     "UNKNOWN",
     "CompletedOp",
+    "FailCas",
     "HistoryFormat",
     "HistoryParseError",
     "Indeterminate",
@@ -48,8 +56,10 @@ __all__ = [
     "OpType",
     "Operation",
     "Symbol",
+    "default_fail_cas",
     "format_jsonl",
     "load_history",
+    "load_history_as",
     "pair_operations",
     "parse_edn",
     "parse_jepsen_edn",
@@ -156,6 +166,15 @@ class HistoryParseError(ValueError):
         self.message = message
 
 
+class FailCas(StrEnum):
+    """What a failed ``cas`` means (see the module rules)."""
+
+    DROP = "drop"
+    """Knossos: it did not happen, like any failed operation."""
+    COMPARE = "compare"
+    """Porcupine's etcd model: it compared at its linearization point and returned false."""
+
+
 class HistoryFormat(StrEnum):
     """Formats ``load_history`` reads. ``JEPSEN`` is either Jepsen form, detected."""
 
@@ -178,10 +197,12 @@ def pair_operations(
     *,
     source: str = "<history>",
     ignore_processes: Sequence[int | str] = ("nemesis",),
+    fail_cas: FailCas = FailCas.DROP,
 ) -> list[CompletedOp]:
     """Pair each invocation with its completion, per process, in invocation order.
 
-    FAIL operations are dropped; INFO operations and open invocations are kept
+    FAIL operations are dropped, except a failed cas under ``FailCas.COMPARE``,
+    which is kept as an OK cas with output ``False``; INFO operations and open invocations are kept
     with ``ret = +inf`` and ``output = UNKNOWN``. Events of ``ignore_processes``
     (Jepsen's nemesis) are skipped. Raises ``HistoryParseError`` for a process that
     invokes twice without completing, a completion without an invocation, or a
@@ -223,8 +244,8 @@ def pair_operations(
             raise HistoryParseError(
                 source,
                 _event_line(event),
-                f"completion {event.f!r} key {event.key!r} does not match the invocation "
-                f"{invoke.f!r} key {invoke.key!r} at line {_event_line(invoke)}",
+                f"completion {event.f!r} key {_brief(event.key)} does not match the invocation "
+                f"{invoke.f!r} key {_brief(invoke.key)} at line {_event_line(invoke)}",
             )
         if use_time and moment(event) < moment(invoke):
             raise HistoryParseError(
@@ -233,17 +254,21 @@ def pair_operations(
         pairs[slot_of[event.process]] = (invoke, event)
 
     completed: list[CompletedOp] = []
+    compare_failed_cas = fail_cas is FailCas.COMPARE
     for invoke, completion in pairs:
+        failed_compare = False
         if completion is not None and completion.type is OpType.FAIL:
-            continue
-        if completion is not None and completion.type is OpType.OK:
+            if not (compare_failed_cas and invoke.f == "cas"):
+                continue
+            failed_compare = True
+        if completion is not None and (failed_compare or completion.type is OpType.OK):
             completed.append(
                 CompletedOp(
                     process=invoke.process,
                     f=invoke.f,
                     key=invoke.key,
                     input=invoke.value,
-                    output=completion.value,
+                    output=False if failed_compare else completion.value,
                     call=moment(invoke),
                     ret=moment(completion),
                     status=OpStatus.OK,
@@ -281,11 +306,38 @@ def _lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _hashable(value: object) -> object:
-    """JSON arrays become tuples (recursively) so values can live in hashed states."""
+MAX_NESTING: Final = 100
+"""Deepest nesting of arrays, vectors, maps and sets a history value may have."""
+
+
+class _TooDeep(Exception):
+    """A value nested deeper than ``MAX_NESTING`` (turned into a parse error by callers)."""
+
+
+def _hashable(value: object, depth: int = 0) -> object:
+    """JSON arrays become tuples (recursively) so values can live in hashed states;
+    raises ``_TooDeep`` past ``MAX_NESTING`` levels."""
     if isinstance(value, list):
-        return tuple(_hashable(item) for item in value)
+        if depth >= MAX_NESTING:
+            raise _TooDeep
+        return tuple(_hashable(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        if depth >= MAX_NESTING:
+            raise _TooDeep
+        for item in value.values():
+            _hashable(item, depth + 1)
     return value
+
+
+def _finite_time(time: object) -> float | None:
+    """A history time as a finite float, or None when it is not a finite number."""
+    if isinstance(time, bool) or not isinstance(time, int | float):
+        return None
+    try:
+        moment = float(time)
+    except OverflowError:
+        return None
+    return moment if math.isfinite(moment) else None
 
 
 def _json_value(value: object) -> object:
@@ -300,6 +352,13 @@ def _json_value(value: object) -> object:
 
 
 _OP_TYPES: Final = {member.value: member for member in OpType}
+_BRIEF_CHARS: Final = 60
+
+
+def _brief(value: object) -> str:
+    """``repr`` of a value from the input, cut short for an error message."""
+    text = repr(value)
+    return text if len(text) <= _BRIEF_CHARS else text[: _BRIEF_CHARS - 3] + "..."
 
 
 def parse_jsonl(text: str, source: str = "<jsonl>") -> list[Operation]:
@@ -325,31 +384,43 @@ def parse_jsonl(text: str, source: str = "<jsonl>") -> list[Operation]:
         process = record["process"]
         if isinstance(process, bool) or not isinstance(process, int | str):
             raise HistoryParseError(
-                source, line_number, f"'process' must be an integer or a string, got {process!r}"
+                source,
+                line_number,
+                f"'process' must be an integer or a string, got {_brief(process)}",
             )
         op_type = _OP_TYPES.get(record["type"]) if isinstance(record["type"], str) else None
         if op_type is None:
             raise HistoryParseError(
                 source,
                 line_number,
-                f"'type' must be one of invoke, ok, fail, info; got {record['type']!r}",
+                f"'type' must be one of invoke, ok, fail, info; got {_brief(record['type'])}",
             )
         f = record["f"]
         if not isinstance(f, str) or not f:
             raise HistoryParseError(
-                source, line_number, f"'f' must be a non-empty string, got {f!r}"
+                source, line_number, f"'f' must be a non-empty string, got {_brief(f)}"
             )
         time = record.get("time")
-        if time is not None and (isinstance(time, bool) or not isinstance(time, int | float)):
-            raise HistoryParseError(source, line_number, f"'time' must be a number, got {time!r}")
+        moment = None if time is None else _finite_time(time)
+        if time is not None and moment is None:
+            raise HistoryParseError(
+                source, line_number, f"'time' must be a finite number, got {_brief(time)}"
+            )
+        try:
+            key = _hashable(record.get("key"))
+            value = _hashable(record.get("value"))
+        except _TooDeep:
+            raise HistoryParseError(
+                source, line_number, f"a value is nested more than {MAX_NESTING} levels deep"
+            ) from None
         events.append(
             Operation(
                 process=process,
                 type=op_type,
                 f=f,
-                key=_hashable(record.get("key")),
-                value=_hashable(record.get("value")),
-                time=None if time is None else float(time),
+                key=key,
+                value=value,
+                time=moment,
                 index=len(events),
                 line=line_number,
             )
@@ -410,6 +481,7 @@ _STRING_ESCAPES: Final = {
 }
 _CHAR_NAMES: Final = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r"}
 _CLOSERS: Final = {"[": "]", "(": ")", "{": "}", "#{": "}"}
+_MAX_NUMBER_CHARS: Final = 400
 
 
 class _EdnReader:
@@ -466,12 +538,12 @@ class _EdnReader:
             raise self.error(len(self.text), f"unexpected end of input, expected {expected}")
         return token
 
-    def _form(self, token: tuple[str, str, int]) -> object:
+    def _form(self, token: tuple[str, str, int], depth: int = 0) -> object:
         kind, text, start = token
         if kind == "open":
-            return self._collection(text, start)
+            return self._collection(text, start, depth=depth)
         if kind == "close":
-            raise self.error(start, f"unexpected {text!r}")
+            raise self.error(start, f"unexpected {_brief(text)}")
         if kind == "string":
             return self._string(text, start)
         if kind == "number":
@@ -495,13 +567,17 @@ class _EdnReader:
             return body
         if kind == "tag":
             # Tagged literals (#inst "...", #jepsen.history.Op{...}) keep their value.
-            return self._form(self._require_token(f"a form after {text}"))
+            return self._form(self._require_token(f"a form after {text}"), depth)
         if kind == "discard":
-            self._form(self._require_token("a form after #_"))
-            return self._form(self._require_token("a form"))
+            self._form(self._require_token("a form after #_"), depth)
+            return self._form(self._require_token("a form"), depth)
         raise self.error(start, f"unexpected token {text!r}")  # pragma: no cover
 
-    def _collection(self, opener: str, start: int, item_lines: list[int] | None = None) -> object:
+    def _collection(
+        self, opener: str, start: int, item_lines: list[int] | None = None, depth: int = 0
+    ) -> object:
+        if depth >= MAX_NESTING:
+            raise self.error(start, f"forms nested more than {MAX_NESTING} levels deep")
         closer = _CLOSERS[opener]
         items: list[object] = []
         while True:
@@ -512,15 +588,15 @@ class _EdnReader:
             if kind == "close":
                 if text != closer:
                     raise self.error(
-                        position, f"expected {closer!r} to close {opener!r}, got {text!r}"
+                        position, f"expected {closer!r} to close {opener!r}, got {_brief(text)}"
                     )
                 break
             if kind == "discard":
-                self._form(self._require_token("a form after #_"))
+                self._form(self._require_token("a form after #_"), depth + 1)
                 continue
             if item_lines is not None:
                 item_lines.append(self.line_at(position))
-            items.append(self._form(token))
+            items.append(self._form(token, depth + 1))
         if opener == "{":
             if len(items) % 2:
                 raise self.error(start, "map literal has an odd number of forms")
@@ -529,7 +605,7 @@ class _EdnReader:
                 try:
                     mapping[map_key] = map_value
                 except TypeError:
-                    raise self.error(start, f"unhashable map key {map_key!r}") from None
+                    raise self.error(start, f"unhashable map key {_brief(map_key)}") from None
             return mapping
         if opener == "#{":
             try:
@@ -554,7 +630,7 @@ class _EdnReader:
             if escape == "u":
                 digits = body[i + 2 : i + 6]
                 if len(digits) != 4 or not all(c in "0123456789abcdefABCDEF" for c in digits):
-                    raise self.error(start, f"bad unicode escape in string {text!r}")
+                    raise self.error(start, f"bad unicode escape in string {_brief(text)}")
                 out.append(chr(int(digits, 16)))
                 i += 6
                 continue
@@ -566,12 +642,17 @@ class _EdnReader:
 
     def _number(self, text: str, start: int) -> int | float:
         body = text.rstrip("NM")
+        if len(body) > _MAX_NUMBER_CHARS:
+            raise self.error(start, f"number with more than {_MAX_NUMBER_CHARS} characters")
         try:
             if "." in body or "e" in body or "E" in body or text.endswith("M"):
-                return float(body)
+                number = float(body)
+                if not math.isfinite(number):
+                    raise self.error(start, f"number out of range {_brief(text)}")
+                return number
             return int(body)
         except ValueError:
-            raise self.error(start, f"bad number {text!r}") from None
+            raise self.error(start, f"bad number {_brief(text)}") from None
 
 
 def parse_edn(text: str, source: str = "<edn>", first_line: int = 1) -> list[object]:
@@ -603,26 +684,32 @@ def _event_from_edn_map(
         process = process.name
     if isinstance(process, bool) or not isinstance(process, int | str):
         raise HistoryParseError(
-            source, line, f":process must be an integer or keyword, got {process!r}"
+            source, line, f":process must be an integer or keyword, got {_brief(process)}"
         )
     type_name = _keyword_name(fields["type"])
     if type_name not in _OP_TYPES:
         raise HistoryParseError(
-            source, line, f":type must be :invoke, :ok, :fail or :info, got {fields['type']!r}"
+            source,
+            line,
+            f":type must be :invoke, :ok, :fail or :info, got {_brief(fields['type'])}",
         )
     f = _keyword_name(fields["f"])
     if not f:
-        raise HistoryParseError(source, line, f":f must be a keyword, got {fields['f']!r}")
+        raise HistoryParseError(source, line, f":f must be a keyword, got {_brief(fields['f'])}")
     time = fields.get("time")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, int | float)):
-        raise HistoryParseError(source, line, f":time must be a number, got {time!r}")
+    moment = None if time is None else _finite_time(time)
+    if time is not None and moment is None:
+        raise HistoryParseError(source, line, f":time must be a finite number, got {_brief(time)}")
+    key = fields.get("key")
+    if isinstance(key, dict):
+        raise HistoryParseError(source, line, f":key must not be a map, got {_brief(key)}")
     return Operation(
         process=process,
         type=_OP_TYPES[type_name],
         f=f,
-        key=fields.get("key"),
+        key=key,
         value=fields.get("value"),
-        time=None if time is None else float(time),
+        time=moment,
         index=index,
         line=line,
     )
@@ -647,7 +734,7 @@ def parse_jepsen_edn(text: str, source: str = "<edn>") -> list[Operation]:
     events: list[Operation] = []
     for line, form in forms:
         if not isinstance(form, dict):
-            raise HistoryParseError(source, line, f"expected an operation map, got {form!r}")
+            raise HistoryParseError(source, line, f"expected an operation map, got {_brief(form)}")
         events.append(_event_from_edn_map(form, index=len(events), source=source, line=line))
     return events
 
@@ -678,23 +765,27 @@ def parse_jepsen_log(text: str, source: str = "<log>") -> list[Operation]:
         process: int | str
         if process_text.startswith(":"):
             process = process_text[1:]
-        elif process_text.isdigit():
+        elif process_text.isascii() and process_text.isdigit() and len(process_text) <= 18:
             process = int(process_text)
         else:
             raise HistoryParseError(
-                source, line_number, f"process must be an integer or keyword, got {process_text!r}"
+                source,
+                line_number,
+                f"process must be an integer or keyword, got {_brief(process_text)}",
             )
         value_text = match["value"] or "nil"
         value: object
         if value_text == "nil":  # the common cases, without the EDN reader
             value = None
-        elif value_text.isascii() and value_text.isdigit():
+        elif value_text.isascii() and value_text.isdigit() and len(value_text) <= 18:
             value = int(value_text)
         else:
             values = parse_edn(value_text, source, first_line=line_number)
             if len(values) != 1:
                 raise HistoryParseError(
-                    source, line_number, f"expected one value, got {len(values)} in {value_text!r}"
+                    source,
+                    line_number,
+                    f"expected one value, got {len(values)} in {_brief(value_text)}",
                 )
             value = values[0]
         events.append(
@@ -734,15 +825,21 @@ def _sniff(text: str, *, allow_jsonl: bool) -> HistoryFormat:
     return HistoryFormat.JSONL if allow_jsonl else HistoryFormat.EDN
 
 
-def load_history(path: str | Path, fmt: FormatName | HistoryFormat = "auto") -> list[Operation]:
-    """Read a history file. ``auto`` sniffs the format from the first content line;
-    ``jepsen`` means either Jepsen form (EDN history or log), sniffed."""
-    file_path = Path(path)
+def default_fail_cas(fmt: HistoryFormat) -> FailCas:
+    """The reading of a failed cas that a resolved format implies: COMPARE for our
+    ``history.jsonl`` (our server fails a cas only when its compare failed) and for
+    the Jepsen log form (Porcupine's etcd histories), DROP for EDN (Knossos)."""
+    return FailCas.DROP if fmt is HistoryFormat.EDN else FailCas.COMPARE
+
+
+def load_history_as(
+    path: str | Path, fmt: FormatName | HistoryFormat = "auto"
+) -> tuple[list[Operation], HistoryFormat]:
+    """Read a history file, and say which format it was read as (JSONL, EDN or LOG).
+
+    ``auto`` sniffs the format from the first content line; ``jepsen`` means either
+    Jepsen form (EDN history or log), sniffed."""
     source = str(path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise HistoryParseError(source, 1, f"not UTF-8 text: {error}") from None
     try:
         chosen = HistoryFormat(fmt)
     except ValueError:
@@ -750,12 +847,25 @@ def load_history(path: str | Path, fmt: FormatName | HistoryFormat = "auto") -> 
             f"unknown history format {fmt!r}; expected one of "
             + ", ".join(member.value for member in HistoryFormat)
         ) from None
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise HistoryParseError(
+            source, line, f"not UTF-8 text (byte {error.start}: {error.reason})"
+        ) from None
     if chosen is HistoryFormat.AUTO:
         chosen = _sniff(text, allow_jsonl=True)
     elif chosen is HistoryFormat.JEPSEN:
         chosen = _sniff(text, allow_jsonl=False)
     if chosen is HistoryFormat.JSONL:
-        return parse_jsonl(text, source)
+        return parse_jsonl(text, source), chosen
     if chosen is HistoryFormat.EDN:
-        return parse_jepsen_edn(text, source)
-    return parse_jepsen_log(text, source)
+        return parse_jepsen_edn(text, source), chosen
+    return parse_jepsen_log(text, source), chosen
+
+
+def load_history(path: str | Path, fmt: FormatName | HistoryFormat = "auto") -> list[Operation]:
+    """Read a history file (see ``load_history_as``)."""
+    return load_history_as(path, fmt)[0]

@@ -24,11 +24,13 @@ Rules:
   so its siblings are not tried after it fails, and a read leading to an explored
   configuration proves the current one fails too.
 - P-compositionality: ``Model.partition`` splits the history (per key for the
-  KV store) and each part is checked alone; the history is linearizable iff
-  every part is. Parts are searched round-robin in fixed slices of steps (the
-  deterministic analogue of Porcupine's parallel search): the first violation
-  decides, and parts still undecided at that point are reported UNKNOWN, so an
-  easy violation is not hidden behind an exponential search of another key.
+  KV store, a range scan merged with the keys written while it ran) and each part is
+  checked alone, with the steps and state ``Model.compile_partition`` gives it;
+  the history is linearizable iff every part is. Parts are searched round-robin
+  in fixed slices of steps (the deterministic analogue of Porcupine's parallel
+  search): the first violation decides, and parts still undecided at that point
+  are reported UNKNOWN, so an easy violation is not hidden behind an exponential
+  search of another key.
 - Budgets: ``budget_steps`` bounds the search steps summed over all partitions
   (one step is one look at a list entry, or one backtrack; the search stops at
   the first lift or backtrack at or past the budget); when exhausted the verdict
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -51,13 +53,23 @@ from pathlib import Path
 from harmonysim.check.history import (
     UNKNOWN,
     CompletedOp,
+    FailCas,
     FormatName,
     HistoryFormat,
     OpStatus,
-    load_history,
+    default_fail_cas,
+    load_history_as,
     pair_operations,
 )
-from harmonysim.check.models import REJECT, Model, OpInput, StepFunction, get_model
+from harmonysim.check.models import (
+    REJECT,
+    SCAN_KEY,
+    KeyGroup,
+    Model,
+    OpInput,
+    StepFunction,
+    get_model,
+)
 
 __all__ = [
     "LinearizabilityResult",
@@ -116,12 +128,16 @@ class PartitionResult:
 
 @dataclass(frozen=True, slots=True)
 class LinearizabilityResult:
-    """The verdict for a whole history, with one result per partition."""
+    """The verdict for a whole history, with one result per partition.
+
+    ``operations`` counts the history's operations; the partitions' counts may add up
+    to more, since a scan is checked in every part holding a key of its range."""
 
     verdict: Verdict
     partitions: tuple[PartitionResult, ...]
     model: Model
     steps: int
+    operations: int = 0
 
     @property
     def violations(self) -> tuple[PartitionResult, ...]:
@@ -131,7 +147,7 @@ class LinearizabilityResult:
         """A human-readable account of the verdict; for a violation, which key and
         which operations, with their call and return times."""
         model = self.model
-        total_ops = sum(part.operation_count for part in self.partitions)
+        total_ops = self.operations
         lines: list[str] = []
         if self.verdict is Verdict.OK:
             lines.append(
@@ -161,15 +177,22 @@ class LinearizabilityResult:
 
 
 def _key_label(key: object) -> str:
-    return "the register" if key is None else f"key {key!r}"
+    if key is None:
+        return "the register"
+    if isinstance(key, KeyGroup):
+        return str(key)
+    return f"key {key!r}"
 
 
 def _time_label(moment: float) -> str:
     return f"{moment:g}"
 
 
-def _op_label(op: CompletedOp, model: Model) -> str:
+def _op_label(op: CompletedOp, model: Model, keyed: bool = False) -> str:
+    """One operation for an explanation; ``keyed`` names its key (a part of several)."""
     described = model.describe_operation(OpInput(op.f, op.key, op.input), op.output)
+    if keyed and op.f not in ("scan", SCAN_KEY):
+        described = f"{op.key!r} {described}"
     if op.status is OpStatus.INFO:
         return f"process {op.process!r}: {described}  (call {_time_label(op.call)}, indeterminate)"
     return (
@@ -180,6 +203,7 @@ def _op_label(op: CompletedOp, model: Model) -> str:
 
 def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
     prefix = part.linearization
+    keyed = isinstance(part.key, KeyGroup)
     lines = [
         f"{_key_label(part.key)}: {part.operation_count} operations; the longest linearizable "
         f"prefix has {len(prefix)} operation(s), leaving the state "
@@ -191,7 +215,7 @@ def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
             lines.append(f"  ... {len(prefix) - len(shown)} earlier operation(s), then:")
         else:
             lines.append("  In order:")
-        lines.extend(f"    {_op_label(op, model)}" for op in shown)
+        lines.extend(f"    {_op_label(op, model, keyed)}" for op in shown)
     if part.deadline is not None:
         deadline = part.deadline
         described = model.describe_operation(
@@ -207,9 +231,11 @@ def _explain_partition(part: PartitionResult, model: Model) -> list[str]:
         reason = (
             "accepted here, but nothing can follow it"
             if stuck.accepted
+            else "impossible in that state"
+            if keyed
             else f"impossible in state {model.describe_state(part.final_state)}"
         )
-        lines.append(f"    {_op_label(stuck.op, model)}: {reason}")
+        lines.append(f"    {_op_label(stuck.op, model, keyed)}: {reason}")
     return lines
 
 
@@ -239,7 +265,7 @@ def check(
         raise ValueError("budget_steps must be >= 0")
     deadline = None if timeout_s is None else time.perf_counter() + timeout_s
     groups = model.partition(ops)
-    keys = [_partition_key(group) for group in groups]
+    keys = [model.partition_key(group) for group in groups]
     results: list[PartitionResult | None] = [None] * len(groups)
     searches: dict[int, _Search] = {}
     used: list[int] = [0] * len(groups)
@@ -293,7 +319,7 @@ def check(
         verdict = Verdict.UNKNOWN
     else:
         verdict = Verdict.OK
-    return LinearizabilityResult(verdict, final, model, sum(used))
+    return LinearizabilityResult(verdict, final, model, sum(used), len(ops))
 
 
 def check_history_file(
@@ -301,19 +327,18 @@ def check_history_file(
     model_name: str,
     fmt: FormatName | HistoryFormat = "auto",
     *,
+    fail_cas: FailCas | None = None,
     budget_steps: int | None = None,
     timeout_s: float | None = None,
 ) -> LinearizabilityResult:
-    """Load, pair and check a history file with the named model (``register``, ``kv``)."""
+    """Load, pair and check a history file with the named model (``register``, ``kv``).
+
+    ``fail_cas`` None reads a failed cas as the format implies (``default_fail_cas``)."""
     model = get_model(model_name)
-    events = load_history(path, fmt)
-    ops = pair_operations(events, source=str(path))
+    events, resolved = load_history_as(path, fmt)
+    reading = default_fail_cas(resolved) if fail_cas is None else fail_cas
+    ops = pair_operations(events, source=str(path), fail_cas=reading)
     return check(ops, model, budget_steps=budget_steps, timeout_s=timeout_s)
-
-
-def _partition_key(group: Sequence[CompletedOp]) -> object | None:
-    first = group[0].key if group else None
-    return first if all(op.key == first for op in group) else None
 
 
 def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | None) -> _Search:
@@ -326,8 +351,10 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             continue
         ops.append(op)
     count = len(ops)
-    step_of = [model.compile_step(OpInput(op.f, op.key, op.input), op.output) for op in ops]
-    read_only = [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops]
+    compiled = model.compile_partition(ops)
+    step_of = compiled.steps
+    read_only = compiled.read_only
+    export_state = compiled.export_state
     required = [op.status is OpStatus.OK for op in ops]
     bit = [1 << index for index in range(count)]
 
@@ -353,7 +380,7 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
     prv = [0, *range(0, size + 1)]
 
     remaining = sum(required)
-    state: Hashable = model.init()
+    state: Hashable = compiled.init
     bits = 0
     cache: dict[Hashable, set[int]] = {}  # state -> linearized sets explored with it
     stack_entries: list[int] = []
@@ -364,7 +391,7 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
     steps = 0
     entry = nxt[0]
     if not remaining:
-        return PartitionResult(key, Verdict.OK, len(group), steps, (), state)
+        return PartitionResult(key, Verdict.OK, len(group), steps, (), export_state(state))
     checkpoint = yield steps
 
     while remaining:
@@ -415,7 +442,15 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
         while True:
             if not stack_entries:
                 return _violation(
-                    ops, model, key, steps, best_prefix, best_state, op_of, step_of, len(group)
+                    ops,
+                    key,
+                    steps,
+                    best_prefix,
+                    best_state,
+                    op_of,
+                    step_of,
+                    len(group),
+                    export_state,
                 )
             entry = stack_entries.pop()
             state = stack_states.pop()
@@ -435,12 +470,11 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             checkpoint = yield steps
 
     witness = tuple(ops[op_of[entry]] for entry in stack_entries)
-    return PartitionResult(key, Verdict.OK, len(group), steps, witness, state)
+    return PartitionResult(key, Verdict.OK, len(group), steps, witness, export_state(state))
 
 
 def _violation(
     ops: list[CompletedOp],
-    model: Model,
     key: object | None,
     steps: int,
     best_prefix: list[int],
@@ -448,6 +482,7 @@ def _violation(
     op_of: list[int],
     step_of: list[StepFunction],
     group_size: int,
+    export_state: Callable[[Hashable], Hashable],
 ) -> PartitionResult:
     prefix_ops = [op_of[entry] for entry in best_prefix]
     done = set(prefix_ops)
@@ -467,7 +502,7 @@ def _violation(
         group_size,
         steps,
         tuple(ops[index] for index in prefix_ops),
-        best_state,
+        export_state(best_state),
         tuple(stuck),
         None if deadline_index is None else ops[deadline_index],
     )

@@ -18,22 +18,41 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
   never removes a valid continuation) and drop it when its output is unknown.
 - ``partition(ops)`` splits a history into independent sub-histories (by key for
   the KV store; the single register is one partition), in a deterministic order.
-- Failed operations (Jepsen ``:fail``) never reach a model: they did not happen.
+  ``compile_partition(ops)`` gives one part's initial state and a compiled step per
+  operation (a partition of several keys has a state over all of them), and
+  ``partition_key(ops)`` names the part in reports.
+- Failed operations (Jepsen ``:fail``) never reach a model: they did not happen. A
+  cas whose compare failed reaches it as an OK cas with output ``False`` (see
+  ``harmonysim.check.history.FailCas``).
+- Range scans (kv): a scan ``[low, high]`` must observe, for every key in its range,
+  one state of the store. A key of its range with a write overlapping the scan in
+  real time is merged with the scan into one partition (union-find: scans that
+  share such keys merge too); a key of its range without one holds a single value
+  throughout the scan in every linearization of that key, so the scan's view of it
+  is checked in the key's own partition as a get (``SCAN_KEY``). Keys no scan
+  touches stay alone: P-compositionality still holds between the parts. A merged
+  part's state is the tuple of its keys' values, in key order.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from harmonysim.check.history import UNKNOWN, CompletedOp
 
 __all__ = [
     "MODELS",
     "REJECT",
+    "SCAN_KEY",
+    "CompiledPartition",
+    "KeyGroup",
     "KvModel",
+    "KvSnapshot",
     "Model",
     "ModelError",
     "OpInput",
@@ -57,7 +76,29 @@ StepFunction = Callable[[Hashable], Hashable]
 
 
 class ModelError(ValueError):
-    """An operation the model cannot interpret (unknown ``f``, malformed value)."""
+    """An operation the model cannot interpret (unknown ``f``, malformed value);
+    ``op`` is that operation when it is known (its ``invoke_index`` finds its line)."""
+
+    def __init__(self, message: str, op: CompletedOp | None = None) -> None:
+        super().__init__(message)
+        self.op = op
+
+
+_BRIEF_CHARS: Final = 60
+
+
+def _brief(value: object) -> str:
+    """``repr`` of a value from a history, cut short for an error message."""
+    text = repr(value)
+    return text if len(text) <= _BRIEF_CHARS else text[: _BRIEF_CHARS - 3] + "..."
+
+
+def _compile_one(model: Model, op: CompletedOp) -> StepFunction:
+    """``model.compile_step`` for one operation; a ModelError names the operation."""
+    try:
+        return model.compile_step(OpInput(op.f, op.key, op.input), op.output)
+    except ModelError as error:
+        raise ModelError(str(error), op) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +108,43 @@ class OpInput:
     f: str
     key: object | None
     value: object
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPartition:
+    """One partition, ready to search: its initial state, a step and a read-only flag
+    per operation (in the order given), and how to show a search state in reports."""
+
+    init: Hashable
+    steps: list[StepFunction]
+    read_only: list[bool]
+    export_state: Callable[[Hashable], Hashable]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGroup:
+    """The name of a kv partition that merges keys (scans cover them), or of a scan
+    whose range holds no key of the history (``keys`` empty, ``scan_range`` set)."""
+
+    keys: tuple[object, ...]
+    scan_range: tuple[object, object] | None = None
+
+    def __str__(self) -> str:
+        if not self.keys and self.scan_range is not None:
+            return f"scan range {self.scan_range[0]!r}..{self.scan_range[1]!r}"
+        if len(self.keys) <= 4:
+            return "keys " + ", ".join(repr(key) for key in self.keys)
+        return f"{len(self.keys)} keys {self.keys[0]!r}..{self.keys[-1]!r}"
+
+    def to_json(self) -> list[object]:
+        return list(self.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class KvSnapshot:
+    """The state of a merged kv partition, for reports: (key, value) of present keys."""
+
+    items: tuple[tuple[object, object], ...]
 
 
 class Model(Protocol):
@@ -84,6 +162,10 @@ class Model(Protocol):
     def is_read_only(self, input: OpInput, output: object) -> bool: ...
 
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]: ...
+
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None: ...
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition: ...
 
     def describe_operation(self, input: OpInput, output: object) -> str: ...
 
@@ -106,7 +188,7 @@ def _show(value: object) -> str:
 def _pair(input: OpInput) -> tuple[object, object]:
     value = input.value
     if not isinstance(value, tuple) or len(value) != 2:
-        raise ModelError(f"{input.f} expects [old new], got {value!r}")
+        raise ModelError(f"{input.f} expects [old new], got {_brief(value)}")
     return value[0], value[1]
 
 
@@ -189,6 +271,12 @@ class RegisterModel:
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
         return [list(ops)] if ops else []
 
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None:
+        return None
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
+        return _compile_simple(self, ops)
+
     def describe_operation(self, input: OpInput, output: object) -> str:
         result = "?" if output is UNKNOWN else _show(output)
         if input.f == "read":
@@ -220,6 +308,10 @@ class KvModel:
       counts as empty); values must both be strings, or both tuples.
     - ``delete``: the key becomes absent.
     - ``cas [old new]``: as for the register (old nil means "absent").
+    - ``scan``: its key is the low bound and its input the high bound (inclusive);
+      its output the ``(key, value)`` pairs read. Legal iff, in one state, every key
+      of the range holds exactly the value the scan reports (absent keys are not
+      reported). An indeterminate scan constrains nothing and is left out.
     """
 
     def __init__(self, *, missing_reads: tuple[Hashable, ...] = (None, "")) -> None:
@@ -237,7 +329,7 @@ class KvModel:
 
     def compile_step(self, input: OpInput, output: object) -> StepFunction:
         f = input.f
-        if f in ("get", "read"):
+        if f in ("get", "read", SCAN_KEY):
             if output is UNKNOWN:
                 return _identity
             expected: Hashable = _check_hashable(output)
@@ -259,7 +351,7 @@ class KvModel:
         if f == "append":
             suffix = input.value
             if not isinstance(suffix, str | tuple):
-                raise ModelError(f"append expects a string or a vector, got {suffix!r}")
+                raise ModelError(f"append expects a string or a vector, got {_brief(suffix)}")
             suffix_type = type(suffix)
 
             def append(state: Hashable) -> Hashable:
@@ -293,23 +385,64 @@ class KvModel:
                 return new_value if state == old_value else REJECT
 
             return cas
-        raise ModelError(f"the kv model has no operation {f!r} (get, put, append, delete, cas)")
+        if f == "scan":
+            raise ModelError("a scan is compiled with its partition (compile_partition)")
+        raise ModelError(
+            f"the kv model has no operation {f!r} (get, put, append, delete, cas, scan)"
+        )
 
     def is_read_only(self, input: OpInput, output: object) -> bool:
-        if input.f in ("get", "read"):
+        if input.f in ("get", "read", "scan", SCAN_KEY):
             return True
         return input.f == "cas" and output is not UNKNOWN and not _cas_succeeded(output)
 
     def partition(self, ops: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
+        if any(op.f == "scan" for op in ops):
+            return _merge_scanned_keys(ops, self)
         groups: dict[object, list[CompletedOp]] = {}
         for op in ops:
             try:
                 groups.setdefault(op.key, []).append(op)
             except TypeError:
-                raise ModelError(f"key {op.key!r} is not hashable") from None
+                raise ModelError(f"key {_brief(op.key)} is not hashable", op) from None
         # Dicts keep insertion order; sorting by a total, hash-free key makes the
         # partition order independent of the history's interleaving too.
         return [groups[key] for key in sorted(groups, key=_ordering_key)]
+
+    def partition_key(self, ops: Sequence[CompletedOp]) -> object | None:
+        scans = [op for op in ops if op.f == "scan"]
+        if not scans:
+            first = ops[0].key if ops else None
+            return first if all(op.key == first for op in ops) else KeyGroup(_sorted_keys(ops))
+        keys = _sorted_keys(ops)
+        if not keys:
+            return KeyGroup((), (scans[0].key, scans[0].input))
+        return KeyGroup(keys)
+
+    def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
+        if ops and all(op.f != "scan" and op.key == ops[0].key for op in ops):
+            return _compile_simple(self, ops)
+        keys = _sorted_keys(ops)
+        slot_of = {key: slot for slot, key in enumerate(keys)}
+        steps: list[StepFunction] = []
+        for op in ops:
+            if op.f == "scan":
+                steps.append(_compile_scan(op, keys))
+            else:
+                steps.append(_in_slot(_compile_one(self, op), slot_of[op.key]))
+        read_only = [self.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops]
+
+        def export_state(state: Hashable) -> Hashable:
+            assert isinstance(state, tuple)
+            return KvSnapshot(
+                tuple(
+                    (key, value)
+                    for key, value in zip(keys, state, strict=True)
+                    if value is not None
+                )
+            )
+
+        return CompiledPartition((None,) * len(keys), steps, read_only, export_state)
 
     def describe_operation(self, input: OpInput, output: object) -> str:
         result = "?" if output is UNKNOWN else _show(output)
@@ -317,6 +450,22 @@ class KvModel:
             return f"get() -> {result}"
         if input.f == "delete":
             return "delete()" + (" -> ?" if output is UNKNOWN else "")
+        if input.f == SCAN_KEY and isinstance(input.value, tuple) and len(input.value) == 2:
+            low, high = input.value
+            return f"scan({_show(low)}..{_show(high)}) saw {_show(input.key)} -> {result}"
+        if input.f == "scan":
+            shown = (
+                "?"
+                if not isinstance(output, tuple)
+                else "{"
+                + ", ".join(
+                    f"{_show(pair[0])}: {_show(pair[1])}"
+                    for pair in output
+                    if isinstance(pair, tuple) and len(pair) == 2
+                )
+                + "}"
+            )
+            return f"scan({_show(input.key)}..{_show(input.value)}) -> {shown}"
         if input.f == "cas" and isinstance(input.value, tuple) and len(input.value) == 2:
             old, new = input.value
             outcome = "?" if output is UNKNOWN else ("ok" if _cas_succeeded(output) else "false")
@@ -325,11 +474,191 @@ class KvModel:
         return f"{input.f}({_show(input.value)}){suffix}"
 
     def describe_state(self, state: Hashable) -> str:
+        if isinstance(state, KvSnapshot):
+            shown = ", ".join(f"{_show(key)}: {_show(value)}" for key, value in state.items)
+            return "{" + shown + "}"
         return "absent" if state is None else _show(state)
 
 
 def _identity(state: Hashable) -> Hashable:
     return state
+
+
+def _compile_simple(model: Model, ops: Sequence[CompletedOp]) -> CompiledPartition:
+    """A partition whose state is the model's own (one register, one key)."""
+    return CompiledPartition(
+        model.init(),
+        [_compile_one(model, op) for op in ops],
+        [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops],
+        _identity,
+    )
+
+
+def _in_slot(inner: StepFunction, slot: int) -> StepFunction:
+    """A one-key step acting on one slot of a merged partition's tuple state."""
+
+    def step(state: Hashable) -> Hashable:
+        assert isinstance(state, tuple)
+        value = state[slot]
+        new_value = inner(value)
+        if new_value is REJECT:
+            return REJECT
+        if new_value is value:
+            return state
+        return (*state[:slot], new_value, *state[slot + 1 :])
+
+    return step
+
+
+def _reject(state: Hashable) -> Hashable:
+    return REJECT
+
+
+def _scan_pairs(op: CompletedOp) -> tuple[tuple[object, object], ...]:
+    """The (key, value) pairs an OK scan reported; ModelError when malformed."""
+    output = op.output
+    if not isinstance(output, tuple) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in output
+    ):
+        raise ModelError(f"scan expects its result as [[key value] ...], got {_brief(output)}", op)
+    return output
+
+
+def _sorted_keys(ops: Sequence[CompletedOp]) -> tuple[Any, ...]:
+    """The keys a part names, in their natural order: every non-scan operation's key,
+    and the keys OK scans reported."""
+    keys: set[Any] = set()
+    try:
+        for op in ops:
+            if op.f != "scan":
+                keys.add(op.key)
+            elif op.output is not UNKNOWN:
+                keys.update(pair[0] for pair in _scan_pairs(op))
+        return tuple(sorted(keys))
+    except TypeError:
+        raise ModelError(
+            "keys must be hashable and of one ordered type when the history has scans", op
+        ) from None
+
+
+def _compile_scan(op: CompletedOp, keys: tuple[Any, ...]) -> StepFunction:
+    """A scan over a merged partition whose keys are ``keys`` (sorted)."""
+    if op.output is UNKNOWN:
+        return _identity
+    pairs = _scan_pairs(op)
+    low: Any = op.key
+    high: Any = op.input
+    try:
+        reported = dict(pairs)
+        if len(reported) != len(pairs) or not all(low <= key <= high for key in reported):
+            return _reject  # a key twice, or outside the range: no state explains it
+        start = bisect.bisect_left(keys, low)
+        stop = bisect.bisect_right(keys, high)
+    except TypeError:
+        raise ModelError(
+            f"scan bounds {_brief(low)}..{_brief(high)} cannot be compared with the keys", op
+        ) from None
+    expected = tuple(reported.get(key) for key in keys[start:stop])
+
+    def scan(state: Hashable) -> Hashable:
+        assert isinstance(state, tuple)
+        return state if state[start:stop] == expected else REJECT
+
+    return scan
+
+
+SCAN_KEY: Final = "scan-key"
+"""The ``f`` of a scan's view of one key, in that key's own partition (see
+``_merge_scanned_keys``): a get of the value the scan reported (absent: nil)."""
+
+
+def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[CompletedOp]]:
+    """Partition a kv history with scans (union-find over scans and keys).
+
+    A key in a scan's range that has a write (an operation that is not read-only:
+    reads change nothing) overlapping the scan in real time (indeterminate ones run
+    to +inf) is merged with the scan: its value may change while the scan runs, so
+    the scan must be placed against it and the other keys at one instant. A key in
+    range with no overlapping write holds one value throughout the scan in every
+    linearization of that key, so the scan's view of it is checked in the key's own
+    partition, as a get (``SCAN_KEY``), at no cost to the others. A merged part gets
+    a copy of the scan restricted to its keys. A scan reporting a key twice or
+    outside its range is a part of its own, which always fails. Indeterminate scans
+    constrain nothing and are left out."""
+    keys = _sorted_keys(ops)
+    index_of = {key: position for position, key in enumerate(keys)}
+    # Per key, its writes' calls in order, and the latest return among them so far.
+    calls: list[list[float]] = [[] for _ in keys]
+    latest: list[list[float]] = [[] for _ in keys]
+    writes = [
+        op
+        for op in ops
+        if op.f != "scan" and not model.is_read_only(OpInput(op.f, op.key, op.input), op.output)
+    ]
+    for op in sorted(writes, key=lambda op: op.call):
+        position = index_of[op.key]
+        calls[position].append(op.call)
+        previous = latest[position][-1] if latest[position] else -math.inf
+        latest[position].append(max(previous, op.ret))
+    parent = list(range(len(keys)))
+
+    def find(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    scans: list[tuple[CompletedOp, int, int, int]] = []  # (scan, node, start, stop)
+    lone: list[list[CompletedOp]] = []
+    for op in ops:
+        if op.f != "scan" or op.output is UNKNOWN:
+            continue
+        pairs = _scan_pairs(op)
+        low: Any = op.key
+        high: Any = op.input
+        try:
+            reported = {pair[0] for pair in pairs}
+            if len(reported) != len(pairs) or not all(low <= key <= high for key in reported):
+                lone.append([op])
+                continue
+            start = bisect.bisect_left(keys, low)
+            stop = bisect.bisect_right(keys, high)
+        except TypeError:
+            raise ModelError(
+                f"scan bounds {_brief(op.key)}..{_brief(op.input)} cannot be compared "
+                "with the keys",
+                op,
+            ) from None
+        node = len(parent)
+        parent.append(node)
+        scans.append((op, node, start, stop))
+        for position in range(start, stop):
+            before = bisect.bisect_right(calls[position], op.ret)  # called by its return
+            if before and latest[position][before - 1] >= op.call:  # and not done before
+                parent[find(position)] = find(node)
+    groups: dict[int, list[CompletedOp]] = {}
+    for op in ops:
+        if op.f != "scan":
+            groups.setdefault(find(index_of[op.key]), []).append(op)
+    for op, node, start, stop in scans:
+        root = find(node)
+        merged = [key for key in keys[start:stop] if find(index_of[key]) == root]
+        if merged:
+            inside = set(merged)
+            view = tuple(pair for pair in _scan_pairs(op) if pair[0] in inside)
+            groups[root].append(replace(op, output=view))
+        values = dict(_scan_pairs(op))
+        for key in keys[start:stop]:
+            part = find(index_of[key])
+            if part != root:
+                groups.setdefault(part, []).append(
+                    replace(
+                        op, f=SCAN_KEY, key=key, input=(op.key, op.input), output=values.get(key)
+                    )
+                )
+    first_key = {find(position): position for position in reversed(range(len(keys)))}
+    ordered = sorted(groups, key=lambda root: first_key[root])
+    return [groups[root] for root in ordered] + lone
 
 
 def _make_absent(state: Hashable) -> Hashable:
@@ -340,7 +669,7 @@ def _check_hashable(value: object) -> Hashable:
     try:
         hash(value)
     except TypeError:
-        raise ModelError(f"value {value!r} is not hashable") from None
+        raise ModelError(f"value {_brief(value)} is not hashable") from None
     return value
 
 

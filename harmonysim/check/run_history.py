@@ -4,10 +4,13 @@ Rules:
 - The rows are the run's ``history.jsonl`` (``harmonysim.cluster.history``):
   ``process``, ``type``, ``f``, ``key``, ``value``, ``time``, ``index``. They become
   ``harmonysim.check.history`` events (JSON arrays as tuples), are paired per
-  process and checked with the ``kv`` model, one key at a time.
-- ``scan`` operations read a range of keys, which the per-key model cannot
-  express: they are left out (invocation and completion alike) and the result
-  says how many. Every other operation is checked.
+  process and checked with the ``kv`` model, one key at a time, except that the
+  keys a ``scan`` covered are checked together with it (``harmonysim.check.models``):
+  a scan must observe its whole range in one state. Every operation is checked.
+- A ``fail`` cas is a cas whose compare failed (our server fails nothing else,
+  ``harmonysim.cluster.history``): it is read with ``FailCas.COMPARE``, as an
+  operation that took place and returned false. Other failed operations did not
+  happen and are dropped.
 - The search has a step budget (deterministic), so a run never hangs on a hard
   history: when it runs out the verdict is ``unknown``, never a guess.
 - A violation's details carry the checker's explanation: the key, the longest
@@ -21,14 +24,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harmonysim.check.history import HistoryParseError, Operation, OpType, pair_operations
+from harmonysim.check.history import (
+    FailCas,
+    HistoryParseError,
+    Operation,
+    OpType,
+    pair_operations,
+)
 from harmonysim.check.linearizability import Verdict, check
-from harmonysim.check.models import KvModel, ModelError
+from harmonysim.check.models import SCAN_KEY, KeyGroup, KvModel, ModelError
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
 
 __all__ = [
     "DEFAULT_BUDGET_STEPS",
-    "UNSUPPORTED_FUNCTIONS",
     "check_run_history",
     "history_events",
 ]
@@ -36,7 +44,6 @@ __all__ = [
 CHECK_NAME = "linearizability"
 DEFAULT_BUDGET_STEPS = 2_000_000
 """Search steps allowed per run: far above what shipped scenarios need (thousands)."""
-UNSUPPORTED_FUNCTIONS = frozenset({"scan"})
 _EXPLANATION_LINES = 40
 _PRECEDING_OPS = 4  # operations linearized before the failure, implicated with it
 _OP_TYPES = {member.value: member for member in OpType}
@@ -48,15 +55,10 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def history_events(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Operation], int]:
-    """History rows as checker events, without unsupported operations; also how many
-    operations (invocations) were left out."""
+def history_events(rows: Iterable[Mapping[str, Any]]) -> list[Operation]:
+    """History rows as checker events."""
     events: list[Operation] = []
-    excluded = 0
     for position, row in enumerate(rows):
-        if row["f"] in UNSUPPORTED_FUNCTIONS:
-            excluded += row["type"] == "invoke"
-            continue
         events.append(
             Operation(
                 process=row["process"],
@@ -69,55 +71,59 @@ def history_events(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Operation], 
                 line=int(row.get("index", position)) + 1,
             )
         )
-    return events, excluded
+    return events
 
 
 def check_run_history(
     rows: Iterable[Mapping[str, Any]], *, budget_steps: int = DEFAULT_BUDGET_STEPS
 ) -> CheckResult:
     """Check a run's history rows for linearizability (see the module rules)."""
-    events, excluded_ops = history_events(rows)
-    note = f"; {excluded_ops} scan operation(s) excluded (not supported by the kv model)"
+    events = history_events(rows)
     try:
-        ops = pair_operations(events, source="history.jsonl")
+        ops = pair_operations(events, source="history.jsonl", fail_cas=FailCas.COMPARE)
         result = check(ops, KvModel(), budget_steps=budget_steps)
     except (HistoryParseError, ModelError) as error:
         return CheckResult(
             CHECK_NAME,
             CheckStatus.VIOLATION,
             f"the history itself is malformed: {error}",
-            {"error": str(error), "excluded_scans": excluded_ops},
+            {"error": str(error)},
         )
+    keys = len({op.key for op in ops if op.f != "scan"})
+    scans = sum(1 for op in ops if op.f == "scan")
+    failed_cas = sum(1 for op in ops if op.f == "cas" and op.output is False)
+    merged = sum(1 for part in result.partitions if isinstance(part.key, KeyGroup))
     details: dict[str, Any] = {
         "operations": len(ops),
-        "keys": len(result.partitions),
+        "keys": keys,
+        "partitions": len(result.partitions),
+        "merged_partitions": merged,
+        "scans": scans,
+        "failed_cas": failed_cas,
         "steps": result.steps,
         "budget_steps": budget_steps,
-        "excluded_scans": excluded_ops,
-        "excluded_note": "scan reads a key range; the per-key kv model cannot check it",
     }
-    scans = note if excluded_ops else ""
     if result.verdict is Verdict.OK:
         return CheckResult(
             CHECK_NAME,
             CheckStatus.OK,
-            f"{len(ops)} operations on {len(result.partitions)} keys are linearizable{scans}",
+            f"{len(ops)} operations on {keys} keys are linearizable "
+            f"({scans} scans, {failed_cas} failed cas; {len(result.partitions)} partitions)",
             details,
         )
     explanation = result.explain().splitlines()
     details["explanation"] = explanation[:_EXPLANATION_LINES]
     if result.verdict is Verdict.UNKNOWN:
         undecided = [part.key for part in result.partitions if part.verdict is Verdict.UNKNOWN]
-        details["undecided_keys"] = undecided[:20]
+        details["undecided_keys"] = [_json_key(key) for key in undecided[:20]]
         return CheckResult(
             CHECK_NAME,
             CheckStatus.UNKNOWN,
-            f"search budget of {budget_steps:,} steps ran out with {len(undecided)} key(s) "
-            f"undecided{scans}",
+            f"search budget of {budget_steps:,} steps ran out with {len(undecided)} "
+            "partition(s) undecided",
             details,
         )
-    keys = [part.key for part in result.violations]
-    details["violated_keys"] = keys
+    details["violated_keys"] = [_json_key(part.key) for part in result.violations]
     culprit_rows: list[int] = []
     for part in result.violations:
         # The operations that cannot follow, the one that had to be preceded by an
@@ -130,12 +136,21 @@ def check_run_history(
     first = result.violations[0]
     stuck = first.stuck[0].op if first.stuck else first.deadline
     culprit = (
-        f"; e.g. process {stuck.process} {stuck.f} called at {stuck.call:g} ms" if stuck else ""
+        f"; e.g. process {stuck.process} {'scan' if stuck.f == SCAN_KEY else stuck.f} called "
+        f"at {stuck.call:g} ms"
+        if stuck
+        else ""
     )
+    where = str(first.key) if isinstance(first.key, KeyGroup) else f"key {first.key!r}"
     return CheckResult(
         CHECK_NAME,
         CheckStatus.VIOLATION,
-        f"not linearizable on key {first.key!r}{culprit}{scans}",
+        f"not linearizable on {where}{culprit}",
         details,
         Implicated(history_rows=tuple(dict.fromkeys(culprit_rows))),
     )
+
+
+def _json_key(key: object) -> Any:
+    """A partition's key as JSON: a key, or the list of keys a scan merged."""
+    return key.to_json() if isinstance(key, KeyGroup) else key

@@ -8,6 +8,11 @@ input (missing file, parse error with its line, bad flags). ``--model auto``
 picks ``kv`` when the history's operations carry keys, else ``register``.
 ``--timeout`` bounds wall-clock time, so with it a verdict of unknown may depend
 on the machine; ``--budget`` is deterministic.
+
+A failed cas (``--fail-cas``): ``compare`` reads it as a cas that returned false
+(Porcupine's etcd model), ``drop`` as an operation that did not happen (Knossos);
+``auto`` is ``compare`` for our JSON Lines and the Jepsen log form, ``drop`` for
+EDN. A file in which no operation is found is bad input (exit 2), not a verdict.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from harmonysim.cli.common import (
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from harmonysim.check.history import Operation
 
 NAME = "check-history"
 HELP = "check a client history (history.jsonl or Jepsen) for linearizability"
@@ -52,9 +59,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=["auto", "jsonl", "jepsen"],
+        choices=["auto", "jsonl", "jepsen", "edn", "log"],
         default="auto",
-        help="input format (default auto: sniffed from the first line)",
+        help="input format (default auto: sniffed from the first line; jepsen: EDN or log, "
+        "sniffed)",
+    )
+    parser.add_argument(
+        "--fail-cas",
+        choices=["auto", "drop", "compare"],
+        default="auto",
+        help="a failed cas: compare = it returned false (Porcupine/etcd), drop = it did "
+        "not happen (Knossos); default auto: compare for JSON Lines and Jepsen logs, "
+        "drop for EDN",
     )
     parser.add_argument(
         "--budget", type=positive_int, help="search steps before giving up (deterministic)"
@@ -66,31 +82,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
-    from harmonysim.check.history import HistoryParseError, OpStatus, load_history, pair_operations
+    from rich.markup import escape
+
+    from harmonysim.check.history import (
+        FailCas,
+        HistoryParseError,
+        OpStatus,
+        default_fail_cas,
+        load_history_as,
+        pair_operations,
+    )
     from harmonysim.check.linearizability import Verdict, check
     from harmonysim.check.models import ModelError, get_model
-    from harmonysim.check.run_history import UNSUPPORTED_FUNCTIONS
 
     path: Path = args.file
+    events: list[Operation] = []
     if not path.is_file():
-        raise BadInput(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        raise BadInput(
+            escape(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        )
     try:
-        events = load_history(path, args.format)
-        skipped = [event for event in events if event.f in UNSUPPORTED_FUNCTIONS]
-        events = [event for event in events if event.f not in UNSUPPORTED_FUNCTIONS]
-        ops = pair_operations(events, source=str(path))
+        events, resolved = load_history_as(path, args.format)
+        if not events:
+            raise BadInput(
+                escape(f"{path}: ")
+                + f"no operations found (read as {resolved.value}; expected our "
+                "history.jsonl, a Jepsen EDN history or a Jepsen log)"
+            )
+        fail_cas = default_fail_cas(resolved) if args.fail_cas == "auto" else FailCas(args.fail_cas)
+        ops = pair_operations(events, source=str(path), fail_cas=fail_cas)
         model_name = args.model
         if model_name == "auto":
             model_name = "kv" if any(event.key is not None for event in events) else "register"
         model = get_model(model_name)
         result = check(ops, model, budget_steps=args.budget, timeout_s=args.timeout)
     except HistoryParseError as error:
-        raise BadInput(str(error)) from None
+        raise BadInput(escape(str(error))) from None
     except ModelError as error:
-        raise BadInput(f"{path}: {error}") from None
+        line = _line_of(events, error.op.invoke_index) if error.op is not None else None
+        where = f"{path}:{line}" if line is not None else str(path)
+        raise BadInput(escape(f"{where}: {error}")) from None
     except OSError as error:
         raise BadInput(f"{path}: cannot read ({error.strerror or error})") from None
-    skipped_ops = sum(1 for event in skipped if event.type.value == "invoke")
     indeterminate = sum(1 for op in ops if op.status is OpStatus.INFO)
     code = {
         Verdict.OK: EXIT_OK,
@@ -101,12 +134,13 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         report: dict[str, Any] = {
             "file": str(path),
             "model": model_name,
+            "format": resolved.value,
+            "fail_cas": fail_cas.value,
             "verdict": result.verdict.value,
             "operations": len(ops),
             "indeterminate": indeterminate,
             "partitions": len(result.partitions),
             "steps": result.steps,
-            "excluded_scans": skipped_ops,
             "violated_keys": [_json_key(part.key) for part in result.violations],
             "explanation": result.explain().splitlines(),
         }
@@ -114,21 +148,28 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return code
     style = {Verdict.OK: "green", Verdict.VIOLATION: "bold red", Verdict.UNKNOWN: "yellow"}
     out.print(
-        f"[{style[result.verdict]}]{result.verdict.value}[/]  {path}  model {model_name}  "
-        f"{len(ops)} operations ({indeterminate} indeterminate)  {result.steps:,} steps",
+        f"[{style[result.verdict]}]{result.verdict.value}[/]  {escape(str(path))}  "
+        f"model {model_name}  "
+        f"{len(ops)} operations ({indeterminate} indeterminate)  {result.steps:,} steps  "
+        f"(read as {resolved.value}, failed cas: {fail_cas.value})",
         highlight=False,
     )
-    if skipped_ops:
-        out.print(
-            f"{skipped_ops} scan operation(s) left out: the {model_name} model checks one key "
-            "at a time",
-            highlight=False,
-        )
     out.print(result.explain(), highlight=False, markup=False, soft_wrap=True)
     return code
 
 
 def _json_key(key: object) -> object:
+    from harmonysim.check.models import KeyGroup
+
+    if isinstance(key, KeyGroup):
+        return key.to_json()
     if key is None or isinstance(key, str | int | float | bool):
         return key
     return repr(key)
+
+
+def _line_of(events: list[Operation], index: int) -> int | None:
+    """The line of the event at ``index`` in the history as read."""
+    if 0 <= index < len(events) and events[index].index == index:
+        return events[index].line
+    return None

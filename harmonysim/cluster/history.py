@@ -3,9 +3,13 @@
 Rules:
 - One row per event: ``process`` (the client's number), ``type`` (invoke, ok,
   fail, info), ``f``, ``key``, ``value``, ``time`` (virtual ms), ``index``.
-- ``fail`` means the operation certainly did not take effect (a cas whose
-  expected value did not match); ``info`` means it is unknown (timed out, or
-  still pending when the run ended): checkers must allow both outcomes.
+- ``fail`` means the operation certainly did not take effect. The server fails
+  nothing but a cas whose expected value did not match, so a ``fail`` cas is a
+  definite, informative result: the compare took place, between invoke and
+  completion, and found another value (Porcupine's etcd reading; checkers read it
+  so, ``harmonysim.check.history.FailCas.COMPARE``). ``info`` means it is unknown
+  (timed out, or still pending when the run ended): checkers must allow both
+  outcomes.
 - Values: put writes ``value``; cas ``[expected, new]``; get's completion carries
   the value read (null when absent); scan's invoke carries the high bound and its
   completion the ``[key, value]`` pairs read.

@@ -26,7 +26,8 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "keep votedFor only in memory, so a restarted node can vote twice in a term (Figure 2)"
         ),
         "read_without_read_index": (
-            "serve reads from local state without confirming leadership, allowing stale reads (§8)"
+            "serve reads (get, scan) from local state without confirming leadership, "
+            "allowing stale reads (§8)"
         ),
         "ack_before_fsync": (
             "acknowledge appends and votes before the write is durable on disk (Figure 2)"

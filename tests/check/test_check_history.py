@@ -159,7 +159,10 @@ def test_parse_jsonl_example() -> None:
         ('{"process": true, "type": "ok", "f": "read"}', "'process' must be"),
         ('{"process": 1, "type": "done", "f": "read"}', "'type' must be one of"),
         ('{"process": 1, "type": "ok", "f": ""}', "'f' must be a non-empty string"),
-        ('{"process": 1, "type": "ok", "f": "read", "time": "soon"}', "'time' must be a number"),
+        (
+            '{"process": 1, "type": "ok", "f": "read", "time": "soon"}',
+            "'time' must be a finite number",
+        ),
     ],
 )
 def test_parse_jsonl_errors_name_the_line(line: str, message: str) -> None:

@@ -5,7 +5,10 @@ The brute force tries every order of the operations consistent with real time
 operations may be left out), against its own reference semantics written here,
 independent of ``models.py``. Histories are generated from a random sequential
 execution (linearizable by construction) and then, most of the time, one output
-is corrupted, so both verdicts occur often.
+is corrupted, so both verdicts occur often. A second family, drawn by hypothesis,
+adds range scans over several keys and failed cas: those histories go through
+``pair_operations`` as Jepsen events (a failed cas recorded as ``fail`` and read
+with ``FailCas.COMPARE``) before the checker sees them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import cache
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from harmonysim.check.history import UNKNOWN, CompletedOp, OpStatus
+from harmonysim.check.history import (
+    UNKNOWN,
+    CompletedOp,
+    FailCas,
+    Operation,
+    OpStatus,
+    OpType,
+    pair_operations,
+)
 from harmonysim.check.linearizability import Verdict, check
 from harmonysim.check.models import KvModel, Model, OpInput, RegisterModel
 from tests.check.support import assert_valid_witness
@@ -50,6 +63,10 @@ def kv_reference(state: Hashable, op: CompletedOp) -> tuple[bool, Hashable]:
     current = store.get(op.key)
     unknown = op.output is UNKNOWN
     accepted = True
+    if op.f == "scan":
+        low, high = op.key, op.input
+        seen = tuple(sorted((k, v) for k, v in store.items() if low <= k <= high))  # type: ignore[operator]
+        return unknown or op.output == seen, state
     if op.f == "get":
         accepted = unknown or op.output == current or (current is None and op.output == "")
     elif op.f == "put":
@@ -125,9 +142,13 @@ def random_history(
     make_call: Callable[[random.Random], tuple[str, object, object]],
     reference: ReferenceStep,
     initial: Hashable,
+    *,
+    unrecorded_failed_cas: float = 0.5,
 ) -> list[CompletedOp]:
     """Run a random sequential execution at random instants inside random intervals,
-    record what each client saw, then maybe corrupt one observation."""
+    record what each client saw, then maybe corrupt one observation. A cas that
+    returned false is left out of the history with probability
+    ``unrecorded_failed_cas`` (as if recorded ``:fail`` and dropped)."""
     count = rng.randint(1, 7)
     drafts: list[tuple[float, float, str, object, object, bool]] = []
     for _ in range(count):
@@ -149,7 +170,7 @@ def random_history(
         output = _observe(state, probe)
         accepted, state = reference(state, probe)
         assert accepted
-        if f == "cas" and output is False and rng.random() < 0.5:
+        if f == "cas" and output is False and rng.random() < unrecorded_failed_cas:
             continue  # a failed cas recorded as :fail never happened
         if indeterminate:
             ops[index] = _completed(index, f, key, argument, UNKNOWN, call, math.inf)
@@ -163,6 +184,9 @@ def random_history(
 
 def _observe(state: Hashable, op: CompletedOp) -> object:
     """What the client sees when ``op`` applies in ``state``."""
+    if op.f == "scan":
+        assert isinstance(state, tuple)
+        return tuple((k, v) for k, v in state if op.key <= k <= op.input)  # type: ignore[operator]
     current = dict(state).get(op.key) if isinstance(state, tuple) else state
     if op.f in ("read", "get"):
         return current
@@ -178,8 +202,18 @@ def _corrupt(rng: random.Random, history: list[CompletedOp]) -> list[CompletedOp
         return history
     index = rng.choice(candidates)
     op = history[index]
-    if op.f in ("read", "get"):
-        output: object = rng.choice([None, 0, 1, 2] if op.f == "read" else [None, "x", "y", "xy"])
+    if op.f == "scan":
+        assert isinstance(op.output, tuple)
+        pairs = list(op.output)
+        if pairs and rng.random() < 0.5:
+            del pairs[rng.randrange(len(pairs))]  # a key missed
+        else:
+            key = rng.choice(["a", "b", "c"])
+            if op.key <= key <= op.input:  # type: ignore[operator]
+                pairs = sorted({**dict(pairs), key: rng.choice(["x", "y", "xy"])}.items())
+        output: object = tuple(pairs)
+    elif op.f in ("read", "get"):
+        output = rng.choice([None, 0, 1, 2] if op.f == "read" else [None, "x", "y", "xy"])
     elif op.f == "cas":
         output = False if op.output is not False else op.input
     else:  # a write's output is not checked: shift its interval instead
@@ -199,6 +233,40 @@ def _corrupt(rng: random.Random, history: list[CompletedOp]) -> list[CompletedOp
         ]
     replaced = _completed(op.invoke_index, op.f, op.key, op.input, output, op.call, op.ret)
     return [*history[:index], replaced, *history[index + 1 :]]
+
+
+def _scan_kv_call(rng: random.Random) -> tuple[str, object, object]:
+    """kv operations on three keys, with range scans and cas that often fail."""
+    f = rng.choice(["get", "put", "put", "append", "delete", "cas", "cas", "scan", "scan"])
+    key = rng.choice(["a", "b", "c"])
+    if f == "scan":
+        low, high = sorted(rng.sample(["a", "b", "c"], 2))
+        return f, low, high
+    if f == "get" or f == "delete":
+        return f, key, None
+    if f in ("put", "append"):
+        return f, key, rng.choice(["x", "y"])
+    return f, key, (rng.choice([None, "x", "y", "xy"]), rng.choice(["x", "y"]))
+
+
+def _as_events(history: Sequence[CompletedOp]) -> list[Operation]:
+    """Jepsen events for ``history``: an invoke and a completion per operation, in time
+    order; a cas that returned false completes with ``fail``."""
+    timed: list[tuple[float, int, Operation]] = []
+    for op in history:
+        process = op.invoke_index
+        invoke = Operation(process, OpType.INVOKE, op.f, op.key, op.input, op.call, 0)
+        timed.append((op.call, 0, invoke))
+        if op.status is OpStatus.INFO:
+            continue
+        kind = OpType.FAIL if op.f == "cas" and op.output is False else OpType.OK
+        value = op.input if kind is OpType.FAIL else op.output
+        timed.append((op.ret, 1, Operation(process, kind, op.f, op.key, value, op.ret, 0)))
+    timed.sort(key=lambda item: (item[0], item[1]))
+    return [
+        Operation(e.process, e.type, e.f, e.key, e.value, e.time, index)
+        for index, (_, _, e) in enumerate(timed)
+    ]
 
 
 def _completed(
@@ -246,7 +314,7 @@ def test_checker_agrees_with_brute_force(
         )
         verdicts[result.verdict] += 1
         if expected:
-            witness = [op for part in result.partitions for op in part.linearization]
+            witness = [part.linearization for part in result.partitions]
             assert_valid_witness(witness, history, model)
         else:
             _assert_prefix_is_linearizable(result.violations[0].linearization, model)
@@ -275,3 +343,49 @@ def test_brute_force_itself_on_known_cases() -> None:
     assert brute_force_linearizable(overlapping, register_reference, None)
     maybe_applied = [op("write", 1, UNKNOWN, 0, math.inf, 0), op("read", None, 1, 5, 6, 1)]
     assert brute_force_linearizable(maybe_applied, register_reference, None)
+
+
+@pytest.mark.parametrize(
+    ("model", "make_call", "reference", "initial"),
+    [
+        pytest.param(RegisterModel(), _register_call, register_reference, None, id="register"),
+        pytest.param(KvModel(), _scan_kv_call, kv_reference, (), id="kv-scans"),
+    ],
+)
+@settings(max_examples=200, deadline=None)
+@given(rng=st.randoms(use_true_random=False))
+def test_checker_agrees_with_brute_force_on_scans_and_failed_cas(
+    model: Model,
+    make_call: Callable[[random.Random], tuple[str, object, object]],
+    reference: ReferenceStep,
+    initial: Hashable,
+    rng: random.Random,
+) -> None:
+    history = random_history(rng, make_call, reference, initial)
+    ops = pair_operations(_as_events(history), fail_cas=FailCas.COMPARE)
+    assert sorted((op.process, op.output) for op in ops) == sorted(
+        (op.invoke_index, op.output) for op in history
+    ), "a failed cas read as a compare comes back as an OK cas returning false"
+    expected = brute_force_linearizable(ops, reference, initial)
+    result = check(ops, model)
+    assert result.verdict is (Verdict.OK if expected else Verdict.VIOLATION), (
+        ops,
+        result.explain(),
+    )
+    if expected:
+        witness = [part.linearization for part in result.partitions]
+        assert_valid_witness(witness, ops, model)
+
+
+def test_the_scan_family_decides_both_ways() -> None:
+    """The generator behind the hypothesis test yields both verdicts, with scans and
+    failed cas, so agreement on it is not vacuous."""
+    rng = random.Random("brute-force/scans")
+    counts = {True: 0, False: 0}
+    scans = failed_cas = 0
+    for _ in range(300):
+        history = random_history(rng, _scan_kv_call, kv_reference, ())
+        scans += sum(1 for op in history if op.f == "scan" and op.status is OpStatus.OK)
+        failed_cas += sum(1 for op in history if op.f == "cas" and op.output is False)
+        counts[brute_force_linearizable(history, kv_reference, ())] += 1
+    assert min(counts.values()) >= 50 and scans >= 100 and failed_cas >= 50

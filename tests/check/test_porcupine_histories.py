@@ -1,7 +1,9 @@
 """Known answers: every Porcupine test history gets the verdict in EXPECTED.tsv.
 
 The histories (Jepsen etcd cas-register logs and KV histories with get/put/append)
-and their verdicts come from Porcupine's test suite (MIT licence).
+and their verdicts come from Porcupine's test suite (MIT licence). Each is read as
+its format says (``default_fail_cas``): in the etcd logs a ``:fail :cas`` is a cas
+whose compare failed, as Porcupine's etcd model reads it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ import time
 
 import pytest
 
-from harmonysim.check.history import load_history, pair_operations
+from harmonysim.check.history import (
+    FailCas,
+    HistoryFormat,
+    OpType,
+    default_fail_cas,
+    load_history,
+    load_history_as,
+    pair_operations,
+)
 from harmonysim.check.linearizability import Verdict, check, check_history_file
 from harmonysim.check.models import get_model
 from tests.check.support import (
@@ -38,11 +48,13 @@ def test_all_expected_histories_are_listed() -> None:
 def test_porcupine_verdict(file_name: str, model_name: str, expected: str) -> None:
     path = PORCUPINE_DIR / file_name
     model = get_model(model_name)
-    ops = pair_operations(load_history(path), source=file_name)
+    events, fmt = load_history_as(path)
+    assert fmt is (HistoryFormat.LOG if file_name.startswith("jepsen/") else HistoryFormat.EDN)
+    ops = pair_operations(events, source=file_name, fail_cas=default_fail_cas(fmt))
     result = check(ops, model)
     if expected == "ok":
         assert result.verdict is Verdict.OK, result.explain()
-        witness = [op for part in result.partitions for op in part.linearization]
+        witness = [part.linearization for part in result.partitions]
         assert_valid_witness(witness, ops, model)
     else:
         assert result.verdict is Verdict.VIOLATION
@@ -73,15 +85,32 @@ def test_check_history_file_matches_expected_for_one_of_each() -> None:
 
 def test_etcd_histories_search_cost() -> None:
     """Guards the search's pruning: the deterministic step count over all etcd
-    histories (about 2.0 million today; Porcupine's unpruned search needs more),
-    and a loose wall-clock bound (the goal is ~1 s on a laptop core)."""
+    histories, failed cas read as compares (about 3.2 million today; 2.0 million
+    when they are dropped), and a loose wall-clock bound (the goal is ~2 s on a
+    laptop core)."""
     files = [name for name, _, _ in porcupine_expectations() if name.startswith("jepsen/")]
     model = get_model("register")
     started = time.perf_counter()
     steps = 0
     for file_name in files:
-        ops = pair_operations(load_history(PORCUPINE_DIR / file_name), source=file_name)
+        events = load_history(PORCUPINE_DIR / file_name)
+        ops = pair_operations(events, source=file_name, fail_cas=FailCas.COMPARE)
         steps += check(ops, model).steps
     elapsed_s = time.perf_counter() - started
-    assert steps <= 2_100_000
-    assert elapsed_s < 10.0
+    assert steps <= 3_300_000
+    assert elapsed_s < 15.0
+
+
+def test_the_etcd_logs_hold_failed_cas_read_as_compares() -> None:
+    """The etcd reading is exercised: the logs hold failed cas, and they reach the
+    model as cas operations that returned false."""
+    files = [name for name, _, _ in porcupine_expectations() if name.startswith("jepsen/")]
+    failed = 0
+    for file_name in files:
+        events, fmt = load_history_as(PORCUPINE_DIR / file_name)
+        assert default_fail_cas(fmt) is FailCas.COMPARE
+        failed_here = sum(1 for e in events if e.type is OpType.FAIL and e.f == "cas")
+        ops = pair_operations(events, fail_cas=FailCas.COMPARE)
+        assert sum(1 for op in ops if op.f == "cas" and op.output is False) == failed_here
+        failed += failed_here
+    assert failed > 1000
