@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Generator, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -69,6 +69,7 @@ from harmonysim.check.models import (
     OpInput,
     StepFunction,
     get_model,
+    project_scans,
 )
 
 __all__ = [
@@ -124,6 +125,9 @@ class PartitionResult:
     final_state: Hashable = None
     stuck: tuple[StuckOperation, ...] = ()
     deadline: CompletedOp | None = None
+    scans_per_key: bool = False
+    """OK only key by key: the merged search ran out of budget, so each key was checked
+    with the scans read as gets of it; the scans' atomicity across keys is unverified."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +313,7 @@ def check(
     final = tuple(
         result
         if result is not None
-        else PartitionResult(keys[index], Verdict.UNKNOWN, len(groups[index]), used[index])
+        else _per_key(groups[index], model, keys[index], used[index], budget_steps)
         for index, result in enumerate(results)
     )
     verdicts = {part.verdict for part in final}
@@ -320,6 +324,31 @@ def check(
     else:
         verdict = Verdict.OK
     return LinearizabilityResult(verdict, final, model, sum(used), len(ops))
+
+
+def _per_key(
+    group: Sequence[CompletedOp],
+    model: Model,
+    key: object | None,
+    used: int,
+    budget_steps: int | None,
+) -> PartitionResult:
+    """An undecided part: UNKNOWN, unless it merged keys for scans, when its keys are
+    checked one by one (``project_scans``): a violation there is a violation of the
+    part; all passing is OK with ``scans_per_key`` (cross-key atomicity unverified)."""
+    unknown = PartitionResult(key, Verdict.UNKNOWN, len(group), used)
+    if not any(op.f == "scan" for op in group):
+        return unknown
+    projected = [op for part in project_scans(group) for op in part]
+    if not projected:
+        return unknown
+    result = check(projected, model, budget_steps=budget_steps)
+    steps = used + result.steps
+    if result.verdict is Verdict.VIOLATION:
+        return replace(result.violations[0], operation_count=len(group), steps=steps)
+    if result.verdict is Verdict.UNKNOWN:
+        return replace(unknown, steps=steps)
+    return PartitionResult(key, Verdict.OK, len(group), steps, scans_per_key=True)
 
 
 def check_history_file(

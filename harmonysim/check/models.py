@@ -60,6 +60,7 @@ __all__ = [
     "Rejected",
     "StepFunction",
     "get_model",
+    "project_scans",
 ]
 
 
@@ -659,6 +660,30 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[C
     first_key = {find(position): position for position in reversed(range(len(keys)))}
     ordered = sorted(groups, key=lambda root: first_key[root])
     return [groups[root] for root in ordered] + lone
+
+
+def project_scans(group: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
+    """A merged part split back into one part per key, each scan read there as a get
+    (``SCAN_KEY``) of every key of its range the part holds.
+
+    Sound but incomplete: a linearization of the whole part restricts to one of each
+    key, so a key that fails here fails the part; what it cannot see is a scan that
+    read its keys at different instants. Used when the merged search ran out of
+    budget (see ``linearizability.check``)."""
+    keys = _sorted_keys([op for op in group if op.f != "scan"])
+    parts: dict[object, list[CompletedOp]] = {key: [] for key in keys}
+    for op in group:
+        if op.f != "scan":
+            parts[op.key].append(op)
+            continue
+        values = dict(_scan_pairs(op))
+        start = bisect.bisect_left(keys, op.key)
+        stop = bisect.bisect_right(keys, op.input)
+        for key in keys[start:stop]:
+            parts[key].append(
+                replace(op, f=SCAN_KEY, key=key, input=(op.key, op.input), output=values.get(key))
+            )
+    return [sorted(parts[key], key=lambda op: op.invoke_index) for key in keys if parts[key]]
 
 
 def _make_absent(state: Hashable) -> Hashable:

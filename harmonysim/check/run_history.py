@@ -103,12 +103,22 @@ def check_run_history(
         "steps": result.steps,
         "budget_steps": budget_steps,
     }
+    per_key = [part.key for part in result.partitions if part.scans_per_key]
+    if per_key:
+        details["scans_checked_per_key"] = [_json_key(key) for key in per_key[:20]]
     if result.verdict is Verdict.OK:
+        caveat = (
+            f"; {len(per_key)} merged partition(s) out of budget were checked key by key, "
+            "so those scans' atomicity across keys is unverified"
+            if per_key
+            else ""
+        )
         return CheckResult(
             CHECK_NAME,
             CheckStatus.OK,
             f"{len(ops)} operations on {keys} keys are linearizable "
-            f"({scans} scans, {failed_cas} failed cas; {len(result.partitions)} partitions)",
+            f"({scans} scans, {failed_cas} failed cas; {len(result.partitions)} partitions)"
+            + caveat,
             details,
         )
     explanation = result.explain().splitlines()

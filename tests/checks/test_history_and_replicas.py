@@ -181,3 +181,19 @@ def test_a_merged_part_out_of_budget_is_unknown_and_named_by_its_keys() -> None:
     assert result.status is CheckStatus.UNKNOWN
     assert result.details["undecided_keys"] == [["k1", "k2"]]
     assert check_run_history(rows).status is CheckStatus.OK
+
+
+def test_a_merged_part_out_of_budget_is_checked_key_by_key_and_says_what_it_missed() -> None:
+    # With 6 steps the merged search (k1, k2 and the scan) runs out; each key alone fits.
+    # A torn scan needs the merged search: key by key it passes, and the summary says
+    # that the scans' atomicity across keys went unverified (never a plain "ok").
+    torn = check_run_history(torn_scan([["k2", 2]]), budget_steps=6)
+    assert torn.status is CheckStatus.OK
+    assert torn.details["scans_checked_per_key"] == [["k1", "k2"]]
+    assert "atomicity across keys is unverified" in torn.summary
+    # A scan that saw a value never written is wrong for its key alone: still caught.
+    never = check_run_history(torn_scan([["k1", 3], ["k2", 2]]), budget_steps=6)
+    assert never.status is CheckStatus.VIOLATION
+    assert never.details["violated_keys"] == ["k1"]
+    # With the budget it needs, the torn scan is a violation.
+    assert check_run_history(torn_scan([["k2", 2]])).status is CheckStatus.VIOLATION
