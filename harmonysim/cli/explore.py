@@ -86,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="where failing seeds go (default runs/explore/<scenario>)"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--guided",
+        type=positive_int,
+        metavar="RUNS",
+        help="guided exploration instead of seeds: RUNS runs, the first ten random seeds, "
+        "then mutations of the fault schedules that reached new coverage; stops at the "
+        "first failure and writes its scenario (run it with harmonysim run)",
+    )
 
 
 @contextmanager
@@ -157,6 +165,8 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 
     scenario = with_duration(load(args.scenario, None, None, args.bug), args.duration)
     out_root: Path = args.out if args.out is not None else default_explore_root(scenario)
+    if args.guided is not None:
+        return guided(args, scenario, out_root, out)
     show = not args.json
     with open_pool(args) as pool:
         if show:
@@ -233,3 +243,43 @@ def summary_table(report: ExploreReport) -> Table:
     table.add_row("wall time", f"{report.wall_seconds:.2f} s")
     table.add_row("workers", f"{report.workers}")
     return table
+
+
+def guided(args: argparse.Namespace, scenario: Scenario, out_root: Path, out: Console) -> int:
+    """``explore --guided RUNS``: coverage-guided exploration (harmonysim.explore.guided)."""
+    import yaml
+
+    from harmonysim.explore.guided import explore_guided
+
+    show = not args.json
+    with open_pool(args) as pool:
+        if show:
+            out.print(
+                f"[bold]harmonysim {__version__}[/]  explore --guided [cyan]{scenario.name}[/]"
+                f"  {args.guided:,} runs  on {pool.description}",
+                highlight=False,
+            )
+        report = explore_guided(scenario, pool, bugs=scenario.bugs, budget_runs=args.guided)
+    saved: Path | None = None
+    if report.failing_data is not None:
+        out_root.mkdir(parents=True, exist_ok=True)
+        saved = out_root / f"guided-failure-run-{report.first_failure_run}.yaml"
+        saved.write_text(yaml.safe_dump(report.failing_data, sort_keys=False), encoding="utf-8")
+    if args.json:
+        print_json({**report.to_json(), "scenario_file": str(saved) if saved else None})
+    else:
+        failure = report.first_failure
+        found = (
+            f"run {report.first_failure_run} failed {', '.join(failure.failed_checks)} after "
+            f"{report.cpu_seconds_to_first or 0:.1f} CPU s"
+            if failure is not None
+            else "no failure"
+        )
+        out.print(
+            f"{report.runs} runs, {report.features} coverage features, corpus of "
+            f"{report.corpus} schedules: {found}",
+            highlight=False,
+        )
+        if saved is not None:
+            out.print(f"run it again: harmonysim run {saved}", highlight=False, markup=False)
+    return EXIT_CHECK_FAILED if report.first_failure is not None else EXIT_OK

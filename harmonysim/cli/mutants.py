@@ -66,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(e.g. nemesis-all) and of its staged scenario; rate, first seed, median seeds "
         "to detection, CPU seconds to the first, and the check",
     )
+    parser.add_argument(
+        "--guided",
+        action="store_true",
+        help="with --scenario: also explore the generic scenario guided by coverage, with "
+        "as many runs as seeds, and report its runs and CPU seconds to the first detection",
+    )
     parser.add_argument("--bugs", help="comma-separated bugs to run (default: every known bug)")
     add_pool_arguments(parser)
     parser.add_argument("--duration", type=duration_ms, help=DURATION_HELP)
@@ -264,6 +270,14 @@ def measure(args: argparse.Namespace, out: Console) -> int:
             report = measure_power(
                 generic, staged, pool, bugs=bugs, seeds=args.seeds, progress=progress
             )
+        guided = {}
+        if args.guided:
+            from harmonysim.explore.guided import explore_guided
+
+            for bug in bugs:
+                guided[bug] = explore_guided(
+                    generic, pool, bugs=(bug,), budget_runs=len(args.seeds)
+                )
     undetected = [bug.bug for bug in report.bugs if bug.generic.detections == 0]
     if args.json:
         print_json(
@@ -271,11 +285,18 @@ def measure(args: argparse.Namespace, out: Console) -> int:
                 "generic": report.generic,
                 "seeds": format_seeds(list(report.seeds)),
                 "median_seeds_to_detection": report.median_seeds_to_detection,
-                "bugs": [bug.to_json() for bug in report.bugs],
+                "bugs": [
+                    {**bug.to_json(), "guided": guided[bug.bug].to_json()}
+                    if bug.bug in guided
+                    else bug.to_json()
+                    for bug in report.bugs
+                ],
             }
         )
     else:
         out.print(power_table(report))
+        if guided:
+            out.print(guided_table(report, guided))
         median = report.median_seeds_to_detection
         out.print(
             f"median seeds to detection across the library on {report.generic}: "
@@ -324,3 +345,30 @@ def _power_cell(power: Any) -> str:
         return f"[red]{found}[/]"
     cpu = power.cpu_seconds_to_first
     return f"{found}\n{power.first_seed}/{power.median_seeds_to_detection:g}/{cpu:.0f}s"
+
+
+def guided_table(report: Any, guided: dict[str, Any]) -> Table:
+    """Per bug: runs and CPU seconds to the first detection, random seeds vs guided."""
+    from rich.table import Table
+
+    table = Table(title=f"to the first detection on {report.generic}: random seeds | guided")
+    table.add_column("bug", no_wrap=True)
+    table.add_column("random: run, cpu", no_wrap=True)
+    table.add_column("guided: run, cpu", no_wrap=True)
+    for bug in report.bugs:
+        power = bug.generic
+        random_cell = (
+            f"{power.seeds.index(power.first_seed) + 1}, {power.cpu_seconds_to_first:.0f}s"
+            if power.first_seed is not None and power.cpu_seconds_to_first is not None
+            else f"[red]none in {power.runs}[/]"
+        )
+        explored = guided.get(bug.bug)
+        guided_cell = "-"
+        if explored is not None:
+            guided_cell = (
+                f"{explored.first_failure_run}, {explored.cpu_seconds_to_first:.0f}s"
+                if explored.first_failure_run is not None
+                else f"[red]none in {explored.runs}[/]"
+            )
+        table.add_row(bug.bug, random_cell, guided_cell)
+    return table

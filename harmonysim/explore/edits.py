@@ -64,6 +64,7 @@ _ACTIONS: Final = (
     "add",
     "remove",
     "transfer",
+    "clock",
 )
 _TIME_TOLERANCE_MS: Final = 1e-6
 
@@ -205,6 +206,10 @@ def _restrict_fault(fault: dict[str, Any], nodes: int, keep: Any) -> dict[str, A
         if isinstance(link, dict) and not (keep(link["from"]) and keep(link["to"])):
             return None
         return fault
+    if kind == "clock":
+        return fault if keep(fault["clock"]["node"]) else None
+    if kind == "transfer":
+        return fault if fault["transfer"]["to"] == "any" or keep(fault["transfer"]["to"]) else None
     if kind != "partition":
         return fault
     shape = fault["partition"]

@@ -85,6 +85,7 @@ class SeedTask:
     group: str = ""
     fault_events: bool = False
     judge: Judge | None = None
+    coverage: bool = False  # read the run's coverage features (guided exploration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class SeedResult:
     error: str | None = None
     fault_events: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     cpu_seconds: float = field(default=0.0, compare=False)  # the run's process CPU time
+    coverage: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 def run_task(task: SeedTask) -> SeedResult:
@@ -132,6 +134,11 @@ def run_task(task: SeedTask) -> SeedResult:
         unknown = tuple(checks_with_status(checks, CheckStatus.UNKNOWN))
         status = run_status(failed, unknown)
         faults = read_fault_events(scratch_dir / "events.jsonl") if task.fault_events else ()
+        covered: frozenset[str] = frozenset()
+        if task.coverage:
+            from harmonysim.explore.coverage import coverage_of_file
+
+            covered = coverage_of_file(scratch_dir / "events.jsonl")
         kept: str | None = None
         error_text: str | None = None
         if status is not RunStatus.PASS and task.save_dir is not None:
@@ -161,6 +168,7 @@ def run_task(task: SeedTask) -> SeedResult:
         error=error_text,
         fault_events=faults,
         cpu_seconds=cpu_seconds,
+        coverage=covered,
     )
 
 
