@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/steady-state.yaml
 
-.PHONY: run test lint types pytest bench clean system-deps
+.PHONY: run test lint types pytest fuzz bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ pytest: $(VENV)/.installed-dev system-deps
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2
 
 test: lint types pytest
+
+# The Raft cluster state machine with random seeds and a large budget (CI runs it
+# derandomized and short). FUZZ_EXAMPLES programs; failures are kept in .hypothesis/.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=fuzz HARMONYSIM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/raft/test_cluster_machine.py -n 0 -p no:randomly -x
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/harmonysim bench kernel
