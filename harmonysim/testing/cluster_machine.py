@@ -76,8 +76,8 @@ from harmonysim.sim.events import EventKind, EventRecord
 __all__ = ["ClusterModel", "KVModel", "RaftClusterMachine", "cluster_machine"]
 
 KEYS = ("k1", "k2", "k3", "k4", "k5", "k6")
-"""Enough keys for the B+ tree (order 4) to split and merge."""
-BTREE_ORDER = 4
+"""Enough keys for the B+ tree (order 3) to split and merge often."""
+BTREE_ORDER = 3
 MAX_NODES = 5
 RAFT_BUGS = frozenset(bug.value for bug in Bug)
 _MAX_DELIVERIES = 400
