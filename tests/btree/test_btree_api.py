@@ -162,18 +162,35 @@ def _value_missing(tree: BPlusTree[Any, Any]) -> int:
     return leaf.node_id
 
 
-@pytest.mark.parametrize(
-    ("corrupt", "invariant"),
-    [
-        (_swap_keys_in_leaf, Invariant.KEY_ORDER),
-        (_break_prev_link, Invariant.LEAF_CHAIN),
-        (_drop_key_without_rebalance, Invariant.FILL_BOUNDS),
-        (_wrong_separator, Invariant.SEPARATOR_BOUNDS),
-        (_wrong_length, Invariant.LENGTH),
-        (_uneven_depth, Invariant.LEAF_DEPTH),
-        (_value_missing, Invariant.NODE_SHAPE),
-    ],
-)
+def _wrong_node_count(tree: BPlusTree[Any, Any]) -> int | None:
+    tree._node_count += 1  # e.g. a split that counts a node it never linked in
+    return None
+
+
+def _duplicate_node_id(tree: BPlusTree[Any, Any]) -> int:
+    leaves = _leaves(tree)
+    leaves[2].node_id = leaves[1].node_id  # the walk meets leaves[1] first
+    return leaves[1].node_id
+
+
+CORRUPTIONS: list[tuple[Callable[[BPlusTree[Any, Any]], int | None], Invariant]] = [
+    (_swap_keys_in_leaf, Invariant.KEY_ORDER),
+    (_break_prev_link, Invariant.LEAF_CHAIN),
+    (_drop_key_without_rebalance, Invariant.FILL_BOUNDS),
+    (_wrong_separator, Invariant.SEPARATOR_BOUNDS),
+    (_wrong_length, Invariant.LENGTH),
+    (_uneven_depth, Invariant.LEAF_DEPTH),
+    (_value_missing, Invariant.NODE_SHAPE),
+    (_wrong_node_count, Invariant.NODE_COUNT),
+    (_duplicate_node_id, Invariant.NODE_COUNT),
+]
+
+
+def test_every_invariant_has_a_constructed_violation() -> None:
+    assert {invariant for _, invariant in CORRUPTIONS} == set(Invariant)
+
+
+@pytest.mark.parametrize(("corrupt", "invariant"), CORRUPTIONS)
 def test_checker_names_the_broken_invariant_and_node(
     corrupt: Callable[[BPlusTree[Any, Any]], int | None], invariant: Invariant
 ) -> None:

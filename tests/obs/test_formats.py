@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from harmonysim.obs.export import export_run
+from tests.tools import require_tool
 
 
 def test_perfetto_processes_threads_and_strict_nesting(exported: Path) -> None:
@@ -83,9 +82,7 @@ def test_prometheus_text_passes_the_strict_openmetrics_parser(exported: Path) ->
 
 
 def test_promtool_accepts_the_text(exported: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not on PATH (Debian package `prometheus`)")
+    promtool = require_tool("promtool", "Debian package `prometheus`; `make system-deps`")
     result = subprocess.run(
         [promtool, "check", "metrics"],
         input=(exported / "metrics.prom").read_bytes(),

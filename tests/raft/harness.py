@@ -15,6 +15,12 @@ Rules of this file:
   per term), Log Matching, Leader Completeness (a new leader holds every committed entry),
   committed entries never change, and State Machine Safety (every node applies the same
   entry at each index). Violations are raised at once (``strict``) or collected.
+- Expectations (``expect_leader``, ``expect_committed``) state what a scripted interaction
+  must lead to, checked against the nodes themselves, never against a transcript's text:
+  each writes a ``! ...`` line into the transcript and, when the nodes disagree, records
+  the difference in ``expectation_failures`` (collected, so a bug test can run the same
+  script to its end). A golden transcript therefore cannot make a wrong outcome pass by
+  being rewritten.
 """
 
 from __future__ import annotations
@@ -131,6 +137,8 @@ class Cluster:
         self.blocked: set[tuple[str, str]] = set()
         self.transcript: list[str] | None = None
         self.violations: list[str] = []
+        self.expectations: list[str] = []
+        self.expectation_failures: list[str] = []
         self.leaders_by_term: dict[int, str] = {}
         self.committed: dict[int, Entry] = {}
         self.applied: dict[int, Entry] = {}
@@ -473,6 +481,35 @@ class Cluster:
         self.check_log_matching()
         if self.violations:
             raise SafetyViolation("; ".join(self.violations))
+
+    # ------------------------------------------------------------------ expectations
+
+    def _expect(self, line: str, problem: str | None) -> None:
+        self.expectations.append(line)
+        self.note(f"! {line}")
+        if problem is not None:
+            self.expectation_failures.append(f"expected {line}, but {problem}")
+
+    def expect_leader(self, node_id: str | None, term: int | None = None) -> None:
+        """Exactly ``node_id`` leads among the live nodes (in ``term``); None: nobody does."""
+        leaders = self.leaders()
+        line = "no leader" if node_id is None else f"leader {node_id} term={term}"
+        if node_id is None:
+            problem = f"{', '.join(leaders)} lead" if leaders else None
+        elif leaders != [node_id]:
+            problem = f"the leaders are [{', '.join(leaders)}]"
+        elif term is not None and self.node(node_id).term != term:
+            problem = f"{node_id} leads term {self.node(node_id).term}"
+        else:
+            problem = None
+        self._expect(line, problem)
+
+    def expect_committed(self, *entries: str) -> None:
+        """The entries committed so far (by any node), in index order, as ``describe_entry``
+        writes them: exactly ``entries``."""
+        got = [describe_entry(self.committed[index]) for index in sorted(self.committed)]
+        line = f"committed [{', '.join(entries)}]"
+        self._expect(line, None if got == list(entries) else f"committed [{', '.join(got)}]")
 
     # ------------------------------------------------------------------ rendering
 

@@ -41,6 +41,8 @@ def election_3_nodes(bugs: frozenset[str] = frozenset()) -> Cluster:
     cluster.note("> deliver")
     cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("n1", term=1)
+    cluster.expect_committed("1@1 noop")
     return cluster
 
 
@@ -57,11 +59,15 @@ def split_vote(bugs: frozenset[str] = frozenset()) -> Cluster:
     cluster.note("> deliver")
     cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader(None)
+    cluster.expect_committed()
     cluster.note("> tick all x12 (n1 re-drew the shorter timeout: 12 ticks against 18)")
     for _ in range(12):
         cluster.tick_all()
         cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("n1", term=2)
+    cluster.expect_committed("1@2 noop")
     return cluster
 
 
@@ -87,6 +93,11 @@ def figure_7(bugs: frozenset[str] = frozenset()) -> Cluster:
     cluster.note("> deliver")
     cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("leader", term=8)
+    # The leader's log wins everywhere and commits with its term-8 NOOP (§5.4.2).
+    cluster.expect_committed(
+        *(f"{i}@{t} 'x{i}.{t}'" for i, t in enumerate(FIGURE_7["leader"], start=1)), "11@8 noop"
+    )
     return cluster
 
 
@@ -134,6 +145,8 @@ def figure_8(bugs: frozenset[str] = frozenset()) -> Cluster:
     )
     cluster.drop(quiet=True)
     cluster.show_state()
+    cluster.expect_leader("s1", term=3)
+    cluster.expect_committed("1@1 noop")  # 2@1 is on a majority but must not commit
     cluster.note("# (d) s1 crashes; s5 restarts, wins term 4 and overwrites index 2")
     cluster.crash("s1")
     cluster.restart("s5")
@@ -147,6 +160,8 @@ def figure_8(bugs: frozenset[str] = frozenset()) -> Cluster:
         cluster.tick_all()
         cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("s5", term=4)
+    cluster.expect_committed("1@1 noop", "2@2 noop", "3@4 noop")
     if cluster.violations:
         cluster.note("# safety violations")
         for violation in cluster.violations:
@@ -171,6 +186,8 @@ def prevote_rejoin(bugs: frozenset[str] = frozenset()) -> Cluster:
         cluster.drop(lambda m: "n3" in (m.src, m.dst), quiet=True)
         cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("n1", term=1)
+    cluster.expect_committed("1@1 noop", "2@1 'x'")
     cluster.heal()
     cluster.note("> n3 pre-campaigns once more, now connected")
     while not any(isinstance(msg, RequestVote) for msg in cluster.network):
@@ -181,6 +198,8 @@ def prevote_rejoin(bugs: frozenset[str] = frozenset()) -> Cluster:
     cluster.tick_all(3)
     cluster.deliver()
     cluster.show_state()
+    cluster.expect_leader("n1", term=1)  # n3's pre-campaign deposed nobody
+    cluster.expect_committed("1@1 noop", "2@1 'x'")
     return cluster
 
 
