@@ -252,9 +252,9 @@ def measure(args: argparse.Namespace, out: Console) -> int:
     [generic] = load_scenarios(args.scenario, args.duration)
     bugs = bug_list(args.bugs)
     staged = {
-        bug: load_scenarios(STAGED[bug], args.duration)[0]
+        bug: load_scenarios(STAGED[bug].scenario, args.duration)[0]
         for bug in bugs
-        if bug in STAGED and scenario_path(STAGED[bug]).is_file()
+        if bug in STAGED and scenario_path(STAGED[bug].scenario).is_file()
     }
     staged = {bug: scenario for bug, scenario in staged.items() if scenario.name != generic.name}
     show = not args.json

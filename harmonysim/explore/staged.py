@@ -1,29 +1,64 @@
-"""Each library bug's staged scenario: a shipped scenario whose faults aim at that bug.
+"""Each library bug's staged run: a shipped scenario and seed where it shows, and the
+check that owns the rule it breaks.
 
-`harmonysim mutants --scenario` measures each bug twice: on a generic scenario that
-knows nothing of it, and on its staged scenario here (where one exists), so the table
-shows how much the staging is worth. Importing nothing, for the command line's help.
+`harmonysim mutants --scenario` measures each bug twice: on a generic scenario that knows
+nothing of it, and on its staged scenario here, so the table shows what the staging is
+worth. The test of the bug library (tests/explore/test_bug_library.py) runs every entry
+with the bug (its check must fail, and only the checks listed may fail with it) and
+without it (every check must pass), so a bug switch that does nothing, or a checker that
+false-alarms at that seed, cannot pass for a detection. Every bug of the library must
+have an entry. Importing nothing, for the command line's help.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["STAGED"]
+__all__ = ["STAGED", "Stage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Where a bug shows, and which check must catch it there."""
+
+    scenario: str  # a name in scenarios/
+    seed: int
+    check: str
+    also: frozenset[str] = frozenset()  # other checks the broken rule may fail too
+
+    @property
+    def run(self) -> tuple[str, int]:
+        return (self.scenario, self.seed)
+
 
 STAGED: Final = MappingProxyType(
     {
-        "vote_without_log_check": "crash-restart-churn",
-        "commit_prior_term_by_count": "figure-8",
-        "no_conflict_truncation": "leader-isolation",
-        "forget_vote_on_restart": "crash-restart-churn",
-        "read_without_read_index": "stale-leader",
-        "ack_before_fsync": "crash-restart-churn",
-        "apply_before_commit": "leader-isolation",
-        "lease_ignores_pause": "lease-pause",
-        "ticks_on_wall_clock": "clock-drift",
-        "btree_split_loses_key": "standard",
+        # §5.4.1: a candidate with a stale log wins and overwrites committed entries.
+        "vote_without_log_check": Stage(
+            "nemesis", 6, "raft_safety", frozenset({"linearizability"})
+        ),
+        # §5.4.2: the staged Figure 8 schedule commits 2@1 by counting, then loses it.
+        "commit_prior_term_by_count": Stage("figure-8", 1, "raft_safety"),
+        # §5.3: a kept conflicting suffix breaks Log Matching.
+        "no_conflict_truncation": Stage("nemesis", 1, "raft_safety"),
+        # Figure 2: two votes in one term after a restart -> two leaders in a term.
+        "forget_vote_on_restart": Stage("nemesis", 1, "raft_safety"),
+        # §8: a deposed leader answers reads from its own state: stale reads.
+        "read_without_read_index": Stage("stale-leader", 1, "linearizability"),
+        # Figure 2: an acknowledged entry lost in a crash -> a committed entry disappears.
+        "ack_before_fsync": Stage("nemesis", 1, "raft_safety"),
+        # §5.3: applying uncommitted entries; clients may see the effects of lost writes.
+        "apply_before_commit": Stage("nemesis", 1, "raft_safety", frozenset({"linearizability"})),
+        # §6.4: a paused leader's lease outlives the pause: stale lease reads.
+        "lease_ignores_pause": Stage("lease-pause", 9, "linearizability"),
+        # §6.4: a wall clock stepped back freezes the lease while followers move on.
+        "ticks_on_wall_clock": Stage("clock-drift", 2, "linearizability"),
+        # The tree's own invariant; the lost key also makes later reads wrong.
+        "btree_split_loses_key": Stage(
+            "nemesis", 1, "btree_invariants", frozenset({"linearizability"})
+        ),
     }
 )
-"""Bug name -> the name of its staged scenario in ``scenarios/``."""
+"""Bug name -> its staged run, in library order."""
