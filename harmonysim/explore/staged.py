@@ -42,7 +42,7 @@ STAGED: Final = MappingProxyType(
         # §5.4.2: the staged Figure 8 schedule commits 2@1 by counting, then loses it.
         "commit_prior_term_by_count": Stage("figure-8", 1, "raft_safety"),
         # §5.3: a kept conflicting suffix breaks Log Matching.
-        "no_conflict_truncation": Stage("nemesis", 1, "raft_safety"),
+        "no_conflict_truncation": Stage("nemesis", 32, "raft_safety"),
         # Figure 2: two votes in one term after a restart -> two leaders in a term.
         "forget_vote_on_restart": Stage("nemesis", 1, "raft_safety"),
         # §8: a deposed leader answers reads from its own state: stale reads.
