@@ -119,7 +119,8 @@ Each has a bug-on/bug-off rule test in test_rules.py and a pinned cluster run.""
 
 
 LIVENESS_BUGS = {Bug.VOTE_IGNORES_LEADER_STICKINESS, Bug.PRE_CANDIDATE_KEEPS_LEADER}
-"""Bugs that stall the cluster rather than break safety; not yet reproduced by a test."""
+"""Bugs that stall or disrupt the cluster rather than break safety: each is caught by the
+liveness check in a staged run (tests/explore/test_real_bugs.py)."""
 
 
 def test_every_bug_has_a_schedule() -> None:
