@@ -140,6 +140,7 @@ class RaftNode:
         self._bug_early_config_change = Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT.value in bugs
         self._bug_no_stickiness = Bug.VOTE_IGNORES_LEADER_STICKINESS.value in bugs
         self._bug_pre_candidate_keeps_leader = Bug.PRE_CANDIDATE_KEEPS_LEADER.value in bugs
+        self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -1126,6 +1127,8 @@ class RaftNode:
             self._read_states.append(ReadState(read.request_id, read.index))
 
     def _lease_valid(self) -> bool:
+        if self._bug_lease_until_step_down:
+            return not self._lease_voided  # the bug: a leader not yet stepped down holds it
         return (
             not self._lease_voided
             and self._lease_start_tick is not None

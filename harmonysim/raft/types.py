@@ -89,6 +89,9 @@ class Bug(StrEnum):
     VOTE_IGNORES_LEADER_STICKINESS = "vote_ignores_leader_stickiness"
     """Honour a RequestVote from a higher term even within the minimum election timeout of
     hearing from a leader, so a removed server deposes leaders (logcabin/logcabin#56)."""
+    LEASE_UNTIL_STEP_DOWN = "lease_until_step_down"
+    """Take the lease as valid for as long as the periodic CheckQuorum passes, not from
+    acknowledged heartbeats (sofastack/sofa-jraft#34)."""
     PRE_CANDIDATE_KEEPS_LEADER = "pre_candidate_keeps_leader"
     """A pre-candidate keeps its leader id, so it refuses its peers' pre-votes as if it
     still heard from a leader (etcd-io/etcd#8334, #9586)."""

@@ -70,6 +70,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "hearing from a leader, so a removed server keeps deposing leaders "
             "(logcabin/logcabin#56, hashicorp/raft#524)"
         ),
+        "lease_until_step_down": (
+            "take the read lease as valid while the periodic CheckQuorum step-down check passes, "
+            "so a cut-off leader serves lease reads after its successor is elected "
+            "(sofastack/sofa-jraft#34)"
+        ),
         "pre_candidate_keeps_leader": (
             "a pre-candidate keeps its leader id and so refuses its peers' pre-votes as if it "
             "still heard from that leader (etcd-io/etcd#8334, #9586)"

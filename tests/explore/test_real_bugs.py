@@ -85,6 +85,26 @@ faults:
     + CHECKS
 )
 
+LEADER_CUT_OFF_UNDER_LEASES = (
+    """\
+name: leader-cut-off-under-leases
+description: The leader is cut off for 1.5s, twice, under lease reads of one key; the
+  CheckQuorum window (the minimum election timeout) is 300ms.
+duration: 8s
+cluster:
+  nodes: 3
+  raft: {election_timeout: [300ms, 320ms], heartbeat_interval: 50ms, lease_reads: true}
+"""
+    + NETWORK
+    + ONE_HOT_KEY
+    + """\
+faults:
+  - {at: 1s, partition: {isolate: leader}, for: 1500ms}
+  - {at: 4s, partition: {isolate: leader}, for: 1500ms}
+"""
+    + CHECKS
+)
+
 REMOVED_WHILE_CUT_OFF = (
     """\
 name: removed-while-cut-off
@@ -150,6 +170,7 @@ STAGED = {
     "btree_borrow_wrong_separator": Staged(BTREE_CHURN, 1, ("btree_invariants", "linearizability")),
     "read_index_before_term_commit": Staged(TRANSFERS, 3, ("linearizability",)),
     "lease_survives_transfer": Staged(TRANSFER_THEN_CUT, 1, ("linearizability",)),
+    "lease_until_step_down": Staged(LEADER_CUT_OFF_UNDER_LEASES, 2, ("linearizability",)),
     "vote_ignores_leader_stickiness": Staged(
         REMOVED_WHILE_CUT_OFF, 1, ("liveness",), "removed server n5 disrupted member"
     ),

@@ -90,6 +90,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "lease_survives_transfer",
         "config_change_before_term_commit",
         "vote_ignores_leader_stickiness",
+        "lease_until_step_down",
         "pre_candidate_keeps_leader",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
