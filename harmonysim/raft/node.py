@@ -141,6 +141,7 @@ class RaftNode:
         self._bug_no_stickiness = Bug.VOTE_IGNORES_LEADER_STICKINESS.value in bugs
         self._bug_pre_candidate_keeps_leader = Bug.PRE_CANDIDATE_KEEPS_LEADER.value in bugs
         self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
+        self._bug_snapshot_truncates = Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -844,6 +845,9 @@ class RaftNode:
         self._accept_leader(msg.src)
         snapshot = msg.snapshot
         log = self._log
+        if self._bug_snapshot_truncates and log.term_at(snapshot.index) == snapshot.term:
+            log.truncate_after(max(snapshot.index, log.committed))  # the bug: keeps the prefix
+            self._drop_config_after(log.last_index)
         if snapshot.index <= log.committed:
             match_index = log.committed
         elif log.term_at(snapshot.index) == snapshot.term:

@@ -92,6 +92,9 @@ class Bug(StrEnum):
     LEASE_UNTIL_STEP_DOWN = "lease_until_step_down"
     """Take the lease as valid for as long as the periodic CheckQuorum passes, not from
     acknowledged heartbeats (sofastack/sofa-jraft#34)."""
+    SNAPSHOT_TRUNCATES_NEWER_ENTRIES = "snapshot_truncates_newer_entries"
+    """An InstallSnapshot for a prefix of the log keeps the prefix and drops the entries
+    after it (camunda/camunda#6092)."""
     PRE_CANDIDATE_KEEPS_LEADER = "pre_candidate_keeps_leader"
     """A pre-candidate keeps its leader id, so it refuses its peers' pre-votes as if it
     still heard from a leader (etcd-io/etcd#8334, #9586)."""

@@ -3,7 +3,10 @@
 Each bug breaks exactly one rule, so a run with the bug enabled shows that the
 checkers notice the broken rule. A scenario names bugs in its `bugs:` list; the
 names here are the closed vocabulary the schema accepts. The order is fixed and
-is the order in which error messages and listings show them.
+is the order in which error messages and listings show them. The textbook bugs come
+first; after them, bugs that shipped in real Raft implementations (each description ends
+with its public report, and the switch reproduces that mechanism, not an approximation),
+then B+ tree rebalancing slips.
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "take the read lease as valid while the periodic CheckQuorum step-down check passes, "
             "so a cut-off leader serves lease reads after its successor is elected "
             "(sofastack/sofa-jraft#34)"
+        ),
+        "snapshot_truncates_newer_entries": (
+            "an InstallSnapshot for a prefix of the follower's log keeps the prefix and drops the "
+            "entries after it, which the leader counted as replicated (camunda/camunda#6092)"
         ),
         "pre_candidate_keeps_leader": (
             "a pre-candidate keeps its leader id and so refuses its peers' pre-votes as if it "

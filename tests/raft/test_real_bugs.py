@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 import pytest
 
-from harmonysim.raft import AppendEntries, Bug, ConfigOp, RequestVoteResponse, Role, TimeoutNow
+from harmonysim.raft import (
+    AppendEntries,
+    Bug,
+    ConfigOp,
+    InstallSnapshot,
+    RequestVoteResponse,
+    Role,
+    TimeoutNow,
+)
 
 from .harness import Cluster, ScriptedRand, between, to
 
@@ -153,12 +161,44 @@ def config_change_before_term_commit(bugs: frozenset[str]) -> Cluster:
     return cluster
 
 
+def snapshot_truncates_newer_entries(bugs: frozenset[str]) -> Cluster:
+    """camunda/camunda#6092: a retransmitted InstallSnapshot for a prefix of n3's log
+    arrives after n3 acknowledged entry 4, which n1 then committed with n3; n3 keeps the
+    prefix and drops 4, and wins the next election without it."""
+    cluster = cluster_of(THREE, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.propose("n1", "a")
+    cluster.propose("n1", "b")
+    cluster.drop(to("n3"))
+    cluster.deliver(between("n1", "n2"))  # 2 and 3 committed with n2
+    cluster.compact("n1")  # snapshot at 3
+    cluster.tick("n1", 6)  # n3 stalled: probed below the snapshot, so sent it
+    cluster.drop(to("n2"))
+    retransmitted = [m for m in cluster.network if isinstance(m, InstallSnapshot)]
+    assert retransmitted
+    cluster.deliver(between("n1", "n3"))
+    cluster.propose("n1", "c")
+    cluster.drop(to("n2"))
+    cluster.deliver(between("n1", "n3"))  # 4 committed with n3
+    assert cluster.node("n1").commit_index == 4
+    cluster.network.extend(retransmitted)  # the copy sent again arrives late
+    cluster.deliver(to("n3"))
+    cluster.drop()
+    cluster.crash("n1")
+    win(cluster, "n3")
+    cluster.deliver()
+    cluster.settle(ticks=5)
+    return cluster
+
+
 SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.VOTE_RESPONSE_TERM_UNCHECKED: vote_response_term_unchecked,
     Bug.FOLLOWER_COMMIT_BEYOND_MATCH: follower_commit_beyond_match,
     Bug.READ_INDEX_BEFORE_TERM_COMMIT: read_index_before_term_commit,
     Bug.LEASE_SURVIVES_TRANSFER: lease_survives_transfer,
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: config_change_before_term_commit,
+    Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: snapshot_truncates_newer_entries,
 }
 
 EXPECTED = {
@@ -167,6 +207,7 @@ EXPECTED = {
     Bug.READ_INDEX_BEFORE_TERM_COMMIT: "stale read",
     Bug.LEASE_SURVIVES_TRANSFER: "stale read",
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: "committed entry changed",
+    Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: "committed entry changed",
 }
 
 

@@ -91,6 +91,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "config_change_before_term_commit",
         "vote_ignores_leader_stickiness",
         "lease_until_step_down",
+        "snapshot_truncates_newer_entries",
         "pre_candidate_keeps_leader",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
