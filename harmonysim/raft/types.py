@@ -91,7 +91,7 @@ class Bug(StrEnum):
     hearing from a leader, so a removed server deposes leaders (logcabin/logcabin#56)."""
     LEASE_UNTIL_STEP_DOWN = "lease_until_step_down"
     """Take the lease as valid for as long as the periodic CheckQuorum passes, not from
-    acknowledged heartbeats (sofastack/sofa-jraft#34)."""
+    acknowledged heartbeats (sofastack/sofa-jraft#34, tikv/tikv#964)."""
     SNAPSHOT_TRUNCATES_NEWER_ENTRIES = "snapshot_truncates_newer_entries"
     """An InstallSnapshot for a prefix of the log keeps the prefix and drops the entries
     after it (camunda/camunda#6092)."""

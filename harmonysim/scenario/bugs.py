@@ -76,7 +76,7 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
         "lease_until_step_down": (
             "take the read lease as valid while the periodic CheckQuorum step-down check passes, "
             "so a cut-off leader serves lease reads after its successor is elected "
-            "(sofastack/sofa-jraft#34)"
+            "(sofastack/sofa-jraft#34, tikv/tikv#964)"
         ),
         "snapshot_truncates_newer_entries": (
             "an InstallSnapshot for a prefix of the follower's log keeps the prefix and drops the "
