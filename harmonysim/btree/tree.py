@@ -32,7 +32,11 @@ Rules of this file:
   ``bugs`` the leaf split drops the last key of the lower half -- an off-by-one in the
   truncation after the copy -- while the recorded length still counts it. ``bugs`` may carry
   names meant for other layers; those are ignored, but an unknown ``btree_`` name is a
-  ``ValueError`` (a typo must not silently run the correct code).
+  ``ValueError`` (a typo must not silently run the correct code). Two more, each one
+  guarded line: ``"btree_merge_drops_key"`` (a leaf merge copies the absorbed leaf from
+  its second key on, the recorded length still counting the first) and
+  ``"btree_borrow_wrong_separator"`` (a leaf that borrows from its right sibling makes the
+  borrowed key the separator, so that key routes to the sibling it left).
 """
 
 from __future__ import annotations
@@ -64,7 +68,13 @@ latency); 128 keeps the O(order) cost of a single split or merge small.
 BUG_SPLIT_LOSES_KEY = "btree_split_loses_key"
 """Bug switch: a leaf split loses one key (see the module docstring)."""
 
-KNOWN_BUGS = frozenset({BUG_SPLIT_LOSES_KEY})
+BUG_MERGE_DROPS_KEY = "btree_merge_drops_key"
+"""Bug switch: a leaf merge loses the absorbed leaf's first key (see the module docstring)."""
+
+BUG_BORROW_WRONG_SEPARATOR = "btree_borrow_wrong_separator"
+"""Bug switch: a leaf borrowing from its right sibling sets the wrong separator."""
+
+KNOWN_BUGS = frozenset({BUG_SPLIT_LOSES_KEY, BUG_MERGE_DROPS_KEY, BUG_BORROW_WRONG_SEPARATOR})
 """Bug names this module implements; other ``btree_`` names are rejected as typos."""
 
 BUG_PREFIX = "btree_"
@@ -81,6 +91,7 @@ class BPlusTree(MutableMapping[K, V]):
     """
 
     __slots__ = (
+        "_borrow_wrong_separator",
         "_bugs",
         "_depth",
         "_first",
@@ -89,6 +100,7 @@ class BPlusTree(MutableMapping[K, V]):
         "_leaf_min",
         "_len",
         "_limits",
+        "_merge_key_loss",
         "_next_node_id",
         "_node_count",
         "_root",
@@ -113,6 +125,8 @@ class BPlusTree(MutableMapping[K, V]):
             raise ValueError(f"unknown B+ tree bug(s) {unknown}; known: {sorted(KNOWN_BUGS)}")
         self._bugs = frozenset(bugs)
         self._split_key_loss = 1 if BUG_SPLIT_LOSES_KEY in bugs else 0
+        self._merge_key_loss = 1 if BUG_MERGE_DROPS_KEY in bugs else 0
+        self._borrow_wrong_separator = BUG_BORROW_WRONG_SEPARATOR in bugs
         self.observer = observer
         self._next_node_id = 1
         root: Leaf[K, V] = Leaf([], [], self._new_node_id())
@@ -396,7 +410,7 @@ class BPlusTree(MutableMapping[K, V]):
             if len(right.keys) > leaf_min:
                 leaf.keys.append(right.keys.pop(0))
                 leaf.values.append(right.values.pop(0))
-                separator = right.keys[0]
+                separator = leaf.keys[-1] if self._borrow_wrong_separator else right.keys[0]
                 parent.keys[position] = separator
                 if observer is not None:
                     observer.on_borrow(
@@ -417,8 +431,9 @@ class BPlusTree(MutableMapping[K, V]):
             separator_position = position
         assert type(survivor) is Leaf
         assert type(absorbed) is Leaf
-        survivor.keys.extend(absorbed.keys)
-        survivor.values.extend(absorbed.values)
+        lost = self._merge_key_loss  # the bug: an off-by-one in the copy of the absorbed leaf
+        survivor.keys.extend(absorbed.keys[lost:])
+        survivor.values.extend(absorbed.values[lost:])
         following = absorbed.next
         survivor.next = following
         if following is None:

@@ -30,6 +30,11 @@ Rules:
   operation while it waited. Random message loss may defeat all of one operation's
   attempts, but the cluster must never stall for a whole timeout after recovery.
 - L3 no hang: every operation pending at ``Q`` completes (in any way) by ``Q + B``.
+- L4 no disruption by removed servers (thesis §4.2.3): from ``Q + E`` on, no member of
+  the configuration at the end of the run moves to a term in which a server outside
+  that configuration stood as a candidate before (it took the removed server's term, so
+  the removed server deposed or delayed a leader). Judged only when the final
+  configuration is known (a live run), and counted once per member and term.
 - Before the first fault, too: the run starts with every node up and no cut, so
   when the initial configuration's links make a healthy majority and the first
   fault comes at ``F >= B``, L1 and L2 also hold over ``[0, F)`` (a leader by ``E``;
@@ -193,6 +198,7 @@ class LivenessMonitor:
 
     KINDS: tuple[EventKind, ...] = (
         EventKind.RAFT_ROLE,
+        EventKind.RAFT_TERM,
         EventKind.NODE_CRASH,
         EventKind.NODE_RESTART,
         EventKind.NODE_PAUSE,
@@ -203,6 +209,8 @@ class LivenessMonitor:
     def __init__(self) -> None:
         self._steps: list[_Step] = []
         self.membership_settled_ms = 0.0  # the time of the last membership event
+        self._candidacies: list[tuple[float, str, int]] = []  # (time, node, term)
+        self._term_changes: list[tuple[float, str, int]] = []  # (time, node, new term)
 
     def attach(self, log: EventLog) -> None:
         log.watch(self.KINDS, self.observe)
@@ -211,7 +219,11 @@ class LivenessMonitor:
         kind = str(record["kind"])
         if kind == EventKind.MEMBERSHIP.value:
             self.membership_settled_ms = max(self.membership_settled_ms, record["t"])
+        elif kind == EventKind.RAFT_TERM.value:
+            self._term_changes.append((record["t"], record["node"], int(record["term"])))
         elif kind in _KIND_VALUES:
+            if record.get("role") == "candidate":
+                self._candidacies.append((record["t"], record["node"], int(record["term"])))
             self._steps.append(_Step(record["t"], record["node"], kind, record.get("role")))
 
     def leader_time(self, healthy: Sequence[str], quiet_from_ms: float) -> tuple[float, str] | None:
@@ -252,13 +264,40 @@ class LivenessMonitor:
                 return quiet_from_ms, found
         return None
 
+    def disruptions(self, members: Sequence[str], from_ms: float) -> list[str]:
+        """L4: members that took, at or after ``from_ms``, a term in which a server
+        outside ``members`` had stood as a candidate before; one line per member and term."""
+        outside = [
+            (time_ms, node, term)
+            for time_ms, node, term in self._candidacies
+            if node not in members
+        ]
+        if not outside:
+            return []
+        found: list[str] = []
+        for time_ms, node, term in self._term_changes:
+            if time_ms < from_ms or node not in members:
+                continue
+            cause = next(
+                (who for at_ms, who, their in outside if their == term and at_ms <= time_ms),
+                None,
+            )
+            if cause is not None:
+                found.append(
+                    f"removed server {cause} disrupted member {node}: it took {cause}'s "
+                    f"term {term} at {time_ms:g} ms"
+                )
+        return found
+
     def judge(
         self,
         scenario: Scenario,
         rows: Iterable[Mapping[str, Any]],
         healthy: Sequence[str],
+        members: Sequence[str] | None = None,
     ) -> CheckResult:
-        """The liveness verdict for a finished run (see the module rules)."""
+        """The liveness verdict for a finished run (see the module rules); ``members``
+        is the configuration at the end of the run, for L4 (None: L4 is not judged)."""
         bounds = liveness_bounds(scenario)
         if self.membership_settled_ms > bounds.quiet_from_ms:
             bounds = replace(bounds, quiet_from_ms=self.membership_settled_ms)
@@ -318,6 +357,8 @@ class LivenessMonitor:
         service = _judge_operations(rows, bounds, scenario.workload.timeout_ms)
         details.update(service.details)
         problems.extend(service.problems)
+        if members is not None:
+            problems.extend(self.disruptions(members, bounds.elected_by_ms))
         if problems:
             details["violations"] = problems[:_MAX_REPORTED]
             details["violation_count"] = len(problems)
@@ -373,7 +414,9 @@ class LivenessMonitor:
 
 
 _KIND_VALUES = frozenset(
-    kind.value for kind in LivenessMonitor.KINDS if kind is not EventKind.MEMBERSHIP
+    kind.value
+    for kind in LivenessMonitor.KINDS
+    if kind not in (EventKind.MEMBERSHIP, EventKind.RAFT_TERM)
 )
 
 

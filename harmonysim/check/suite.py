@@ -132,4 +132,4 @@ class RunChecks:
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
         members = cluster.membership.members  # the committed configuration at the end
         healthy = healthy_majority(self.scenario, running, broken, members)
-        return monitor.judge(self.scenario, cluster.history.iter_rows(), healthy)
+        return monitor.judge(self.scenario, cluster.history.iter_rows(), healthy, members)

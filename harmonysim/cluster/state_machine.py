@@ -71,7 +71,8 @@ class KVStateMachine:
             return self.tree.get(operation.key)
         if operation.f is Op.SCAN:
             return [
-                [key, self.tree[key]] for key in self.tree.irange(operation.key, operation.value)
+                [key, value]
+                for key, value in self.tree.irange_items(operation.key, operation.value)
             ]
         raise ValueError(f"{operation.f} is not a read")
 

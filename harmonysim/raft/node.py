@@ -133,6 +133,15 @@ class RaftNode:
         self._bug_no_conflict_truncation = Bug.NO_CONFLICT_TRUNCATION.value in bugs
         self._bug_apply_before_commit = Bug.APPLY_BEFORE_COMMIT.value in bugs
         self._bug_late_tick_counts_once = Bug.LEASE_IGNORES_PAUSE.value in bugs
+        self._bug_stale_vote_responses = Bug.VOTE_RESPONSE_TERM_UNCHECKED.value in bugs
+        self._bug_commit_beyond_match = Bug.FOLLOWER_COMMIT_BEYOND_MATCH.value in bugs
+        self._bug_early_read_index = Bug.READ_INDEX_BEFORE_TERM_COMMIT.value in bugs
+        self._bug_lease_survives_transfer = Bug.LEASE_SURVIVES_TRANSFER.value in bugs
+        self._bug_early_config_change = Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT.value in bugs
+        self._bug_no_stickiness = Bug.VOTE_IGNORES_LEADER_STICKINESS.value in bugs
+        self._bug_pre_candidate_keeps_leader = Bug.PRE_CANDIDATE_KEEPS_LEADER.value in bugs
+        self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
+        self._bug_snapshot_truncates = Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -334,6 +343,7 @@ class RaftNode:
                     self._config.check_quorum
                     and self._heard_from_leader_recently()
                     and not msg.leadership_transfer
+                    and not self._bug_no_stickiness
                 ):
                     return  # leader stickiness (thesis §6.2, §9.6): not disruptable
                 if not msg.pre_vote:
@@ -343,7 +353,9 @@ class RaftNode:
             else:
                 sender_leads = isinstance(msg, AppendEntries | InstallSnapshot)
                 self._become_follower(msg.term, msg.src if sender_leads else None)
-        elif msg.term < self._term:
+        elif msg.term < self._term and not (
+            self._bug_stale_vote_responses and isinstance(msg, RequestVoteResponse)
+        ):
             self._answer_stale(msg)
             return
 
@@ -384,7 +396,7 @@ class RaftNode:
             return None
         if self._config_indices and self._config_indices[-1] > self._log.committed:
             return None
-        if not self._committed_in_current_term():
+        if not self._committed_in_current_term() and not self._bug_early_config_change:
             return None
         if change is ConfigOp.ADD:
             if node in self._voters:
@@ -436,7 +448,7 @@ class RaftNode:
         lost first -- the caller times out and retries)."""
         if self._role is not Role.LEADER:
             return False
-        if not self._committed_in_current_term():
+        if not self._committed_in_current_term() and not self._bug_early_read_index:
             self._deferred_reads.append(request_id)
             return True
         self._start_read(request_id)
@@ -624,7 +636,8 @@ class RaftNode:
     def _become_pre_candidate(self) -> None:
         """Thesis §9.6: ask for votes for term + 1 without incrementing the term."""
         self._role = Role.PRE_CANDIDATE
-        self._leader = None
+        if not self._bug_pre_candidate_keeps_leader:
+            self._leader = None
         self._reset_election_timer()
         self._reset_leader_state()
         self._votes = {self._id: True}
@@ -725,7 +738,7 @@ class RaftNode:
             expected_term = self._term
         else:
             return
-        if msg.term != expected_term:
+        if msg.term != expected_term and not self._bug_stale_vote_responses:
             return
         self._votes[msg.src] = msg.granted
         if self._quorum_reached():
@@ -787,7 +800,8 @@ class RaftNode:
                 self._drop_config_after(entry.index - 1)
             self._append_entries(msg.entries[position:])
             break
-        log.commit_to(max(log.committed, min(msg.leader_commit, last_new)))
+        verified = log.last_index if self._bug_commit_beyond_match else last_new
+        log.commit_to(max(log.committed, min(msg.leader_commit, verified)))
         self._send_append_ack(msg, last_new)
 
     def _send_append_ack(self, msg: AppendEntries, match_index: int) -> None:
@@ -831,6 +845,9 @@ class RaftNode:
         self._accept_leader(msg.src)
         snapshot = msg.snapshot
         log = self._log
+        if self._bug_snapshot_truncates and log.term_at(snapshot.index) == snapshot.term:
+            log.truncate_after(max(snapshot.index, log.committed))  # the bug: keeps the prefix
+            self._drop_config_after(log.last_index)
         if snapshot.index <= log.committed:
             match_index = log.committed
         elif log.term_at(snapshot.index) == snapshot.term:
@@ -900,7 +917,7 @@ class RaftNode:
     def _send_timeout_now(self, target: str) -> None:
         # The target's election overrides the voters' stickiness, so the lease this leader
         # may hold is void for the rest of its term.
-        self._lease_voided = True
+        self._lease_voided = not self._bug_lease_survives_transfer
         self._send(TimeoutNow(self._id, target, self._term))
 
     def _send_snapshot(self, peer: str, progress: Progress) -> None:
@@ -1114,6 +1131,8 @@ class RaftNode:
             self._read_states.append(ReadState(read.request_id, read.index))
 
     def _lease_valid(self) -> bool:
+        if self._bug_lease_until_step_down:
+            return not self._lease_voided  # the bug: a leader not yet stepped down holds it
         return (
             not self._lease_voided
             and self._lease_start_tick is not None

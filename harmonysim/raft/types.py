@@ -73,6 +73,31 @@ class Bug(StrEnum):
     LEASE_IGNORES_PAUSE = "lease_ignores_pause"
     """Count a late tick as one tick: a leader paused for any length loses one tick of
     its lease while its followers' clocks ran on (a GC pause outliving a lease)."""
+    VOTE_RESPONSE_TERM_UNCHECKED = "vote_response_term_unchecked"
+    """Count a granted vote whatever term its response carries (xnnyygn/xraft#33)."""
+    FOLLOWER_COMMIT_BEYOND_MATCH = "follower_commit_beyond_match"
+    """Follower commit index = min(leader_commit, last log index), not the last index the
+    AppendEntries verified (atomix/copycat#265)."""
+    READ_INDEX_BEFORE_TERM_COMMIT = "read_index_before_term_commit"
+    """Answer ReadIndex before the new leader committed an entry of its term
+    (etcd-io/etcd#7331)."""
+    LEASE_SURVIVES_TRANSFER = "lease_survives_transfer"
+    """Keep the read lease after sending TimeoutNow (tikv/tikv#1593)."""
+    CONFIG_CHANGE_BEFORE_TERM_COMMIT = "config_change_before_term_commit"
+    """Propose a membership change before committing an entry of the leader's term
+    (atomix/copycat#23, baidu/braft#182)."""
+    VOTE_IGNORES_LEADER_STICKINESS = "vote_ignores_leader_stickiness"
+    """Honour a RequestVote from a higher term even within the minimum election timeout of
+    hearing from a leader, so a removed server deposes leaders (logcabin/logcabin#56)."""
+    LEASE_UNTIL_STEP_DOWN = "lease_until_step_down"
+    """Take the lease as valid for as long as the periodic CheckQuorum passes, not from
+    acknowledged heartbeats (sofastack/sofa-jraft#34, tikv/tikv#964)."""
+    SNAPSHOT_TRUNCATES_NEWER_ENTRIES = "snapshot_truncates_newer_entries"
+    """An InstallSnapshot for a prefix of the log keeps the prefix and drops the entries
+    after it (camunda/camunda#6092)."""
+    PRE_CANDIDATE_KEEPS_LEADER = "pre_candidate_keeps_leader"
+    """A pre-candidate keeps its leader id, so it refuses its peers' pre-votes as if it
+    still heard from a leader (etcd-io/etcd#8334, #9586)."""
 
 
 @dataclass(frozen=True, slots=True)

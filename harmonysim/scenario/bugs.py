@@ -3,7 +3,10 @@
 Each bug breaks exactly one rule, so a run with the bug enabled shows that the
 checkers notice the broken rule. A scenario names bugs in its `bugs:` list; the
 names here are the closed vocabulary the schema accepts. The order is fixed and
-is the order in which error messages and listings show them.
+is the order in which error messages and listings show them. The textbook bugs come
+first; after them, bugs that shipped in real Raft implementations (each description ends
+with its public report, and the switch reproduces that mechanism, not an approximation),
+then B+ tree rebalancing slips.
 """
 
 from __future__ import annotations
@@ -44,6 +47,53 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "back freezes a leader's lease while its followers' promises run out"
         ),
         "btree_split_loses_key": ("drop the separator key when a B+ tree node splits"),
+        "vote_response_term_unchecked": (
+            "count a granted vote whatever term its response carries, so a late vote from an "
+            "earlier term elects a second leader in a term (xnnyygn/xraft#33)"
+        ),
+        "follower_commit_beyond_match": (
+            "a follower commits up to the leader's commit index bounded by its own last "
+            "index, not by what the AppendEntries matched, committing a stale suffix "
+            "(atomix/copycat#265)"
+        ),
+        "read_index_before_term_commit": (
+            "answer ReadIndex from a new leader's commit index before it committed an entry "
+            "of its term, which may lag the old leader's (etcd-io/etcd#7331)"
+        ),
+        "lease_survives_transfer": (
+            "keep the read lease after sending TimeoutNow, so a leader cut off during a "
+            "transfer serves lease reads while its successor writes (tikv/tikv#1593)"
+        ),
+        "config_change_before_term_commit": (
+            "accept a membership change before the leader committed an entry of its term, so "
+            "an uncommitted change of an earlier term can come back and undo it "
+            "(atomix/copycat#23, baidu/braft#182)"
+        ),
+        "vote_ignores_leader_stickiness": (
+            "honour RequestVote of a higher term within the minimum election timeout of "
+            "hearing from a leader, so a removed server keeps deposing leaders "
+            "(logcabin/logcabin#56, hashicorp/raft#524)"
+        ),
+        "lease_until_step_down": (
+            "take the read lease as valid while the periodic CheckQuorum step-down check passes, "
+            "so a cut-off leader serves lease reads after its successor is elected "
+            "(sofastack/sofa-jraft#34, tikv/tikv#964)"
+        ),
+        "snapshot_truncates_newer_entries": (
+            "an InstallSnapshot for a prefix of the follower's log keeps the prefix and drops the "
+            "entries after it, which the leader counted as replicated (camunda/camunda#6092)"
+        ),
+        "pre_candidate_keeps_leader": (
+            "a pre-candidate keeps its leader id and so refuses its peers' pre-votes as if it "
+            "still heard from that leader (etcd-io/etcd#8334, #9586)"
+        ),
+        "btree_merge_drops_key": (
+            "drop the absorbed leaf's first key when two B+ tree leaves merge"
+        ),
+        "btree_borrow_wrong_separator": (
+            "make the borrowed key the separator when a B+ tree leaf borrows from its right "
+            "sibling, so that key routes to the wrong leaf"
+        ),
     }
 )
 """Bug name -> one-line description, in library order."""

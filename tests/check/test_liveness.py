@@ -227,3 +227,25 @@ def test_a_timeout_below_the_round_trip_cannot_be_live() -> None:
     # A timeout above the round trip is judged as usual.
     patient = parse_scenario(BASE.replace("timeout: 500ms", "timeout: 30ms"))
     assert elected().judge(patient, rows, NODES).status is CheckStatus.VIOLATION
+
+
+def test_a_member_taking_a_removed_servers_term_after_the_bound_is_a_disruption() -> None:
+    monitor = elected()
+    for time, node, kind, term in [
+        (700.0, "n5", "raft.role", 7),  # n5, outside the final configuration, stands in 7
+        (750.0, "n1", "raft.term", 7),  # the leader takes n5's term: deposed
+        (800.0, "n2", "raft.term", 8),  # a term n5 never stood in
+    ]:
+        record: dict[str, Any] = {"t": time, "seq": 0, "kind": kind, "node": node, "term": term}
+        if kind == "raft.role":
+            record["role"] = "candidate"
+        monitor.observe(record)
+    members = ("n1", "n2", "n3", "n4")
+    result = monitor.judge(scenario(), [], members, members)
+    assert result.status is CheckStatus.VIOLATION
+    assert result.details["violations"] == [
+        "removed server n5 disrupted member n1: it took n5's term 7 at 750 ms"
+    ]
+    assert monitor.disruptions(members, 760.0) == []  # before the bound: not judged
+    assert monitor.disruptions(NODES, 0.0) == []  # n5 a member: an ordinary election
+    assert monitor.judge(scenario(), [], members).status is CheckStatus.OK  # L4 not asked

@@ -84,6 +84,17 @@ def test_bug_library_is_complete_and_described() -> None:
         "lease_ignores_pause",
         "ticks_on_wall_clock",
         "btree_split_loses_key",
+        "vote_response_term_unchecked",
+        "follower_commit_beyond_match",
+        "read_index_before_term_commit",
+        "lease_survives_transfer",
+        "config_change_before_term_commit",
+        "vote_ignores_leader_stickiness",
+        "lease_until_step_down",
+        "snapshot_truncates_newer_entries",
+        "pre_candidate_keeps_leader",
+        "btree_merge_drops_key",
+        "btree_borrow_wrong_separator",
     )
     assert tuple(BUG_DESCRIPTIONS) == KNOWN_BUGS
     assert all(description and "\n" not in description for description in BUG_DESCRIPTIONS.values())
