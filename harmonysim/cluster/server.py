@@ -272,9 +272,9 @@ class KVServer:
         floor = snapshot.index if snapshot is not None else 0
         self._log_first_index = stored[0].index if stored else floor + 1
         entries = [entry for entry in stored if entry.index > floor]
-        if hard_state is not None and (repair_until or self._halted):
-            last = entries[-1].index if entries else floor  # the commit of a shorter log
-            hard_state = replace(hard_state, commit=min(hard_state.commit, last))
+        last = entries[-1].index if entries else floor
+        if hard_state is not None and hard_state.commit > last:  # a log cut by damage
+            hard_state = replace(hard_state, commit=last)
         if hard_state is not None and "forget_vote_on_restart" in self.bugs:
             hard_state = replace(hard_state, voted_for=None)
         if snapshot is not None:

@@ -359,7 +359,8 @@ class Disk:
         if stored is None:
             return []
         if not isinstance(stored, list):
-            self._damage_at(name, VALUE, "corrupt")
+            self._damage_at(name, VALUE, None)
+            self._fault("corrupt", name, {})
             return [VALUE]
         if not stored:
             return []
@@ -371,8 +372,21 @@ class Disk:
                 p for p, record in enumerate(stored) if low <= getattr(record, "index", p) <= top
             ]
         for position in positions:
-            self._damage_at(name, position, "corrupt")
+            self._damage_at(name, position, None)
+        if positions:
+            self._fault("corrupt", name, self._span(name, positions))
         return positions
+
+    def _span(self, name: str, positions: list[int]) -> dict[str, Any]:
+        """How a ``disk.fault`` names the records it hit: one, or the first and last."""
+        if len(positions) == 1:
+            return self._target(name, positions[0])
+        first, last = self._target(name, positions[0]), self._target(name, positions[-1])
+        return {
+            "records": len(positions),
+            "positions": [first["position"], last["position"]],
+            "indexes": [first["index"], last["index"]],
+        }
 
     def read_error(self, name: str, low: int | None, high: int | None) -> list[int]:
         """Make reads of these durable records fail (EIO) until they are rewritten."""
@@ -391,8 +405,7 @@ class Disk:
                 p for p, record in enumerate(stored) if low <= getattr(record, "index", p) <= top
             ]
         self._eio.setdefault(name, set()).update(positions)
-        for position in positions:
-            self._fault("eio", name, self._target(name, position))
+        self._fault("eio", name, self._span(name, positions))
         return positions
 
     def arm_torn(self) -> None:
