@@ -94,7 +94,8 @@ class Cluster:
 
     def server(self, node_id: str) -> KVServer | None:
         process = self.world.nodes[node_id].process
-        return process if isinstance(process, KVServer) else None
+        # A server a damaged disk stopped serves nothing and is judged by nothing.
+        return process if isinstance(process, KVServer) and not process.halted else None
 
     def servers(self) -> list[tuple[SimNode, KVServer]]:
         result = []

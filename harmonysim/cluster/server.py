@@ -310,6 +310,11 @@ class KVServer:
     _halted = False
     _repairing = False
 
+    @property
+    def halted(self) -> bool:
+        """Stopped for good: its disk lost what no peer can give back (the hard state)."""
+        return self._halted
+
     def _read_disk(
         self,
     ) -> tuple[HardState | None, Snapshot | None, list[Entry], int]:

@@ -25,8 +25,9 @@ non-durable files, "Protocol-Aware Recovery", FAST 2018):
   cryptographic hash (hashlib) would cost more and buy nothing here. The disk holds the
   records themselves, not bytes, so the stored checksum of an undamaged record is by
   construction the CRC of its content: the disk keeps only the damage (an XOR mask over
-  the stored checksum, per durable position) and ``read_checked`` computes each CRC
-  once, when a restart reads the record back. The hot path pays nothing.
+  the stored checksum, per durable position) and ``read_checked`` compares each CRC
+  with the stored one when a restart reads a file that carries damage (in a file with
+  none, every record's CRC matches by construction). The hot path pays nothing.
 - Faults (each a ``disk.fault`` event with its target, counted in ``fault_counts``), from
   ``DiskFaults`` probabilities drawn on the disk's own stream (no draw at probability
   0, so a run without disk faults draws exactly as before) or asked by a fault:
@@ -431,9 +432,9 @@ class Disk:
     # -- reading back with checksums ---------------------------------------------------
 
     def read_checked(self, name: str) -> tuple[Any, list[Problem]]:
-        """What a restart reads: the durable content (current = durable after a crash)
-        and the records that fail their checksum or cannot be read, by position."""
-        value = self._current.get(name)
+        """What a restart reads: the durable content (the current view is a copy of it
+        after a crash) and the records that fail their checksum or cannot be read."""
+        value = self._durable.get(name)
         damage = self._damage.get(name) or {}
         eio = self._eio.get(name) or set()
         read_error = self.faults.read_error if self.faults is not None else 0.0
