@@ -115,7 +115,7 @@ def test_a_misdirected_append_lands_one_record_at_a_wrong_position() -> None:
 
 
 def test_probabilities_draw_latent_corruption_and_slow_fsyncs() -> None:
-    disk, world = disk_with(200, DiskFaults(corrupt=0.05, slow=1.0, slow_fsync_us=9_000))
+    disk, _ = disk_with(200, DiskFaults(corrupt=0.05, slow=1.0, slow_fsync_us=9_000))
     damaged = len(disk.read_checked("log")[1])
     assert 0 < damaged < 40
     assert disk.fault_counts["slow"] == 1
