@@ -34,8 +34,11 @@ def test_a_damaged_committed_entry_then_the_leader_crashes(bug: bool, tmp_path: 
     scenario = load_scenario(ROOT / "scenarios" / "disk-corruption.yaml")
     assert scenario.seed == 1
     if bug:
-        scenario = resolve(scenario, bugs=("truncate_at_damaged_entry",))
-    outcome = run_scenario(scenario, tmp_path / "run")
+        # Shorter: once n1 is back, the cluster's committed logs disagree and its leader
+        # and n1 trade rejected AppendEntries for the rest of the run (slow, and beside
+        # the point: the loss is caught before).
+        scenario = resolve(scenario, bugs=("truncate_at_damaged_entry",), duration_ms=7000.0)
+    outcome = run_scenario(scenario, tmp_path / "run", failure_traces=False)
     events = read_events(tmp_path / "run" / "events.jsonl")
     damage = [e for e in events if e["kind"] == "disk.damage"]
     assert [(e["node"], e["file"], e["from_index"]) for e in damage] == [("n2", "log", 1)]
@@ -131,3 +134,64 @@ def test_without_disk_faults_nothing_is_added_to_the_summary(tmp_path: Path) -> 
     )
     assert "disk_faults" not in run.outcome.summary
     assert not run.of("disk.fault") and not run.of("disk.damage")
+
+
+SNAPSHOT = """
+name: snapshot-damage
+seed: 1
+duration: 5s
+cluster:
+  nodes: 3
+  raft: {snapshot_threshold: 50}
+workload:
+  clients: 4
+  rate: 100/s
+  mix: {get: 0.5, put: 0.4, cas: 0.1}
+  keys: {count: 10, distribution: uniform}
+faults:
+  - {at: 2s, disk: {node: n2, corrupt: {file: snapshot}}}
+  - {at: 2s, crash: n2, for: 200ms}
+checks: [raft_safety, linearizability, btree_invariants, liveness]
+"""
+
+
+def test_a_damaged_snapshot_is_replaced_by_the_leaders(tmp_path: Path) -> None:
+    run = run_text(SNAPSHOT, tmp_path)
+    assert [(e["file"], e["action"]) for e in run.of("disk.damage")] == [("snapshot", "repair")]
+    recover = run.of("raft.recover", "n2")[-1]
+    assert (recover["snapshot_index"], recover["last_index"]) == (0, 0)  # nothing trusted
+    restores = [e for e in run.of("raft.restore", "n2") if e["t"] > recover["t"]]
+    repaired = run.of("raft.repaired", "n2")
+    assert restores and repaired and restores[0]["t"] <= repaired[0]["t"]
+    assert violations(run.outcome.checks) == []
+
+
+NEMESIS = """
+name: disk-nemesis
+seed: 3
+duration: 8s
+cluster:
+  nodes: 3
+  disk: {faults: {torn: 1.0}}
+workload:
+  clients: 4
+  rate: 100/s
+  mix: {get: 0.5, put: 0.4, cas: 0.1}
+  keys: {count: 10, distribution: uniform}
+faults:
+  - {at: 500ms, nemesis: {kinds: [disk, crash], interval: 400ms, until: 6s}}
+checks: [raft_safety, linearizability, btree_invariants, liveness]
+"""
+
+
+def test_the_disk_nemesis_corrupts_tears_and_slows_and_the_cluster_survives(
+    tmp_path: Path,
+) -> None:
+    run = run_text(NEMESIS, tmp_path)
+    drawn = {e["fault"] for e in run.of("nemesis")}
+    assert drawn == {"disk", "crash"}
+    assert {"corrupt", "slow", "torn"} <= {e["fault"] for e in run.of("disk.fault")}
+    # At this seed a node whose log was corrupted crashes later and reads it back.
+    damaged = [e["node"] for e in run.of("disk.damage")]
+    assert damaged and [e["node"] for e in run.of("raft.repaired")] == damaged
+    assert violations(run.outcome.checks) == []
