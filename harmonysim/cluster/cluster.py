@@ -197,5 +197,6 @@ def disk_faults(settings: DiskFaultSettings) -> DiskFaults | None:
         settings.read_error,
         settings.slow,
         max(1, round(settings.slow_fsync_ms * 1000.0)),
+        settings.write_error,
     )
     return faults if faults.any else None

@@ -44,6 +44,10 @@ the prefix until it holds the leader's log up to the mark (``raft/node.py``, "Re
 then ``raft.repaired`` and the marker is cleared. A damaged hard state (term and vote
 unknown: any vote could be a second vote in some term) cannot be repaired from peers:
 the server stops (``disk.damage`` with ``action: halt``, listed in the run summary).
+An fsync that fails (EIO) is not retried: what it covered may be gone from the page
+cache (PostgreSQL's "fsyncgate"), so the server fails-stop and is restarted after
+``EIO_RESTART_US`` to recover from what its disk really holds (``disk.damage`` with
+``action: restart``).
 Every detection is a ``disk.damage`` event and counts in
 ``harmonysim_disk_corruptions_detected_total``. The bug ``truncate_at_damaged_entry``
 truncates the log at the damaged entry and carries on as if it never had the rest.
@@ -59,6 +63,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+import simpy
 
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
@@ -98,6 +104,7 @@ SNAPSHOT = "snapshot"
 LOG = "log"
 REPAIR = "repair"  # 0, or the index a server in repair must hold the leader's log up to
 UNKNOWN_MARK = 2**62  # a damaged repair marker: the leader's answer bounds the repair
+EIO_RESTART_US = 100_000  # a failed fsync: the supervisor restarts the server this later
 
 
 def entry_id(entry: Entry) -> str:
@@ -249,6 +256,7 @@ class KVServer:
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
         self.machine.set_observer(_TreeEvents(node, self))
         self.raft = self._recover()
+        node.disk.on_write_error = self._on_write_error
         self._persisting = False
         self._next_read = 0
         # index -> (client, seq, reply_to, serving span) of writes proposed here as leader
@@ -407,6 +415,19 @@ class KVServer:
 
     def _ignore(self, envelope: Envelope) -> None:
         """A halted server's message handler."""
+
+    def _on_write_error(self) -> None:
+        """An fsync failed (module docstring): fail-stop, and be restarted shortly."""
+        node = self.node
+        if node.process is not self:
+            return
+        node.emit(
+            EventKind.DISK_DAMAGE,
+            {"file": None, "reason": "eio", "records": 0, "action": "restart"},
+        )
+        node.crash({"cause": "fsync failed (EIO)"})
+        restart = simpy.Timeout(node.world.env, EIO_RESTART_US)
+        restart.callbacks.append(lambda _: node.restart({"after": "eio"}))
 
     def _note_repair(self) -> None:
         """The core left repair: clear the durable marker and say so."""

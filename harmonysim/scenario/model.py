@@ -718,6 +718,8 @@ class DiskFaultSettings(SchemaModel):
     slow: Probability = 0.0
     """Per fsync: it takes `slow_fsync` longer."""
     slow_fsync_ms: PositiveDuration = Field(50.0, alias="slow_fsync")
+    write_error: Probability = 0.0
+    """Per fsync: it fails (EIO); the server restarts and recovers from its disk."""
 
 
 class DiskSettings(SchemaModel):
@@ -1162,6 +1164,7 @@ class DiskFault(SchemaModel):
     - `torn: true`: at the node's next crash its pending writes land fully, partially
       or not at all (FoundationDB's non-durable files);
     - `misdirect: true`: its next durable append puts one record at a wrong position;
+    - `write_error: true`: its next fsync fails (EIO): the server restarts;
     - `slow: {fsync: 50ms}`: fsyncs take that long (with `for`, then as before).
     """
 
@@ -1170,13 +1173,13 @@ class DiskFault(SchemaModel):
     eio: DiskRecords | None = None
     torn: Annotated[bool, BeforeValidator(_true)] | None = None
     misdirect: Annotated[bool, BeforeValidator(_true)] | None = None
+    write_error: Annotated[bool, BeforeValidator(_true)] | None = None
     slow: DiskSlow | None = None
 
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
-        _exactly_one(
-            cls, data, ["corrupt", "eio", "torn", "misdirect", "slow"], "a disk fault", "change"
-        )
+        changes = ["corrupt", "eio", "torn", "misdirect", "write_error", "slow"]
+        _exactly_one(cls, data, changes, "a disk fault", "change")
 
 
 ANY: Final = "any"

@@ -34,8 +34,10 @@ non-durable files, "Protocol-Aware Recovery", FAST 2018):
   ``corrupt`` (records at rest read back damaged), ``torn`` (at the next crash a pending
   write lands fully, partially -- a prefix of an append, maybe a damaged last record --
   or not at all), ``misdirect`` (the next synced append writes one record at the wrong
-  position, leaving garbage where it belonged), ``eio`` (reading a record fails) and
-  ``slow`` (fsyncs take longer for a while).
+  position, leaving garbage where it belonged), ``eio`` (reading a record fails),
+  ``write_error`` (an fsync fails: its writes never become durable, as when a kernel
+  drops the dirty pages of a failed fsync, and the disk's ``on_write_error`` is called
+  instead of the fsync's callback) and ``slow`` (fsyncs take longer for a while).
 - A rewrite heals: a truncated position forgets its damage, a written value too.
 """
 
@@ -72,10 +74,13 @@ class DiskFaults:
     read_error: float = 0.0  # per record read at a restart: EIO
     slow: float = 0.0  # per fsync: it takes slow_fsync_us longer
     slow_fsync_us: int = 50_000
+    write_error: float = 0.0  # per fsync: it fails (EIO)
 
     @property
     def any(self) -> bool:
-        return any((self.corrupt, self.torn, self.misdirect, self.read_error, self.slow))
+        return any(
+            (self.corrupt, self.torn, self.misdirect, self.read_error, self.slow, self.write_error)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,9 @@ class Disk:
         self._eio: dict[str, set[int]] = {}
         self._torn_next = False
         self._misdirect_next = False
+        self._write_error_next = False
+        # Told when an fsync fails (the process on the node sets it; fail-stop is its job).
+        self.on_write_error: Callable[[], None] | None = None
         self.fault_counts: dict[str, int] = {}
 
     # -- reads -----------------------------------------------------------------
@@ -194,9 +202,21 @@ class Disk:
             EventKind.DISK_FSYNC, self.node_id, {"ops": len(self._journal), "files": files}
         )
 
+        faults = self.faults
+        failing = self._write_error_next or (
+            faults is not None and faults.write_error and self._rng.random() < faults.write_error
+        )
+        if failing:
+            self._write_error_next = False
+
         def complete(_: simpy.Event) -> None:
             if epoch != self._epoch:
                 return  # the node crashed meanwhile: this fsync never finished
+            if failing:
+                self._fault("write_error", None, {"ops": len(self._journal)})
+                if self.on_write_error is not None:
+                    self.on_write_error()
+                return
             journal = self._journal
             synced = 0
             faulty = self.faults is not None or self._damage or self._eio or self._misdirect_next
@@ -412,6 +432,10 @@ class Disk:
     def arm_torn(self) -> None:
         """The next crash with writes pending tears them."""
         self._torn_next = True
+
+    def arm_write_error(self) -> None:
+        """The next fsync fails (EIO)."""
+        self._write_error_next = True
 
     def arm_misdirect(self) -> None:
         """The next append made durable sends one record to a wrong position."""

@@ -30,10 +30,11 @@ Rules:
   probability. With the defaults it draws exactly as it always did.
 - ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
   durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
-  durable append, ``slow`` sets its fsync latency (``for`` gives the old one back). Each
-  is a ``disk.fault`` event with its target (``fault.noop`` when there is nothing to
-  damage). The nemesis kind ``disk`` corrupts one record of a random node's log, or
-  tears its next crash, or slows its fsyncs for the fault's life.
+  durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
+  latency (``for`` gives the old one back). Each is a ``disk.fault`` event with its
+  target (``fault.noop`` when there is nothing to damage). The nemesis kind ``disk``
+  corrupts one record of a random node's log, or tears its next crash, or slows its
+  fsyncs for the fault's life.
 - ``add`` / ``remove`` are handed to the world's ``membership`` hook (the cluster
   layer's driver), which requests the change from the leader and logs each step
   as ``membership`` events; a ``leader`` target is resolved by the driver when it
@@ -419,6 +420,11 @@ class FaultInjector:
         if spec.torn is not None:
             disk.arm_torn()
             fields = {"fault": "torn", "armed": True, **(notes or {})}
+            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            return _nothing
+        if spec.write_error is not None:
+            disk.arm_write_error()
+            fields = {"fault": "write_error", "armed": True, **(notes or {})}
             self.world.log.emit(EventKind.DISK_FAULT, node, fields)
             return _nothing
         if spec.misdirect is not None:

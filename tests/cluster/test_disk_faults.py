@@ -87,6 +87,7 @@ faults:
   - {at: 3s, crash: n3, for: 200ms}
   - {at: 4s, disk: {node: leader, misdirect: true}}
   - {at: 4500ms, crash: leader, for: 300ms}
+  - {at: 6s, disk: {node: n1, write_error: true}}
 checks: [raft_safety, linearizability, btree_invariants, liveness]
 """
 
@@ -101,6 +102,15 @@ def test_read_errors_torn_and_misdirected_writes_are_survived(tmp_path: Path) ->
     faults = [e["fault"] for e in run.of("disk.fault")]
     assert {"torn", "misdirect", "slow"} <= set(faults)
     assert run.outcome.summary["disk_faults"]["eio"] == 1  # type: ignore[index]
+    # A failed fsync: n1 fails-stop and is restarted from what its disk holds.
+    failed = run.of("disk.fault", "n1")[-1]
+    assert failed["fault"] == "write_error" and "armed" not in failed
+    damage = run.of("disk.damage", "n1")[-1]
+    assert (damage["reason"], damage["action"]) == ("eio", "restart")
+    crash = [e for e in run.of("node.crash", "n1") if e.get("cause")]
+    restart = [e for e in run.of("node.restart", "n1") if e.get("after") == "eio"]
+    assert len(crash) == len(restart) == 1
+    assert restart[0]["t"] - crash[0]["t"] == 100.0
 
 
 HARD_STATE = """

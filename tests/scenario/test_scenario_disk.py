@@ -38,9 +38,10 @@ def test_disk_actions_parse() -> None:
         + "  - {at: 1s, disk: {node: n1, misdirect: true}}\n"
         + "  - {at: 1s, disk: {node: n3, slow: {fsync: 50ms}}, for: 2s}\n"
         + "  - {at: 1s, disk: {node: n3, corrupt: {file: hard_state}}}\n"
+        + "  - {at: 1s, disk: {node: n3, write_error: true}}\n"
     )
     disks = [fault.disk for fault in scenario.faults]
-    assert [fault.kind for fault in scenario.faults] == [FaultKind.DISK] * 6
+    assert [fault.kind for fault in scenario.faults] == [FaultKind.DISK] * 7
     assert disks[0] is not None and disks[0].corrupt is not None
     assert disks[0].corrupt.index == (5, 5)
     assert disks[1] is not None and disks[1].eio is not None and disks[1].eio.index == (3, 9)

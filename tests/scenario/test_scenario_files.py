@@ -89,6 +89,7 @@ def test_data_form_uses_yaml_keys_and_canonical_units() -> None:
             "read_error": 0.0,
             "slow": 0.0,
             "slow_fsync": "50ms",
+            "write_error": 0.0,
         },
     }
     assert data["workload"]["rate"] == "200/s"

@@ -132,3 +132,16 @@ def test_slow_sets_the_fsync_latency_until_undone() -> None:
     assert done == [70.0]  # started at 20 ms
     undo()
     assert disk.fsync_latency_us == 1000
+
+
+def test_a_failed_fsync_makes_nothing_durable_and_tells_the_process_not_the_callback() -> None:
+    disk, world = disk_with(2)
+    told: list[str] = []
+    disk.on_write_error = lambda: told.append("eio")
+    disk.arm_write_error()
+    disk.append("log", [Rec(3)])
+    disk.fsync(lambda: told.append("synced"))
+    world.run(60)  # type: ignore[attr-defined]
+    assert told == ["eio"]
+    assert disk.read_durable("log") == [Rec(1), Rec(2)]
+    assert disk.fault_counts == {"write_error": 1}
