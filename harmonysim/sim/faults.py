@@ -93,6 +93,7 @@ class FaultInjector:
         # The clock drift the servers tolerate (their lease bound): the nemesis keeps its
         # clock-rate faults within it, so a correct cluster stays correct under them.
         self.clock_drift_bound = 0.0
+        self._disk_victims: set[str] = set()  # nodes the disk nemesis has struck
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -547,10 +548,16 @@ class FaultInjector:
         return rng.choice(candidates)
 
     def _nemesis_disk(self, rng: random.Random, target_leader: float) -> Callable[[], None]:
-        """Corrupt one log record, tear the next crash or slow the fsyncs of one node: on a
-        minority at a time, as the repair protocol is built for (never the hard state,
-        whose damage stops a server for good)."""
-        target = self._aim(rng, target_leader, self.node_ids)
+        """Corrupt one log record, tear the next crash or slow the fsyncs of one node, of a
+        minority of nodes drawn as it goes (the repair protocol needs a majority that
+        can elect a leader; never the hard state, whose damage stops a server)."""
+        nodes = self.node_ids
+        victims = self._disk_victims
+        if len(victims) >= (len(nodes) - 1) // 2:  # a minority, fixed once drawn
+            target = rng.choice(sorted(victims)) if victims else rng.choice(nodes)
+        else:
+            target = self._aim(rng, target_leader, nodes)
+        victims.add(target)
         disk = self.world.nodes[target].disk
         change = rng.choice(["corrupt", "torn", "slow"])
         if change == "slow":
