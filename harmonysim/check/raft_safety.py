@@ -44,7 +44,12 @@ exact evidence each one uses:
   one vote per term, and a restart in that term recovers the same vote.
 - ``durable_log`` (Figure 2, log[] is persistent): a restarted node recovers at least
   every entry it persisted: its recovered last index is not below the durable log's,
-  and where the durable log reaches, the terms agree.
+  and where the durable log reaches, the terms agree. A restart that declares damage
+  (``raft.recover`` with ``repair_until``: its disk gave back records that failed their
+  checksums) may recover a shorter log and a lower commit index (``commit_monotonic``
+  restarts from it too); it votes for nobody until repaired (``raft/node.py``,
+  "Repair"), and the rules below judge whether anything committed was lost. A server
+  that drops damaged entries without declaring them breaks this rule.
 - ``node_invariants``: each live core's ``check_invariants()`` passes, at the end and
   (with a probe) whenever a node persists entries that replace a suffix of its log.
 - ``election_quorum`` (§5.2, thesis §4.1): a leader of term T was elected by a majority
@@ -751,6 +756,9 @@ class RaftSafetyMonitor:
     def _on_recover(self, record: EventRecord, node: str, track: _NodeTrack, seen: _Seen) -> None:
         term: int = record["term"]
         commit: int = record["commit"]
+        if "repair_until" in record:  # declared damage: the module docstring, durable_log
+            track.commit = track.durable_commit = min(track.commit, commit)
+            track.last_index = min(track.last_index, int(record["last_index"]))
         self._reported_term(term, track, seen, restart=True)
         self._reported_commit(commit, track, seen, restart=True)
         self._check_vote(term, record["voted_for"], track, seen, restart=True)

@@ -18,9 +18,10 @@ from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.membership import MembershipDriver
 from harmonysim.cluster.server import KVServer
 from harmonysim.raft import Role
+from harmonysim.sim.disk import DiskFaults
 
 if TYPE_CHECKING:
-    from harmonysim.scenario import Scenario
+    from harmonysim.scenario import DiskFaultSettings, Scenario
     from harmonysim.sim.node import SimNode
     from harmonysim.sim.world import World
 
@@ -51,11 +52,16 @@ class Cluster:
             scenario.cluster.raft.heartbeat_interval_ms,
         )
         applied = self.membership.config_applied
+        self.disk_diagnoses: list[dict[str, Any]] = []  # servers a damaged disk stopped
+        diagnoses = self.disk_diagnoses
         for node_id in scenario.node_ids:
             world.add_node(
                 node_id,
-                lambda node: KVServer(node, scenario, voters, self.stats, applied),
+                lambda node: KVServer(node, scenario, voters, self.stats, applied, diagnoses),
                 scenario.cluster.disk.fsync_latency_ms,
+            )
+            world.nodes[node_id].disk.configure_faults(
+                disk_faults(scenario.cluster.disk.faults), world.rng.stream(f"disk/{node_id}")
             )
         drift = scenario.cluster.clocks.drift_ppm / 1_000_000
         self.clock_rates: dict[str, float] = {}
@@ -88,7 +94,8 @@ class Cluster:
 
     def server(self, node_id: str) -> KVServer | None:
         process = self.world.nodes[node_id].process
-        return process if isinstance(process, KVServer) else None
+        # A server a damaged disk stopped serves nothing and is judged by nothing.
+        return process if isinstance(process, KVServer) and not process.halted else None
 
     def servers(self) -> list[tuple[SimNode, KVServer]]:
         result = []
@@ -166,4 +173,30 @@ class Cluster:
             "final_leader": leaders[-1][0] if leaders else None,
             "members": list(self.membership.members),
             "membership_changes": self.membership.committed,
+            **self._disk_summary(),
         }
+
+    def _disk_summary(self) -> dict[str, Any]:
+        """Storage faults and what they did (only when there were any: run.json of a run
+        without them is unchanged)."""
+        faults: dict[str, int] = {}
+        for node_id in sorted(self.world.nodes):
+            for fault, count in self.world.nodes[node_id].disk.fault_counts.items():
+                faults[fault] = faults.get(fault, 0) + count
+        if not faults and not self.disk_diagnoses:
+            return {}
+        return {"disk_faults": dict(sorted(faults.items())), "disk_halts": self.disk_diagnoses}
+
+
+def disk_faults(settings: DiskFaultSettings) -> DiskFaults | None:
+    """A disk's fault probabilities from the scenario's, or None when all are 0."""
+    faults = DiskFaults(
+        settings.corrupt,
+        settings.torn,
+        settings.misdirect,
+        settings.read_error,
+        settings.slow,
+        max(1, round(settings.slow_fsync_ms * 1000.0)),
+        settings.write_error,
+    )
+    return faults if faults.any else None

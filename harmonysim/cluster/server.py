@@ -32,6 +32,26 @@ their Ready is durable), ``read_without_read_index`` (a server that believes it 
 the leader serves reads from its own state at once), ``ticks_on_wall_clock`` (the
 timers and the lease run on the node's wall clock instead of its monotonic clock).
 
+Storage faults (``sim/disk.py``; "Protocol-Aware Recovery for Consensus-Based Storage",
+Alagappan et al., FAST 2018): a restart reads every record back with its checksum. A log
+entry that fails it, cannot be read (EIO) or sits at the wrong position (a misdirected
+write) ends the intact prefix; a damaged snapshot ends it at the start. The server cannot
+tell a torn record of the unsynced tail from an acknowledged one that rotted, so it treats
+both alike and never silently: it persists a ``repair`` marker (the last index its disk
+held), drops the damaged suffix from disk, and hands the core the intact prefix and that
+mark; the core votes for nobody and asks the leader to forget its acknowledgements above
+the prefix until it holds the leader's log up to the mark (``raft/node.py``, "Repair"),
+then ``raft.repaired`` and the marker is cleared. A damaged hard state (term and vote
+unknown: any vote could be a second vote in some term) cannot be repaired from peers:
+the server stops (``disk.damage`` with ``action: halt``, listed in the run summary).
+An fsync that fails (EIO) is not retried: what it covered may be gone from the page
+cache (PostgreSQL's "fsyncgate"), so the server fails-stop and is restarted after
+``EIO_RESTART_US`` to recover from what its disk really holds (``disk.damage`` with
+``action: restart``).
+Every detection is a ``disk.damage`` event and counts in
+``harmonysim_disk_corruptions_detected_total``. The bug ``truncate_at_damaged_entry``
+truncates the log at the damaged entry and carries on as if it never had the rest.
+
 Time: the server tells the core every whole tick of its node's monotonic clock that
 passed (``_catch_up_clock``), on each tick timer and as the node resumes from a pause,
 so a late timer ages the lease and the election timers by the whole gap.
@@ -43,6 +63,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+import simpy
 
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
@@ -80,6 +102,9 @@ RAFT_BUGS = frozenset(bug.value for bug in Bug)  # the bug switches that live in
 HARD_STATE = "hard_state"
 SNAPSHOT = "snapshot"
 LOG = "log"
+REPAIR = "repair"  # 0, or the index a server in repair must hold the leader's log up to
+UNKNOWN_MARK = 2**62  # a damaged repair marker: the leader's answer bounds the repair
+EIO_RESTART_US = 100_000  # a failed fsync: the supervisor restarts the server this later
 
 
 def entry_id(entry: Entry) -> str:
@@ -177,8 +202,10 @@ class KVServer:
         voters: tuple[str, ...],
         stats: dict[str, int] | None = None,
         on_config_applied: Callable[[str, Entry], None] | None = None,
+        diagnoses: list[dict[str, Any]] | None = None,
     ) -> None:
         self.node = node
+        self.diagnoses = diagnoses if diagnoses is not None else []
         self.stats = stats if stats is not None else {}
         # Told (node id, entry) whenever this server applies a CONFIG entry: it is committed.
         self.on_config_applied = on_config_applied
@@ -229,6 +256,7 @@ class KVServer:
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
         self.machine.set_observer(_TreeEvents(node, self))
         self.raft = self._recover()
+        node.disk.on_write_error = self._on_write_error
         self._persisting = False
         self._next_read = 0
         # index -> (client, seq, reply_to, serving span) of writes proposed here as leader
@@ -248,13 +276,13 @@ class KVServer:
     # -- recovery -------------------------------------------------------------------
 
     def _recover(self) -> RaftNode:
-        disk = self.node.disk
-        hard_state: HardState | None = disk.read(HARD_STATE)
-        snapshot: Snapshot | None = disk.read(SNAPSHOT)
-        stored: list[Entry] = disk.read(LOG, [])
+        hard_state, snapshot, stored, repair_until = self._read_disk()
         floor = snapshot.index if snapshot is not None else 0
         self._log_first_index = stored[0].index if stored else floor + 1
         entries = [entry for entry in stored if entry.index > floor]
+        last = entries[-1].index if entries else floor
+        if hard_state is not None and hard_state.commit > last:  # a log cut by damage
+            hard_state = replace(hard_state, commit=last)
         if hard_state is not None and "forget_vote_on_restart" in self.bugs:
             hard_state = replace(hard_state, voted_for=None)
         if snapshot is not None:
@@ -267,19 +295,150 @@ class KVServer:
             hard_state=hard_state,
             snapshot=snapshot,
             entries=entries,
+            repair_until=repair_until,
         )
-        self.node.emit(
-            EventKind.RAFT_RECOVER,
-            {
-                "term": raft.term,
-                "voted_for": raft.voted_for,
-                "commit": raft.commit_index,
-                "snapshot_index": floor,
-                "last_index": raft.last_index,
-                "last_term": raft.last_term,
-            },
-        )
+        if self._halted:
+            return raft  # never driven: the server stopped (see _read_disk)
+        fields: dict[str, Any] = {
+            "term": raft.term,
+            "voted_for": raft.voted_for,
+            "commit": raft.commit_index,
+            "snapshot_index": floor,
+            "last_index": raft.last_index,
+            "last_term": raft.last_term,
+        }
+        if raft.repair_until:
+            fields["repair_until"] = raft.repair_until
+        self._repairing = raft.repair_until > 0
+        self.node.emit(EventKind.RAFT_RECOVER, fields)
         return raft
+
+    # -- storage faults: reading back with checksums (module docstring) -------------------
+
+    _halted = False
+    _repairing = False
+
+    @property
+    def halted(self) -> bool:
+        """Stopped for good: its disk lost what no peer can give back (the hard state)."""
+        return self._halted
+
+    def _read_disk(
+        self,
+    ) -> tuple[HardState | None, Snapshot | None, list[Entry], int]:
+        """Hard state, snapshot, the intact prefix of the log, and the repair mark (0: none)."""
+        disk = self.node.disk
+        hard_state, hard_problems = disk.read_checked(HARD_STATE)
+        snapshot, snapshot_problems = disk.read_checked(SNAPSHOT)
+        stored, log_problems = disk.read_checked(LOG)
+        mark, mark_problems = disk.read_checked(REPAIR)
+        stored = stored or []
+        repair_until = UNKNOWN_MARK if mark_problems else int(mark or 0)
+        if mark_problems:
+            self._detected(REPAIR, mark_problems[0].reason, 0, "repair")
+        if hard_problems:
+            self._detected(HARD_STATE, hard_problems[0].reason, 0, "halt")
+            self._halt("the hard state (term and vote) is damaged; no peer can restore a vote")
+            return None, None, [], 0
+        held_last = stored[-1].index if stored else 0
+        if snapshot is not None:
+            held_last = max(held_last, snapshot.index)
+        cut = self._first_bad_position(stored, log_problems, snapshot)
+        if snapshot_problems:
+            self._detected(SNAPSHOT, snapshot_problems[0].reason, 1, "repair")
+            snapshot, cut = None, 0
+        if cut is None:
+            return hard_state, snapshot, stored, repair_until if repair_until > held_last else 0
+        first = snapshot.index + 1 if snapshot is not None else 1
+        if stored and cut > 0:
+            first = stored[0].index
+        held_last = max(held_last, first + len(stored) - 1)
+        bad = len(stored) - cut
+        if not snapshot_problems:
+            self._detected(
+                LOG,
+                log_problems[0].reason if log_problems else "misplaced",
+                bad,
+                "truncate" if "truncate_at_damaged_entry" in self.bugs else "repair",
+                first + cut,
+            )
+        disk.truncate(LOG, cut)
+        if snapshot_problems:
+            disk.write(SNAPSHOT, None)
+        if "truncate_at_damaged_entry" in self.bugs:
+            # The bug (PAR, FAST 2018): the damaged entry is taken as the end of the log.
+            disk.fsync()
+            return hard_state, snapshot, stored[:cut], 0
+        repair_until = max(repair_until if repair_until != UNKNOWN_MARK else 0, held_last)
+        disk.write(REPAIR, repair_until)  # durable before the damaged suffix is dropped
+        disk.fsync()
+        return hard_state, snapshot, stored[:cut], repair_until
+
+    @staticmethod
+    def _first_bad_position(
+        stored: list[Entry], problems: list[Any], snapshot: Snapshot | None
+    ) -> int | None:
+        """The position of the first record that failed its checksum, could not be read,
+        or holds another index than its position's (a misdirected write); None if none."""
+        cut = problems[0].position if problems else None
+        if not stored or cut == 0:
+            return cut
+        first = stored[0].index
+        if len(stored) > 1 and cut != 1 and stored[1].index != first + 1:
+            return 0  # the first record holds another index than its successor implies
+        if (snapshot is not None and first > snapshot.index + 1) or (
+            snapshot is None and first != 1
+        ):
+            return 0  # the first record is not the one after the snapshot: misplaced
+        limit = len(stored) if cut is None else cut
+        for position in range(limit):
+            if stored[position].index != first + position:
+                return position
+        return cut
+
+    def _detected(self, name: str, reason: str, records: int, action: str, index: int = 0) -> None:
+        """A ``disk.damage`` event, counted in the corruption metric."""
+        fields: dict[str, Any] = {"file": name, "reason": reason, "records": records}
+        if index:
+            fields["from_index"] = index
+        fields["action"] = action
+        self.node.emit(EventKind.DISK_DAMAGE, fields)
+        if self.instrumentation is not None:
+            metric = self.instrumentation.metrics.disk_corruptions_detected
+            metric.labels(self.node.id, name).inc(max(1, records))
+
+    def _halt(self, why: str) -> None:
+        """Stop this server for good: no timers, every message ignored."""
+        self._halted = True
+        self.on_message = self._ignore  # type: ignore[method-assign]
+        self.diagnoses.append({"t_ms": self.node.now_ms, "node": self.node.id, "halted": why})
+
+    def _ignore(self, envelope: Envelope) -> None:
+        """A halted server's message handler."""
+
+    def _on_write_error(self) -> None:
+        """An fsync failed (module docstring): fail-stop, and be restarted shortly."""
+        node = self.node
+        if node.process is not self:
+            return
+        node.emit(
+            EventKind.DISK_DAMAGE,
+            {"file": None, "reason": "eio", "records": 0, "action": "restart"},
+        )
+        node.crash({"cause": "fsync failed (EIO)"})
+        restart = simpy.Timeout(node.world.env, EIO_RESTART_US)
+        restart.callbacks.append(lambda _: node.restart({"after": "eio"}))
+
+    def _note_repair(self) -> None:
+        """The core left repair: clear the durable marker and say so."""
+        if self.raft.repair_until:
+            return
+        self._repairing = False
+        self.node.disk.write(REPAIR, 0)
+        self.node.emit(
+            EventKind.RAFT_REPAIRED,
+            {"last_index": self.raft.last_index, "leader": self.raft.leader},
+        )
 
     # -- the process interface ------------------------------------------------------------
 
@@ -290,6 +449,8 @@ class KVServer:
         return node.wall_us if self._bug_wall_clock else node.local_us
 
     def start(self) -> None:
+        if self._halted:
+            return
         self._last_tick_us = self._clock_us()
         self.node.set_timer(self.tick_ms, "tick", self._tick)
         self._drive()
@@ -582,6 +743,8 @@ class KVServer:
         if ready.entries or ready.snapshot is not None:
             self._note_config()
         raft.advance(ready)
+        if self._repairing:
+            self._note_repair()
         if ready.committed_entries or ready.read_states or ready.snapshot is not None:
             # Only these move the applied index or queue reads (most Readys carry none).
             self._serve_reads()

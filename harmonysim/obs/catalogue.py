@@ -187,6 +187,11 @@ class ClusterMetrics:
             node,
             LATENCY_BUCKETS_SECONDS,
         )
+        self.disk_corruptions_detected: Counter = r.counter(
+            "harmonysim_disk_corruptions_detected_total",
+            "records a server read back damaged or could not read (at a restart), by file",
+            ("node", "file"),
+        )
         # -- faults --
         self.faults: Counter = r.counter(
             "harmonysim_faults_total", "faults injected, by kind", ("kind",)

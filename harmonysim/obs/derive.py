@@ -146,6 +146,11 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 m.client_operation_latency.labels(op, result).observe((now - started[1]) / 1e6)
         elif kind == "client.redirect":
             m.client_redirects.labels(str(record.get("status"))).inc()
+        elif kind == "disk.damage" and node is not None:
+            count = record.get("records")
+            m.disk_corruptions_detected.labels(node, str(record.get("file"))).inc(
+                max(1, count if isinstance(count, int) else 1)
+            )
         elif kind in FAULT_KINDS:
             m.faults.labels(kind).inc()
             if kind in ("node.crash", "node.pause") and node is not None:

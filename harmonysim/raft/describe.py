@@ -18,6 +18,8 @@ from harmonysim.raft.types import (
     InstallSnapshot,
     InstallSnapshotResponse,
     Message,
+    RepairRequest,
+    RepairResponse,
     RequestVote,
     RequestVoteResponse,
     TimeoutNow,
@@ -73,4 +75,8 @@ def describe_message(msg: Message) -> str:
         return f"{head} SnapResp term={msg.term} match={msg.match_index}"
     if isinstance(msg, TimeoutNow):
         return f"{head} TimeoutNow term={msg.term}"
+    if isinstance(msg, RepairRequest):
+        return f"{head} Repair term={msg.term} last={msg.last_index}"
+    if isinstance(msg, RepairResponse):
+        return f"{head} RepairResp term={msg.term} last={msg.last_index}"
     raise TypeError(f"not a raft message: {msg!r}")

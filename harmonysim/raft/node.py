@@ -52,6 +52,29 @@ version) and of Ongaro's thesis they come from:
 - §7: ``compact`` replaces an applied, stable prefix with a snapshot; a follower whose
   ``next_index`` falls at or below the snapshot gets an ``InstallSnapshot``.
 - Thesis §3.10: ``transfer_leadership`` catches the target up and sends ``TimeoutNow``.
+
+Repair (after "Protocol-Aware Recovery for Consensus-Based Storage", Alagappan et al.,
+FAST 2018, CTRL): a server whose disk returned a damaged record cannot tell an entry it
+never acknowledged from one a leader counted toward a commit. Its server therefore hands
+the core the intact prefix of its log and ``repair_until``, the last index its disk held;
+entries above the prefix are forgotten, never silently: until it is repaired the core
+
+- grants no vote and no pre-vote and starts no election (its shorter log would let a
+  candidate without a committed entry win, which is how PAR's Raft implementations lost
+  data);
+- asks the leader of its term (the sender of any AppendEntries or InstallSnapshot it
+  accepts) with ``RepairRequest(last_index)`` to forget its acknowledgements above
+  ``last_index`` (the leader lowers its ``match_index`` and probes from there), until
+  a ``RepairResponse`` comes; the response gives the leader's last index, and
+  ``repair_until`` drops to it: the leader holds every committed entry (§5.4 Leader
+  Completeness), so nothing it lacks was committed, and only a leader -- elected by a
+  majority -- may say so (CTRL's rule: discard only what a majority never had);
+- accepts and acknowledges the leader's entries as any follower does (an acknowledgement
+  states what it holds now), and leaves repair once it holds the leader's log up to
+  ``repair_until`` (``repaired`` turns True; the server clears its durable marker).
+
+A leader is never in repair: a server in repair cannot be elected, since it starts no
+election and ``TimeoutNow`` is refused.
 """
 
 from __future__ import annotations
@@ -79,6 +102,8 @@ from harmonysim.raft.types import (
     RaftStatus,
     ReadState,
     Ready,
+    RepairRequest,
+    RepairResponse,
     RequestVote,
     RequestVoteResponse,
     Role,
@@ -123,6 +148,7 @@ class RaftNode:
         hard_state: HardState | None = None,
         snapshot: Snapshot | None = None,
         entries: Iterable[Entry] = (),
+        repair_until: int = 0,
     ) -> None:
         self._config = config
         self._rand = rand
@@ -190,6 +216,9 @@ class RaftNode:
         self._persisted_hard_state = self._hard_state()
         self._reported_soft_state = SoftState(Role.FOLLOWER, None)
         self._outstanding: Ready | None = None
+        # Repair (module docstring): 0, or the last index the disk held before damage.
+        self._repair_until = max(0, repair_until) if repair_until > self._log.last_index else 0
+        self._repair_answered_term = 0  # the term whose leader answered our RepairRequest
 
     # ================================================================ properties
 
@@ -371,8 +400,12 @@ class RaftNode:
             self._handle_install_snapshot(msg)
         elif isinstance(msg, InstallSnapshotResponse):
             self._handle_snapshot_response(msg)
-        else:
+        elif isinstance(msg, TimeoutNow):
             self._handle_timeout_now(msg)
+        else:
+            self._step_repair(msg)
+        if self._repair_until:
+            self._continue_repair(msg)
 
     def propose(self, data: object) -> int | None:
         """Append a client command; the index, or None when not leader (redirect to
@@ -712,6 +745,8 @@ class RaftNode:
         up_to_date = self._bug_vote_without_log_check or self._log.is_up_to_date(
             msg.last_log_term, msg.last_log_index
         )
+        if self._repair_until:
+            up_to_date = False  # Repair: no vote until the forgotten entries are back
         if msg.pre_vote:
             granted = (
                 msg.term > self._term and up_to_date and not self._heard_from_leader_recently()
@@ -1144,7 +1179,10 @@ class RaftNode:
     def _promotable(self) -> bool:
         """May this server start an election? Members may. So may a server whose removal is
         still uncommitted in its log: it may be needed to commit that very change (a leader
-        that removed itself and then lost leadership), and its vote count excludes itself."""
+        that removed itself and then lost leadership), and its vote count excludes itself.
+        A server in repair may not (module docstring, "Repair")."""
+        if self._repair_until:
+            return False
         if self._id in self._voters:
             return True
         if not self._config_indices or self._config_indices[-1] <= self._log.committed:
@@ -1191,6 +1229,54 @@ class RaftNode:
                 del self._progress[peer]
         if self._transfer_target is not None and self._transfer_target not in voters:
             self._transfer_target = None
+
+    # ================================================================ repair
+
+    @property
+    def repair_until(self) -> int:
+        """0, or the index this server must hold the leader's log up to before it votes
+        again (module docstring, "Repair")."""
+        return self._repair_until
+
+    def _step_repair(self, msg: RepairRequest | RepairResponse) -> None:
+        if isinstance(msg, RepairRequest):
+            self._handle_repair_request(msg)
+        elif msg.src == self._leader and msg.term == self._term and self._repair_until:
+            self._repair_answered_term = self._term
+            self._repair_until = min(self._repair_until, max(msg.last_index, 1))
+            self._maybe_end_repair()
+
+    def _handle_repair_request(self, msg: RepairRequest) -> None:
+        """Leader: forget the sender's acknowledgements above what it still holds, probe
+        it from there, and say how far our log reaches."""
+        progress = self._progress.get(msg.src)
+        if self._role is not Role.LEADER or progress is None:
+            return  # it asks again, of the leader it hears from next
+        if progress.match_index > msg.last_index:
+            progress.match_index = msg.last_index
+            progress.commit_sent = min(progress.commit_sent, msg.last_index)
+        progress.become_probe()
+        self._send(RepairResponse(self._id, msg.src, self._term, self._log.last_index))
+        self._send_append(msg.src, allow_empty=True)
+
+    def _continue_repair(self, msg: Message) -> None:
+        """In repair: after a message from the leader of our term, ask it (until it has
+        answered in this term), and leave repair once its log is ours up to the mark."""
+        if not isinstance(msg, AppendEntries | InstallSnapshot) or msg.src != self._leader:
+            return
+        if self._repair_answered_term != self._term:
+            self._send(RepairRequest(self._id, msg.src, self._term, self._log.last_index))
+            return
+        self._maybe_end_repair()
+
+    def _maybe_end_repair(self) -> None:
+        """Repaired once answered in this term and holding the leader's log to the mark
+        (every entry above the intact prefix came from this leader, whose AppendEntries
+        consistency check vouches for the whole prefix, §5.3)."""
+        if self._repair_answered_term != self._term or self._leader is None:
+            return
+        if self._log.last_index >= self._repair_until:
+            self._repair_until = 0
 
     # ================================================================ helpers
 

@@ -7,9 +7,11 @@ Rules of this file:
   logged verbatim.
 - Messages follow Figure 2 of the Raft paper (Ongaro & Ousterhout, extended version):
   ``RequestVote`` / ``AppendEntries`` and their responses (§5.2, §5.3), ``InstallSnapshot``
-  (§7), plus PreVote (a flag on ``RequestVote``, thesis §9.6) and ``TimeoutNow``
-  (leadership transfer, thesis §3.10). Every message carries ``src``, ``dst`` and the
-  sender's ``term`` (§5.1).
+  (§7), plus PreVote (a flag on ``RequestVote``, thesis §9.6), ``TimeoutNow``
+  (leadership transfer, thesis §3.10) and ``RepairRequest`` / ``RepairResponse`` (a
+  server whose disk lost entries asks the leader to forget its acknowledgements and
+  tell it how far the log reaches; see ``harmonysim.raft.node``, "Repair"). Every
+  message carries ``src``, ``dst`` and the sender's ``term`` (§5.1).
 - ``Ready`` is the unit of work handed to the server (etcd-io/raft style). The server's
   contract, in order:
 
@@ -250,6 +252,30 @@ class InstallSnapshotResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class RepairRequest:
+    """A server in repair (its disk lost entries it may have acknowledged) to the leader
+    of its term: "I hold your log at most up to ``last_index``; forget any acknowledgement
+    of mine above it, and tell me how far your log reaches"."""
+
+    src: str
+    dst: str
+    term: int
+    last_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class RepairResponse:
+    """The leader's answer: its acknowledgements from the sender above the request's
+    ``last_index`` are forgotten; its own log ends at ``last_index`` (nothing after it
+    can be committed, §5.4 Leader Completeness)."""
+
+    src: str
+    dst: str
+    term: int
+    last_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class TimeoutNow:
     """Leadership transfer: the recipient starts an election at once (thesis §3.10)."""
 
@@ -266,6 +292,8 @@ Message = (
     | InstallSnapshot
     | InstallSnapshotResponse
     | TimeoutNow
+    | RepairRequest
+    | RepairResponse
 )
 """Every message a ``RaftNode`` sends or steps."""
 

@@ -46,6 +46,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "drive the Raft timers and the lease from the wall clock, so a clock stepped "
             "back freezes a leader's lease while its followers' promises run out"
         ),
+        "truncate_at_damaged_entry": (
+            "treat a log entry that fails its checksum at a restart as the end of the log and "
+            "truncate there, then vote as usual; loses committed writes (Protocol-Aware "
+            "Recovery for Consensus-Based Storage, Alagappan et al., FAST 2018)"
+        ),
         "btree_split_loses_key": ("drop the separator key when a B+ tree node splits"),
         "vote_response_term_unchecked": (
             "count a granted vote whatever term its response carries, so a late vote from an "

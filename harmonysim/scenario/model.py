@@ -86,7 +86,7 @@ LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The YAML keys each latency distribution takes, besides `distribution`."""
 
-NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer", "clock"]
+NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer", "clock", "disk"]
 NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "partition",
     "crash",
@@ -94,7 +94,10 @@ NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "pause",
     "transfer",
     "clock",
+    "disk",
 )
+DISK_FILES: Final = ("log", "hard_state", "snapshot")
+"""The files of a server's disk a disk fault may name."""
 
 Z_99: Final = 2.3263478740408408
 """The 99th percentile of the standard normal distribution."""
@@ -130,6 +133,7 @@ class FaultKind(enum.StrEnum):
     REMOVE = "remove"
     TRANSFER = "transfer"
     CLOCK = "clock"
+    DISK = "disk"
 
 
 UNDOABLE_FAULT_KINDS: Final = (
@@ -138,6 +142,7 @@ UNDOABLE_FAULT_KINDS: Final = (
     FaultKind.PARTITION,
     FaultKind.CLOG,
     FaultKind.CLOCK,
+    FaultKind.DISK,
 )
 """The faults that take `for`: each has an undo (restart, resume, heal, unclog, reset)."""
 
@@ -698,11 +703,31 @@ class BTreeSettings(SchemaModel):
     order: Annotated[int, BeforeValidator(_integer_in(3, 1024))] = 32
 
 
+class DiskFaultSettings(SchemaModel):
+    """Storage faults drawn from the seed on every disk (TigerBeetle's storage faults):
+    each a probability, 0 (the default) for none."""
+
+    corrupt: Probability = 0.0
+    """Per record made durable: it reads back damaged at the next restart."""
+    torn: Probability = 0.0
+    """Per crash with writes pending: they land fully, partially or not at all."""
+    misdirect: Probability = 0.0
+    """Per append made durable: one record lands at a wrong position."""
+    read_error: Probability = 0.0
+    """Per record read at a restart: the read fails (EIO)."""
+    slow: Probability = 0.0
+    """Per fsync: it takes `slow_fsync` longer."""
+    slow_fsync_ms: PositiveDuration = Field(50.0, alias="slow_fsync")
+    write_error: Probability = 0.0
+    """Per fsync: it fails (EIO); the server restarts and recovers from its disk."""
+
+
 class DiskSettings(SchemaModel):
     """Simulated disk: every write takes write_latency, every fsync fsync_latency."""
 
     fsync_latency_ms: PositiveDuration = Field(1.0, alias="fsync_latency")
     write_latency_ms: PositiveDuration = Field(0.05, alias="write_latency")
+    faults: DiskFaultSettings = Field(default_factory=DiskFaultSettings)
 
 
 class ClockSettings(SchemaModel):
@@ -1086,6 +1111,77 @@ class ClockFault(SchemaModel):
         _exactly_one(cls, data, ["rate", "jump", "strobe"], "a clock fault", "change")
 
 
+def _disk_file(value: object) -> str:
+    if isinstance(value, str) and value in DISK_FILES:
+        return value
+    expected = f"one of {', '.join(DISK_FILES)}"
+    raise SchemaViolation(
+        f"expected {expected}, found {show(value)}", expected=expected, found=value
+    )
+
+
+def _index_range(value: object) -> tuple[int, int]:
+    expected = "a log index like 5, or a range [low, high] with 1 <= low <= high"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value, value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 1 <= value[0] <= value[1]
+    ):
+        return int(value[0]), int(value[1])
+    raise SchemaViolation(
+        f"expected {expected}, found {show(value)}", expected=expected, found=value
+    )
+
+
+def _true(value: object) -> bool:
+    if value is True:
+        return True
+    raise SchemaViolation(f"expected true, found {show(value)}", expected="true", found=value)
+
+
+class DiskRecords(SchemaModel):
+    """Records of one file: `file` (log, hard_state, snapshot) and, for the log, `index`
+    (one index or [low, high]); without `index` the seed picks one record."""
+
+    file: Annotated[str, BeforeValidator(_disk_file)] = "log"
+    index: Annotated[tuple[int, int], BeforeValidator(_index_range)] | None = None
+
+
+class DiskSlow(SchemaModel):
+    """Every fsync takes `fsync` (until undone by `for`)."""
+
+    fsync_ms: PositiveDuration = Field(alias="fsync")
+
+
+class DiskFault(SchemaModel):
+    """A storage fault on one node's disk, exactly one of:
+
+    - `corrupt: {file: log, index: [5, 9]}`: those durable records read back damaged;
+    - `eio: {file: log, index: 5}`: reading them fails (EIO) at the next restart;
+    - `torn: true`: at the node's next crash its pending writes land fully, partially
+      or not at all (FoundationDB's non-durable files);
+    - `misdirect: true`: its next durable append puts one record at a wrong position;
+    - `write_error: true`: its next fsync fails (EIO): the server restarts;
+    - `slow: {fsync: 50ms}`: fsyncs take that long (with `for`, then as before).
+    """
+
+    node: NodeRef
+    corrupt: DiskRecords | None = None
+    eio: DiskRecords | None = None
+    torn: Annotated[bool, BeforeValidator(_true)] | None = None
+    misdirect: Annotated[bool, BeforeValidator(_true)] | None = None
+    write_error: Annotated[bool, BeforeValidator(_true)] | None = None
+    slow: DiskSlow | None = None
+
+    @classmethod
+    def _check_shape(cls, data: Mapping[Any, Any]) -> None:
+        changes = ["corrupt", "eio", "torn", "misdirect", "write_error", "slow"]
+        _exactly_one(cls, data, changes, "a disk fault", "change")
+
+
 ANY: Final = "any"
 
 
@@ -1294,6 +1390,7 @@ class Fault(SchemaModel):
     remove: NodeRef | None = None
     transfer: Transfer | None = None
     clock: ClockFault | None = None
+    disk: DiskFault | None = None
 
     @classmethod
     def _check_shape(cls, data: Mapping[Any, Any]) -> None:
@@ -1301,6 +1398,14 @@ class Fault(SchemaModel):
 
     @model_validator(mode="after")
     def _check_duration(self) -> Self:
+        if self.for_ms is not None and self.disk is not None and self.disk.slow is None:
+            raise SchemaViolation(
+                "`for` undoes a slow disk; a damaged, torn or misdirected write cannot be "
+                "undone (the server repairs it)",
+                expected="no `for`, or a disk fault with `slow`",
+                found=format_duration(self.for_ms),
+                loc=("for",),
+            )
         if self.for_ms is None or self.kind in UNDOABLE_FAULT_KINDS:
             return self
         undoable = ", ".join(kind.value for kind in UNDOABLE_FAULT_KINDS)
@@ -1373,9 +1478,9 @@ class Fault(SchemaModel):
         raise AssertionError("a validated fault has an action")
 
     @property
-    def action(self) -> Partition | LinkRef | Nemesis | Transfer | ClockFault | str:
+    def action(self) -> Partition | LinkRef | Nemesis | Transfer | ClockFault | DiskFault | str:
         """The value of the action key (a node ref, `all`, or a nested model)."""
-        value: Partition | LinkRef | Nemesis | Transfer | ClockFault | str = getattr(
+        value: Partition | LinkRef | Nemesis | Transfer | ClockFault | DiskFault | str = getattr(
             self, self.kind.value
         )
         return value
@@ -1528,6 +1633,8 @@ def _check_fault(fault: Fault, nodes: int, loc: tuple[str | int, ...]) -> None:
         _check_partition(fault.partition, nodes, (*loc, "partition"))
     elif kind is FaultKind.CLOCK and fault.clock is not None:
         _check_node(fault.clock.node, nodes, (*loc, "clock", "node"))
+    elif kind is FaultKind.DISK and fault.disk is not None:
+        _check_node(fault.disk.node, nodes, (*loc, "disk", "node"))
     elif kind is FaultKind.TRANSFER and fault.transfer is not None and fault.transfer.to != ANY:
         _check_node(fault.transfer.to, nodes, (*loc, "transfer", "to"))
 

@@ -66,6 +66,13 @@ class EventKind(StrEnum):
     DISK_FSYNC = "disk.fsync"
     DISK_SYNCED = "disk.synced"
     DISK_LOST = "disk.lost"
+    # a storage fault (sim/disk.py): corrupt, torn, misdirect, eio, slow, with its target
+    DISK_FAULT = "disk.fault"
+    # a server read back records that failed their checksum or could not be read
+    # (cluster/server.py), with what it did about them (repair, truncate, halt)
+    DISK_DAMAGE = "disk.damage"
+    # a server whose disk lost entries holds the leader's log again (raft/node.py, Repair)
+    RAFT_REPAIRED = "raft.repaired"
     # the Raft core, as its server sees it (cluster/server.py)
     RAFT_ROLE = "raft.role"
     RAFT_TERM = "raft.term"

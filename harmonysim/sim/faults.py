@@ -28,6 +28,13 @@ Rules:
   can outlast a partition (only one of its partitions at a time: a partition is a whole
   cut). With ``target_leader`` it aims node faults at the current leader with that
   probability. With the defaults it draws exactly as it always did.
+- ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
+  durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
+  durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
+  latency (``for`` gives the old one back). Each is a ``disk.fault`` event with its
+  target (``fault.noop`` when there is nothing to damage). The nemesis kind ``disk``
+  corrupts one record of a random node's log, or tears its next crash, or slows its
+  fsyncs for the fault's life.
 - ``add`` / ``remove`` are handed to the world's ``membership`` hook (the cluster
   layer's driver), which requests the change from the leader and logs each step
   as ``membership`` events; a ``leader`` target is resolved by the driver when it
@@ -49,7 +56,7 @@ from harmonysim.sim.events import EventKind, EventRecord
 if TYPE_CHECKING:
     import networkx as nx
 
-    from harmonysim.scenario import ClockStrobe, Fault, LinkRef, Nemesis, Partition
+    from harmonysim.scenario import ClockStrobe, DiskFault, Fault, LinkRef, Nemesis, Partition
     from harmonysim.sim.world import World
 
 _LEADER_ELECTED = "leader_elected"
@@ -86,6 +93,7 @@ class FaultInjector:
         # The clock drift the servers tolerate (their lease bound): the nemesis keeps its
         # clock-rate faults within it, so a correct cluster stays correct under them.
         self.clock_drift_bound = 0.0
+        self._disk_victims: set[str] = set()  # nodes the disk nemesis has struck
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -234,6 +242,9 @@ class FaultInjector:
             spec = fault.clock
             undo = self.clock(node, spec.rate, spec.jump, spec.strobe, {**notes, **extra})
             self._later(lasting, undo)
+        elif fault.disk is not None:
+            node, notes = self.resolve(fault.disk.node, leader)
+            self._later(lasting, self.disk(node, fault.disk, {**notes, **extra}))
         else:  # pragma: no cover - the scenario schema admits no other action
             raise ValueError(f"unsupported fault {kind!r}")
 
@@ -399,6 +410,38 @@ class FaultInjector:
 
         return undo
 
+    def disk(
+        self, node: str, spec: DiskFault, notes: dict[str, Any] | None = None
+    ) -> Callable[[], None]:
+        """A storage fault on ``node``'s disk; returns its undo (a slow disk's only)."""
+        disk = self.world.nodes[node].disk
+        self.counts["disk"] = self.counts.get("disk", 0) + 1
+        if spec.slow is not None:
+            return disk.slow(max(1, round(spec.slow.fsync_ms * 1000.0)))
+        if spec.torn is not None:
+            disk.arm_torn()
+            fields = {"fault": "torn", "armed": True, **(notes or {})}
+            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            return _nothing
+        if spec.write_error is not None:
+            disk.arm_write_error()
+            fields = {"fault": "write_error", "armed": True, **(notes or {})}
+            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            return _nothing
+        if spec.misdirect is not None:
+            disk.arm_misdirect()
+            fields = {"fault": "misdirect", "armed": True, **(notes or {})}
+            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            return _nothing
+        records = spec.corrupt if spec.corrupt is not None else spec.eio
+        assert records is not None
+        low, high = records.index if records.index is not None else (None, None)
+        act = disk.corrupt if spec.corrupt is not None else disk.read_error
+        if not act(records.file, low, high):
+            action = "corrupt" if spec.corrupt is not None else "eio"
+            self._noop(f"disk.{action}", node, f"no durable record of {records.file} there", notes)
+        return _nothing
+
     def _emit_clock(self, node: str, fields: dict[str, Any]) -> None:
         sim_node = self.world.nodes[node]
         local_ms = sim_node.local_us / 1000.0
@@ -504,6 +547,29 @@ class FaultInjector:
                 return leader
         return rng.choice(candidates)
 
+    def _nemesis_disk(self, rng: random.Random, target_leader: float) -> Callable[[], None]:
+        """Corrupt one log record, tear the next crash or slow the fsyncs of one node, of a
+        minority of nodes drawn as it goes (the repair protocol needs a majority that
+        can elect a leader; never the hard state, whose damage stops a server)."""
+        nodes = self.node_ids
+        victims = self._disk_victims
+        if len(victims) >= (len(nodes) - 1) // 2:  # a minority, fixed once drawn
+            target = rng.choice(sorted(victims)) if victims else rng.choice(nodes)
+        else:
+            target = self._aim(rng, target_leader, nodes)
+        victims.add(target)
+        disk = self.world.nodes[target].disk
+        change = rng.choice(["corrupt", "torn", "slow"])
+        if change == "slow":
+            return disk.slow(disk.fsync_latency_us + rng.randint(10, 100) * 1000)
+        if change == "torn":
+            disk.arm_torn()
+            self.world.log.emit(EventKind.DISK_FAULT, target, {"fault": "torn", "armed": True})
+            return _nothing
+        if not disk.corrupt("log", None, None):
+            self._noop("disk.corrupt", target, "no durable record of log there")
+        return _nothing
+
     def _nemesis_fault(
         self,
         kind: str,
@@ -538,6 +604,8 @@ class FaultInjector:
                 step_ms = float(rng.randint(100, 2000)) * rng.choice([-1.0, 1.0])
                 return self.clock(target, jump_ms=step_ms)
             return self.clock(target, strobe=_nemesis_strobe())
+        if kind == "disk":
+            return self._nemesis_disk(rng, target_leader)
         if kind == "clog":
             src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]

@@ -45,8 +45,8 @@ def test_shipped_scenario_loads_and_describes_itself(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.name == path.stem
     assert len(scenario.description.split()) >= 12
-    # Figure 8 is staged on three nodes, where the old leader's vote is needed to elect.
-    assert scenario.cluster.nodes == (3 if scenario.name == "figure-8" else 5)
+    # Figure 8 and disk-corruption are staged on three nodes, where one vote decides.
+    assert scenario.cluster.nodes == (3 if scenario.name in ("figure-8", "disk-corruption") else 5)
     assert {"get", "put", "cas"} <= set(scenario.workload.mix)
     assert scenario.bugs == ()
 
@@ -79,7 +79,19 @@ def test_data_form_uses_yaml_keys_and_canonical_units() -> None:
     ]
     assert data["duration"] == "30s"
     assert data["cluster"]["raft"]["election_timeout"] == ["150ms", "300ms"]
-    assert data["cluster"]["disk"] == {"fsync_latency": "1ms", "write_latency": "0.05ms"}
+    assert data["cluster"]["disk"] == {
+        "fsync_latency": "1ms",
+        "write_latency": "0.05ms",
+        "faults": {
+            "corrupt": 0.0,
+            "torn": 0.0,
+            "misdirect": 0.0,
+            "read_error": 0.0,
+            "slow": 0.0,
+            "slow_fsync": "50ms",
+            "write_error": 0.0,
+        },
+    }
     assert data["workload"]["rate"] == "200/s"
     assert data["faults"][0] == {"at": "8s", "partition": {"isolate": "leader"}}
     assert data["faults"][1] == {"at": "14s", "heal": "all"}

@@ -83,6 +83,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "apply_before_commit",
         "lease_ignores_pause",
         "ticks_on_wall_clock",
+        "truncate_at_damaged_entry",
         "btree_split_loses_key",
         "vote_response_term_unchecked",
         "follower_commit_beyond_match",
