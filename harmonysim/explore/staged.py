@@ -55,6 +55,10 @@ STAGED: Final = MappingProxyType(
         "lease_ignores_pause": Stage("lease-pause", 9, "linearizability"),
         # §6.4: a wall clock stepped back freezes the lease while followers move on.
         "ticks_on_wall_clock": Stage("clock-drift", 2, "linearizability"),
+        # PAR (FAST 2018): truncating at a damaged acknowledged entry loses committed writes.
+        "truncate_at_damaged_entry": Stage(
+            "disk-corruption", 1, "raft_safety", frozenset({"linearizability"})
+        ),
         # The tree's own invariant; the lost key also makes later reads wrong.
         "btree_split_loses_key": Stage(
             "nemesis", 1, "btree_invariants", frozenset({"linearizability"})

@@ -206,7 +206,19 @@ def fault_schedules(
     for at in times:
         kind = draw(
             st.sampled_from(
-                ["partition", "heal", "crash", "restart", "clog", "pause", "remove", "add"]
+                [
+                    "partition",
+                    "heal",
+                    "crash",
+                    "restart",
+                    "clog",
+                    "pause",
+                    "remove",
+                    "add",
+                    "transfer",
+                    "clock",
+                    "disk",
+                ]
             )
         )
         members = [node for node in ids if node not in removed]
@@ -248,6 +260,27 @@ def fault_schedules(
         elif kind == "restart":
             fault["restart"] = draw(st.sampled_from(sorted(crashed) or ids))
             crashed.discard(fault["restart"])
+        elif kind == "transfer":
+            fault["transfer"] = {"to": draw(st.sampled_from(["any", *ids]))}
+        elif kind == "clock":
+            # Steps and strobes of the wall clock only: a rate beyond the lease's drift
+            # bound would make stale lease reads legitimate findings, not bugs.
+            change: dict[str, Any] = draw(
+                st.sampled_from(
+                    [
+                        {"jump": "-1s"},
+                        {"jump": "+500ms"},
+                        {"strobe": {"delta": "50ms", "period": "10ms"}},
+                    ]
+                )
+            )
+            fault["clock"] = {"node": draw(st.sampled_from([*ids, "leader"])), **change}
+            fault["for"] = _ms(draw(st.integers(1, max(1, end - 1 - at))))
+        elif kind == "disk":
+            # A slow disk: storage damage has its own scenarios (repair needs a leader
+            # among the others, which a random schedule does not promise).
+            fault["disk"] = {"node": draw(st.sampled_from(ids)), "slow": {"fsync": "20ms"}}
+            fault["for"] = _ms(draw(st.integers(1, max(1, end - 1 - at))))
         elif kind == "clog":
             a, b = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=2, unique=True))
             fault["clog"] = {"from": a, "to": b, "both_ways": draw(st.booleans())}
