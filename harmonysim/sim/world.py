@@ -61,6 +61,8 @@ class World:
         # Leadership transfer (thesis §3.10): asked with a node id or "any", it answers
         # (leader, target, outcome) -- outcome "started" or why nothing was started.
         self.transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
+        # Told (node, fsync latency in µs) by every disk added after it is set (metrics).
+        self.on_fsync_synced: Callable[[str, int], None] | None = None
         # The run's tracing and metrics (``cluster.telemetry.Telemetry``), when observed.
         self.telemetry: Any = None
 
@@ -80,6 +82,7 @@ class World:
 
     def add_node(self, node_id: str, factory: ProcessFactory, fsync_latency_ms: float) -> SimNode:
         disk = Disk(self.env, self.log, node_id, max(1, round(fsync_latency_ms * 1000.0)))
+        disk.on_synced = self.on_fsync_synced
         node = SimNode(self, node_id, factory, disk)
         self.nodes[node_id] = node
         self.network.attach(node_id, node)
