@@ -340,10 +340,9 @@ def unroll_nemesis(
         # runs after faults written for that instant, which matters only when one node
         # is struck again at the very instant its earlier fault ends.)
         lasting_ms = event.get("for_ms")
-        if "clock" in start:  # a clock fault has no undo action of its own: only `for`
-            lasting_ms = lasting_ms if lasting_ms is not None else interval_ms
-            undo = {"clock": True}
-        if lasting_ms is not None and undo:
+        if "clock" in start and lasting_ms is None:  # a clock fault is undone by `for` only
+            lasting_ms = interval_ms
+        if lasting_ms is not None and (undo or "clock" in start):
             undo_ms = min(t_ms + float(lasting_ms), until_ms)
             start = {**start, "for": format_duration(undo_ms - t_ms)}
             undo = {}
