@@ -675,6 +675,28 @@ class BPlusTree(MutableMapping[K, V]):
 
     items_range = irange_items
 
+    def range_with_leaves(self, minimum: K, maximum: K) -> tuple[list[tuple[K, V]], int]:
+        """The items with ``minimum <= key <= maximum``, and how many leaves were read to
+        find them: the leaf holding ``minimum`` and each following one the range reaches
+        (a traced scan reports it; :meth:`irange_items` stays the untraced path)."""
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, minimum)]
+        leaf: Leaf[K, V] | None = node
+        items: list[tuple[K, V]] = []
+        leaves = 0
+        start = bisect_left(node.keys, minimum)
+        while leaf is not None:
+            leaves += 1
+            keys = leaf.keys
+            stop = bisect_right(keys, maximum)
+            items.extend(zip(keys[start:stop], leaf.values[start:stop], strict=True))
+            if stop < len(keys):
+                break
+            leaf = leaf.next
+            start = 0
+        return items, leaves
+
     def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
         if reverse:
             return self._backward(None, None, (True, True), True)
