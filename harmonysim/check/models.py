@@ -438,11 +438,10 @@ class KvModel:
 
     def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
         if ops and all(op.f != "scan" and op.key == ops[0].key for op in ops):
-            compiled = _compile_simple(self, ops)
-            if self._initial:
-                compiled = replace(compiled, init=self.initial_value(ops[0].key))
-            return compiled
-        keys = _sorted_keys(ops, self.initial_keys)
+            return _compile_simple(self, ops, self.initial_value(ops[0].key))
+        # Only the keys the part names: its scans are views restricted to them (the
+        # initially present keys of their ranges were placed when partitioning).
+        keys = _sorted_keys(ops)
         slot_of = {key: slot for slot, key in enumerate(keys)}
         steps: list[StepFunction] = []
         for op in ops:
@@ -505,10 +504,13 @@ def _identity(state: Hashable) -> Hashable:
     return state
 
 
-def _compile_simple(model: Model, ops: Sequence[CompletedOp]) -> CompiledPartition:
-    """A partition whose state is the model's own (one register, one key)."""
+def _compile_simple(
+    model: Model, ops: Sequence[CompletedOp], init: Hashable = None
+) -> CompiledPartition:
+    """A partition whose state is the model's own (one register, one key), starting at
+    ``init`` (None: the model's initial state)."""
     return CompiledPartition(
-        model.init(),
+        model.init() if init is None else init,
         [_compile_one(model, op) for op in ops],
         [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops],
         _identity,
