@@ -187,8 +187,7 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Keys.exponent": "the Zipf exponent (zipf only)",
     "Keys.constant": "the zipfian constant, 0 to 1 (zipfian and latest; default YCSB's 0.99)",
     "Keys.hot_set": "hotspot: the fraction of keys that is hot (default 0.2)",
-    "Keys.hot_operations": "hotspot: the fraction of requests sent to the hot keys "
-    "(default 0.8)",
+    "Keys.hot_operations": "hotspot: the fraction of requests sent to the hot keys (default 0.8)",
     "Load.records": "how many records, keys k0.. with their number as value (1 to 1,000,000)",
     "Load.batch": "records per replicated command",
     "ScanLength.min": "the fewest records a scan covers",

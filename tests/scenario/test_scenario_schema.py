@@ -304,7 +304,8 @@ def test_partition_shapes(shape: str, kind: PartitionKind) -> None:
         (
             "workload: {keys: {distribution: pareto}}\n",
             "workload.keys.distribution",
-            "expected one of uniform, zipf, found 'pareto'",
+            "expected one of uniform, zipf, zipfian, scrambled_zipfian, latest, sequential, "
+            "hotspot, found 'pareto'",
         ),
         ("workload: {operations: 0}\n", "workload.operations", "an integer >= 1"),
         ("bugs: [ack_before_fsync, ack_before_fsync]\n", "bugs[1]", "listed twice"),
