@@ -79,17 +79,20 @@ def _checks(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     table = Table(title=f"checks: {keys:,} keys, {args.operations:,} operations")
     table.add_column("check")
-    table.add_column("seconds", justify="right")
+    table.add_column("wall s", justify="right")
+    table.add_column("CPU s", justify="right")
     table.add_column("what", justify="left")
     table.add_row(
         "linearizability",
         f"{result.linearizability_seconds:.2f}",
+        f"{result.linearizability_cpu_seconds:.2f}",
         f"{result.verdict}; {result.partitions:,} partitions, {result.steps:,} steps; "
         f"budget {LINEARIZABILITY_BUDGET_S:g} s at 100,000 x 100,000",
     )
     table.add_row(
         "replica agreement",
         f"{result.replica_seconds:.2f}",
+        f"{result.replica_cpu_seconds:.2f}",
         f"{result.replicas} trees: invariants and items compared",
     )
     out.print(table)
