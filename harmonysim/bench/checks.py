@@ -29,8 +29,9 @@ from harmonysim.scenario import key_name
 
 __all__ = ["CheckBenchmark", "run_check_benchmark", "synthetic_history"]
 
-LINEARIZABILITY_BUDGET_S = 60.0
-"""The budget for 100,000 keys and 100,000 operations (measured about a fifth of it)."""
+LINEARIZABILITY_BUDGET_S = 20.0
+"""The budget, in CPU seconds, for checking 100,000 keys and 100,000 operations (measured:
+6.5 s; the wall time on a shared machine is that stretched by the load)."""
 
 
 @dataclass(frozen=True)

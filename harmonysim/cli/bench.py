@@ -87,7 +87,7 @@ def _checks(args: argparse.Namespace, out: Console) -> int:
         f"{result.linearizability_seconds:.2f}",
         f"{result.linearizability_cpu_seconds:.2f}",
         f"{result.verdict}; {result.partitions:,} partitions, {result.steps:,} steps; "
-        f"budget {LINEARIZABILITY_BUDGET_S:g} s at 100,000 x 100,000",
+        f"budget {LINEARIZABILITY_BUDGET_S:g} CPU s at 100,000 x 100,000",
     )
     table.add_row(
         "replica agreement",

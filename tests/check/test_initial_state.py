@@ -62,17 +62,17 @@ def test_a_scan_that_misses_a_loaded_key_no_one_else_names_is_a_violation() -> N
 
 
 def test_a_large_history_is_checked_within_a_tenth_of_the_budget() -> None:
-    # The budget: 100,000 keys and 100,000 operations in LINEARIZABILITY_BUDGET_S (measured
-    # with `harmonysim bench checks`); a tenth of both here, generously timed (a shared
-    # machine), and the search exact: one step per operation, one partition per key used.
+    # The budget: 100,000 keys and 100,000 operations in LINEARIZABILITY_BUDGET_S of CPU
+    # (measured with `harmonysim bench checks`); a tenth of both here within a tenth of it,
+    # and the search exact: one step per operation, one partition per key used.
     rows, initial = synthetic_history(10_000, 10_000)
-    started = time.perf_counter()
+    started = time.process_time()
     result = check_run_history(rows, initial=initial)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert result.status is CheckStatus.OK, result.summary
     assert result.details["steps"] == 10_000
     assert result.details["partitions"] == len({row["key"] for row in rows})
-    assert elapsed < LINEARIZABILITY_BUDGET_S / 3
+    assert elapsed < LINEARIZABILITY_BUDGET_S / 10
     # And it is no rubber stamp: one read of a value never written fails it.
     for row in rows:
         if row["type"] == "ok" and row["f"] == "get":
