@@ -155,3 +155,21 @@ workload: {preset: e, clients: 3, rate: 60/s, load: {records: 3000}}
             root = by_id[root.context.parent_span_id]
         assert root.name == "kv.scan"
     assert max(span.attributes["btree.leaves_visited"] for span in scans) > 1  # type: ignore[type-var]
+
+
+def test_run_reports_the_load_phase_and_the_replicas_trees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harmonysim.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "loaded.yaml"
+    path.write_text(
+        "name: loaded\nduration: 1s\ncluster: {nodes: 3}\n"
+        "workload: {preset: b, load: {records: 1500, batch: 500}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "1,500 records, 3 batches, done at" in printed
+    assert "depth 3, splits" in printed  # 1,500 keys in leaves of at most 31: three levels
