@@ -35,7 +35,7 @@ import simpy
 
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Op, Operation, ReplyStatus
 from harmonysim.cluster.history import HistoryRecorder
-from harmonysim.cluster.workload import KeySpace, OperationGenerator, key_name
+from harmonysim.cluster.workload import KeySpace, OperationGenerator, load_batch
 from harmonysim.obs import Operation as TracedOperation
 from harmonysim.sim.events import EventKind
 from harmonysim.sim.network import Envelope
@@ -266,7 +266,7 @@ class Loader(Client):
         self._carried = None
         self.records = load.records
         self.batch = load.batch
-        self._digits = workload.key_digits
+        self._workload = workload
         self._on_done = on_done
         self.done_ms: float | None = None
         world.network.attach(self.id, self)
@@ -281,12 +281,7 @@ class Loader(Client):
             self._on_done()
             return
         self.seq += 1
-        digits = self._digits
-        # The value of a loaded key is its number: client 0's values (see workload.py).
-        pairs = tuple(
-            (key_name(number, digits), number)
-            for number in range(first, min(first + self.batch, self.records))
-        )
+        pairs = load_batch(self._workload, self.seq)
         self.operation = Operation(Op.LOAD, pairs[0][0], pairs)
         self._send(self.seq)
 

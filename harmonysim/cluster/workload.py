@@ -47,7 +47,7 @@ from harmonysim.scenario import OPERATION_KINDS, Keys, key_name
 if TYPE_CHECKING:
     from harmonysim.scenario import Workload
 
-__all__ = ["KeySpace", "OperationGenerator", "Zipfian", "fnv_hash64", "key_name"]
+__all__ = ["KeySpace", "OperationGenerator", "Zipfian", "fnv_hash64", "key_name", "load_batch"]
 
 VALUE_SPACE = 1_000_000
 
@@ -120,6 +120,19 @@ class Zipfian:
         if uz < 1.0 + self._half_pow:
             return 1
         return min(items - 1, int(items * (self._eta * u - self._eta + 1.0) ** self._alpha))
+
+
+def load_batch(workload: Workload, seq: int) -> tuple[tuple[str, int], ...]:
+    """The records of the load phase's command ``seq`` (1 up; empty past the last): keys
+    in order, each key's value its number (client 0's values). The history leaves the load
+    out, so whoever replays the log rebuilds a batch from the scenario with this."""
+    load = workload.load
+    if load is None or seq < 1:
+        return ()
+    digits = workload.key_digits
+    first = (seq - 1) * load.batch
+    stop = min(first + load.batch, load.records)
+    return tuple((key_name(number, digits), number) for number in range(first, stop))
 
 
 class KeySpace:

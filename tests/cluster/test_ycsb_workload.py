@@ -255,3 +255,14 @@ def test_keys_of_a_growing_key_space_have_one_width_so_ranges_are_numeric() -> N
     assert workload(mix={"insert": 1}, keys={"count": 100}).key_digits == 8
     loaded = workload(load={"records": 3}).loaded_values()
     assert loaded == {"k0000": 0, "k0001": 1, "k0002": 2}
+
+
+def test_the_load_batches_write_exactly_the_loaded_values() -> None:
+    from harmonysim.cluster.workload import load_batch
+
+    chosen = workload(load={"records": 2500, "batch": 1000}, mix={"get": 1, "insert": 1})
+    batches = [load_batch(chosen, seq) for seq in range(1, 5)]
+    assert [len(batch) for batch in batches] == [1000, 1000, 500, 0]
+    written = [pair for batch in batches for pair in batch]
+    assert dict(written) == chosen.loaded_values()
+    assert [key for key, _ in written] == sorted(key for key, _ in written)  # in key order
