@@ -3,8 +3,9 @@
 Rules:
 - Every draw comes from the client's own seeded stream. What clients share is the
   key space (``KeySpace``): the number of keys so far, which each ``insert`` grows by
-  one, and the ``sequential`` distribution's cursor, as YCSB's threads share one
-  insert sequence and one key chooser (CoreWorkload). A workload without inserts or
+  one, the keys whose inserts have finished (the ones requests may name), and the
+  ``sequential`` distribution's cursor, as YCSB's threads share one insert sequence
+  and one key chooser (CoreWorkload). A workload without inserts or
   ``sequential`` shares nothing, so adding a client does not change what the others do.
 - Keys are ``k`` and a number zero-padded to the workload's width
   (``Workload.key_digits``: ``k0000`` .. ``k{count-1}`` as ever; all of one width, so
@@ -136,19 +137,34 @@ def load_batch(workload: Workload, seq: int) -> tuple[tuple[str, int], ...]:
 
 
 class KeySpace:
-    """The key numbers of a run, shared by its clients (see the module rules)."""
+    """The key numbers of a run, shared by its clients (see the module rules).
 
-    __slots__ = ("count", "cursor", "initial")
+    As YCSB's AcknowledgedCounterGenerator: inserts take numbers in turn (``count``), and
+    the keys requests may name (``acknowledged``) are those below the first insert not
+    yet finished, ok or not (CoreWorkload acknowledges an insert in a ``finally``), so a
+    read never names a key whose insert is still on its way."""
+
+    __slots__ = ("_finished", "acknowledged", "count", "cursor", "initial")
 
     def __init__(self, count: int) -> None:
         self.initial = count  # the keys the distributions that do not grow draw from
         self.count = count  # keys so far: the initial ones and one per insert issued
+        self.acknowledged = count  # keys below the first insert still running
         self.cursor = 0  # the sequential distribution's next key
+        self._finished: set[int] = set()  # inserts finished above ``acknowledged``
 
     def insert(self) -> int:
         number = self.count
         self.count += 1
         return number
+
+    def acknowledge(self, number: int) -> None:
+        """The insert of key ``number`` finished."""
+        finished = self._finished
+        finished.add(number)
+        while self.acknowledged in finished:
+            finished.discard(self.acknowledged)
+            self.acknowledged += 1
 
     def next_sequential(self) -> int:
         number = self.cursor % self.initial
@@ -208,6 +224,7 @@ class OperationGenerator:
         self._seen: dict[str, Any] = {}
         self._rmw_key: str | None = None  # a read-modify-write's get, in flight
         self._rmw_cas: tuple[str, Any] | None = None  # its cas, due next: (key, value read)
+        self._inserting: int | None = None  # the key number of this client's insert running
 
     def _pick(self, cumulative: list[float]) -> int:
         point = self._rng.random() * cumulative[-1]
@@ -223,17 +240,17 @@ class OperationGenerator:
         zipfian = self._zipfian
         if distribution == "zipfian":
             assert zipfian is not None
-            return zipfian.next(rng, space.count)
+            return zipfian.next(rng, space.acknowledged)
         if distribution == "scrambled_zipfian":
             assert zipfian is not None
             while True:
                 number = fnv_hash64(zipfian.next(rng)) % self._scrambled_items
-                if number < space.count:
+                if number < space.acknowledged:
                     return number
         if distribution == "latest":
             assert zipfian is not None
-            newest = space.count - 1
-            return newest - zipfian.next(rng, space.count)
+            newest = space.acknowledged - 1
+            return newest - zipfian.next(rng, space.acknowledged)
         if distribution == "sequential":
             return space.next_sequential()
         # hotspot
@@ -244,6 +261,9 @@ class OperationGenerator:
 
     def next(self, seq: int) -> Operation:
         value = self._client_number * VALUE_SPACE + seq
+        if self._inserting is not None:  # a client asks for the next once the last finished
+            self._space.acknowledge(self._inserting)
+            self._inserting = None
         self._rmw_key = None
         if self._rmw_cas is not None:
             key, expected = self._rmw_cas
@@ -251,7 +271,8 @@ class OperationGenerator:
             return Operation(Op.CAS, key, (expected, value))
         kind = self._kinds[self._pick(self._op_weights)]
         if kind == "insert":
-            return Operation(Op.PUT, key_name(self._space.insert(), self._digits), value)
+            self._inserting = self._space.insert()
+            return Operation(Op.PUT, key_name(self._inserting, self._digits), value)
         number = self._choose()
         key = key_name(number, self._digits)
         if kind == "put":

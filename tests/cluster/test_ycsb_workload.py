@@ -266,3 +266,27 @@ def test_the_load_batches_write_exactly_the_loaded_values() -> None:
     written = [pair for batch in batches for pair in batch]
     assert dict(written) == chosen.loaded_values()
     assert [key for key, _ in written] == sorted(key for key, _ in written)  # in key order
+
+
+def test_requests_name_only_keys_whose_inserts_finished() -> None:
+    space = KeySpace(10)
+    first, second, third = space.insert(), space.insert(), space.insert()
+    assert (first, second, third, space.acknowledged) == (10, 11, 12, 10)
+    space.acknowledge(second)  # finished out of turn: key 10 is still on its way
+    assert space.acknowledged == 10
+    space.acknowledge(first)
+    assert space.acknowledged == 12
+    # A client whose insert is running holds the latest distribution below its key.
+    chosen = workload(
+        mix={"get": 1, "insert": 1}, keys={"distribution": "latest"}, load={"records": 50}
+    )
+    shared = KeySpace(50)
+    writer = OperationGenerator(chosen, 1, random.Random(1), shared)
+    reader = OperationGenerator(chosen, 2, random.Random(2), shared)
+    while (insert := writer.next(1)).f is not Op.PUT:
+        pass
+    running = int(insert.key[1:])
+    reads = [int(op.key[1:]) for op in draws(reader, 300) if op.f is Op.GET]
+    assert reads and max(reads) < running
+    writer.next(2)  # its insert finished: now it may be read
+    assert shared.acknowledged > running
