@@ -32,7 +32,8 @@ Rules:
 - A leaf's heat counts, inside the window, the writes that changed it (a delete of
   an absent key changes nothing) and the splits it made (as the left half, which
   keeps its id). Leaves that no longer exist at the window's end keep their counts
-  and have no key range.
+  and have no key range. A crash forgets the counts: the restarted tree reuses the
+  ids (the dashboard's hottest leaves follow the same rules).
 """
 
 from __future__ import annotations
@@ -443,6 +444,8 @@ def replay_shapes(
                 target.machine.restore(image_at(int(record["index"])))
         elif kind == _CRASH:
             target.machine = None
+            target.heat.writes.clear()
+            target.heat.splits.clear()
         elif kind == _RESTART:
             target.machine = _KeyMachine(order, bug_set)
             target.machine.tree.observer = target.heat
