@@ -131,6 +131,10 @@ def _level_name(level: int) -> str:
     return "level 0 (leaves)" if level == 0 else f"level {level}"
 
 
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else (many or one + 's')}"
+
+
 def _key_range(first: Any, last: Any) -> str:
     if first is None:
         return "empty"
@@ -568,14 +572,18 @@ def plot_btree_structure(
             if subtree is not None
             else f"whole tree, depth {tree.depth}"
         )
-        kinds = sum(1 for box in boxes if box.kind is NodeKind.LEAF)
+        leaf_count = sum(1 for box in boxes if box.kind is NodeKind.LEAF)
         axes.set_title(
-            f"{shape.node} at {window[1] / 1000.0:g} s — {what}: {len(boxes)} nodes, "
-            f"{kinds} leaves, order {order}",
+            f"{shape.node} at {window[1] / 1000.0:g} s — {what}: {_count(len(boxes), 'node')}, "
+            f"{_count(leaf_count, 'leaf', 'leaves')}, order {order}",
             loc="left",
         )
-        if len(boxes) == 1:
-            _note(axes, f"{ONE_LEAF_TEXT}: the root is a single leaf holding {top.entries} keys")
+        if len(boxes) == 1 and top.kind is NodeKind.LEAF and subtree is None:
+            _note(
+                axes,
+                f"{ONE_LEAF_TEXT}: the root is leaf #{top.node_id}, holding {top.entries} of "
+                f"{order - 1} keys ({_key_range(top.first_key, top.last_key)})",
+            )
         heading = "B+ tree structure"
         figure.suptitle(f"{heading} — {title}" if title else heading)
     return figure

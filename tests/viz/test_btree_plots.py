@@ -251,7 +251,10 @@ def test_one_leaf_structure_is_one_box_and_says_so(one_leaf_dir: Path) -> None:
     (row,) = axes.collections
     assert len(row.get_paths()) == 1
     assert axes.get_xlim() == (0.0, 1.0)
-    assert any(text.startswith(ONE_LEAF_TEXT) for text in texts(axes))
+    (note,) = [text for text in texts(axes) if text.startswith(ONE_LEAF_TEXT)]
+    assert note.startswith(f"{ONE_LEAF_TEXT}: the root is leaf #1, holding ")
+    assert note.endswith(" of 31 keys (k0000–k0019)")  # every one of the 20 keys was written
+    assert axes.get_title(loc="left").endswith(": 1 node, 1 leaf, order 32")
 
 
 # -- the command line ---------------------------------------------------------------------

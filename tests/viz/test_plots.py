@@ -25,6 +25,7 @@ from harmonysim.viz import (
     PlotInputError,
     RunRecords,
     plot_btree,
+    plot_btree_structure,
     plot_clients,
     plot_messages,
     plot_timeline,
@@ -358,6 +359,45 @@ def test_btree_rates_add_up_to_the_recorded_changes(
         assert sum(bar.get_height() * bar.get_width() / 1000.0 for bar in bars) == pytest.approx(
             recorded
         )
+
+
+def test_btree_window_narrows_samples_rates_and_hot_leaves(
+    records: RunRecords, all_events: list[EventRecord]
+) -> None:
+    window = (2000.0, 4000.0)
+    figure = plot_btree(
+        records.events, nodes=records.nodes, window_ms=window, order=records.btree_order
+    )
+    level_axes, rate_axes, hot_axes = figure.axes[1], figure.axes[3], figure.axes[4]
+    for line in level_axes.get_lines():
+        xs = [float(x) for x in line.get_xdata()]
+        assert xs[0] == 2000.0 and xs[-1] == 4000.0
+    splits = [patch for patch in rate_axes.patches if patch.get_gid() == "rate-btree.split"]
+    inside = [e for e in of(all_events, "btree.split") if 2000.0 <= e["t"] <= 4000.0]
+    assert inside
+    assert sum(bar.get_height() * bar.get_width() / 1000.0 for bar in splits) == pytest.approx(
+        len(inside)
+    )
+    whole = plot_btree(records.events, nodes=records.nodes, order=records.btree_order)
+    narrow_writes = sum(bar.get_width() for bar in hot_axes.patches)
+    whole_writes = sum(bar.get_width() for bar in whole.axes[4].patches)
+    assert 0 < narrow_writes < whole_writes
+
+
+def test_btree_structure_of_a_replica_that_is_down_is_bad_input(records: RunRecords) -> None:
+    # n2 is down from 2.2 s to 3 s.
+    with pytest.raises(PlotInputError, match="n2 is down at 2600 ms"):
+        plot_btree_structure(
+            records.events,
+            nodes=records.nodes,
+            window_ms=(0.0, 2600.0),
+            order=records.btree_order,
+            replica="n2",
+        )
+    figure = plot_btree_structure(
+        records.events, nodes=records.nodes, window_ms=(0.0, 2600.0), order=records.btree_order
+    )
+    assert figure.axes[0].get_title(loc="left").startswith("n1 at 2.6 s — whole tree, depth ")
 
 
 def test_servers_outside_the_configuration_are_drawn_so() -> None:
