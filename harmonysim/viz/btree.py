@@ -42,6 +42,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from harmonysim.btree import NodeKind
+from harmonysim.scenario.model import BTreeSettings
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.btree_shape import (
     SHAPE_EVENT_KINDS,
@@ -83,7 +84,7 @@ BTREE_EVENT_KINDS: frozenset[str] = (
     | SHAPE_EVENT_KINDS
 )
 
-DEFAULT_ORDER = 32
+DEFAULT_ORDER: int = BTreeSettings().order
 """The scenario schema's default ``cluster.btree.order``."""
 
 DEPTH_COLOURS: tuple[str, ...] = ("#deebf7", "#9ecae1", "#4292c6", "#2171b5", "#08519c", "#08306b")
@@ -414,7 +415,7 @@ def plot_btree(
         format_time_axis(rate_axes, window)
         rate_axes.set_xlim(*window)
 
-        _draw_hot_leaves(hot_axes, chosen, order)
+        _draw_hot_leaves(hot_axes, chosen)
 
         if one_leaf:
             items = max(
@@ -436,7 +437,7 @@ def plot_btree(
     return figure
 
 
-def _draw_hot_leaves(axes: Axes, shape: ReplicaShape, order: int) -> None:
+def _draw_hot_leaves(axes: Axes, shape: ReplicaShape) -> None:
     leaves = shape.leaves[:HOT_LEAVES]
     axes.set_title(
         f"Hottest leaves of {shape.node}: writes in the window (splits, key range at its end)",
