@@ -182,6 +182,15 @@ class BPlusTree(MutableMapping[K, V]):
         """Node id of the current root."""
         return self._root.node_id
 
+    @property
+    def root(self) -> Node[K, V]:
+        """The root node, for read-only walks (drawing the tree); never mutate what it reaches."""
+        return self._root
+
+    def leaf_id_for(self, key: K) -> int:
+        """Node id of the leaf that holds ``key``, or would hold it if it were inserted."""
+        return self._leaf_for(key).node_id
+
     def fill(self) -> float:
         """Mean leaf fill ratio: keys per leaf over ``order - 1``, averaged over the leaves.
 

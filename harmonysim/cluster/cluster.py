@@ -73,6 +73,7 @@ class Cluster:
                 world.nodes[node_id].set_clock_rate(rate)
                 self.clock_rates[node_id] = round(rate, 9)
         world.faults.clock_drift_bound = scenario.cluster.raft.max_clock_drift
+        world.faults.initial_members = scenario.member_ids
         world.leader_oracle = self.leader
         world.membership = self.membership.request
         world.transfer = self.transfer_leadership

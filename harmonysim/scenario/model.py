@@ -109,7 +109,9 @@ LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The YAML keys each latency distribution takes, besides `distribution`."""
 
-NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer", "clock", "disk"]
+NemesisKind = Literal[
+    "partition", "crash", "clog", "pause", "transfer", "clock", "disk", "membership"
+]
 NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "partition",
     "crash",
@@ -118,6 +120,7 @@ NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "transfer",
     "clock",
     "disk",
+    "membership",
 )
 DISK_FILES: Final = ("log", "hard_state", "snapshot")
 """The files of a server's disk a disk fault may name."""
@@ -1541,7 +1544,11 @@ class Nemesis(SchemaModel):
     """At most this many of its faults at once (1: start one, undo it, start the next);
     above 1 each lasts 1..`overlap` intervals, so faults of different kinds overlap."""
     target_leader: Probability = 0.0
-    """The chance that a crash, pause or isolation aims at the current leader."""
+    """The chance that a crash, pause, isolation or removal aims at the current leader."""
+    swarm: StrictBool = False
+    """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
+    1/2), an overlap from 1 to `overlap`, and `target_leader` or 0, announced on the
+    nemesis's first event; so seeds differ in which faults they combine."""
 
 
 def _trigger(value: object) -> FaultTrigger:

@@ -237,8 +237,10 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.until": "when it stops and undoes what it left in place",
     "Nemesis.overlap": "up to this many of its faults at once, each lasting 1..overlap "
     "intervals (default 1: one fault, then its undo)",
-    "Nemesis.target_leader": "probability that a crash, pause, isolation or clock fault aims "
-    "at the current leader",
+    "Nemesis.target_leader": "probability that a crash, pause, isolation, clock fault or "
+    "removal aims at the current leader",
+    "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
+    "from 1 to `overlap` and the leader aim or none (default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {
