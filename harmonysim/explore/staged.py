@@ -63,6 +63,9 @@ STAGED: Final = MappingProxyType(
         "btree_split_loses_key": Stage(
             "nemesis", 1, "btree_invariants", frozenset({"linearizability"})
         ),
+        # canonical/raft#279: a node back one term behind has its pre-vote grants dropped
+        # and never takes the survivor's term: no leader while its vote is needed.
+        "pre_vote_reply_own_term": Stage("stale-term-rejoin", 1, "liveness"),
     }
 )
 """Bug name -> its staged run, in library order."""

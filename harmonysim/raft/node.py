@@ -168,6 +168,7 @@ class RaftNode:
         self._bug_pre_candidate_keeps_leader = Bug.PRE_CANDIDATE_KEEPS_LEADER.value in bugs
         self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
         self._bug_snapshot_truncates = Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES.value in bugs
+        self._bug_pre_vote_own_term = Bug.PRE_VOTE_REPLY_OWN_TERM.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -379,6 +380,13 @@ class RaftNode:
                     self._become_follower(msg.term, None)
             elif isinstance(msg, RequestVoteResponse) and msg.pre_vote and msg.granted:
                 pass  # a granted pre-vote echoes the proposed term; our term is unchanged
+            elif (
+                self._bug_pre_vote_own_term
+                and isinstance(msg, RequestVoteResponse)
+                and msg.pre_vote
+                and msg.term == self._term + 1
+            ):
+                pass  # the bug: a refusal at the term we asked about is not a newer term
             else:
                 sender_leads = isinstance(msg, AppendEntries | InstallSnapshot)
                 self._become_follower(msg.term, msg.src if sender_leads else None)
@@ -751,7 +759,7 @@ class RaftNode:
             granted = (
                 msg.term > self._term and up_to_date and not self._heard_from_leader_recently()
             )
-            reply_term = msg.term if granted else self._term
+            reply_term = msg.term if granted and not self._bug_pre_vote_own_term else self._term
         else:
             # msg.term == self._term here: a higher term already made us a follower in it.
             can_vote = self._voted_for == msg.src or (
@@ -769,6 +777,8 @@ class RaftNode:
             return
         if self._role is Role.PRE_CANDIDATE and msg.pre_vote:
             expected_term = self._term + 1 if msg.granted else self._term
+            if self._bug_pre_vote_own_term and msg.term == self._term:
+                expected_term = self._term  # the bug: a grant carries the voter's term
         elif self._role is Role.CANDIDATE and not msg.pre_vote:
             expected_term = self._term
         else:

@@ -100,6 +100,9 @@ class Bug(StrEnum):
     PRE_CANDIDATE_KEEPS_LEADER = "pre_candidate_keeps_leader"
     """A pre-candidate keeps its leader id, so it refuses its peers' pre-votes as if it
     still heard from a leader (etcd-io/etcd#8334, #9586)."""
+    PRE_VOTE_REPLY_OWN_TERM = "pre_vote_reply_own_term"
+    """Answer a pre-vote with the voter's own term; a pre-candidate drops answers below its
+    term and is not raised by a refusal one term ahead (canonical/raft#279)."""
 
 
 @dataclass(frozen=True, slots=True)

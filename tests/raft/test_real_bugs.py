@@ -211,6 +211,47 @@ EXPECTED = {
 }
 
 
+def pre_vote_reply_own_term(bugs: frozenset[str]) -> Cluster:
+    """canonical/raft#279: n3 crashes in term 1; n1 hands leadership to n2 (term 2), then n2
+    crashes and n3 restarts one term behind n1. n3's grants of n1's pre-votes carry term 1
+    and are dropped as stale; n1's refusal of n3's pre-vote (term 2, n3's log is behind)
+    does not raise n3's term, since n3 asked for that term."""
+    cluster = cluster_of(THREE, bugs)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.crash("n3")
+    assert cluster.node("n1").transfer_leadership("n2")
+    cluster.process("n1")
+    cluster.deliver()  # n2 leads term 2 with n1 and commits its NOOP with it
+    assert cluster.node("n2").role is Role.LEADER and cluster.node("n1").term == 2
+    cluster.crash("n2")
+    cluster.restart("n3")
+    assert cluster.node("n3").term == 1
+    cluster.settle(ticks=200)  # ten election timeouts or more
+    return cluster
+
+
+LIVENESS_SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
+    Bug.PRE_VOTE_REPLY_OWN_TERM: pre_vote_reply_own_term,
+}
+"""Schedules that end with a majority up and connected: a leader must have been elected
+(§5.2; with PreVote, thesis §9.6)."""
+
+
+@pytest.mark.parametrize("bug", sorted(LIVENESS_SCHEDULES, key=lambda bug: bug.value))
+def test_liveness_schedule_elects_a_leader_without_the_bug(bug: Bug) -> None:
+    cluster = LIVENESS_SCHEDULES[bug](frozenset())
+    assert cluster.leader() is not None, cluster.state_lines()
+    cluster.check_safety()
+
+
+@pytest.mark.parametrize("bug", sorted(LIVENESS_SCHEDULES, key=lambda bug: bug.value))
+def test_bug_leaves_its_liveness_schedule_without_a_leader(bug: Bug) -> None:
+    cluster = LIVENESS_SCHEDULES[bug](frozenset({bug.value}))
+    assert cluster.leader() is None, cluster.state_lines()
+    assert cluster.violations == []  # a liveness bug: nothing unsafe happened
+
+
 @pytest.mark.parametrize("bug", sorted(SCHEDULES, key=lambda bug: bug.value))
 def test_schedule_is_safe_without_the_bug(bug: Bug) -> None:
     cluster = SCHEDULES[bug](frozenset())
