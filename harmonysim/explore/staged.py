@@ -66,6 +66,9 @@ STAGED: Final = MappingProxyType(
         # canonical/raft#279: a node back one term behind has its pre-vote grants dropped
         # and never takes the survivor's term: no leader while its vote is needed.
         "pre_vote_reply_own_term": Stage("stale-term-rejoin", 1, "liveness"),
+        # rabbitmq/ra#340: answers carrying an earlier leader's read round confirm a new
+        # leader's reads after it is cut off: stale reads.
+        "read_round_kept_across_terms": Stage("new-leader-cut-off", 1, "linearizability"),
     }
 )
 """Bug name -> its staged run, in library order."""

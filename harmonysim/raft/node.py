@@ -169,6 +169,8 @@ class RaftNode:
         self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
         self._bug_snapshot_truncates = Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES.value in bugs
         self._bug_pre_vote_own_term = Bug.PRE_VOTE_REPLY_OWN_TERM.value in bugs
+        self._bug_read_round_kept = Bug.READ_ROUND_KEPT_ACROSS_TERMS.value in bugs
+        self._read_round_seen = 0  # only under that bug: the highest round of any leader
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -850,6 +852,7 @@ class RaftNode:
         self._send_append_ack(msg, last_new)
 
     def _send_append_ack(self, msg: AppendEntries, match_index: int) -> None:
+        read_round = self._highest_round_seen(msg) if self._bug_read_round_kept else msg.read_round
         self._send(
             AppendEntriesResponse(
                 src=self._id,
@@ -859,11 +862,12 @@ class RaftNode:
                 match_index=match_index,
                 conflict_index=0,
                 conflict_term=0,
-                read_round=msg.read_round,
+                read_round=read_round,
             )
         )
 
     def _reject_append(self, msg: AppendEntries) -> None:
+        read_round = self._highest_round_seen(msg) if self._bug_read_round_kept else msg.read_round
         log = self._log
         if msg.prev_log_index > log.last_index:
             conflict_index, conflict_term = log.last_index + 1, 0
@@ -881,10 +885,16 @@ class RaftNode:
                 match_index=0,
                 conflict_index=conflict_index,
                 conflict_term=conflict_term,
-                read_round=msg.read_round,
+                read_round=read_round,
                 rejected_index=msg.prev_log_index,
             )
         )
+
+    def _highest_round_seen(self, msg: AppendEntries) -> int:
+        """The bug ``read_round_kept_across_terms``: echo the highest read round heard from
+        any leader in any term, not the round this message asked to confirm."""
+        self._read_round_seen = max(self._read_round_seen, msg.read_round)
+        return self._read_round_seen
 
     def _handle_install_snapshot(self, msg: InstallSnapshot) -> None:
         self._accept_leader(msg.src)

@@ -103,6 +103,9 @@ class Bug(StrEnum):
     PRE_VOTE_REPLY_OWN_TERM = "pre_vote_reply_own_term"
     """Answer a pre-vote with the voter's own term; a pre-candidate drops answers below its
     term and is not raised by a refusal one term ahead (canonical/raft#279)."""
+    READ_ROUND_KEPT_ACROSS_TERMS = "read_round_kept_across_terms"
+    """A follower answers with the highest read round it heard from any leader in any term,
+    not the round asked, so a new leader counts unconfirmed rounds (rabbitmq/ra#340)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "restarted one term behind never catches up, and no leader is elected while its "
             "vote is needed (canonical/raft#279)"
         ),
+        "read_round_kept_across_terms": (
+            "a follower answers each heartbeat with the highest ReadIndex round it heard from "
+            "any leader in any term, so a new leader whose round counter is lower confirms "
+            "rounds nobody acknowledged and, once cut off, serves stale reads (rabbitmq/ra#340)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

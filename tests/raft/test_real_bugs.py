@@ -192,6 +192,33 @@ def snapshot_truncates_newer_entries(bugs: frozenset[str]) -> Cluster:
     return cluster
 
 
+def read_round_kept_across_terms(bugs: frozenset[str]) -> Cluster:
+    """rabbitmq/ra#340: n1 leads for a dozen heartbeat rounds, then hands leadership to n2,
+    whose round counter starts at zero; n3 answers n2's heartbeat with n1's highest round.
+    n2 is cut off, n3 leads term 3 with n1 and commits a write, and n2 answers a read
+    at once: n3's answer already confirmed every round up to n1's."""
+    cluster = cluster_of(THREE, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    for _ in range(12):
+        cluster.tick("n1", 3)  # one heartbeat round, answered
+        cluster.deliver()
+    assert cluster.node("n1").transfer_leadership("n2")
+    cluster.process("n1")
+    cluster.deliver()  # n2 leads term 2 and commits its NOOP
+    cluster.tick("n2", 3)  # n2's first heartbeat round, answered
+    cluster.deliver()
+    assert cluster.node("n2").role is Role.LEADER and cluster.node("n2").commit_index == 2
+    cluster.isolate("n2")
+    win(cluster, "n3")  # term 3 with n1
+    cluster.propose("n3", "y")
+    cluster.deliver()
+    assert cluster.node("n3").commit_index == 4
+    cluster.read_index("n2", "read")
+    cluster.deliver()
+    return cluster
+
+
 SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.VOTE_RESPONSE_TERM_UNCHECKED: vote_response_term_unchecked,
     Bug.FOLLOWER_COMMIT_BEYOND_MATCH: follower_commit_beyond_match,
@@ -199,6 +226,7 @@ SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.LEASE_SURVIVES_TRANSFER: lease_survives_transfer,
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: config_change_before_term_commit,
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: snapshot_truncates_newer_entries,
+    Bug.READ_ROUND_KEPT_ACROSS_TERMS: read_round_kept_across_terms,
 }
 
 EXPECTED = {
@@ -208,6 +236,7 @@ EXPECTED = {
     Bug.LEASE_SURVIVES_TRANSFER: "stale read",
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: "committed entry changed",
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: "committed entry changed",
+    Bug.READ_ROUND_KEPT_ACROSS_TERMS: "stale read",
 }
 
 
