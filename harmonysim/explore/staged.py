@@ -69,6 +69,9 @@ STAGED: Final = MappingProxyType(
         # rabbitmq/ra#340: answers carrying an earlier leader's read round confirm a new
         # leader's reads after it is cut off: stale reads.
         "read_round_kept_across_terms": Stage("new-leader-cut-off", 1, "linearizability"),
+        # goraft/raft#58: a deposed leader's stale heartbeats restart the followers' election
+        # timers: no follower campaigns once its real leader is gone.
+        "election_timer_on_stale_append": Stage("deposed-leader-one-way", 1, "liveness"),
     }
 )
 """Bug name -> its staged run, in library order."""

@@ -171,6 +171,7 @@ class RaftNode:
         self._bug_pre_vote_own_term = Bug.PRE_VOTE_REPLY_OWN_TERM.value in bugs
         self._bug_read_round_kept = Bug.READ_ROUND_KEPT_ACROSS_TERMS.value in bugs
         self._read_round_seen = 0  # only under that bug: the highest round of any leader
+        self._bug_timer_on_stale_append = Bug.ELECTION_TIMER_ON_STALE_APPEND.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -395,6 +396,12 @@ class RaftNode:
         elif msg.term < self._term and not (
             self._bug_stale_vote_responses and isinstance(msg, RequestVoteResponse)
         ):
+            if (
+                self._bug_timer_on_stale_append
+                and self._role is Role.FOLLOWER
+                and isinstance(msg, AppendEntries | InstallSnapshot)
+            ):
+                self._reset_election_timer()  # the bug: a deposed leader's heartbeat
             self._answer_stale(msg)
             return
 

@@ -106,6 +106,9 @@ class Bug(StrEnum):
     READ_ROUND_KEPT_ACROSS_TERMS = "read_round_kept_across_terms"
     """A follower answers with the highest read round it heard from any leader in any term,
     not the round asked, so a new leader counts unconfirmed rounds (rabbitmq/ra#340)."""
+    ELECTION_TIMER_ON_STALE_APPEND = "election_timer_on_stale_append"
+    """A follower restarts its election timer on an AppendEntries or InstallSnapshot of a
+    stale term, which it refuses, as on one from its leader (goraft/raft#58)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "any leader in any term, so a new leader whose round counter is lower confirms "
             "rounds nobody acknowledged and, once cut off, serves stale reads (rabbitmq/ra#340)"
         ),
+        "election_timer_on_stale_append": (
+            "restart a follower's election timer on every AppendEntries it receives, one of a "
+            "stale term included, so a deposed leader that hears no answers keeps its old "
+            "followers from electing a successor (goraft/raft#58)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),
