@@ -94,6 +94,9 @@ def test_bug_library_is_complete_and_described() -> None:
         "lease_until_step_down",
         "snapshot_truncates_newer_entries",
         "pre_candidate_keeps_leader",
+        "pre_vote_reply_own_term",
+        "read_round_kept_across_terms",
+        "election_timer_on_stale_append",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
     )
