@@ -45,6 +45,15 @@ Rules:
   median one-way delays plus an fsync), the check is skipped with that reason. When
   no healthy majority exists, the reason names the link settings if they alone
   rule one out (every node up, nothing cut).
+- L5 the load phase (``judge_load``, applied to the verdict above): the clients start
+  only when the load's last batch is acknowledged, so a run whose load did not finish
+  has an empty history and every other check passes over nothing. Its batch in flight
+  is an operation like any other: when liveness applied (the verdict is ok or a
+  violation) and the batch was due, ``B`` after it was first sent or after ``Q`` if
+  later, by the end of the run, its never being acknowledged is a violation. Otherwise
+  (liveness not applicable or not requested, or the run ended within ``B`` of the
+  batch) nothing was judged: the verdict is ``unknown``, which makes the run
+  inconclusive, with the reason.
 """
 
 from __future__ import annotations
@@ -66,7 +75,9 @@ __all__ = [
     "MAX_HEALTHY_LOSS",
     "LivenessBounds",
     "LivenessMonitor",
+    "LoadProgress",
     "healthy_majority",
+    "judge_load",
     "latency_bound_ms",
     "liveness_bounds",
 ]
@@ -485,4 +496,63 @@ def _judge_operations(
         problems,
         {"operations_checked": checked, "operations_timed_out": timed_out},
         problem_rows,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """Where the load phase stood at the end of a run: ``batches`` in all, the batch in
+    flight (``pending``, 1 up; 0 when every batch was acknowledged) and when it was
+    first sent (virtual ms)."""
+
+    batches: int
+    pending: int
+    pending_since_ms: float
+
+
+def judge_load(result: CheckResult, load: LoadProgress, duration_ms: float) -> CheckResult:
+    """L5 of the module rules: ``result`` (the liveness verdict, whatever it was) with a
+    load that did not finish taken into account; unchanged when the load finished."""
+    if load.pending == 0:
+        return result
+    details: dict[str, Any] = {
+        **result.details,
+        "load_batches": load.batches,
+        "load_pending_batch": load.pending,
+        "load_pending_since_ms": load.pending_since_ms,
+    }
+    stuck = (
+        f"the load phase's batch {load.pending} of {load.batches} (client c0, request "
+        f"{load.pending}), first sent at {load.pending_since_ms:g} ms, was never acknowledged"
+    )
+    if result.status in (CheckStatus.OK, CheckStatus.VIOLATION):
+        due_ms = max(load.pending_since_ms, details["quiet_from_ms"]) + details["bound_ms"]
+        if due_ms <= duration_ms:
+            problem = f"{stuck} (due by {due_ms:g} ms): the clients never started"
+            problems = [problem, *details.get("violations", ())][:_MAX_REPORTED]
+            details["violations"] = problems
+            details["violation_count"] = int(details.get("violation_count", 0)) + 1
+            return CheckResult(
+                CHECK_NAME,
+                CheckStatus.VIOLATION,
+                f"{details['violation_count']} liveness problem(s); first: {problem}",
+                details,
+                Implicated(
+                    history_rows=result.implicated.history_rows,
+                    requests=(("c0", load.pending), *result.implicated.requests),
+                ),
+            )
+        if result.status is CheckStatus.VIOLATION:
+            return replace(result, details=details)  # failed already; the load is not due
+        why = f"the run ended before it was due ({due_ms:g} ms)"
+    elif result.summary.startswith("not applicable: "):
+        why = f"liveness is {result.summary}"
+    else:
+        why = f"liveness was {result.summary}"
+    return CheckResult(
+        CHECK_NAME,
+        CheckStatus.UNKNOWN,
+        f"inconclusive: {stuck} by the end of the run at {duration_ms:g} ms, so the clients "
+        f"never started and the checks judged no operation; {why}",
+        details,
     )

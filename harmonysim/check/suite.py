@@ -14,7 +14,8 @@ Rules:
   at equal applied index (a removed server stops applying where its removal
   left it, and is compared at that index).
   ``liveness``: see ``harmonysim.check.liveness``, over the configuration the
-  cluster ends with.
+  cluster ends with; a load phase that did not finish turns its verdict (even
+  "not requested") into a violation or an inconclusive one (rule L5).
 - A check that raises is a bug in the checker, not in the database: it propagates.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harmonysim.check.liveness import LivenessMonitor, healthy_majority
+from harmonysim.check.liveness import LivenessMonitor, LoadProgress, healthy_majority, judge_load
 from harmonysim.check.raft_safety import RaftSafetyMonitor, SafetyRule
 from harmonysim.check.replicas import check_replicas
 from harmonysim.check.result import CheckResult, CheckStatus
@@ -95,6 +96,11 @@ class RunChecks:
                 results[name] = CheckResult(
                     name, CheckStatus.SKIPPED, "not requested by the scenario's checks"
                 )
+        loader = cluster.loader
+        if loader is not None and loader.done_ms is None:
+            batches = -(-loader.records // loader.batch)
+            load = LoadProgress(batches, loader.seq, loader.sent_ms)
+            results["liveness"] = judge_load(results["liveness"], load, self.scenario.duration_ms)
         return results
 
     def _raft_safety(self, world: World, cluster: Cluster) -> CheckResult:

@@ -269,6 +269,7 @@ class Loader(Client):
         self._workload = workload
         self._on_done = on_done
         self.done_ms: float | None = None
+        self.sent_ms = 0.0  # when the batch ``seq`` was first sent
         world.network.attach(self.id, self)
 
     def start(self) -> None:
@@ -281,6 +282,7 @@ class Loader(Client):
             self._on_done()
             return
         self.seq += 1
+        self.sent_ms = self.world.now_ms
         pairs = load_batch(self._workload, self.seq)
         self.operation = Operation(Op.LOAD, pairs[0][0], pairs)
         self._send(self.seq)

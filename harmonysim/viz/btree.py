@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -56,6 +56,9 @@ from harmonysim.viz.btree_shape import (
 from harmonysim.viz.derive import event_nodes, run_end_ms, tree_samples
 from harmonysim.viz.records import PlotInputError
 from harmonysim.viz.style import format_time_axis, new_figure, node_colour, plot_style
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
 
 __all__ = [
     "BTREE_EVENT_KINDS",
@@ -259,11 +262,13 @@ def plot_btree(
     order: int = DEFAULT_ORDER,
     bugs: Iterable[str] = (),
     replica: str | None = None,
+    workload: Workload | None = None,
 ) -> Figure:
     """Draw depth, nodes and fill per level, structural changes and hot leaves.
 
     ``events`` are event records in log order (at least ``BTREE_EVENT_KINDS``);
-    ``order`` and ``bugs`` are the run's (the trees are rebuilt with them);
+    ``order``, ``bugs`` and ``workload`` are the run's (the trees are rebuilt with
+    them; a load phase's records from the workload);
     ``replica`` picks the server whose hottest leaves are listed.
     """
     tree_nodes = tuple(nodes) if nodes is not None else event_nodes(events)
@@ -273,7 +278,9 @@ def plot_btree(
     window = window_ms if window_ms is not None else (0.0, end_ms)
     if window[1] <= window[0]:
         raise PlotInputError("the B+ tree window is empty (the run has no duration)")
-    shapes = replay_shapes(events, tree_nodes, order=order, bugs=bugs, window_ms=window)
+    shapes = replay_shapes(
+        events, tree_nodes, order=order, bugs=bugs, window_ms=window, workload=workload
+    )
     chosen = _pick_replica(shapes, replica)
     rates = structure_rates(events, window, RATE_BUCKETS, tree_nodes)
     changes = sum(rates.total(kind) for kind in STRUCTURE_KINDS)
@@ -494,8 +501,10 @@ def plot_btree_structure(
     bugs: Iterable[str] = (),
     replica: str | None = None,
     subtree: int | None = None,
+    workload: Workload | None = None,
 ) -> Figure:
-    """Draw one replica's tree at the end of the window, or the subtree under ``subtree``."""
+    """Draw one replica's tree at the end of the window, or the subtree under ``subtree``
+    (``order``, ``bugs`` and ``workload`` as for :func:`plot_btree`)."""
     tree_nodes = tuple(nodes) if nodes is not None else event_nodes(events)
     if not tree_nodes:
         raise PlotInputError("no server events to draw B+ trees from")
@@ -503,7 +512,9 @@ def plot_btree_structure(
     window = window_ms if window_ms is not None else (0.0, end_ms)
     if window[1] <= window[0]:
         raise PlotInputError("the B+ tree window is empty (the run has no duration)")
-    shapes = replay_shapes(events, tree_nodes, order=order, bugs=bugs, window_ms=window, samples=1)
+    shapes = replay_shapes(
+        events, tree_nodes, order=order, bugs=bugs, window_ms=window, samples=1, workload=workload
+    )
     shape = _pick_replica(shapes, replica)
     tree = shape.tree
     if tree is None:

@@ -13,6 +13,10 @@ Rules:
 - Only keys shape a tree: values are stored as ``None``. A read (get, scan) changes
   nothing, a delete removes its key, any other write stores its key when its record's
   ``status`` is ``ok`` (a put always; a compare-and-set only when it matched).
+- A ``load`` entry (the load phase's batch, client ``c0``) records only its first key;
+  its records are rebuilt from the run's workload (``load_batch``: the batch's keys in
+  order) and stored one by one, as the server's state machine stores them. A run with
+  a load cannot be replayed without its workload (:class:`PlotInputError`).
 - Client sessions (thesis §6.3): a command whose ``seq`` is not above the last one
   its client had applied is a retry answered from the session and changes nothing.
 - A ``node.crash`` discards the replica's tree (no shape until ``node.restart``,
@@ -31,7 +35,8 @@ Rules:
   the replay.
 - A leaf's heat counts, inside the window, the writes that changed it (a delete of
   an absent key changes nothing) and the splits it made (as the left half, which
-  keeps its id). Leaves that no longer exist at the window's end keep their counts
+  keeps its id); a load batch counts one write per record, on the leaf the record
+  went into. Leaves that no longer exist at the window's end keep their counts
   and have no key range. A crash forgets the counts: the restarted tree reuses the
   ids (the dashboard's hottest leaves follow the same rules).
 """
@@ -40,13 +45,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harmonysim.btree import BPlusTree, FillLimits, NodeKind
 from harmonysim.btree.nodes import Internal, Leaf, Node
 from harmonysim.cluster.commands import Op
+from harmonysim.cluster.workload import load_batch
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.records import PlotInputError
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
 
 __all__ = [
     "SAMPLES",
@@ -271,22 +280,25 @@ def subtree_boxes(tree: BPlusTree[Any, Any], node_id: int | None = None) -> list
 class _KeyMachine:
     """A replica's state machine reduced to what shapes its tree (see the module rules)."""
 
-    __slots__ = ("sessions", "tree")
+    __slots__ = ("sessions", "tree", "workload")
 
-    def __init__(self, order: int, bugs: frozenset[str]) -> None:
+    def __init__(self, order: int, bugs: frozenset[str], workload: Workload | None) -> None:
         self.tree: BPlusTree[Any, None] = BPlusTree(order=order, bugs=bugs)
         self.sessions: dict[str, int] = {}
+        self.workload = workload
 
-    def apply(self, record: EventRecord) -> Any:
-        """Apply one ``raft.apply`` record; the key it changed the tree at, else None."""
+    def apply(self, record: EventRecord, writes: dict[int, int] | None = None) -> None:
+        """Apply one ``raft.apply`` record; with ``writes``, count each change of a leaf
+        there (by leaf id, the leaf before the change)."""
         if record.get("entry_kind") != "normal":
-            return None
-        client, _, seq_text = str(record.get("entry", "")).rpartition(":")
+            return
+        entry = str(record.get("entry", ""))
+        client, _, seq_text = entry.rpartition(":")
         if not client or not seq_text.isdigit():
-            return None
+            return
         seq = int(seq_text)
         if seq <= self.sessions.get(client, 0):
-            return None  # a retry, answered from the session
+            return  # a retry, answered from the session
         self.sessions[client] = seq
         try:
             op = Op(str(record.get("f")))
@@ -294,19 +306,48 @@ class _KeyMachine:
             raise PlotInputError(
                 f"raft.apply at seq {record.get('seq')}: unknown operation {record.get('f')!r}"
             ) from None
-        key = record.get("key")
-        tree = self.tree
         if op.is_read:
-            return None
+            return
+        tree = self.tree
+        key = record.get("key")
         if op is Op.DELETE:
             if key not in tree:
-                return None
+                return
+            if writes is not None:
+                self._count(writes, key)
             del tree[key]
-            return key
+            return
         if record.get("status") != "ok":
-            return None
-        tree[key] = None
-        return key
+            return
+        if op is not Op.LOAD:
+            if writes is not None:
+                self._count(writes, key)
+            tree[key] = None
+            return
+        for loaded, _ in self._batch(record, entry, seq):
+            if writes is not None:
+                self._count(writes, loaded)
+            tree[loaded] = None
+
+    def _count(self, writes: dict[int, int], key: Any) -> None:
+        leaf_id = self.tree.leaf_id_for(key)
+        writes[leaf_id] = writes.get(leaf_id, 0) + 1
+
+    def _batch(self, record: EventRecord, entry: str, seq: int) -> tuple[tuple[str, int], ...]:
+        """The records of load batch ``seq``, rebuilt from the workload."""
+        where = f"raft.apply at seq {record.get('seq')} (entry {entry})"
+        if self.workload is None or self.workload.load is None:
+            raise PlotInputError(
+                f"{where}: a load batch, but the run's workload has no load phase to rebuild "
+                "its records from"
+            )
+        pairs = load_batch(self.workload, seq)
+        if not pairs or pairs[0][0] != record.get("key"):
+            raise PlotInputError(
+                f"{where}: load batch {seq} of the workload starts at "
+                f"{pairs[0][0] if pairs else 'no record'!r}, the log at {record.get('key')!r}"
+            )
+        return pairs
 
     def restore(self, image: tuple[tuple[tuple[Any, None], ...], dict[str, int]]) -> None:
         items, sessions = image
@@ -369,10 +410,12 @@ def replay_shapes(
     bugs: Iterable[str] = (),
     window_ms: tuple[float, float],
     samples: int = SAMPLES,
+    workload: Workload | None = None,
 ) -> dict[str, ReplicaShape]:
     """Rebuild every replica's tree through ``window_ms`` (see the module rules).
 
-    ``events`` are event records in log order holding at least ``SHAPE_EVENT_KINDS``.
+    ``events`` are event records in log order holding at least ``SHAPE_EVENT_KINDS``;
+    ``workload`` is the run's (needed when it has a load phase).
     """
     bug_set = frozenset(bugs)
     start_ms, end_ms = window_ms
@@ -380,7 +423,7 @@ def replay_shapes(
     for record in events:
         if record["kind"] == _APPLY:
             log.setdefault(int(record["index"]), record)
-    reference = _KeyMachine(order, bug_set)
+    reference = _KeyMachine(order, bug_set, workload)
     reference_index = 0
     images: dict[int, tuple[tuple[tuple[Any, None], ...], dict[str, int]]] = {}
 
@@ -390,7 +433,7 @@ def replay_shapes(
         if cached is not None:
             return cached
         if index < reference_index:
-            reference = _KeyMachine(order, bug_set)
+            reference = _KeyMachine(order, bug_set, workload)
             reference_index = 0
         while reference_index < index:
             reference_index += 1
@@ -402,7 +445,7 @@ def replay_shapes(
 
     replicas = {node: _Replica(node) for node in nodes}
     for replica in replicas.values():
-        replica.machine = _KeyMachine(order, bug_set)
+        replica.machine = _KeyMachine(order, bug_set, workload)
         replica.machine.tree.observer = replica.heat
     step = (end_ms - start_ms) / max(1, samples)
     grid = [start_ms + step * i for i in range(max(1, samples))]
@@ -430,15 +473,8 @@ def replay_shapes(
         kind = record["kind"]
         if kind == _APPLY:
             machine = target.machine
-            if machine is None:
-                continue
-            key = record.get("key")
-            counting = target.heat.counting and record.get("entry_kind") == "normal"
-            leaf_id = machine.tree.leaf_id_for(key) if counting and key is not None else None
-            changed = machine.apply(record)
-            if leaf_id is not None and changed is not None:
-                writes = target.heat.writes
-                writes[leaf_id] = writes.get(leaf_id, 0) + 1
+            if machine is not None:
+                machine.apply(record, target.heat.writes if target.heat.counting else None)
         elif kind == _RESTORE:
             if target.machine is not None:
                 target.machine.restore(image_at(int(record["index"])))
@@ -447,7 +483,7 @@ def replay_shapes(
             target.heat.writes.clear()
             target.heat.splits.clear()
         elif kind == _RESTART:
-            target.machine = _KeyMachine(order, bug_set)
+            target.machine = _KeyMachine(order, bug_set, workload)
             target.machine.tree.observer = target.heat
     if not window_open:
         open_window()

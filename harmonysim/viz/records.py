@@ -20,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from harmonysim.sim.events import EventKind, EventRecord
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
 
 __all__ = [
     "EVENTS_FILE",
@@ -69,7 +72,8 @@ class RunRecords:
 
     ``nodes`` are the server ids in cluster order (n1, n2, ..., nN); ``events`` and
     ``history`` are the decoded lines of ``events.jsonl`` and ``history.jsonl``
-    (possibly narrowed, see :func:`load_run_records`).
+    (possibly narrowed, see :func:`load_run_records`); ``workload`` is the run's (a
+    load phase's records are rebuilt from it).
     """
 
     run_dir: Path
@@ -81,6 +85,7 @@ class RunRecords:
     history: tuple[HistoryRow, ...]
     btree_order: int = 32
     bugs: tuple[str, ...] = ()
+    workload: Workload | None = None
 
     @property
     def title(self) -> str:
@@ -170,7 +175,8 @@ def load_history(path: Path) -> list[HistoryRow]:
 class RunInfo:
     """What ``run.json`` says about a run: scenario name, seed, duration, server ids.
 
-    ``btree_order`` and ``bugs`` are what the replicas' trees were built with.
+    ``btree_order`` and ``bugs`` are what the replicas' trees were built with, and
+    ``workload`` what wrote to them (the load phase's records are rebuilt from it).
     """
 
     name: str
@@ -179,6 +185,7 @@ class RunInfo:
     nodes: tuple[str, ...]
     btree_order: int = 32
     bugs: tuple[str, ...] = ()
+    workload: Workload | None = None
 
 
 def read_run_info(run_dir: Path | str) -> RunInfo:
@@ -197,6 +204,7 @@ def read_run_info(run_dir: Path | str) -> RunInfo:
         scenario.node_ids,
         scenario.cluster.btree.order,
         tuple(scenario.bugs),
+        scenario.workload,
     )
 
 
@@ -235,4 +243,5 @@ def load_run_records(
         history=tuple(rows),
         btree_order=info.btree_order,
         bugs=info.bugs,
+        workload=info.workload,
     )

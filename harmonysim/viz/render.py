@@ -192,6 +192,7 @@ def plot_run(
             order=records.btree_order,
             bugs=records.bugs,
             replica=replica,
+            workload=records.workload,
         ),
         PlotKind.BTREE_STRUCTURE: lambda: plot_btree_structure(
             records.events,
@@ -202,6 +203,7 @@ def plot_run(
             bugs=records.bugs,
             replica=replica,
             subtree=subtree,
+            workload=records.workload,
         ),
     }
     written: list[Path] = []

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import StreamingResponse
 
 from harmonysim import __version__
-from harmonysim.web.btree_view import UnknownTreeNode
+from harmonysim.web.btree_view import UnknownTreeNode, UnreplayableRun
 from harmonysim.web.catalog import LIVE_RUN_ID, RunCatalog, RunEntry, RunUnavailable
 from harmonysim.web.index import RunIndex
 from harmonysim.web.metrics import CONTENT_TYPE, render_metrics
@@ -216,6 +216,8 @@ def create_app(catalog: RunCatalog) -> FastAPI:
             view = trees.view(node, at, subtree)
         except UnknownTreeNode:
             raise HTTPException(404, f"{node}'s tree has no node #{subtree} at {at:g} ms") from None
+        except UnreplayableRun as error:
+            raise HTTPException(422, f"run {entry.id!r}: {error}") from None
         return _orjson(
             {
                 "node": view.node,

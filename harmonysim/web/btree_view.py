@@ -7,7 +7,10 @@ Rules:
   separators come out exactly as the run's ``btree.*`` events recorded them.
 - Commands are rebuilt from the log: an applied entry ``client:seq`` is the
   command that client invoked as request ``seq`` (its ``client.invoke`` record
-  carries the value; the apply record carries the operation and key).
+  carries the value; the apply record carries the operation and key). The load
+  phase's batches (client ``c0``, operation ``load``) are in no history: a batch's
+  records are rebuilt from the run's workload (``load_batch``), read from the
+  resolved scenario in ``run.json`` the first time a batch is met.
 - A crash discards the machine (the host restarts with a fresh process); an
   installed or reloaded snapshot at index ``i`` (``raft.restore``) is the state
   after applying the committed log ``1..i`` -- the same on every node by State
@@ -24,7 +27,8 @@ Rules:
 - Per level (height above the leaves, as in ``harmonysim.viz.btree_shape``): node
   count, entries and fill at the view's time. Hottest leaves: the writes each leaf
   took (a write that changed it: a put, a delete of a present key, a successful
-  compare-and-set; not a retry answered from the session) and the leaf splits it
+  compare-and-set, each record of a load batch on the leaf it went into; not a retry
+  answered from the session) and the leaf splits it
   made since the node's last start, the hottest first. A crash forgets them: the
   restarted tree reuses the ids. Rates: splits, merges and borrows of the node per
   ``RATE_BUCKETS``-th of the run.
@@ -34,17 +38,24 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from harmonysim.btree import NodeKind
 from harmonysim.btree.nodes import Internal, Leaf, Node
 from harmonysim.cluster.commands import Command, Op, Operation, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
+from harmonysim.cluster.workload import load_batch
+from harmonysim.scenario import ScenarioError, parse_scenario
 from harmonysim.sim.events import EventKind
 from harmonysim.viz.btree_shape import STRUCTURE_KINDS, structure_rates, tree_levels
 from harmonysim.web.index import ApplyRecord, RunIndex
 
-__all__ = ["TreeReplayer", "TreeView", "UnknownTreeNode", "tree_to_json"]
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
+
+__all__ = ["TreeReplayer", "TreeView", "UnknownTreeNode", "UnreplayableRun", "tree_to_json"]
 
 RECENT_CHANGE_WINDOW_MS = 250.0
 """Structural changes this recent (virtual ms) before the slider time are highlighted."""
@@ -66,6 +77,10 @@ _LEAF_SPLIT = EventKind.BTREE_SPLIT.value
 
 class UnknownTreeNode(LookupError):
     """A view asked for a tree node the node's tree does not hold at that time."""
+
+
+class UnreplayableRun(ValueError):
+    """The run's log holds a load batch its ``run.json`` cannot rebuild."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +119,45 @@ class TreeReplayer:
         self._reference_index = 0
         self._snapshots: dict[int, MachineSnapshot] = {}
         self._log: dict[int, ApplyRecord] = {}
+        self._workload: Workload | None = None
 
     def _fresh(self) -> KVStateMachine:
         return KVStateMachine(self.order, self.bugs)
+
+    def _load_workload(self) -> Workload:
+        """The run's workload, with its load phase (parsed once, when first needed)."""
+        if self._workload is None:
+            data = self.index.run_info.get("scenario")
+            try:
+                text = yaml.safe_dump(data, sort_keys=False)
+                workload = parse_scenario(text, source="run.json: scenario").workload
+            except ScenarioError as error:
+                raise UnreplayableRun(f"the run's load phase cannot be rebuilt: {error}") from None
+            if workload.load is None:
+                raise UnreplayableRun(
+                    "the run's log holds load batches, but its scenario has no load phase"
+                )
+            self._workload = workload
+        return self._workload
+
+    def _load_command(self, record: ApplyRecord, client: str, seq: int) -> Command:
+        """The load batch ``seq`` of ``record``, rebuilt from the workload."""
+        pairs = load_batch(self._load_workload(), seq)
+        if not pairs or pairs[0][0] != record.key:
+            raise UnreplayableRun(
+                f"entry {record.entry} at index {record.index} is a load batch starting at "
+                f"{record.key!r}, but the scenario's batch {seq} starts at "
+                f"{pairs[0][0] if pairs else 'no record'!r}"
+            )
+        return Command(client, seq, Operation(Op.LOAD, record.key, pairs))
 
     def _command(self, record: ApplyRecord) -> Command | None:
         client, _, seq_text = record.entry.rpartition(":")
         if not client or not seq_text.isdigit():
             return None
         seq = int(seq_text)
+        if record.f == Op.LOAD.value:
+            return self._load_command(record, client, seq)
         invoked = self.index.invokes.get((client, seq))
         value = invoked.value if invoked is not None else None
         if isinstance(value, list):
@@ -140,6 +185,9 @@ class TreeReplayer:
             return
         session = machine.sessions.get(command.client)
         retry = session is not None and command.seq <= session[0]
+        if command.operation.f is Op.LOAD and not retry:
+            self._apply_load(machine, command, writes)
+            return
         key = command.operation.key
         tree = machine.tree
         leaf_id = tree.leaf_id_for(key)
@@ -150,6 +198,22 @@ class TreeReplayer:
         if command.operation.f is Op.DELETE and not present:
             return
         writes[leaf_id] = writes.get(leaf_id, 0) + 1
+
+    @staticmethod
+    def _apply_load(machine: KVStateMachine, command: Command, writes: dict[int, int]) -> None:
+        """A load batch record by record, counting each on the leaf it goes into. The
+        records are stored through the machine's own ``execute`` one at a time (the tree
+        is the same as after the whole batch: ``execute`` stores a batch in order), then
+        the session remembers the batch as ``apply`` would."""
+        tree = machine.tree
+        status, result = ReplyStatus.OK, None
+        for key, value in command.operation.value:
+            leaf_id = tree.leaf_id_for(key)
+            status, result = machine.execute(
+                Command(command.client, command.seq, Operation(Op.LOAD, key, ((key, value),)))
+            )
+            writes[leaf_id] = writes.get(leaf_id, 0) + 1
+        machine.sessions[command.client] = (command.seq, status, result)
 
     def _snapshot_at(self, index: int) -> MachineSnapshot:
         """The state machine after the committed log ``1..index`` (State Machine Safety)."""

@@ -1,4 +1,6 @@
-"""One short run with every fault the plots draw, shared by the plot tests.
+"""One short run with every fault the plots draw, shared by the plot tests, and a run
+that loads 3,000 records through Raft (a replica crashes during the load and restarts
+from a snapshot taken in it).
 
 The scenario isolates the leader (1 s .. 2 s), pauses n4 inside that partition,
 crashes n2 (2.2 s .. 3 s) and clogs n4 <-> n5 (3.2 s .. 3.5 s); a small B+ tree
@@ -47,6 +49,28 @@ faults:
   - {at: 3500ms, unclog: all}
 checks: []
 """
+
+
+LOADED = """
+name: viz-load
+seed: 5
+duration: 3s
+cluster: {nodes: 3, btree: {order: 8}, raft: {snapshot_threshold: 8}}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
+workload: {clients: 3, rate: 100/s, mix: {get: 0.3, put: 0.4, delete: 0.3},
+           keys: {distribution: uniform}, load: {records: 3000, batch: 100}}
+faults:
+  - {at: 400ms, crash: n3}
+  - {at: 900ms, restart: n3}
+checks: []
+"""
+
+
+@pytest.fixture(scope="session")
+def loaded_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("viz-load") / "run"
+    run_scenario(parse_scenario(LOADED), out, trace_sample=0.0)
+    return out
 
 
 @pytest.fixture(scope="session")

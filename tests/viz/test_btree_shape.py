@@ -11,11 +11,13 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from harmonysim.btree import BPlusTree, NodeKind
+from harmonysim.scenario import Workload, parse_scenario
 from harmonysim.sim.events import EventRecord
-from harmonysim.viz import RunRecords
+from harmonysim.viz import RunRecords, load_run_records
 from harmonysim.viz.btree_shape import (
     LevelShape,
     find_node,
@@ -115,6 +117,32 @@ def test_shape_samples_are_the_tree_levels_and_a_gap_while_down(records: RunReco
     assert len(n2) == 401
     assert all(sample.levels is None for sample in n2 if 2200.0 < sample.t_ms < 3000.0)
     assert n2[-1].levels == tree_levels(shapes["n2"].tree)  # type: ignore[arg-type]
+
+
+def test_a_loaded_run_replays_to_the_trees_its_replicas_report(loaded_run_dir: Path) -> None:
+    # 3,000 records in 30 batches; n3 crashes during the load and restarts from snapshots.
+    records = load_run_records(loaded_run_dir, history=False)
+    reported = orjson.loads((loaded_run_dir / "run.json").read_bytes())["summary"]["btree"]
+    shapes = replay_shapes(
+        records.events,
+        records.nodes,
+        order=records.btree_order,
+        window_ms=(0.0, records.duration_ms),
+        workload=records.workload,
+    )
+    replayer = TreeReplayer(load_run_index(loaded_run_dir))
+    for node in records.nodes:
+        tree = shapes[node].tree
+        assert tree is not None
+        assert (tree.depth, len(tree), tree.node_count) == (
+            reported[node]["depth"],
+            reported[node]["items"],
+            reported[node]["nodes"],
+        )
+        expected = replayer.machine_at(node, records.duration_ms)[0].tree
+        assert boxes_of(tree) == boxes_of(expected)
+        assert len(tree) > 2900 and tree.depth >= 4
+    assert any(event["kind"] == "raft.restore" for event in records.events)
 
 
 # -- the rules, one by one ----------------------------------------------------------------
@@ -224,6 +252,52 @@ def test_an_unknown_operation_is_bad_input() -> None:
     events = log([apply(1.0, "n1", 1, "c1:1", "frobnicate", "a"), (2.0, "run.end", None, {})])
     with pytest.raises(PlotInputError, match="unknown operation 'frobnicate'"):
         replay_shapes(events, ["n1"], order=4, window_ms=(0.0, 2.0))
+
+
+def loading(records: int, batch: int) -> Workload:
+    return parse_scenario(
+        f"""
+name: loading
+duration: 1s
+workload: {{mix: {{get: 1.0}}, keys: {{distribution: uniform}},
+           load: {{records: {records}, batch: {batch}}}}}
+"""
+    ).workload
+
+
+def test_a_load_batch_stores_every_record_of_its_batch_once() -> None:
+    events = log(
+        [
+            apply(1.0, "n1", 1, "c0:1", "load", "k0000"),
+            apply(2.0, "n1", 2, "c0:2", "load", "k0004"),
+            apply(3.0, "n1", 3, "c0:2", "load", "k0004"),  # a retry: the session answers
+            apply(4.0, "n1", 4, "c0:3", "load", "k0008"),
+            apply(5.0, "n1", 5, "c1:1", "delete", "k0005"),
+            (6.0, "run.end", None, {}),
+        ]
+    )
+    shape = replay_shapes(events, ["n1"], order=4, window_ms=(0.0, 6.0), workload=loading(10, 4))[
+        "n1"
+    ]
+    assert shape.tree is not None
+    assert list(shape.tree) == [f"k{n:04d}" for n in range(10) if n != 5]
+    shape.tree.check_invariants()
+    # one write per record on the leaf it went into, and the delete
+    assert sum(leaf.writes for leaf in shape.leaves) == 11
+
+
+def test_a_load_batch_without_a_workload_that_loads_is_bad_input() -> None:
+    events = log([apply(1.0, "n1", 1, "c0:1", "load", "k0000"), (2.0, "run.end", None, {})])
+    with pytest.raises(PlotInputError, match=r"entry c0:1\): a load batch, but the run's"):
+        replay_shapes(events, ["n1"], order=4, window_ms=(0.0, 2.0))
+    with pytest.raises(PlotInputError, match="load batch 1 of the workload starts at 'k0000'"):
+        replay_shapes(
+            log([apply(1.0, "n1", 1, "c0:1", "load", "k0004"), (2.0, "run.end", None, {})]),
+            ["n1"],
+            order=4,
+            window_ms=(0.0, 2.0),
+            workload=loading(10, 4),
+        )
 
 
 def test_rates_count_each_kind_per_bucket_of_the_chosen_nodes() -> None:

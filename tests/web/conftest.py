@@ -86,3 +86,27 @@ def btree_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_run(root, DEEP)
     make_run(root, ONE_LEAF)
     return root
+
+
+LOADED = """
+name: loaded
+seed: 5
+duration: 3s
+cluster: {nodes: 3, btree: {order: 8}, raft: {snapshot_threshold: 8}}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
+workload: {clients: 3, rate: 100/s, mix: {get: 0.3, put: 0.4, delete: 0.3},
+           keys: {distribution: uniform}, load: {records: 3000, batch: 100}}
+faults:
+  - {at: 400ms, crash: n3}
+  - {at: 900ms, restart: n3}
+checks: []
+"""
+
+
+@pytest.fixture(scope="session")
+def loaded_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of one run that loads 3,000 records through Raft in 30 batches (n3 crashes
+    during the load and restarts from snapshots taken in it)."""
+    root = tmp_path_factory.mktemp("loaded-runs")
+    make_run(root, LOADED)
+    return root
