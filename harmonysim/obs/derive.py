@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harmonysim.obs.catalogue import ClusterMetrics
+from harmonysim.obs.integration import RaftOp, raft_span_name
 from harmonysim.obs.metrics import Registry
 from harmonysim.obs.tracing import (
     AttributeValue,
@@ -41,6 +42,7 @@ from harmonysim.obs.tracing import (
     TraceContext,
     Tracer,
 )
+from harmonysim.runlog.vocabulary import BTREE_KINDS, CLIENT_END_KINDS, FAULT_KINDS, EventKind
 
 __all__ = [
     "FAULT_KINDS",
@@ -52,20 +54,6 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-
-FAULT_KINDS = (
-    "node.crash",
-    "node.restart",
-    "node.pause",
-    "node.resume",
-    "net.partition",
-    "net.heal",
-    "net.clog",
-    "net.unclog",
-    "disk.lost",
-    "node.clock",
-    "leader.transfer",
-)
 
 
 def event_kind(record: Record) -> str:
@@ -117,60 +105,60 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
         kind = event_kind(record)
         node: str | None = record.get("node")
         now = time_us(record)
-        if kind == "msg.send":
+        if kind == EventKind.MSG_SEND:
             message_type = str(record.get("type", "?"))
             messages[int(record["id"])] = (message_type, now)
             m.network_messages_sent.labels(str(node), message_type).inc()
-        elif kind == "msg.deliver":
+        elif kind == EventKind.MSG_DELIVER:
             sent = messages.get(int(record["id"]))
             message_type = sent[0] if sent else "?"
             m.network_messages_delivered.labels(str(node), message_type).inc()
             if sent is not None:
                 m.network_message_latency.labels(message_type).observe((now - sent[1]) / 1e6)
-        elif kind == "msg.drop":
+        elif kind == EventKind.MSG_DROP:
             sent = messages.get(int(record["id"]))
             m.network_messages_dropped.labels(
                 sent[0] if sent else "?", str(record.get("reason", "?"))
             ).inc()
-        elif kind == "msg.duplicate":
+        elif kind == EventKind.MSG_DUPLICATE:
             sent = messages.get(int(record["id"]))
             m.network_messages_duplicated.labels(sent[0] if sent else "?").inc()
-        elif kind == "client.invoke" and node is not None:
+        elif kind == EventKind.CLIENT_INVOKE and node is not None:
             invoked[node] = (str(record.get("f")), now)
-        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+        elif kind in CLIENT_END_KINDS and node is not None:
             started = invoked.pop(node, None)
             op = str(record.get("f"))
             result = kind.removeprefix("client.")
             m.client_operations.labels(op, result).inc()
             if started is not None:
                 m.client_operation_latency.labels(op, result).observe((now - started[1]) / 1e6)
-        elif kind == "client.redirect":
+        elif kind == EventKind.CLIENT_REDIRECT:
             m.client_redirects.labels(str(record.get("status"))).inc()
-        elif kind == "disk.damage" and node is not None:
+        elif kind == EventKind.DISK_DAMAGE and node is not None:
             count = record.get("records")
             m.disk_corruptions_detected.labels(node, str(record.get("file"))).inc(
                 max(1, count if isinstance(count, int) else 1)
             )
         elif kind in FAULT_KINDS:
             m.faults.labels(kind).inc()
-            if kind in ("node.crash", "node.pause") and node is not None:
+            if kind in (EventKind.NODE_CRASH, EventKind.NODE_PAUSE) and node is not None:
                 m.node_up.labels(node).set(0)
-            elif kind in ("node.restart", "node.resume") and node is not None:
+            elif kind in (EventKind.NODE_RESTART, EventKind.NODE_RESUME) and node is not None:
                 m.node_up.labels(node).set(1)
-            elif kind == "node.clock" and node is not None:
+            elif kind == EventKind.NODE_CLOCK and node is not None:
                 # As of this event; between clock events the inline sampler follows drift.
                 skew_ms = float(record.get("wall_ms", 0.0)) - float(record.get("t", 0.0))
                 m.clock_skew.labels(node).set(skew_ms / 1000.0)
-            elif kind == "disk.lost" and node is not None:
+            elif kind == EventKind.DISK_LOST and node is not None:
                 fsyncs.pop(node, None)  # the fsyncs in flight never finish
-            if kind == "node.crash" and node is not None:
+            if kind == EventKind.NODE_CRASH and node is not None:
                 state = server(node)
                 m.set_role(node, "")
                 m.set_leader(node, None, state.leader)
                 state.role, state.leader, state.electing = "", None, False
         elif node is None or _is_client(node):
             continue
-        elif kind == "raft.recover":
+        elif kind == EventKind.RAFT_RECOVER:
             m.node_up.labels(node).set(1)
             state = server(node)
             state.commit = int(record.get("commit", 0))
@@ -183,7 +171,7 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 state.vote = (int(record.get("term", 0)), str(voted_for))
             m.set_role(node, "follower")
             state.role = "follower"
-        elif kind == "raft.role":
+        elif kind == EventKind.RAFT_ROLE:
             state = server(node)
             role = str(record.get("role"))
             if role == "candidate":
@@ -206,9 +194,9 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
             leader = record.get("leader")
             m.set_leader(node, leader, state.leader)
             state.leader = leader
-        elif kind == "raft.term":
+        elif kind == EventKind.RAFT_TERM:
             m.raft_term.labels(node).set(int(record["term"]))
-        elif kind == "raft.persist":
+        elif kind == EventKind.RAFT_PERSIST:
             state = server(node)
             term = record.get("term")
             voted_for = record.get("voted_for")
@@ -232,7 +220,7 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                             m.raft_replication_latency.labels(node).observe(
                                 (now - written[2]) / 1e6
                             )
-        elif kind == "raft.commit":
+        elif kind == EventKind.RAFT_COMMIT:
             state = server(node)
             index = int(record["index"])
             if state.role == "leader":
@@ -242,35 +230,35 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                         m.raft_commit_latency.labels(node).observe((now - written[2]) / 1e6)
             state.commit = max(state.commit, index)
             m.raft_commit_index.labels(node).set(state.commit)
-        elif kind == "raft.apply":
+        elif kind == EventKind.RAFT_APPLY:
             m.raft_applied_index.labels(node).set(int(record["index"]))
             if "f" in record:
                 m.btree_operations.labels(
                     node, str(record["f"]), str(record.get("status", "ok"))
                 ).inc()
-        elif kind == "raft.restore":
+        elif kind == EventKind.RAFT_RESTORE:
             m.raft_applied_index.labels(node).set(int(record["index"]))
-        elif kind == "disk.fsync":
+        elif kind == EventKind.DISK_FSYNC:
             fsyncs.setdefault(str(node), []).append(now)
-        elif kind == "disk.synced":
+        elif kind == EventKind.DISK_SYNCED:
             in_flight = fsyncs.get(str(node))
             if in_flight:
                 m.disk_fsync_latency.labels(str(node)).observe((now - in_flight.pop(0)) / 1e6)
-        elif kind == "raft.snapshot":
+        elif kind == EventKind.RAFT_SNAPSHOT:
             m.raft_snapshots.labels(node).inc()
-        elif kind == "btree.split":
+        elif kind == EventKind.BTREE_SPLIT:
             state = server(node)
             m.btree_splits.labels(node, str(record.get("node_kind"))).inc()
             state.nodes += 1
             m.btree_nodes.labels(node).set(state.nodes)
-        elif kind == "btree.merge":
+        elif kind == EventKind.BTREE_MERGE:
             state = server(node)
             m.btree_merges.labels(node, str(record.get("node_kind"))).inc()
             state.nodes -= 1
             m.btree_nodes.labels(node).set(state.nodes)
-        elif kind == "btree.borrow":
+        elif kind == EventKind.BTREE_BORROW:
             m.btree_borrows.labels(node, str(record.get("node_kind"))).inc()
-        elif kind == "btree.root":
+        elif kind == EventKind.BTREE_ROOT:
             state = server(node)
             m.btree_depth.labels(node).set(int(record["depth"]))
             reason = record.get("reason")
@@ -351,7 +339,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
         kind = event_kind(record)
         node: str | None = record.get("node")
         clock[0] = time_us(record)
-        if kind == "msg.send" and node is not None:
+        if kind == EventKind.MSG_SEND and node is not None:
             message_type = record.get("type")
             dst = str(record.get("dst"))
             operation = operations.get(node)
@@ -368,19 +356,19 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 asked = votes_asked.pop((node, dst), None)
                 if asked is not None:
                     send(record, asked)
-        elif kind == "msg.duplicate":
+        elif kind == EventKind.MSG_DUPLICATE:
             hop = hops.get(int(record["id"]))
             if hop is not None:
                 hop.arrivals_left += 1
                 hop.span.add_event("duplicate")
-        elif kind in ("msg.deliver", "msg.drop"):
+        elif kind in (EventKind.MSG_DELIVER, EventKind.MSG_DROP):
             hop = hops.get(int(record["id"]))
             if hop is None:
                 continue
             hop.arrivals_left -= 1
             if hop.arrivals_left <= 0:
                 del hops[int(record["id"])]
-            if kind == "msg.drop":
+            if kind == EventKind.MSG_DROP:
                 hop.span.add_event("drop", {"reason": str(record.get("reason"))})
                 hop.span.end()
                 continue
@@ -400,7 +388,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 votes_asked[(hop.dst, hop.src)] = hop.span.context
             elif hop.message_type == "RequestVoteResponse" and hop.dst in elections:
                 elections[hop.dst].add_event("vote response", {"voter": hop.src})
-        elif kind == "client.invoke" and node is not None:
+        elif kind == EventKind.CLIENT_INVOKE and node is not None:
             f = str(record.get("f"))
             root = tracer.start_trace(
                 f"kv.{f}",
@@ -415,7 +403,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
             )
             operations[node] = _Operation(root, node, int(record["request"]))
             by_entry[f"{node}:{int(record['request'])}"] = root.context
-        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+        elif kind in CLIENT_END_KINDS and node is not None:
             operation = operations.pop(node, None)
             if operation is None:
                 continue
@@ -426,13 +414,13 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
             elif result == "ok":
                 operation.root.set_ok()
             operation.root.end()
-        elif kind == "client.redirect" and node in operations:
+        elif kind == EventKind.CLIENT_REDIRECT and node in operations:
             operations[node].root.add_event(
                 "redirect", {"from": str(record.get("from")), "status": str(record.get("status"))}
             )
         elif node is None or _is_client(node):
             continue
-        elif kind == "raft.role":
+        elif kind == EventKind.RAFT_ROLE:
             role = record.get("role")
             term = int(record.get("term", 0))
             if role in ("pre_candidate", "candidate"):
@@ -459,32 +447,32 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 close_election(node, "won")
             else:
                 close_election(node, "lost")
-        elif kind in ("btree.split", "btree.merge", "btree.borrow", "btree.root"):
+        elif kind in BTREE_KINDS:
             fields: dict[str, AttributeValue] = {
                 key: value if isinstance(value, int | float | bool) else str(value)
                 for key, value in record.items()
                 if key not in ("t", "seq", "kind", "node") and value is not None
             }
             structure.setdefault(node, []).append((kind.removeprefix("btree."), fields))
-        elif kind == "raft.persist" and record.get("entries"):
+        elif kind == EventKind.RAFT_PERSIST and record.get("entries"):
             for index, term, entry in record["entries"]:
                 parent = by_entry.get(str(entry))
                 if parent is not None:
                     tracer.start_span(
-                        "raft.persist",
+                        raft_span_name(RaftOp.PERSIST),
                         parent,
                         node,
                         Category.STORAGE,
                         SpanKind.INTERNAL,
                         {"raft.index": int(index), "raft.term": int(term)},
                     ).end()
-        elif kind == "raft.apply":
+        elif kind == EventKind.RAFT_APPLY:
             tree_events = structure.pop(node, [])
             parent = by_entry.get(str(record.get("entry")))
             if parent is None:
                 continue
             apply = tracer.start_span(
-                "raft.apply",
+                raft_span_name(RaftOp.APPLY),
                 parent,
                 node,
                 Category.RAFT,
@@ -508,7 +496,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 tree.add_event(name, attributes)
             tree.end()
             apply.end()
-        elif kind == "node.crash":
+        elif kind == EventKind.NODE_CRASH:
             close_election(node, "crashed")
             for key in sorted(serving):
                 if key[0] == node:

@@ -42,14 +42,13 @@ each function applies to the event vocabulary (``harmonysim.sim.events``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from harmonysim.raft import Role
-from harmonysim.sim.events import EventKind, EventRecord
+from harmonysim.runlog.vocabulary import SERVER_KINDS, EventKind, EventRecord, natural_key
 from harmonysim.viz.records import HistoryRow, PlotInputError
 
 __all__ = [
@@ -104,19 +103,10 @@ _RUN_END = EventKind.RUN_END.value
 _RUN_START = EventKind.RUN_START.value
 _MEMBERSHIP = EventKind.MEMBERSHIP.value
 
-_SERVER_KINDS = frozenset(
-    {_ROLE, _TERM, _COMMIT, _RECOVER, _CRASH, _RESTART, _PAUSE, _RESUME, _SPLIT, _MERGE, _ROOT}
-)
-
-
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort key that puts n2 before n10."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
-
 
 def event_nodes(events: Iterable[EventRecord]) -> tuple[str, ...]:
     """The server ids that appear in server-side records, in natural order."""
-    seen = {record["node"] for record in events if record["kind"] in _SERVER_KINDS}
+    seen = {record["node"] for record in events if record["kind"] in SERVER_KINDS}
     return tuple(sorted((node for node in seen if isinstance(node, str)), key=natural_key))
 
 

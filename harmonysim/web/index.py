@@ -32,7 +32,13 @@ from typing import Any
 
 import orjson
 
-from harmonysim.sim.events import EventKind, EventRecord
+from harmonysim.runlog.vocabulary import (
+    BTREE_KINDS,
+    FAULT_RECORD_KINDS,
+    EventKind,
+    EventRecord,
+    natural_key,
+)
 
 __all__ = [
     "CHECKPOINT_EVERY",
@@ -268,26 +274,6 @@ _TRANSITIONS: dict[str, Any] = {
 }
 """Event kind -> how it changes the cluster state; kinds not listed leave it alone."""
 
-_FAULT_KINDS = frozenset(
-    {
-        EventKind.NODE_CRASH,
-        EventKind.NODE_RESTART,
-        EventKind.NODE_PAUSE,
-        EventKind.NODE_RESUME,
-        EventKind.NET_PARTITION,
-        EventKind.NET_HEAL,
-        EventKind.NET_CLOG,
-        EventKind.NET_UNCLOG,
-        EventKind.NEMESIS,
-        EventKind.DISK_LOST,
-        EventKind.NODE_CLOCK,
-        EventKind.LEADER_TRANSFER,
-        EventKind.FAULT_NOOP,
-    }
-)
-_TREE_KINDS = frozenset(
-    {EventKind.BTREE_SPLIT, EventKind.BTREE_MERGE, EventKind.BTREE_BORROW, EventKind.BTREE_ROOT}
-)
 _CLIENT_END = {
     EventKind.CLIENT_OK: Outcome.OK,
     EventKind.CLIENT_FAIL: Outcome.FAIL,
@@ -438,7 +424,7 @@ class RunIndex:
 
     @property
     def clients(self) -> list[str]:
-        return sorted({op.client for op in self.ops}, key=_natural_key)
+        return sorted({op.client for op in self.ops}, key=natural_key)
 
     def feed(self, record: EventRecord) -> None:
         """Add one event record (they must arrive in log order)."""
@@ -453,7 +439,7 @@ class RunIndex:
             self._state_times.append(t_ms)
             if len(self._state_events) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.append(self._state.copy())
-        if kind in _FAULT_KINDS:
+        if kind in FAULT_RECORD_KINDS:
             self.faults.append(record)
         handler = _INDEXERS.get(kind)
         if handler is not None:
@@ -657,16 +643,9 @@ _INDEXERS: dict[str, Any] = {
     EventKind.CLIENT_FAIL: RunIndex._on_client_end,
     EventKind.CLIENT_INFO: RunIndex._on_client_end,
     EventKind.CLIENT_REDIRECT: RunIndex._on_redirect,
-    **{kind: RunIndex._on_tree for kind in sorted(_TREE_KINDS)},
+    **{kind: RunIndex._on_tree for kind in sorted(BTREE_KINDS)},
 }
 """Event kind -> which per-kind index it extends."""
-
-
-def _natural_key(name: str) -> tuple[str, int]:
-    """``c2`` before ``c10``: the prefix, then the number."""
-    stripped = name.rstrip("0123456789")
-    digits = len(name) - len(stripped)
-    return (stripped, int(name[len(stripped) :]) if digits else -1)
 
 
 def server_ids(run_info: dict[str, Any]) -> list[str]:

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.web.index import ClientOp, Outcome, RunIndex
 
 __all__ = [
@@ -215,7 +216,7 @@ class DerivedTraceSource:
             if t_ms < op.start_ms or t_ms > end_ms + 1000.0:
                 continue
             node = str(record["node"])
-            if record["kind"] == "raft.persist":
+            if record["kind"] == EventKind.RAFT_PERSIST:
                 position = next(
                     (int(i) for i, _, name in record["entries"] if name == op.trace_id), None
                 )

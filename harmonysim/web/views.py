@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.viz.derive import outside_spans
 from harmonysim.web.index import ClientOp, Health, LogEntry, RunIndex
 
@@ -39,16 +40,16 @@ def _clamp(index: RunIndex, t_ms: float) -> float:
 def _fault_label(record: dict[str, Any]) -> str:
     kind = str(record["kind"])
     node = record.get("node")
-    if kind == "net.partition":
+    if kind == EventKind.NET_PARTITION:
         shape = record.get("shape", "")
         target = record.get("target") or record.get("groups") or ""
         return f"partition {shape} {target}".strip()
-    if kind in ("net.clog", "net.unclog"):
+    if kind in (EventKind.NET_CLOG, EventKind.NET_UNCLOG):
         links = record.get("links", [])
         return f"{kind.split('.')[1]} {len(links)} link(s)"
-    if kind == "nemesis":
+    if kind == EventKind.NEMESIS:
         return f"nemesis {record.get('fault', '')}"
-    if kind == "node.clock":
+    if kind == EventKind.NODE_CLOCK:
         if record.get("after"):
             return f"{node} clock reset"
         change = (
@@ -59,11 +60,11 @@ def _fault_label(record: dict[str, Any]) -> str:
             else "strobe"
         )
         return f"{node} clock {change}"
-    if kind == "leader.transfer":
+    if kind == EventKind.LEADER_TRANSFER:
         return f"transfer {node} -> {record.get('to')}"
-    if kind == "fault.noop":
+    if kind == EventKind.FAULT_NOOP:
         return f"no-op {record.get('fault')}: {record.get('reason')}"
-    if kind == "disk.lost":
+    if kind == EventKind.DISK_LOST:
         return f"{node} lost {record.get('ops', 0)} unsynced disk op(s)"
     verb = kind.split(".")[-1]
     return f"{verb} {node}" if node else verb
@@ -169,11 +170,11 @@ def timeline_payload(index: RunIndex) -> dict[str, Any]:
                 leaders.append({"t_ms": t_ms, "term": record["term"], "leader": node})
         health: dict[str, list[dict[str, Any]]] = {node: [] for node in index.nodes}
         open_health: dict[str, dict[str, Any]] = {}
-        changes = {
-            "node.crash": Health.DOWN,
-            "node.pause": Health.PAUSED,
-            "node.restart": Health.UP,
-            "node.resume": Health.UP,
+        changes: dict[str, Health] = {
+            EventKind.NODE_CRASH: Health.DOWN,
+            EventKind.NODE_PAUSE: Health.PAUSED,
+            EventKind.NODE_RESTART: Health.UP,
+            EventKind.NODE_RESUME: Health.UP,
         }
         for record in index.faults:
             kind = str(record["kind"])
