@@ -328,7 +328,8 @@ def unroll_nemesis(
         if not any(abs(t_ms - step) <= _TIME_TOLERANCE_MS for step in my_steps):
             continue
         action = next(
-            (later for later in fault_events[position + 1 :] if later["kind"] != EventKind.NEMESIS), None
+            (later for later in fault_events[position + 1 :] if later["kind"] != EventKind.NEMESIS),
+            None,
         )
         if action is None or abs(float(action["t"]) - t_ms) > _TIME_TOLERANCE_MS:
             return None

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.runlog.vocabulary import (
     BTREE_KINDS,
     FAULT_RECORD_KINDS,
@@ -55,9 +56,9 @@ __all__ = [
 CHECKPOINT_EVERY = 256
 """State events between two stored copies of the cluster state."""
 
-RUN_FILE = "run.json"
-EVENTS_FILE = "events.jsonl"
-HISTORY_FILE = "history.jsonl"
+RUN_FILE = RunFolder.RUN
+EVENTS_FILE = RunFolder.EVENTS
+HISTORY_FILE = RunFolder.HISTORY
 
 
 class Health(StrEnum):

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.web.index import ClientOp, Outcome, RunIndex
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-OTLP_FILE = "traces.otlp.jsonl"
+OTLP_FILE = RunFolder.TRACES
 NANOS_PER_MS = 1_000_000
 
 
