@@ -41,10 +41,10 @@ def run_facts(events_path: Path, end_ms: float) -> RunFacts:
     import orjson
 
     from harmonysim.obs.alerts.incidents import GRID_MS, Moment, RunFacts
-    from harmonysim.sim.events import EventKind
-    from harmonysim.web.index import ClusterState, Health
+    from harmonysim.runlog.fold import ClusterState, Health
+    from harmonysim.runlog.vocabulary import CLIENT_END_KINDS, EventKind
 
-    state = ClusterState(0.0, -1, {})
+    state = ClusterState.initial()
     moments: list[Moment] = []
     elections: list[float] = []
     completions: list[float] = []
@@ -89,7 +89,7 @@ def run_facts(events_path: Path, end_ms: float) -> RunFacts:
                 if not first_election:
                     elections.append(t_ms)
                 first_election = False
-            elif kind in (EventKind.CLIENT_OK, EventKind.CLIENT_FAIL, EventKind.CLIENT_INFO):
+            elif kind in CLIENT_END_KINDS:
                 completions.append(t_ms)
                 if kind == EventKind.CLIENT_INFO:
                     errors.append(t_ms)

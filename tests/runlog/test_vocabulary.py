@@ -170,9 +170,9 @@ def test_fault_groups_nest_as_their_readers_need() -> None:
     assert EventKind.NEMESIS not in FAULT_KINDS
     assert EventKind.FAULT_NOOP not in FAULT_KINDS
     # The dashboard lists every record about faults.
-    assert FAULT_RECORD_KINDS == FAULT_KINDS | {EventKind.NEMESIS, EventKind.FAULT_NOOP}
+    assert FAULT_KINDS | {EventKind.NEMESIS, EventKind.FAULT_NOOP} == FAULT_RECORD_KINDS
     # The shrinker's timeline leaves out what a crash did to unsynced writes.
-    assert FAULT_TIMELINE_KINDS == FAULT_RECORD_KINDS - {EventKind.DISK_LOST}
+    assert FAULT_RECORD_KINDS - {EventKind.DISK_LOST} == FAULT_TIMELINE_KINDS
 
 
 @pytest.mark.parametrize(
