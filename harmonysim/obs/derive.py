@@ -7,10 +7,13 @@ Rules:
   record leaves its metric untouched rather than guessing.
 - ``event_kind(record)`` is the kind a record stands for.
 - ``metrics_from_events`` fills the ``ClusterMetrics`` catalogue with what the
-  log shows: roles, terms, commit/applied indexes and log length per server
+  log shows; gauges of server state are read from the one fold of the cluster
+  (``harmonysim.runlog.fold``), counters and latencies from the records: roles,
+  terms, commit/applied indexes and log length per server
   (Raft §5.1-§5.4), elections won and lost, votes granted (a new ``voted_for``
   made durable, §5.2), replication and commit latency (leader persist to
-  follower persist, and to leader commit), B+ tree structure changes and
+  follower persist, and to leader commit), B+ tree shape (as the fold counts
+  it: restores, clears and restarts included) and structure changes, and
   applied writes, messages by type, client latencies and outcomes, faults,
   hosts up (crash and pause down; recover, restart and resume up) and fsync
   latency (``disk.fsync`` to ``disk.synced``, in order per disk).
@@ -42,7 +45,14 @@ from harmonysim.obs.tracing import (
     TraceContext,
     Tracer,
 )
-from harmonysim.runlog.vocabulary import BTREE_KINDS, CLIENT_END_KINDS, FAULT_KINDS, EventKind
+from harmonysim.runlog.fold import ClusterState
+from harmonysim.runlog.vocabulary import (
+    BTREE_KINDS,
+    CLIENT_END_KINDS,
+    FAULT_KINDS,
+    HEALTH_KINDS,
+    EventKind,
+)
 
 __all__ = [
     "FAULT_KINDS",
@@ -74,37 +84,61 @@ def _is_client(node: str | None) -> bool:
 
 
 @dataclass(slots=True)
-class _ServerState:
-    role: str = ""
-    leader: str | None = None
-    commit: int = 0
-    vote: tuple[int, str] | None = None
+class _Elections:
+    """What the fold does not keep: a server's election in progress and its last vote."""
+
+    role: str | None = ""
     electing: bool = False
-    nodes: int = 1
+    vote: tuple[int, str] | None = None
 
 
 def metrics_from_events(records: Iterable[Record], registry: Registry | None = None) -> Registry:
-    """Fill the metrics catalogue from an event stream (see the module docstring)."""
+    """Fill the metrics catalogue from an event stream (see the module docstring).
+
+    Gauges of server state (roles, leaders, terms, indexes, hosts up, tree shape) read
+    the one fold of the cluster state (``harmonysim.runlog.fold``) after each record
+    that changes them; counters and latencies count the records themselves.
+    """
     registry = registry if registry is not None else Registry()
     m = ClusterMetrics(registry)
-    servers: dict[str, _ServerState] = {}
+    cluster = ClusterState.initial()
+    elections: dict[str, _Elections] = {}
     messages: dict[int, tuple[str, int]] = {}  # id -> (type, sent at us)
     invoked: dict[str, tuple[str, int]] = {}  # client -> (op, invoked at us)
     leader_writes: dict[int, tuple[str, int, int]] = {}  # index -> (leader, term, persisted at us)
     fsyncs: dict[str, list[int]] = {}  # node -> start times (us) of its fsyncs in flight
 
-    def server(node: str) -> _ServerState:
-        state = servers.get(node)
+    def server(node: str) -> _Elections:
+        state = elections.get(node)
         if state is None:
-            state = servers[node] = _ServerState()
+            state = elections[node] = _Elections()
             m.btree_depth.labels(node).set(1)
             m.btree_nodes.labels(node).set(1)
         return state
+
+    def publish_role(node: str, previous_leader: str | None) -> None:
+        now = cluster.nodes[node]
+        m.set_role(node, now.role or "")
+        m.set_leader(node, now.leader, previous_leader)
+
+    def publish_tree(node: str) -> None:
+        server(node)
+        shape = cluster.nodes[node]
+        if shape.tree_depth is not None:  # unknown while down: the last value stands
+            m.btree_depth.labels(node).set(shape.tree_depth)
+        if shape.tree_nodes is not None:
+            m.btree_nodes.labels(node).set(shape.tree_nodes)
 
     for record in records:
         kind = event_kind(record)
         node: str | None = record.get("node")
         now = time_us(record)
+        # The fold changes its node states in place: what the metrics compare with is
+        # read before the record is folded in.
+        before = cluster.nodes.get(node) if node is not None else None
+        previous_leader = before.leader if before is not None else None
+        previous_commit = before.commit_index if before is not None else 0
+        cluster.apply(record)
         if kind == EventKind.MSG_SEND:
             message_type = str(record.get("type", "?"))
             messages[int(record["id"])] = (message_type, now)
@@ -141,10 +175,8 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
             )
         elif kind in FAULT_KINDS:
             m.faults.labels(kind).inc()
-            if kind in (EventKind.NODE_CRASH, EventKind.NODE_PAUSE) and node is not None:
-                m.node_up.labels(node).set(0)
-            elif kind in (EventKind.NODE_RESTART, EventKind.NODE_RESUME) and node is not None:
-                m.node_up.labels(node).set(1)
+            if kind in HEALTH_KINDS and node is not None:
+                m.node_up.labels(node).set(1 if cluster.nodes[node].running else 0)
             elif kind == EventKind.NODE_CLOCK and node is not None:
                 # As of this event; between clock events the inline sampler follows drift.
                 skew_ms = float(record.get("wall_ms", 0.0)) - float(record.get("t", 0.0))
@@ -153,22 +185,22 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 fsyncs.pop(node, None)  # the fsyncs in flight never finish
             if kind == EventKind.NODE_CRASH and node is not None:
                 state = server(node)
-                m.set_role(node, "")
-                m.set_leader(node, None, state.leader)
-                state.role, state.leader, state.electing = "", None, False
+                publish_role(node, previous_leader)
+                state.role, state.electing = "", False
+            elif kind == EventKind.NODE_RESTART and node is not None:
+                publish_tree(node)
         elif node is None or _is_client(node):
             continue
         elif kind == EventKind.RAFT_RECOVER:
             m.node_up.labels(node).set(1)
             state = server(node)
-            state.commit = int(record.get("commit", 0))
-            m.raft_term.labels(node).set(int(record.get("term", 0)))
-            m.raft_commit_index.labels(node).set(state.commit)
-            m.raft_log_length.labels(node).set(int(record.get("last_index", 0)))
-            m.raft_applied_index.labels(node).set(int(record.get("snapshot_index", 0)))
-            voted_for = record.get("voted_for")
-            if voted_for is not None:
-                state.vote = (int(record.get("term", 0)), str(voted_for))
+            now_state = cluster.nodes[node]
+            m.raft_term.labels(node).set(now_state.term)
+            m.raft_commit_index.labels(node).set(now_state.commit_index)
+            m.raft_log_length.labels(node).set(now_state.last_index)
+            m.raft_applied_index.labels(node).set(now_state.applied_index)
+            if now_state.voted_for is not None:
+                state.vote = (now_state.term, now_state.voted_for)
             m.set_role(node, "follower")
             state.role = "follower"
         elif kind == EventKind.RAFT_ROLE:
@@ -188,14 +220,11 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                     m.raft_elections.labels(node, "lost").inc()
                 state.electing = False
             state.role = role
-            m.set_role(node, role)
+            publish_role(node, previous_leader)
             if "term" in record:
-                m.raft_term.labels(node).set(int(record["term"]))
-            leader = record.get("leader")
-            m.set_leader(node, leader, state.leader)
-            state.leader = leader
+                m.raft_term.labels(node).set(cluster.nodes[node].term)
         elif kind == EventKind.RAFT_TERM:
-            m.raft_term.labels(node).set(int(record["term"]))
+            m.raft_term.labels(node).set(cluster.nodes[node].term)
         elif kind == EventKind.RAFT_PERSIST:
             state = server(node)
             term = record.get("term")
@@ -205,12 +234,10 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 if vote != state.vote:
                     state.vote = vote
                     m.raft_votes_granted.labels(node).inc()
-            snapshot = record.get("snapshot")
-            if snapshot:
-                m.raft_log_length.labels(node).set(int(snapshot[0]))
+            if record.get("snapshot") or record.get("entries"):
+                m.raft_log_length.labels(node).set(cluster.nodes[node].last_index)
             entries = record.get("entries")
             if entries:
-                m.raft_log_length.labels(node).set(int(entries[-1][0]))
                 for index, entry_term, _ in entries:
                     if state.role == "leader":
                         leader_writes[int(index)] = (node, int(entry_term), now)
@@ -224,20 +251,19 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
             state = server(node)
             index = int(record["index"])
             if state.role == "leader":
-                for committed in range(state.commit + 1, index + 1):
+                for committed in range(previous_commit + 1, index + 1):
                     written = leader_writes.get(committed)
                     if written is not None and written[0] == node:
                         m.raft_commit_latency.labels(node).observe((now - written[2]) / 1e6)
-            state.commit = max(state.commit, index)
-            m.raft_commit_index.labels(node).set(state.commit)
+            m.raft_commit_index.labels(node).set(cluster.nodes[node].commit_index)
         elif kind == EventKind.RAFT_APPLY:
-            m.raft_applied_index.labels(node).set(int(record["index"]))
+            m.raft_applied_index.labels(node).set(cluster.nodes[node].applied_index)
             if "f" in record:
                 m.btree_operations.labels(
                     node, str(record["f"]), str(record.get("status", "ok"))
                 ).inc()
         elif kind == EventKind.RAFT_RESTORE:
-            m.raft_applied_index.labels(node).set(int(record["index"]))
+            m.raft_applied_index.labels(node).set(cluster.nodes[node].applied_index)
         elif kind == EventKind.DISK_FSYNC:
             fsyncs.setdefault(str(node), []).append(now)
         elif kind == EventKind.DISK_SYNCED:
@@ -247,26 +273,15 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
         elif kind == EventKind.RAFT_SNAPSHOT:
             m.raft_snapshots.labels(node).inc()
         elif kind == EventKind.BTREE_SPLIT:
-            state = server(node)
             m.btree_splits.labels(node, str(record.get("node_kind"))).inc()
-            state.nodes += 1
-            m.btree_nodes.labels(node).set(state.nodes)
+            publish_tree(node)
         elif kind == EventKind.BTREE_MERGE:
-            state = server(node)
             m.btree_merges.labels(node, str(record.get("node_kind"))).inc()
-            state.nodes -= 1
-            m.btree_nodes.labels(node).set(state.nodes)
+            publish_tree(node)
         elif kind == EventKind.BTREE_BORROW:
             m.btree_borrows.labels(node, str(record.get("node_kind"))).inc()
         elif kind == EventKind.BTREE_ROOT:
-            state = server(node)
-            m.btree_depth.labels(node).set(int(record["depth"]))
-            reason = record.get("reason")
-            if reason == "root_split":
-                state.nodes += 1
-            elif reason == "root_collapse":
-                state.nodes -= 1
-            m.btree_nodes.labels(node).set(state.nodes)
+            publish_tree(node)
     return registry
 
 

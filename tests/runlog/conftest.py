@@ -34,13 +34,18 @@ faults:
 """
 
 
-def run_events(text: str, root: Path) -> list[dict[str, Any]]:
+def make_run(text: str, root: Path) -> RunFolder:
     scenario = parse_scenario(text, source="<test>")
-    out = root / scenario.name
-    run_scenario(scenario, out)
-    return read_events(RunFolder(out).events)
+    folder = RunFolder(root / scenario.name)
+    run_scenario(scenario, folder.path)
+    return folder
 
 
 @pytest.fixture(scope="session")
-def churn_events(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    return run_events(CHURN, tmp_path_factory.mktemp("fold"))
+def churn_run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    return make_run(CHURN, tmp_path_factory.mktemp("fold"))
+
+
+@pytest.fixture(scope="session")
+def churn_events(churn_run: RunFolder) -> list[dict[str, Any]]:
+    return read_events(churn_run.events)
