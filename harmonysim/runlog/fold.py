@@ -254,9 +254,11 @@ class ClusterState:
         state.term = int(payload["term"])
         state.voted_for = payload.get("voted_for")
         state.commit_index = int(payload["commit"])
-        state.snapshot_index = int(payload["snapshot_index"])
-        state.applied_index = int(payload["snapshot_index"])
-        state.last_index = int(payload["last_index"])
+        # Older logs and hand-written ones may leave out the log's extent: kept as is.
+        if "snapshot_index" in payload:
+            state.snapshot_index = state.applied_index = int(payload["snapshot_index"])
+        if "last_index" in payload:
+            state.last_index = int(payload["last_index"])
 
     def _restore(self, record: EventRecord) -> None:
         state = self._node(record)
