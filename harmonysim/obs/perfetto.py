@@ -28,6 +28,7 @@ from typing import Any
 
 from harmonysim.obs.derive import Record, event_kind, time_us
 from harmonysim.obs.tracing import Category, Span
+from harmonysim.runlog.fold import ClusterState
 from harmonysim.runlog.vocabulary import (
     CLIENT_END_KINDS,
     HEALTH_KINDS,
@@ -164,11 +165,13 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
                 node, Category.RAFT, f"{role} (term {term})", since, at_us, {"term": term}
             )
 
+    cluster = ClusterState.initial()  # roles, terms and commit indexes: the one fold
     for record in records:
         kind = event_kind(record)
         node = record.get("node")
         ts = time_us(record)
         end_us = max(end_us, ts)
+        cluster.apply(record)
         if node is None:
             if kind not in (EventKind.RUN_START, EventKind.RUN_END):
                 args = {k: v for k, v in record.items() if k not in ("t", "seq", "kind", "node")}
@@ -212,15 +215,17 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
             builder.instant(node, Category.CLIENT, "redirect", ts, {"from": record.get("from")})
         elif kind == EventKind.RAFT_ROLE:
             close_role(node, ts)
-            roles[node] = (str(record.get("role")), int(record.get("term", 0)), ts)
+            state = cluster.nodes[node]
+            roles[node] = (str(state.role), state.term, ts)
         elif kind == EventKind.RAFT_RECOVER:
-            roles[node] = ("follower", int(record.get("term", 0)), ts)
-            builder.counter(node, "term", ts, int(record.get("term", 0)))
-            builder.counter(node, "commit_index", ts, int(record.get("commit", 0)))
+            state = cluster.nodes[node]
+            roles[node] = (str(state.role), state.term, ts)
+            builder.counter(node, "term", ts, state.term)
+            builder.counter(node, "commit_index", ts, state.commit_index)
         elif kind == EventKind.RAFT_TERM:
-            builder.counter(node, "term", ts, int(record["term"]))
+            builder.counter(node, "term", ts, cluster.nodes[node].term)
         elif kind == EventKind.RAFT_COMMIT:
-            builder.counter(node, "commit_index", ts, int(record["index"]))
+            builder.counter(node, "commit_index", ts, cluster.nodes[node].commit_index)
         elif kind == EventKind.RAFT_APPLY:
             name = f"apply {record.get('index')}"
             if "f" in record:

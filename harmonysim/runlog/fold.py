@@ -33,6 +33,8 @@ Rules:
 - Membership (thesis §4.1): the configuration is the ``members`` of ``run.start``
   (``None``: every server), then the ``voters`` of each ``membership`` record whose
   ``result`` is ``committed``.
+- A field a record leaves out (a hand-written log, an older one) leaves what it would
+  set as it was.
 - ``t_ms`` and ``seq`` are those of the last record folded. Nothing here depends on
   hashing order: ``to_json`` sorts nodes and links.
 """
@@ -220,7 +222,8 @@ class ClusterState:
         payload = cast(RaftRole, record)
         state = self._node(record)
         state.role = str(payload["role"])
-        state.term = int(payload["term"])
+        if "term" in payload:
+            state.term = int(payload["term"])
         state.leader = payload.get("leader")
 
     def _term(self, record: EventRecord) -> None:
