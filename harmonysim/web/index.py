@@ -36,6 +36,7 @@ from harmonysim.runlog.folder import RunFolder
 from harmonysim.runlog.vocabulary import (
     BTREE_KINDS,
     FAULT_RECORD_KINDS,
+    HEALTH_KINDS,
     EventKind,
     EventRecord,
     natural_key,
@@ -70,6 +71,7 @@ class Outcome(StrEnum):
     INFO = "info"
 
 
+_LIFECYCLE_KINDS = HEALTH_KINDS | {EventKind.RAFT_ROLE, EventKind.RAFT_RECOVER}
 _CLIENT_END = {
     EventKind.CLIENT_OK: Outcome.OK,
     EventKind.CLIENT_FAIL: Outcome.FAIL,
@@ -194,6 +196,9 @@ class RunIndex:
         self.finished = False
         self.kind_counts: dict[str, int] = {}
         self.roles: list[EventRecord] = []
+        # Roles, recoveries, crashes, restarts, pauses and resumes: what the role and
+        # health timelines fold (harmonysim.viz.derive.role_spans, outage_spans).
+        self.lifecycle: list[EventRecord] = []
         # run.start (its initial members) and membership requests, for who is outside
         # the configuration when (harmonysim.viz.derive.outside_spans)
         self.membership: list[EventRecord] = []
@@ -237,6 +242,8 @@ class RunIndex:
                 self._checkpoints.append(self._state.copy())
         if kind in FAULT_RECORD_KINDS:
             self.faults.append(record)
+        if kind in _LIFECYCLE_KINDS:
+            self.lifecycle.append(record)
         handler = _INDEXERS.get(kind)
         if handler is not None:
             handler(self, record, t_ms)

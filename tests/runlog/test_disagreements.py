@@ -124,3 +124,40 @@ def test_derived_latencies_count_what_the_inline_metrics_count(
         assert sum(theirs.values()) > 0
         for node, count in theirs.items():
             assert abs(ours.get(node, 0.0) - count) <= max(1.0, 0.01 * count), (family, node)
+
+
+def test_the_dashboard_timeline_ends_a_crashed_leaders_role_at_the_crash() -> None:
+    # web/views.py drew role intervals from raft.role records alone, so a crashed
+    # leader's bar ran on through its downtime; the plots ended it at the crash and
+    # began a follower at the restart.
+    from harmonysim.web.index import RunIndex
+    from harmonysim.web.views import timeline_payload
+
+    index = RunIndex({}, ["n1"])
+    index.feed_all(
+        [
+            _record(0, 10.0, EventKind.RAFT_ROLE, "n1", role="leader", term=2, leader="n1"),
+            _record(1, 20.0, EventKind.NODE_CRASH, "n1"),
+            _record(2, 30.0, EventKind.NODE_RESTART, "n1"),
+            _record(
+                3,
+                30.0,
+                EventKind.RAFT_RECOVER,
+                "n1",
+                term=2,
+                voted_for="n1",
+                commit=0,
+                snapshot_index=0,
+                last_index=0,
+                last_term=0,
+            ),
+            _record(4, 50.0, EventKind.RUN_END, None),
+        ]
+    )
+    timeline = timeline_payload(index)
+    assert [(r["role"], r["start_ms"], r["end_ms"]) for r in timeline["roles"]["n1"]] == [
+        ("follower", 0.0, 10.0),
+        ("leader", 10.0, 20.0),
+        ("follower", 30.0, 50.0),
+    ]
+    assert timeline["health"]["n1"] == [{"start_ms": 20.0, "end_ms": 30.0, "health": "down"}]
