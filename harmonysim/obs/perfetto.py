@@ -36,7 +36,7 @@ from harmonysim.runlog.vocabulary import (
     servers_first_key,
 )
 
-__all__ = ["THREADS", "natural_key", "perfetto_trace"]
+__all__ = ["THREADS", "perfetto_trace"]
 
 THREADS: tuple[Category, ...] = (
     Category.CLIENT,
@@ -47,10 +47,6 @@ THREADS: tuple[Category, ...] = (
 )
 _LANE_STRIDE = 10
 _CLUSTER = "cluster"
-
-
-natural_key = servers_first_key
-"""Servers before clients, then by number: n2 < n10 < c1 (the order of the pids)."""
 
 
 @dataclass(slots=True)
@@ -250,9 +246,9 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
                 fsyncs.pop(node, None)
             builder.instant(node, Category.RAFT, kind, ts)
 
-    for node in sorted(roles, key=natural_key):
+    for node in sorted(roles, key=servers_first_key):
         close_role(node, end_us)
-    for node in sorted(operations, key=natural_key):
+    for node in sorted(operations, key=servers_first_key):
         invoke, since = operations[node]
         builder.slice(
             node, Category.CLIENT, f"{invoke.get('f')} {invoke.get('key')}", since, end_us
@@ -261,7 +257,7 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
     # Network slices: one per (node, microsecond), each holding its flow ends.
     flow_ends: dict[tuple[str, int], tuple[int, int]] = {}
     for (node, ts), (sends, receives) in sorted(
-        network.items(), key=lambda item: (item[0][1], natural_key(item[0][0]))
+        network.items(), key=lambda item: (item[0][1], servers_first_key(item[0][0]))
     ):
         if not sends and not receives:
             continue
@@ -286,7 +282,7 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
         builder.slice(span.node, span.category, span.name, span.start_us, end, span_args)
 
     # Final pids in natural node order (the cluster is 0), then metadata naming them.
-    nodes = sorted((node for node in builder.pids if node != _CLUSTER), key=natural_key)
+    nodes = sorted((node for node in builder.pids if node != _CLUSTER), key=servers_first_key)
     numbering = {_CLUSTER: 0, **{node: index + 1 for index, node in enumerate(nodes)}}
     pid_map = {builder.pids[node]: numbering[node] for node in builder.pids}
     metadata: list[dict[str, Any]] = []

@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import orjson
 
 from harmonysim.obs.derive import Record, event_kind
-from harmonysim.obs.perfetto import natural_key
-from harmonysim.runlog.vocabulary import EventKind
+from harmonysim.runlog.vocabulary import EventKind, servers_first_key
 
 __all__ = ["SHIVIZ_REGEX", "shiviz_lines"]
 
@@ -71,7 +70,7 @@ def shiviz_lines(records: Iterable[Record]) -> Iterator[str]:
                 if value > clock.get(other, 0):
                     clock[other] = value
         clock[node] = clock.get(node, 0) + 1
-        ordered = {key: clock[key] for key in sorted(clock, key=natural_key)}
+        ordered = {key: clock[key] for key in sorted(clock, key=servers_first_key)}
         return orjson.dumps(ordered).decode()
 
     for record in records:
