@@ -468,7 +468,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 for key, value in record.items()
                 if key not in ("t", "seq", "kind", "node") and value is not None
             }
-            structure.setdefault(node, []).append((kind.removeprefix("btree."), fields))
+            structure.setdefault(node, []).append((kind, fields))
         elif kind == EventKind.RAFT_PERSIST and record.get("entries"):
             for index, term, entry in record["entries"]:
                 parent = by_entry.get(str(entry))

@@ -161,3 +161,44 @@ def test_the_dashboard_timeline_ends_a_crashed_leaders_role_at_the_crash() -> No
         ("follower", 30.0, 50.0),
     ]
     assert timeline["health"]["n1"] == [{"start_ms": 20.0, "end_ms": 30.0, "health": "down"}]
+
+
+def test_derived_traces_name_tree_events_as_the_inline_instrumentation_does() -> None:
+    # obs/integration.py adds a split to the B+ tree span as a span event named
+    # "btree.split" (tests/obs/test_integration.py); the traces obs/derive.py rebuilds
+    # from the log named the same event "split".
+    import random
+
+    from harmonysim.obs.derive import spans_from_events
+    from harmonysim.obs.tracing import RandomIds
+
+    records = [
+        _record(0, 1.0, EventKind.CLIENT_INVOKE, "c1", f="put", key="k1", request=1),
+        _record(
+            1,
+            2.0,
+            EventKind.BTREE_SPLIT,
+            "n1",
+            node_kind="leaf",
+            tree_node=7,
+            separator="k5",
+            reason="overflow",
+        ),
+        _record(
+            2,
+            2.0,
+            EventKind.RAFT_APPLY,
+            "n1",
+            index=3,
+            term=1,
+            entry_kind="normal",
+            entry="c1:1",
+            f="put",
+            key="k1",
+            status="ok",
+        ),
+    ]
+    spans = spans_from_events(records, RandomIds(random.Random(1)))
+    tree = next(span for span in spans if span.name == "btree.put")
+    assert [event.name for event in tree.events] == ["btree.split"]
+    assert tree.events[0].attributes["separator"] == "k5"
