@@ -25,7 +25,10 @@ Rules:
 - A run never lands on another silently: ``claim_run_folder`` refuses a folder
   that already holds a run unless asked to replace it (then the old folder goes
   whole, plots and shrunk scenarios with it), and refuses any other non-empty
-  folder always.
+  folder always. Sweeps (``explore``, ``mutants``) claim their root the same way
+  (``claim_sweep_root``): a root the user named must be free unless asked to replace
+  it; the default root, when an earlier sweep holds it, gives way to the next free
+  numbered one (``runs/explore/nemesis-2``), so no sweep lands on another's runs.
 """
 
 from __future__ import annotations
@@ -321,6 +324,35 @@ def claim_run_folder(out_dir: Path, *, replace: bool = False) -> None:
             "replace it (the whole folder), or choose another folder with --out"
         )
     shutil.rmtree(out_dir)
+
+
+def claim_sweep_root(root: Path, *, named: bool, replace: bool = False) -> Path:
+    """The folder a sweep may keep its runs in (see the module docstring).
+
+    ``named``: the user chose ``root`` (``--out``): it is used when free (missing or
+    empty), replaced whole when ``replace``, else refused with ``RunFolderError``. The
+    default root, when taken, gives way to ``root-2``, ``root-3``, ... (the first free).
+    """
+    if _free(root):
+        return root
+    if named:
+        if not root.is_dir():
+            raise RunFolderError(f"{root}: exists and is not a folder; choose another with --out")
+        if not replace:
+            raise RunFolderError(
+                f"{root} already holds runs of an earlier sweep; pass --force to replace it "
+                "(the whole folder), or choose another folder with --out"
+            )
+        shutil.rmtree(root)
+        return root
+    number = 2
+    while not _free(root.with_name(f"{root.name}-{number}")):
+        number += 1
+    return root.with_name(f"{root.name}-{number}")
+
+
+def _free(folder: Path) -> bool:
+    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
 
 
 def _described(path: Path) -> str:

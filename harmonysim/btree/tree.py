@@ -182,6 +182,15 @@ class BPlusTree(MutableMapping[K, V]):
         """Node id of the current root."""
         return self._root.node_id
 
+    @property
+    def root(self) -> Node[K, V]:
+        """The root node, for read-only walks (drawing the tree); never mutate what it reaches."""
+        return self._root
+
+    def leaf_id_for(self, key: K) -> int:
+        """Node id of the leaf that holds ``key``, or would hold it if it were inserted."""
+        return self._leaf_for(key).node_id
+
     def fill(self) -> float:
         """Mean leaf fill ratio: keys per leaf over ``order - 1``, averaged over the leaves.
 
@@ -674,6 +683,28 @@ class BPlusTree(MutableMapping[K, V]):
         return self._forward(minimum, maximum, inclusive, True)
 
     items_range = irange_items
+
+    def range_with_leaves(self, minimum: K, maximum: K) -> tuple[list[tuple[K, V]], int]:
+        """The items with ``minimum <= key <= maximum``, and how many leaves were read to
+        find them: the leaf holding ``minimum`` and each following one the range reaches
+        (a traced scan reports it; :meth:`irange_items` stays the untraced path)."""
+        node = self._root
+        while type(node) is Internal:
+            node = node.children[bisect_right(node.keys, minimum)]
+        leaf: Leaf[K, V] | None = node
+        items: list[tuple[K, V]] = []
+        leaves = 0
+        start = bisect_left(node.keys, minimum)
+        while leaf is not None:
+            leaves += 1
+            keys = leaf.keys
+            stop = bisect_right(keys, maximum)
+            items.extend(zip(keys[start:stop], leaf.values[start:stop], strict=True))
+            if stop < len(keys):
+                break
+            leaf = leaf.next
+            start = 0
+        return items, leaves
 
     def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
         if reverse:

@@ -284,22 +284,26 @@ def check(
         searches[index] = search
     active = sorted(searches)
     violated = False  # no search can fail before its first step
+    spent = sum(used)  # kept equal to sum(used): summing per slice is quadratic in partitions
     while active and not violated:
         still_active: list[int] = []
         exhausted = False
         for index in active:
             allowance = _SLICE_STEPS
             if budget_steps is not None:
-                allowance = min(allowance, budget_steps - sum(used))
+                allowance = min(allowance, budget_steps - spent)
             if allowance <= 0 or (deadline is not None and time.perf_counter() >= deadline):
                 exhausted = True
                 break
+            before = used[index]
             try:
-                used[index] = searches[index].send(used[index] + allowance)
+                used[index] = searches[index].send(before + allowance)
+                spent += used[index] - before
             except StopIteration as finished:
                 result: PartitionResult = finished.value
                 results[index] = result
                 used[index] = result.steps
+                spent += result.steps - before
                 if result.verdict is Verdict.VIOLATION:
                     violated = True
                     break

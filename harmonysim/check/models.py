@@ -32,13 +32,17 @@ Horn & Kroening, "Faster linearizability checking via P-compositionality", 2015)
   is checked in the key's own partition as a get (``SCAN_KEY``). Keys no scan
   touches stay alone: P-compositionality still holds between the parts. A merged
   part's state is the tuple of its keys' values, in key order.
+- Initial state (kv): ``KvModel(initial=...)`` starts the keys it names at those
+  values (a load phase the history leaves out); the others start absent. A key
+  initially present in an OK scan's range belongs to the scan's keys even when no
+  operation names it, so a scan that missed it is caught.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, Protocol
@@ -315,8 +319,20 @@ class KvModel:
       reported). An indeterminate scan constrains nothing and is left out.
     """
 
-    def __init__(self, *, missing_reads: tuple[Hashable, ...] = (None, "")) -> None:
+    def __init__(
+        self,
+        *,
+        missing_reads: tuple[Hashable, ...] = (None, ""),
+        initial: Mapping[Any, Hashable] | None = None,
+    ) -> None:
         self._missing_reads = missing_reads
+        self._initial: Mapping[Any, Hashable] = initial if initial is not None else {}
+        # Sorted once (bisected for scans' ranges); keys must be mutually ordered then.
+        self.initial_keys: tuple[Any, ...] = tuple(sorted(self._initial)) if initial else ()
+
+    def initial_value(self, key: object) -> Hashable:
+        """The key's value before the history (None: absent)."""
+        return self._initial.get(key) if self._initial else None
 
     @property
     def name(self) -> str:
@@ -422,7 +438,9 @@ class KvModel:
 
     def compile_partition(self, ops: Sequence[CompletedOp]) -> CompiledPartition:
         if ops and all(op.f != "scan" and op.key == ops[0].key for op in ops):
-            return _compile_simple(self, ops)
+            return _compile_simple(self, ops, self.initial_value(ops[0].key))
+        # Only the keys the part names: its scans are views restricted to them (the
+        # initially present keys of their ranges were placed when partitioning).
         keys = _sorted_keys(ops)
         slot_of = {key: slot for slot, key in enumerate(keys)}
         steps: list[StepFunction] = []
@@ -443,7 +461,8 @@ class KvModel:
                 )
             )
 
-        return CompiledPartition((None,) * len(keys), steps, read_only, export_state)
+        initial = tuple(self.initial_value(key) for key in keys)
+        return CompiledPartition(initial, steps, read_only, export_state)
 
     def describe_operation(self, input: OpInput, output: object) -> str:
         result = "?" if output is UNKNOWN else _show(output)
@@ -485,10 +504,13 @@ def _identity(state: Hashable) -> Hashable:
     return state
 
 
-def _compile_simple(model: Model, ops: Sequence[CompletedOp]) -> CompiledPartition:
-    """A partition whose state is the model's own (one register, one key)."""
+def _compile_simple(
+    model: Model, ops: Sequence[CompletedOp], init: Hashable = None
+) -> CompiledPartition:
+    """A partition whose state is the model's own (one register, one key), starting at
+    ``init`` (None: the model's initial state)."""
     return CompiledPartition(
-        model.init(),
+        model.init() if init is None else init,
         [_compile_one(model, op) for op in ops],
         [model.is_read_only(OpInput(op.f, op.key, op.input), op.output) for op in ops],
         _identity,
@@ -525,9 +547,10 @@ def _scan_pairs(op: CompletedOp) -> tuple[tuple[object, object], ...]:
     return output
 
 
-def _sorted_keys(ops: Sequence[CompletedOp]) -> tuple[Any, ...]:
+def _sorted_keys(ops: Sequence[CompletedOp], initial: Sequence[Any] = ()) -> tuple[Any, ...]:
     """The keys a part names, in their natural order: every non-scan operation's key,
-    and the keys OK scans reported."""
+    the keys OK scans reported, and the initially present keys (``initial``, sorted) in
+    an OK scan's range."""
     keys: set[Any] = set()
     try:
         for op in ops:
@@ -535,6 +558,9 @@ def _sorted_keys(ops: Sequence[CompletedOp]) -> tuple[Any, ...]:
                 keys.add(op.key)
             elif op.output is not UNKNOWN:
                 keys.update(pair[0] for pair in _scan_pairs(op))
+                if initial:
+                    start = bisect.bisect_left(initial, op.key)
+                    keys.update(initial[start : bisect.bisect_right(initial, op.input)])
         return tuple(sorted(keys))
     except TypeError:
         raise ModelError(
@@ -586,7 +612,7 @@ def _merge_scanned_keys(ops: Sequence[CompletedOp], model: Model) -> list[list[C
     a copy of the scan restricted to its keys. A scan reporting a key twice or
     outside its range is a part of its own, which always fails. Indeterminate scans
     constrain nothing and are left out."""
-    keys = _sorted_keys(ops)
+    keys = _sorted_keys(ops, model.initial_keys if isinstance(model, KvModel) else ())
     index_of = {key: position for position, key in enumerate(keys)}
     # Per key, its writes' calls in order, and the latest return among them so far.
     calls: list[list[float]] = [[] for _ in keys]

@@ -7,6 +7,8 @@ Rules:
   process and checked with the ``kv`` model, one key at a time, except that the
   keys a ``scan`` covered are checked together with it (``harmonysim.check.models``):
   a scan must observe its whole range in one state. Every operation is checked.
+- A load phase is not in the history; its records are the model's initial state
+  (``initial``: key -> value, from ``Workload.loaded_values``).
 - A ``fail`` cas is a cas whose compare failed (our server fails nothing else,
   ``harmonysim.cluster.history``): it is read with ``FailCas.COMPARE``, as an
   operation that took place and returned false. Other failed operations did not
@@ -76,13 +78,17 @@ def history_events(rows: Iterable[Mapping[str, Any]]) -> list[Operation]:
 
 
 def check_run_history(
-    rows: Iterable[Mapping[str, Any]], *, budget_steps: int = DEFAULT_BUDGET_STEPS
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    budget_steps: int = DEFAULT_BUDGET_STEPS,
+    initial: Mapping[Any, Any] | None = None,
 ) -> CheckResult:
-    """Check a run's history rows for linearizability (see the module rules)."""
+    """Check a run's history rows for linearizability (see the module rules); ``initial``
+    holds the keys a load phase wrote before the history, with their values."""
     events = history_events(rows)
     try:
         ops = pair_operations(events, source=RunFolder.HISTORY, fail_cas=FailCas.COMPARE)
-        result = check(ops, KvModel(), budget_steps=budget_steps)
+        result = check(ops, KvModel(initial=initial), budget_steps=budget_steps)
     except (HistoryParseError, ModelError) as error:
         return CheckResult(
             CHECK_NAME,

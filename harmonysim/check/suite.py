@@ -9,9 +9,10 @@ Rules:
   skipped ones in the vocabulary's order.
 - ``raft_safety``: ``RaftSafetyMonitor`` online, then ``check_final`` on the live
   cores. ``linearizability``: the client history against the kv model, with a
-  step budget (``unknown`` when it runs out). ``btree_invariants``: every live
-  tree's invariants and equal stores at equal applied index (a removed server
-  stops applying where its removal left it, and is compared at that index).
+  step budget (``unknown`` when it runs out), starting from the load phase's
+  records. ``btree_invariants``: every live tree's invariants and equal stores
+  at equal applied index (a removed server stops applying where its removal
+  left it, and is compared at that index).
   ``liveness``: see ``harmonysim.check.liveness``, over the configuration the
   cluster ends with.
 - A check that raises is a bug in the checker, not in the database: it propagates.
@@ -78,7 +79,9 @@ class RunChecks:
                 results[name] = self._raft_safety(world, cluster)
             elif name == "linearizability":
                 results[name] = check_run_history(
-                    cluster.history.iter_rows(), budget_steps=self.budget_steps
+                    cluster.history.iter_rows(),
+                    budget_steps=self.budget_steps,
+                    initial=self.scenario.workload.loaded_values() or None,
                 )
             elif name == "btree_invariants":
                 servers = [(node.id, server) for node, server in cluster.servers()]

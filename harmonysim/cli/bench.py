@@ -1,4 +1,5 @@
-"""``harmonysim bench kernel|btree|tracing|cluster``: hot paths beside bare baselines, one run."""
+"""``harmonysim bench kernel|btree|tracing|cluster|checks``: hot paths beside bare baselines,
+one run; ``checks``: the checkers on a large history, beside their budget."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ KERNEL_GOAL = 3.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "target", choices=["kernel", "btree", "tracing", "cluster"], help="what to measure"
+        "target",
+        choices=["kernel", "btree", "tracing", "cluster", "checks"],
+        help="what to measure",
     )
     parser.add_argument(
         "--scenario",
@@ -37,7 +40,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=200_000,
         help="kernel, cluster: messages relayed by the kernel benchmark",
     )
-    parser.add_argument("--keys", type=positive_int, default=1_000_000, help="btree: keys")
+    parser.add_argument(
+        "--keys",
+        type=positive_int,
+        default=None,
+        help="btree: keys (default 1,000,000); checks: loaded keys (default 100,000)",
+    )
+    parser.add_argument(
+        "--operations",
+        type=positive_int,
+        default=100_000,
+        help="checks: operations in the history (default 100,000)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -48,7 +62,41 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return _tracing(args, out)
     if args.target == "cluster":
         return _cluster(args, out)
+    if args.target == "checks":
+        return _checks(args, out)
     return _btree(args, out)
+
+
+def _checks(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
+    from harmonysim.bench.checks import LINEARIZABILITY_BUDGET_S, run_check_benchmark
+
+    keys = args.keys if args.keys is not None else 100_000
+    result = run_check_benchmark(keys, args.operations)
+    if args.json:
+        print_json({**dataclasses.asdict(result), "budget_seconds": LINEARIZABILITY_BUDGET_S})
+        return EXIT_OK
+    table = Table(title=f"checks: {keys:,} keys, {args.operations:,} operations")
+    table.add_column("check")
+    table.add_column("wall s", justify="right")
+    table.add_column("CPU s", justify="right")
+    table.add_column("what", justify="left")
+    table.add_row(
+        "linearizability",
+        f"{result.linearizability_seconds:.2f}",
+        f"{result.linearizability_cpu_seconds:.2f}",
+        f"{result.verdict}; {result.partitions:,} partitions, {result.steps:,} steps; "
+        f"budget {LINEARIZABILITY_BUDGET_S:g} CPU s at 100,000 x 100,000",
+    )
+    table.add_row(
+        "replica agreement",
+        f"{result.replica_seconds:.2f}",
+        f"{result.replica_cpu_seconds:.2f}",
+        f"{result.replicas} trees: invariants and items compared",
+    )
+    out.print(table)
+    return EXIT_OK
 
 
 def _cluster(args: argparse.Namespace, out: Console) -> int:
@@ -233,7 +281,7 @@ def _kernel(args: argparse.Namespace, out: Console) -> int:
 def _btree(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.bench.btree import print_btree_benchmark, run_btree_benchmark
 
-    rows = run_btree_benchmark(n=args.keys)
+    rows = run_btree_benchmark(n=args.keys if args.keys is not None else 1_000_000)
     if args.json:
         print_json(
             [

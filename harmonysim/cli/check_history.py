@@ -5,7 +5,9 @@ invocations with completions and searches for a linearization against a model
 (``harmonysim.check.linearizability``). Exit status: 0 linearizable, 1 not (the
 explanation is printed), 3 unknown (the step budget or the time ran out), 2 bad
 input (missing file, parse error with its line, bad flags). ``--model auto``
-picks ``kv`` when the history's operations carry keys, else ``register``.
+picks ``kv`` when the history's operations carry keys, else ``register``. A run's
+``history.jsonl`` beside its ``run.json`` starts from the records of the run's load
+phase, which the history leaves out.
 ``--timeout`` bounds wall-clock time, so with it a verdict of unknown may depend
 on the machine; ``--budget`` is deterministic.
 
@@ -93,7 +95,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         pair_operations,
     )
     from harmonysim.check.linearizability import Verdict, check
-    from harmonysim.check.models import ModelError, get_model
+    from harmonysim.check.models import KvModel, ModelError, get_model
 
     path: Path = args.file
     events: list[Operation] = []
@@ -115,6 +117,10 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         if model_name == "auto":
             model_name = "kv" if any(event.key is not None for event in events) else "register"
         model = get_model(model_name)
+        if model_name == "kv":
+            initial = _loaded_values(path)
+            if initial:
+                model = KvModel(initial=initial)
         result = check(ops, model, budget_steps=args.budget, timeout_s=args.timeout)
     except HistoryParseError as error:
         raise BadInput(escape(str(error))) from None
@@ -156,6 +162,21 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     )
     out.print(result.explain(), highlight=False, markup=False, soft_wrap=True)
     return code
+
+
+def _loaded_values(path: Path) -> dict[str, int]:
+    """A run's history beside its run.json: the records its load phase wrote (the history
+    leaves them out; they are the keys' initial values). Empty for any other file."""
+    from harmonysim.runlog.folder import RunFolder
+    from harmonysim.runner import RunFolderError, load_run
+
+    if path.name != RunFolder.HISTORY or not RunFolder(path.parent).is_run():
+        return {}
+    try:
+        scenario, _ = load_run(path.parent)
+    except RunFolderError as error:
+        raise BadInput(f"{error} (read for the load phase of {path})") from None
+    return scenario.workload.loaded_values()
 
 
 def _json_key(key: object) -> object:

@@ -83,7 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bug", action="append", default=[], help="switch on a named bug")
     parser.add_argument("--duration", type=duration_ms, help=DURATION_HELP)
     parser.add_argument(
-        "--out", type=Path, help="where failing seeds go (default runs/explore/<scenario>)"
+        "--out",
+        type=Path,
+        help="where failing seeds go, a new or empty folder (default runs/explore/<scenario>, "
+        "or the first free runs/explore/<scenario>-N when an earlier sweep holds it)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace the --out folder of an earlier sweep"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
@@ -157,6 +163,18 @@ def with_duration(scenario: Scenario, duration: float | None) -> Scenario:
         raise BadInput(f"{error}{DURATION_HINT}") from None
 
 
+def sweep_root(args: argparse.Namespace, default: Path) -> Path:
+    """The folder this sweep keeps its runs in: ``--out`` (free, or replaced with
+    ``--force``) or the first free default (``runner.claim_sweep_root``)."""
+    from harmonysim.runner import RunFolderError, claim_sweep_root
+
+    named = args.out is not None
+    try:
+        return claim_sweep_root(args.out if named else default, named=named, replace=args.force)
+    except RunFolderError as error:
+        raise BadInput(str(error)) from None
+
+
 def handle(args: argparse.Namespace, out: Console) -> int:
     from rich.markup import escape
 
@@ -164,7 +182,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.explore import default_explore_root, explore
 
     scenario = with_duration(load(args.scenario, None, None, args.bug), args.duration)
-    out_root: Path = args.out if args.out is not None else default_explore_root(scenario)
+    out_root = sweep_root(args, default_explore_root(scenario))
     if args.guided is not None:
         return guided(args, scenario, out_root, out)
     show = not args.json

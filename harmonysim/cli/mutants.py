@@ -28,6 +28,7 @@ from harmonysim.cli.explore import (
     open_pool,
     seed_list,
     sweep_progress,
+    sweep_root,
     with_duration,
 )
 
@@ -81,7 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run all seeds instead of stopping at the first detection",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("runs") / "mutants", help="where detecting runs go"
+        "--out",
+        type=Path,
+        help="where detecting runs go, a new or empty folder (default runs/mutants, or the "
+        "first free runs/mutants-N when an earlier sweep holds it)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace the --out folder of an earlier sweep"
     )
     parser.add_argument("--json", action="store_true", help="print one object per bug as JSON")
     parser.add_argument(
@@ -145,6 +152,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
         return measure(args, out)
     scenarios = load_scenarios(args.scenarios, args.duration)
     bugs = bug_list(args.bugs)
+    out_root = sweep_root(args, Path("runs") / "mutants")
     show = not args.json
     with open_pool(args) as pool:
         if show:
@@ -158,7 +166,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             report = hunt_mutants(
                 scenarios,
                 pool,
-                out_root=args.out,
+                out_root=out_root,
                 bugs=bugs,
                 seeds=args.seeds,
                 every_seed=args.every_seed,

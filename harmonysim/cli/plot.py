@@ -5,6 +5,12 @@ Files go to ``RUN_DIR/plots`` unless ``--out`` says otherwise, one per kind
 ``5200ms`` (``0`` is the start of the run); a missing bound is the start or the
 end of the run. Bad input (not a run folder, an unknown kind, ``--from`` not
 before ``--to``, a window past the end of the run) is one message and exit 2.
+
+The B+ tree plots: ``btree`` draws every replica's tree over the window (depth,
+nodes and fill per level, splits/merges/borrows per second, hottest leaves);
+``btree-structure`` draws one replica's tree at the end of the window, whole, or
+from ``--subtree ID`` down (the ids are on its boxes and in ``btree``'s hottest
+leaves); ``--replica`` picks the replica (default: the first one up).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ if TYPE_CHECKING:
 NAME = "plot"
 HELP = "draw a run folder's timeline, message diagram, client and B+ tree plots"
 
-KIND_NAMES = ("timeline", "messages", "clients", "btree")
+KIND_NAMES = ("timeline", "messages", "clients", "btree", "btree-structure")
 FORMAT_NAMES = ("png", "svg")
 
 
@@ -65,6 +71,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", dest="fmt", choices=FORMAT_NAMES, default="png", help="image format"
     )
+    parser.add_argument(
+        "--replica",
+        default=None,
+        metavar="NODE",
+        help="server whose tree btree-structure draws and whose hottest leaves btree lists "
+        "(default: the first one up at the end of the window)",
+    )
+    parser.add_argument(
+        "--subtree",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="btree-structure: draw the subtree under this tree node id (default: the root)",
+    )
     parser.add_argument("--json", action="store_true", help="print the files written as JSON")
 
 
@@ -96,7 +116,15 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     kinds = list(dict.fromkeys(args.kinds)) if args.kinds else list(KIND_NAMES)
     out_dir = args.out if args.out is not None else args.run_dir / "plots"
     try:
-        written = plot_run(args.run_dir, out_dir, kinds=kinds, window_ms=window, fmt=args.fmt)
+        written = plot_run(
+            args.run_dir,
+            out_dir,
+            kinds=kinds,
+            window_ms=window,
+            fmt=args.fmt,
+            replica=args.replica,
+            subtree=args.subtree,
+        )
     except PlotInputError as error:
         raise BadInput(str(error)) from None
     if args.json:

@@ -248,6 +248,28 @@ def summary_table(outcome: RunOutcome) -> Table:
     ):
         changes = summary.get("membership_changes", 0)
         rows.append(("final configuration", f"{', '.join(members)} ({changes} change(s))"))
+    load = summary.get("load")
+    if load is not None:
+        done = load["done_ms"]
+        when = f"done at {done / 1000:.2f} s" if done is not None else "[red]unfinished[/]"
+        rows.append(
+            ("load phase", f"{load['records']:,} records, {load['batches']} batches, {when}")
+        )
+        trees = list(summary.get("btree", {}).values())
+        if trees:
+
+            def spread(field: str) -> str:
+                low = min(tree[field] for tree in trees)
+                high = max(tree[field] for tree in trees)
+                return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+            rows.append(
+                (
+                    "B+ trees (per replica)",
+                    f"depth {spread('depth')}, splits {spread('splits')}, "
+                    f"merges {spread('merges')}, borrows {spread('borrows')}",
+                )
+            )
     kept = outcome.telemetry.get("kept_for_failure")
     if kept is not None:
         what = f"{kept['requests']} request(s), {len(kept['election_terms'])} election term(s)"

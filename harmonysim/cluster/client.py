@@ -14,18 +14,28 @@ Rules:
   clients``; an operation starts at its arrival time, or as soon as the previous
   one completes if that is later (a client runs one operation at a time, as a
   Jepsen process does), so the offered load is ``rate`` while clients keep up.
+  Arrivals count from the client's start: after a load phase, not from time 0.
+- The load phase (``workload.load``) is client ``c0``, the ``Loader``: it writes the
+  records in batches, one ``load`` command per batch, through the leader as any
+  write goes (batched proposals through Raft, so every replica builds its tree from
+  the log, and compaction, InstallSnapshot and the checks all see the data). It
+  never gives up on a batch (a retry has the same sequence number, so a batch
+  applies once), records nothing in the history, and starts the clients when its
+  last batch is acknowledged.
 """
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Op, Operation, ReplyStatus
 from harmonysim.cluster.history import HistoryRecorder
-from harmonysim.cluster.workload import OperationGenerator
+from harmonysim.cluster.workload import KeySpace, OperationGenerator, load_batch
 from harmonysim.obs import Operation as TracedOperation
 from harmonysim.sim.events import EventKind
 from harmonysim.sim.network import Envelope
@@ -34,7 +44,7 @@ if TYPE_CHECKING:
     from harmonysim.scenario import Workload
     from harmonysim.sim.world import World
 
-__all__ = ["Client"]
+__all__ = ["Client", "Loader"]
 
 RETRY_BACKOFF_MS = 5.0
 
@@ -53,6 +63,8 @@ class Client:
         workload: Workload,
         history: HistoryRecorder,
         stop_ms: float,
+        space: KeySpace | None = None,
+        expected_inserts: int = 0,
     ) -> None:
         self.world = world
         self.id = f"c{number}"
@@ -67,7 +79,7 @@ class Client:
             workload.clients / workload.rate_per_s * 1000.0 if workload.rate_per_s else 0.0
         )
         self._rng: random.Random = world.rng.stream(f"client/{self.id}")
-        self.generator = OperationGenerator(workload, number, self._rng)
+        self.generator = OperationGenerator(workload, number, self._rng, space, expected_inserts)
         self._target = self._rng.randrange(len(servers))
         self._leader_hint: str | None = None
         self.seq = 0
@@ -90,6 +102,7 @@ class Client:
         timeout.callbacks.append(lambda _: callback(*args))
 
     def start(self) -> None:
+        self._next_arrival_ms = self.world.now_ms
         self._think()
 
     def _think(self) -> None:
@@ -223,3 +236,59 @@ class Client:
         """At the end of the run: an operation still pending is indeterminate."""
         if self.operation is not None:
             self._complete("info", None)
+
+
+class Loader(Client):
+    """The load phase's client ``c0`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        world: World,
+        servers: list[str],
+        workload: Workload,
+        on_done: Callable[[], None],
+    ) -> None:
+        load = workload.load
+        assert load is not None
+        self.world = world
+        self.id = "c0"
+        self.number = 0
+        self.servers = servers
+        self.stop_ms = math.inf
+        self.attempt_ms = max(workload.timeout_ms / 5.0, 10.0)
+        self._rng = world.rng.stream(f"client/{self.id}")
+        self._target = self._rng.randrange(len(servers))
+        self._leader_hint = None
+        self.seq = 0
+        self.operation = None
+        self._attempt = 0
+        self._trace = None
+        self._carried = None
+        self.records = load.records
+        self.batch = load.batch
+        self._workload = workload
+        self._on_done = on_done
+        self.done_ms: float | None = None
+        world.network.attach(self.id, self)
+
+    def start(self) -> None:
+        self._invoke()
+
+    def _invoke(self) -> None:
+        first = self.seq * self.batch
+        if first >= self.records:
+            self.done_ms = self.world.now_ms
+            self._on_done()
+            return
+        self.seq += 1
+        pairs = load_batch(self._workload, self.seq)
+        self.operation = Operation(Op.LOAD, pairs[0][0], pairs)
+        self._send(self.seq)
+
+    def _complete(self, kind: str, result: Any) -> None:
+        self.operation = None
+        self._invoke()
+
+    def abandon(self) -> None:
+        """A load still running at the end is simply unfinished (``done_ms`` stays None)."""
+        self.operation = None

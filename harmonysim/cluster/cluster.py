@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from harmonysim.cluster.client import Client
+from harmonysim.cluster.client import Client, Loader
 from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.membership import MembershipDriver
 from harmonysim.cluster.server import KVServer
+from harmonysim.cluster.workload import KeySpace
 from harmonysim.raft import Role
 from harmonysim.sim.disk import DiskFaults
+from harmonysim.sim.events import EventKind
 
 if TYPE_CHECKING:
     from harmonysim.scenario import DiskFaultSettings, Scenario
@@ -71,15 +73,38 @@ class Cluster:
                 world.nodes[node_id].set_clock_rate(rate)
                 self.clock_rates[node_id] = round(rate, 9)
         world.faults.clock_drift_bound = scenario.cluster.raft.max_clock_drift
+        world.faults.initial_members = scenario.member_ids
         world.leader_oracle = self.leader
         world.membership = self.membership.request
         world.transfer = self.transfer_leadership
         self.history = HistoryRecorder(world.log, lambda: world.now_ms)
         servers = list(scenario.node_ids)
+        workload = scenario.workload
+        space = KeySpace(workload.keys.count)
+        inserts = expected_inserts(scenario)
         self.clients = [
-            Client(world, number, servers, scenario.workload, self.history, scenario.duration_ms)
-            for number in range(1, scenario.workload.clients + 1)
+            Client(
+                world,
+                number,
+                servers,
+                workload,
+                self.history,
+                scenario.duration_ms,
+                space,
+                inserts,
+            )
+            for number in range(1, workload.clients + 1)
         ]
+        self.key_space = space
+        self.loader: Loader | None = None
+        # Per node: B+ tree splits, merges and borrows (reported with a load phase only).
+        self.tree_changes: dict[str, list[int]] = {}
+        if workload.load is not None:
+            self.loader = Loader(world, servers, workload, self._start_clients)
+            world.log.watch(
+                (EventKind.BTREE_SPLIT, EventKind.BTREE_MERGE, EventKind.BTREE_BORROW),
+                self._count_tree_change,
+            )
         self._role_events = 0
 
     def start(self) -> None:
@@ -89,8 +114,26 @@ class Cluster:
         if self.clock_rates:
             fields["clock_rates"] = dict(self.clock_rates)
         self.world.start(fields)
+        if self.loader is not None:
+            self.loader.start()
+        else:
+            self._start_clients()
+
+    def _start_clients(self) -> None:
         for client in self.clients:
             client.start()
+
+    _TREE_CHANGES: ClassVar[dict[str, int]] = {
+        EventKind.BTREE_SPLIT: 0,
+        EventKind.BTREE_MERGE: 1,
+        EventKind.BTREE_BORROW: 2,
+    }
+
+    def _count_tree_change(self, record: dict[str, Any]) -> None:
+        counts = self.tree_changes.get(record["node"])
+        if counts is None:
+            counts = self.tree_changes[record["node"]] = [0, 0, 0]
+        counts[self._TREE_CHANGES[record["kind"]]] += 1
 
     def server(self, node_id: str) -> KVServer | None:
         process = self.world.nodes[node_id].process
@@ -139,6 +182,8 @@ class Cluster:
         return leader, target, "started"
 
     def finish(self) -> None:
+        if self.loader is not None:
+            self.loader.abandon()
         for client in self.clients:
             client.abandon()
         self.membership.finish()
@@ -174,6 +219,35 @@ class Cluster:
             "members": list(self.membership.members),
             "membership_changes": self.membership.committed,
             **self._disk_summary(),
+            **self._load_summary(),
+        }
+
+    def _load_summary(self) -> dict[str, Any]:
+        """The load phase and each replica's tree (only with a load: run.json of a run
+        without one is unchanged)."""
+        loader = self.loader
+        if loader is None:
+            return {}
+        trees: dict[str, Any] = {}
+        for node, server in self.servers():
+            tree = server.machine.tree
+            splits, merges, borrows = self.tree_changes.get(node.id, [0, 0, 0])
+            trees[node.id] = {
+                "depth": tree.depth,
+                "items": len(tree),
+                "nodes": tree.node_count,
+                "splits": splits,
+                "merges": merges,
+                "borrows": borrows,
+            }
+        return {
+            "load": {
+                "records": loader.records,
+                "batches": -(-loader.records // loader.batch),
+                "done_ms": loader.done_ms,
+            },
+            "keys_inserted": self.key_space.count - self.key_space.initial,
+            "btree": trees,
         }
 
     def _disk_summary(self) -> dict[str, Any]:
@@ -186,6 +260,23 @@ class Cluster:
         if not faults and not self.disk_diagnoses:
             return {}
         return {"disk_faults": dict(sorted(faults.items())), "disk_halts": self.disk_diagnoses}
+
+
+def expected_inserts(scenario: Scenario) -> int:
+    """Keys the run is expected to insert, twice over (CoreWorkload's expectednewkeys, the
+    key space of scrambled_zipfian): from the operation count, or the rate and duration,
+    or, for a closed loop of unknown length, as many again as the key space holds."""
+    workload = scenario.workload
+    share = workload.mix.get("insert", 0.0) / sum(workload.mix.values())
+    if share == 0:
+        return 0
+    if workload.operations is not None:
+        operations = workload.operations * workload.clients
+    elif workload.rate_per_s is not None:
+        operations = round(workload.rate_per_s * scenario.duration_ms / 1000.0)
+    else:
+        return workload.keys.count
+    return int(operations * share * 2.0)
 
 
 def disk_faults(settings: DiskFaultSettings) -> DiskFaults | None:

@@ -3,7 +3,9 @@
 Rules:
 - An ``Operation`` is one client operation, Jepsen style: ``f`` (get, put,
   delete, cas, scan), ``key`` and ``value`` (for cas: ``(expected, new)``; for
-  scan: ``key`` is the low bound and ``value`` the high bound, inclusive).
+  scan: ``key`` is the low bound and ``value`` the high bound, inclusive; for
+  load, the load phase's batch: ``value`` the ``(key, value)`` pairs, ``key`` the
+  first key).
 - A ``Command`` is what Raft replicates: the operation plus the client id and
   sequence number that make a retried command apply exactly once (client
   sessions, Raft §8 / thesis §6.3).
@@ -27,6 +29,7 @@ class Op(StrEnum):
     DELETE = "delete"
     CAS = "cas"
     SCAN = "scan"
+    LOAD = "load"  # the load phase's batched write (never in a client history)
 
     @property
     def is_read(self) -> bool:

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
+from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, Op, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
 from harmonysim.obs import Instrumentation, Operation, Span
 from harmonysim.obs.integration import RaftOp
@@ -614,7 +614,13 @@ class KVServer:
             tree = instrumentation.trace_btree_operation(
                 query.span, request.operation.f.value, request.operation.key
             )
-            result = self.machine.read(command)
+            if request.operation.f is Op.SCAN:
+                # Traced down to the leaves: the span says how many the scan read.
+                result, leaves = self.machine.scan_leaves(command)
+                tree.span.set_attribute("btree.leaves_visited", leaves)
+                tree.span.set_attribute("btree.items", len(result))
+            else:
+                result = self.machine.read(command)
             tree.finish(result="ok")
             query.finish(result="ok")
         self._reply(sender, request, ReplyStatus.OK, result, query.span if query else None)

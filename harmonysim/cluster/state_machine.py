@@ -63,6 +63,10 @@ class KVStateMachine:
                 tree[operation.key] = new
                 return ReplyStatus.OK, None
             return ReplyStatus.FAIL, None
+        if operation.f is Op.LOAD:
+            for key, value in operation.value:
+                tree[key] = value
+            return ReplyStatus.OK, None
         return ReplyStatus.OK, self.read(command)
 
     def read(self, command: Command) -> Any:
@@ -75,6 +79,13 @@ class KVStateMachine:
                 for key, value in self.tree.irange_items(operation.key, operation.value)
             ]
         raise ValueError(f"{operation.f} is not a read")
+
+    def scan_leaves(self, command: Command) -> tuple[list[list[Any]], int]:
+        """A scan's result and how many leaves it read (for its trace; ``read`` is the
+        untraced path and counts nothing)."""
+        operation = command.operation
+        items, leaves = self.tree.range_with_leaves(operation.key, operation.value)
+        return [[key, value] for key, value in items], leaves
 
     def snapshot(self) -> MachineSnapshot:
         sessions = tuple(

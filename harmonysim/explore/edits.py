@@ -268,6 +268,18 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         return {"clock": clock}, {}  # undone with `for` (see unroll_nemesis)
     if kind == EventKind.NODE_CRASH:
         return {"crash": node}, {"restart": node}
+    if (
+        kind == EventKind.FAULT_NOOP
+        and event.get("fault") in ("crash", "pause")
+        and node is not None
+    ):
+        return {event["fault"]: node}, {}  # struck a node already down or paused: nothing
+    if (
+        kind == EventKind.MEMBERSHIP
+        and event.get("result") == "requested"
+        and event.get("op") == "remove"
+    ):
+        return {"remove": event["target"]}, {"add": event["target"]}
     if kind == EventKind.NODE_PAUSE:
         return {"pause": node}, {"resume": node}
     if kind == EventKind.NET_CLOG:
@@ -342,6 +354,12 @@ def unroll_nemesis(
         # runs after faults written for that instant, which matters only when one node
         # is struck again at the very instant its earlier fault ends.)
         lasting_ms = event.get("for_ms")
+        if "remove" in start and lasting_ms is not None:  # no `for` on a removal: add it back
+            explicit.append({"at": format_duration(t_ms), **start})
+            undo_ms = min(t_ms + float(lasting_ms), until_ms)
+            if undo_ms < duration_ms:
+                explicit.append({"at": format_duration(undo_ms), **undo})
+            continue
         if "clock" in start and lasting_ms is None:  # a clock fault is undone by `for` only
             lasting_ms = interval_ms
         if lasting_ms is not None and (undo or "clock" in start):

@@ -2,7 +2,8 @@
 
 Rules:
 - Only the fault vocabulary is read (``nemesis``, ``node.crash``/``restart``/``pause``/
-  ``resume``, ``net.partition``/``heal``/``clog``/``unclog``); lines are filtered on their
+  ``resume``/``clock``, ``net.partition``/``heal``/``clog``/``unclog``, ``leader.transfer``,
+  ``fault.noop``, ``membership``); lines are filtered on their
   bytes before any JSON is parsed, so a 200k-event log costs a few tens of milliseconds.
 - A record is returned as written (``t`` in virtual ms, ``seq``, ``kind``, ``node`` and
   the kind's fields), so the shrinker can turn what a nemesis did into explicit faults.

@@ -63,6 +63,15 @@ STAGED: Final = MappingProxyType(
         "btree_split_loses_key": Stage(
             "nemesis", 1, "btree_invariants", frozenset({"linearizability"})
         ),
+        # canonical/raft#279: a node back one term behind has its pre-vote grants dropped
+        # and never takes the survivor's term: no leader while its vote is needed.
+        "pre_vote_reply_own_term": Stage("stale-term-rejoin", 1, "liveness"),
+        # rabbitmq/ra#340: answers carrying an earlier leader's read round confirm a new
+        # leader's reads after it is cut off: stale reads.
+        "read_round_kept_across_terms": Stage("new-leader-cut-off", 1, "linearizability"),
+        # goraft/raft#58: a deposed leader's stale heartbeats restart the followers' election
+        # timers: no follower campaigns once its real leader is gone.
+        "election_timer_on_stale_append": Stage("deposed-leader-one-way", 1, "liveness"),
     }
 )
 """Bug name -> its staged run, in library order."""

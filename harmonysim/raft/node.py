@@ -168,6 +168,10 @@ class RaftNode:
         self._bug_pre_candidate_keeps_leader = Bug.PRE_CANDIDATE_KEEPS_LEADER.value in bugs
         self._bug_lease_until_step_down = Bug.LEASE_UNTIL_STEP_DOWN.value in bugs
         self._bug_snapshot_truncates = Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES.value in bugs
+        self._bug_pre_vote_own_term = Bug.PRE_VOTE_REPLY_OWN_TERM.value in bugs
+        self._bug_read_round_kept = Bug.READ_ROUND_KEPT_ACROSS_TERMS.value in bugs
+        self._read_round_seen = 0  # only under that bug: the highest round of any leader
+        self._bug_timer_on_stale_append = Bug.ELECTION_TIMER_ON_STALE_APPEND.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -379,12 +383,25 @@ class RaftNode:
                     self._become_follower(msg.term, None)
             elif isinstance(msg, RequestVoteResponse) and msg.pre_vote and msg.granted:
                 pass  # a granted pre-vote echoes the proposed term; our term is unchanged
+            elif (
+                self._bug_pre_vote_own_term
+                and isinstance(msg, RequestVoteResponse)
+                and msg.pre_vote
+                and msg.term == self._term + 1
+            ):
+                pass  # the bug: a refusal at the term we asked about is not a newer term
             else:
                 sender_leads = isinstance(msg, AppendEntries | InstallSnapshot)
                 self._become_follower(msg.term, msg.src if sender_leads else None)
         elif msg.term < self._term and not (
             self._bug_stale_vote_responses and isinstance(msg, RequestVoteResponse)
         ):
+            if (
+                self._bug_timer_on_stale_append
+                and self._role is Role.FOLLOWER
+                and isinstance(msg, AppendEntries | InstallSnapshot)
+            ):
+                self._reset_election_timer()  # the bug: a deposed leader's heartbeat
             self._answer_stale(msg)
             return
 
@@ -751,7 +768,7 @@ class RaftNode:
             granted = (
                 msg.term > self._term and up_to_date and not self._heard_from_leader_recently()
             )
-            reply_term = msg.term if granted else self._term
+            reply_term = msg.term if granted and not self._bug_pre_vote_own_term else self._term
         else:
             # msg.term == self._term here: a higher term already made us a follower in it.
             can_vote = self._voted_for == msg.src or (
@@ -769,6 +786,8 @@ class RaftNode:
             return
         if self._role is Role.PRE_CANDIDATE and msg.pre_vote:
             expected_term = self._term + 1 if msg.granted else self._term
+            if self._bug_pre_vote_own_term and msg.term == self._term:
+                expected_term = self._term  # the bug: a grant carries the voter's term
         elif self._role is Role.CANDIDATE and not msg.pre_vote:
             expected_term = self._term
         else:
@@ -840,6 +859,7 @@ class RaftNode:
         self._send_append_ack(msg, last_new)
 
     def _send_append_ack(self, msg: AppendEntries, match_index: int) -> None:
+        read_round = self._highest_round_seen(msg) if self._bug_read_round_kept else msg.read_round
         self._send(
             AppendEntriesResponse(
                 src=self._id,
@@ -849,11 +869,12 @@ class RaftNode:
                 match_index=match_index,
                 conflict_index=0,
                 conflict_term=0,
-                read_round=msg.read_round,
+                read_round=read_round,
             )
         )
 
     def _reject_append(self, msg: AppendEntries) -> None:
+        read_round = self._highest_round_seen(msg) if self._bug_read_round_kept else msg.read_round
         log = self._log
         if msg.prev_log_index > log.last_index:
             conflict_index, conflict_term = log.last_index + 1, 0
@@ -871,10 +892,16 @@ class RaftNode:
                 match_index=0,
                 conflict_index=conflict_index,
                 conflict_term=conflict_term,
-                read_round=msg.read_round,
+                read_round=read_round,
                 rejected_index=msg.prev_log_index,
             )
         )
+
+    def _highest_round_seen(self, msg: AppendEntries) -> int:
+        """The bug ``read_round_kept_across_terms``: echo the highest read round heard from
+        any leader in any term, not the round this message asked to confirm."""
+        self._read_round_seen = max(self._read_round_seen, msg.read_round)
+        return self._read_round_seen
 
     def _handle_install_snapshot(self, msg: InstallSnapshot) -> None:
         self._accept_leader(msg.src)

@@ -100,6 +100,15 @@ class Bug(StrEnum):
     PRE_CANDIDATE_KEEPS_LEADER = "pre_candidate_keeps_leader"
     """A pre-candidate keeps its leader id, so it refuses its peers' pre-votes as if it
     still heard from a leader (etcd-io/etcd#8334, #9586)."""
+    PRE_VOTE_REPLY_OWN_TERM = "pre_vote_reply_own_term"
+    """Answer a pre-vote with the voter's own term; a pre-candidate drops answers below its
+    term and is not raised by a refusal one term ahead (canonical/raft#279)."""
+    READ_ROUND_KEPT_ACROSS_TERMS = "read_round_kept_across_terms"
+    """A follower answers with the highest read round it heard from any leader in any term,
+    not the round asked, so a new leader counts unconfirmed rounds (rabbitmq/ra#340)."""
+    ELECTION_TIMER_ON_STALE_APPEND = "election_timer_on_stale_append"
+    """A follower restarts its election timer on an AppendEntries or InstallSnapshot of a
+    stale term, which it refuses, as on one from its leader (goraft/raft#58)."""
 
 
 @dataclass(frozen=True, slots=True)

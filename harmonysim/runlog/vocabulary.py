@@ -143,9 +143,12 @@ does next and the faults that found nothing to do (the dashboard's fault list). 
 nemesis record is followed by the change it announces, so counting both would count
 one fault twice."""
 
-FAULT_TIMELINE_KINDS: frozenset[str] = FAULT_RECORD_KINDS - {EventKind.DISK_LOST}
+FAULT_TIMELINE_KINDS: frozenset[str] = (FAULT_RECORD_KINDS - {EventKind.DISK_LOST}) | {
+    EventKind.MEMBERSHIP
+}
 """What the faults did, as the shrinker turns a nemesis into explicit faults: a
-``disk.lost`` is what a crash did to unsynced writes, not a fault of its own."""
+``disk.lost`` is what a crash did to unsynced writes, not a fault of its own; the
+``membership`` steps are what an add or remove fault did."""
 
 CLIENT_END_KINDS: frozenset[str] = frozenset(
     {EventKind.CLIENT_OK, EventKind.CLIENT_FAIL, EventKind.CLIENT_INFO}

@@ -16,6 +16,7 @@ from harmonysim.scenario.loader import (
 )
 from harmonysim.scenario.model import (
     CHECK_NAMES,
+    KEY_DISTRIBUTIONS,
     LEADER,
     MAX_SEED,
     NEMESIS_KINDS,
@@ -36,6 +37,7 @@ from harmonysim.scenario.model import (
     Latency,
     LinkOverride,
     LinkRef,
+    Load,
     Nemesis,
     NemesisKind,
     Network,
@@ -43,15 +45,18 @@ from harmonysim.scenario.model import (
     Partition,
     PartitionKind,
     RaftSettings,
+    ScanLength,
     Scenario,
     Transfer,
     Workload,
+    key_name,
 )
 from harmonysim.scenario.units import format_duration, format_rate, parse_duration, parse_rate
 
 __all__ = [
     "BUG_DESCRIPTIONS",
     "CHECK_NAMES",
+    "KEY_DISTRIBUTIONS",
     "KNOWN_BUGS",
     "LEADER",
     "MAX_SEED",
@@ -73,6 +78,7 @@ __all__ = [
     "Latency",
     "LinkOverride",
     "LinkRef",
+    "Load",
     "Nemesis",
     "NemesisKind",
     "Network",
@@ -80,6 +86,7 @@ __all__ = [
     "Partition",
     "PartitionKind",
     "RaftSettings",
+    "ScanLength",
     "Scenario",
     "ScenarioError",
     "Transfer",
@@ -87,6 +94,7 @@ __all__ = [
     "dump_scenario",
     "format_duration",
     "format_rate",
+    "key_name",
     "load_scenario",
     "parse_duration",
     "parse_rate",

@@ -92,6 +92,22 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "a pre-candidate keeps its leader id and so refuses its peers' pre-votes as if it "
             "still heard from that leader (etcd-io/etcd#8334, #9586)"
         ),
+        "pre_vote_reply_own_term": (
+            "answer a pre-vote with the voter's own term, which the pre-candidate drops when "
+            "it is lower, and take no term from a refused pre-vote one term ahead: a node "
+            "restarted one term behind never catches up, and no leader is elected while its "
+            "vote is needed (canonical/raft#279)"
+        ),
+        "read_round_kept_across_terms": (
+            "a follower answers each heartbeat with the highest ReadIndex round it heard from "
+            "any leader in any term, so a new leader whose round counter is lower confirms "
+            "rounds nobody acknowledged and, once cut off, serves stale reads (rabbitmq/ra#340)"
+        ),
+        "election_timer_on_stale_append": (
+            "restart a follower's election timer on every AppendEntries it receives, one of a "
+            "stale term included, so a deposed leader that hears no answers keeps its old "
+            "followers from electing a successor (goraft/raft#58)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

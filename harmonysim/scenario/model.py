@@ -34,7 +34,7 @@ import enum
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Final, Literal, Self, TypeGuard
+from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeGuard
 
 from pydantic import (
     BaseModel,
@@ -75,7 +75,30 @@ CHECK_NAMES: Final[tuple[CheckName, ...]] = (
     "liveness",
 )
 
-OPERATION_KINDS: Final[tuple[str, ...]] = ("get", "put", "delete", "cas", "scan")
+OPERATION_KINDS: Final[tuple[str, ...]] = (
+    "get",
+    "put",
+    "delete",
+    "cas",
+    "scan",
+    "insert",
+    "read_modify_write",
+)
+"""The keys of `workload.mix`: the database's operations, then YCSB's two that grow the
+key space (`insert`: a put of a new key) or pair two of them (`read_modify_write`)."""
+
+KEY_DISTRIBUTIONS: Final[tuple[str, ...]] = (
+    "uniform",
+    "zipf",
+    "zipfian",
+    "scrambled_zipfian",
+    "latest",
+    "sequential",
+    "hotspot",
+)
+"""How requests pick keys (`workload.keys.distribution`); all but `zipf` as YCSB defines them."""
+
+YCSB_PRESETS: Final[tuple[str, ...]] = ("a", "b", "c", "d", "e", "f")
 
 LatencyDistribution = Literal["constant", "uniform", "exponential", "lognormal"]
 LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -86,7 +109,9 @@ LATENCY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The YAML keys each latency distribution takes, besides `distribution`."""
 
-NemesisKind = Literal["partition", "crash", "clog", "pause", "transfer", "clock", "disk"]
+NemesisKind = Literal[
+    "partition", "crash", "clog", "pause", "transfer", "clock", "disk", "membership"
+]
 NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "partition",
     "crash",
@@ -95,6 +120,7 @@ NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "transfer",
     "clock",
     "disk",
+    "membership",
 )
 DISK_FILES: Final = ("log", "hard_state", "snapshot")
 """The files of a server's disk a disk fault may name."""
@@ -991,15 +1017,32 @@ def _mix(value: object) -> dict[str, float]:
     return mix
 
 
+def key_name(rank: int, digits: int = 4) -> str:
+    """The key of number `rank`: `k` and the number, zero-padded to `digits`."""
+    return f"k{rank:0{digits}d}"
+
+
 def _key_distribution(value: object) -> str:
-    choices = ("uniform", "zipf")
-    if not isinstance(value, str) or value not in choices:
+    if not isinstance(value, str) or value not in KEY_DISTRIBUTIONS:
         raise SchemaViolation(
-            f"expected one of {', '.join(choices)}, found {show(value)}",
-            expected=f"one of {', '.join(choices)}",
+            f"expected one of {', '.join(KEY_DISTRIBUTIONS)}, found {show(value)}"
+            f"{_did_you_mean(value, KEY_DISTRIBUTIONS)}",
+            expected=f"one of {', '.join(KEY_DISTRIBUTIONS)}",
             found=value,
         )
     return value
+
+
+def _open_fraction(value: object) -> float:
+    expected = "a number between 0 and 1, both excluded"
+    if not _is_number(value) or not 0 < value < 1:
+        raise SchemaViolation(
+            f"expected {expected}, found {show(value)}", expected=expected, found=value
+        )
+    return float(value)
+
+
+OpenFraction = Annotated[float, BeforeValidator(_open_fraction)]
 
 
 def _default_mix() -> dict[str, float]:
@@ -1007,13 +1050,99 @@ def _default_mix() -> dict[str, float]:
 
 
 class Keys(SchemaModel):
-    """The key space: `count` keys drawn uniformly or by a Zipf law of `exponent`."""
+    """The key space and how requests pick from it: `count` keys k0000 up, and keys that
+    `insert` adds after them.
+
+    `uniform` and `zipf` (probability proportional to 1 / rank^`exponent`) pick among the
+    `count` keys, as ever. The others are YCSB's request distributions (CoreWorkload):
+    `zipfian` (rank 0 hottest, Gray et al.'s generator with `constant`, over every key so
+    far), `scrambled_zipfian` (YCSB's own for requestdistribution=zipfian: a zipfian
+    rank over 10^10 items with constant 0.99, FNV-hashed onto the keys, so hot keys are
+    spread out; keys not inserted yet are drawn again), `latest` (the most recently
+    inserted keys hottest), `sequential` (k0, k1, ... in turn, wrapping), and `hotspot`
+    (a `hot_set` fraction of the keys gets a `hot_operations` fraction of the requests).
+    """
 
     count: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))] = 100
-    distribution: Annotated[Literal["uniform", "zipf"], BeforeValidator(_key_distribution)] = (
-        "uniform"
-    )
+    distribution: Annotated[str, BeforeValidator(_key_distribution)] = "uniform"
     zipf_exponent: PositiveNumber = Field(1.0, alias="exponent")
+    zipfian_constant: OpenFraction | None = Field(None, alias="constant")
+    hot_set: OpenFraction | None = None
+    hot_operations: Probability | None = None
+
+    ZIPFIAN_CONSTANT: ClassVar[float] = 0.99  # YCSB's ZipfianGenerator.ZIPFIAN_CONSTANT
+    HOT_SET: ClassVar[float] = 0.2  # YCSB's hotspotdatafraction default
+    HOT_OPERATIONS: ClassVar[float] = 0.8  # YCSB's hotspotopnfraction default
+
+    @model_validator(mode="after")
+    def _check_options(self) -> Self:
+        for name, field, applies in (
+            ("constant", self.zipfian_constant, ("zipfian", "latest")),
+            ("hot_set", self.hot_set, ("hotspot",)),
+            ("hot_operations", self.hot_operations, ("hotspot",)),
+        ):
+            if field is not None and self.distribution not in applies:
+                raise SchemaViolation(
+                    f"{name} applies to the {' and '.join(applies)} distribution(s) only, "
+                    f"not {self.distribution}",
+                    expected=f"no {name}, or distribution: {' or '.join(applies)}",
+                    found=field,
+                    loc=(name,),
+                )
+        return self
+
+
+class Load(SchemaModel):
+    """The load phase: `records` keys (k0 .. k{records-1}) written before the measured
+    phase, `batch` records to a command, through Raft like any write (clients start when
+    the last batch is acknowledged). The history leaves it out; the checks see it: the
+    linearizability checker starts every loaded key at its loaded value."""
+
+    records: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))]
+    batch: Annotated[int, BeforeValidator(_integer_in(1, 100_000))] = 1000
+
+
+class ScanLength(SchemaModel):
+    """How many keys a scan covers: from `min` to `max`, drawn `uniform` or `zipfian`
+    (short scans hottest), as YCSB's minscanlength, maxscanlength, scanlengthdistribution."""
+
+    min: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))] = 1
+    max: Annotated[int, BeforeValidator(_integer_in(1, MAX_KEYS))] = 100
+    distribution: Literal["uniform", "zipfian"] = "uniform"
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Self:
+        if self.min > self.max:
+            raise SchemaViolation(
+                f"min {self.min} is above max {self.max}",
+                expected=f"min of at most {self.max}",
+                found=self.min,
+                loc=("min",),
+            )
+        return self
+
+
+def _ycsb_preset(mix: dict[str, float], distribution: str, **extra: Any) -> dict[str, Any]:
+    return {"mix": mix, "keys": {"distribution": distribution}, "load": {"records": 1000}, **extra}
+
+
+# YCSB's core workloads (workloads/workloada..f in brianfrankcooper/YCSB): read -> get,
+# update -> put, insert -> insert, scan -> scan, readmodifywrite -> read_modify_write.
+# Their requestdistribution=zipfian is scrambled: CoreWorkload builds a
+# ScrambledZipfianGenerator for it, so the presets say scrambled_zipfian.
+YCSB_PRESET_FIELDS: Final[dict[str, dict[str, Any]]] = {
+    "a": _ycsb_preset({"get": 0.5, "put": 0.5}, "scrambled_zipfian"),
+    "b": _ycsb_preset({"get": 0.95, "put": 0.05}, "scrambled_zipfian"),
+    "c": _ycsb_preset({"get": 1.0}, "scrambled_zipfian"),
+    "d": _ycsb_preset({"get": 0.95, "insert": 0.05}, "latest"),
+    "e": _ycsb_preset(
+        {"scan": 0.95, "insert": 0.05},
+        "scrambled_zipfian",
+        scan_length={"min": 1, "max": 100, "distribution": "uniform"},
+    ),
+    "f": _ycsb_preset({"get": 0.5, "read_modify_write": 0.5}, "scrambled_zipfian"),
+}
+"""What each `workload.preset` fills in; any key the file gives wins (mappings merge)."""
 
 
 class Workload(SchemaModel):
@@ -1022,12 +1151,17 @@ class Workload(SchemaModel):
     With `rate` unset each client runs a closed loop (next operation when the
     previous one finishes); with `rate` set the clients together issue that
     many operations per second (open loop). `mix` keeps the file's order.
+    A `preset` (YCSB core workload a..f) fills `mix`, `keys`, `load` and
+    `scan_length` with YCSB's published values; whatever the file gives wins.
     """
 
+    preset: Literal["a", "b", "c", "d", "e", "f"] | None = None
     clients: Annotated[int, BeforeValidator(_integer_in(0, MAX_CLIENTS))] = 5
     rate_per_s: Rate | None = Field(None, alias="rate")
     mix: Annotated[dict[str, float], BeforeValidator(_mix)] = Field(default_factory=_default_mix)
     keys: Keys = Field(default_factory=Keys)
+    load: Load | None = None
+    scan_length: ScanLength | None = None
     timeout_ms: PositiveDuration = Field(500.0, alias="timeout")
     operations: Annotated[int, BeforeValidator(_integer_in(1))] | None = None
 
@@ -1036,14 +1170,49 @@ class Workload(SchemaModel):
         # this keeps every scenario hashable, like any other frozen value.
         return hash(
             (
+                self.preset,
                 self.clients,
                 self.rate_per_s,
                 tuple(self.mix.items()),
                 self.keys,
+                self.load,
+                self.scan_length,
                 self.timeout_ms,
                 self.operations,
             )
         )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        """Fill in the preset's fields under the file's, and `keys.count` from the load."""
+        if not isinstance(data, Mapping):
+            return data
+        preset = data.get("preset")
+        if preset is not None and preset not in YCSB_PRESET_FIELDS:
+            raise SchemaViolation(
+                f"unknown preset {show(preset)}; YCSB's core workloads are "
+                f"{', '.join(YCSB_PRESETS)}",
+                expected=f"one of {', '.join(YCSB_PRESETS)}",
+                found=preset,
+                loc=("preset",),
+            )
+        merged = dict(data)
+        if preset is not None:
+            for key, value in YCSB_PRESET_FIELDS[preset].items():
+                given = merged.get(key)
+                if given is None:
+                    merged[key] = value
+                elif isinstance(value, Mapping) and isinstance(given, Mapping) and key != "mix":
+                    merged[key] = {**value, **given}
+        load, keys = merged.get("load"), merged.get("keys")
+        records = load.get("records") if isinstance(load, Mapping) else None
+        if isinstance(records, int) and not isinstance(records, bool) and records >= 1:
+            if keys is None:
+                merged["keys"] = {"count": records}
+            elif isinstance(keys, Mapping) and "count" not in keys:
+                merged["keys"] = {**keys, "count": records}
+        return merged
 
     @model_validator(mode="after")
     def _check_clients(self) -> Self:
@@ -1054,7 +1223,34 @@ class Workload(SchemaModel):
                 found=format_rate(self.rate_per_s),
                 loc=("rate",),
             )
+        if self.load is not None and self.keys.count < self.load.records:
+            raise SchemaViolation(
+                f"the load writes {self.load.records} records (k0 up) but the key space has "
+                f"only {self.keys.count} keys; omit keys.count (it follows the load) or raise it",
+                expected=f"a count of at least {self.load.records}",
+                found=self.keys.count,
+                loc=("keys", "count"),
+            )
         return self
+
+    @property
+    def grows(self) -> bool:
+        """True when the key space may grow past `keys.count` (the mix inserts)."""
+        return self.mix.get("insert", 0.0) > 0
+
+    @property
+    def key_digits(self) -> int:
+        """The width of key numbers: every key of the run has the same, so key order is
+        number order (scans): 4 as ever for up to 10^4 keys, 8 when the key space grows."""
+        digits = max(4, len(str(self.keys.count - 1)))
+        return max(digits, 8) if self.grows else digits
+
+    def loaded_values(self) -> dict[str, int]:
+        """The value of every key the load phase writes (empty without a load)."""
+        if self.load is None:
+            return {}
+        digits = self.key_digits
+        return {key_name(rank, digits): rank for rank in range(self.load.records)}
 
 
 # --------------------------------------------------------------------------- faults
@@ -1348,7 +1544,11 @@ class Nemesis(SchemaModel):
     """At most this many of its faults at once (1: start one, undo it, start the next);
     above 1 each lasts 1..`overlap` intervals, so faults of different kinds overlap."""
     target_leader: Probability = 0.0
-    """The chance that a crash, pause or isolation aims at the current leader."""
+    """The chance that a crash, pause, isolation or removal aims at the current leader."""
+    swarm: StrictBool = False
+    """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
+    1/2), an overlap from 1 to `overlap`, and `target_leader` or 0, announced on the
+    nemesis's first event; so seeds differ in which faults they combine."""
 
 
 def _trigger(value: object) -> FaultTrigger:

@@ -43,12 +43,14 @@ from harmonysim.scenario.model import (
     Latency,
     LinkOverride,
     LinkRef,
+    Load,
     Nemesis,
     Network,
     OneWayCut,
     Partition,
     PartitionKind,
     RaftSettings,
+    ScanLength,
     Scenario,
     Transfer,
     Workload,
@@ -69,6 +71,8 @@ SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
     ("network.links[]", LinkOverride),
     ("workload", Workload),
     ("workload.keys", Keys),
+    ("workload.load", Load),
+    ("workload.scan_length", ScanLength),
     ("faults[]", Fault),
     ("a fault's partition", Partition),
     ("a partition's one_way", OneWayCut),
@@ -171,9 +175,24 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Workload.keys": "the key space (below)",
     "Workload.timeout": "how long a client waits for an answer before recording `info`",
     "Workload.operations": "each client stops after this many operations (unset: until the end)",
-    "Keys.count": "how many keys, k0000 up",
-    "Keys.distribution": "uniform, or zipf (a few hot keys)",
+    "Workload.preset": "YCSB core workload a..f: fills mix, keys, load and scan_length with "
+    "YCSB's values (a 50/50 get/put, b 95/5, c gets, d latest reads + 5% inserts, e scans of "
+    "1-100 + 5% inserts, f gets + read-modify-writes); keys the file gives win",
+    "Workload.load": "records written through Raft before the measured phase (below)",
+    "Workload.scan_length": "how many records a scan covers (below; unset: 2 to 11 keys)",
+    "Keys.count": "how many keys, k0000 up (default: the load's records, else 100); inserts "
+    "add keys after them",
+    "Keys.distribution": "uniform, zipf (a few hot keys), or YCSB's zipfian, "
+    "scrambled_zipfian, latest, sequential, hotspot",
     "Keys.exponent": "the Zipf exponent (zipf only)",
+    "Keys.constant": "the zipfian constant, 0 to 1 (zipfian and latest; default YCSB's 0.99)",
+    "Keys.hot_set": "hotspot: the fraction of keys that is hot (default 0.2)",
+    "Keys.hot_operations": "hotspot: the fraction of requests sent to the hot keys (default 0.8)",
+    "Load.records": "how many records, keys k0.. with their number as value (1 to 1,000,000)",
+    "Load.batch": "records per replicated command",
+    "ScanLength.min": "the fewest records a scan covers",
+    "ScanLength.max": "the most records a scan covers",
+    "ScanLength.distribution": "uniform, or zipfian (short scans most often)",
     "Fault.at": "when the fault happens (or, with `when`, starts waiting)",
     "Fault.when": "wait from `at` for the first event of this kind, then act once (see Fault "
     "actions); `leader` then means the node of that event",
@@ -218,8 +237,10 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.until": "when it stops and undoes what it left in place",
     "Nemesis.overlap": "up to this many of its faults at once, each lasting 1..overlap "
     "intervals (default 1: one fault, then its undo)",
-    "Nemesis.target_leader": "probability that a crash, pause, isolation or clock fault aims "
-    "at the current leader",
+    "Nemesis.target_leader": "probability that a crash, pause, isolation, clock fault or "
+    "removal aims at the current leader",
+    "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
+    "from 1 to `overlap` and the leader aim or none (default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {
@@ -227,7 +248,11 @@ OPERATION_NOTES: Final[dict[str, str]] = {
     "put": "write one key",
     "delete": "remove one key",
     "cas": "compare-and-set one key: `fail` when the compare fails (the value differed)",
-    "scan": "read every key from one key to a later one (2 to 11 keys): ok with the pairs found",
+    "scan": "read every key from one key to a later one (2 to 11 keys, or as `scan_length` "
+    "says): ok with the pairs found",
+    "insert": "put a new key, after the last one (the key space grows)",
+    "read_modify_write": "a get, then a cas of the same key from the value read to a new one "
+    "(two operations in the history)",
 }
 
 TRIGGER_NOTES: Final[dict[FaultTrigger, str]] = {

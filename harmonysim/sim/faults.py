@@ -46,7 +46,8 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 
@@ -75,6 +76,40 @@ def _nemesis_strobe() -> ClockStrobe:
     return ClockStrobe.model_validate({"delta": "200ms", "period": "20ms"})
 
 
+_ONE_AT_A_TIME: Final = frozenset({"partition", "membership"})
+"""Nemesis kinds of which at most one fault is active at a time."""
+
+
+@dataclass(slots=True)
+class _NemesisPlan:
+    """What one nemesis draws from: its kinds, overlap and leader aim (the scenario's, or
+    the seed's swarm draw of them), and fields its first step announces."""
+
+    kinds: tuple[str, ...]
+    overlap: int
+    target_leader: float
+    first: dict[str, Any] | None = None
+
+    def announce(self) -> dict[str, Any] | None:
+        first, self.first = self.first, None
+        return first
+
+
+def _swarm(spec: Nemesis, rng: random.Random) -> _NemesisPlan:
+    """Swarm testing (Groce et al., ISSTA 2012): each run keeps a random subset of the
+    nemesis's kinds (each with probability 1/2, at least one), a random overlap up to
+    the scenario's and aims at the leader or not, so some runs concentrate on few
+    fault kinds, which the full mix would dilute or mask (a crash resets what a pause
+    was building up). The draw is announced on the first step's event."""
+    kinds = tuple(kind for kind in spec.kinds if rng.random() < 0.5)
+    if not kinds:
+        kinds = (rng.choice(list(spec.kinds)),)
+    overlap = rng.randint(1, spec.overlap)
+    target_leader = spec.target_leader if rng.random() < 0.5 else 0.0
+    swarm = {"kinds": list(kinds), "overlap": overlap, "target_leader": target_leader}
+    return _NemesisPlan(kinds, overlap, target_leader, {"swarm": swarm})
+
+
 def _nothing() -> None:
     """The undo of a fault that needs none (a leadership transfer is not taken back)."""
 
@@ -94,6 +129,9 @@ class FaultInjector:
         # clock-rate faults within it, so a correct cluster stays correct under them.
         self.clock_drift_bound = 0.0
         self._disk_victims: set[str] = set()  # nodes the disk nemesis has struck
+        # The voters of the initial configuration (the cluster sets them): the membership
+        # nemesis removes one of them for a while and adds it back.
+        self.initial_members: tuple[str, ...] = ()
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -375,11 +413,7 @@ class FaultInjector:
             op, node = "remove", fault.remove
             if node == "leader" and leader is not None:
                 node = leader
-        key = f"membership.{op}"
-        self.counts[key] = self.counts.get(key, 0) + 1
-        if self.world.membership is None:
-            raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
-        self.world.membership(op, node)
+        self._request_membership(op, node)
 
     def clock(
         self,
@@ -499,8 +533,13 @@ class FaultInjector:
         until_us = round(spec.until_ms * 1000.0)
         interval_us = max(1, round(spec.interval_ms * 1000.0))
         yield env.timeout(max(0, start_us - env.now))
-        if spec.overlap > 1:
-            yield from self._overlapping_nemesis(spec, rng, until_us, interval_us)
+        plan = (
+            _swarm(spec, rng)
+            if spec.swarm
+            else _NemesisPlan(spec.kinds, spec.overlap, spec.target_leader)
+        )
+        if plan.overlap > 1:
+            yield from self._overlapping_nemesis(plan, rng, until_us, interval_us)
             return
         undo: Callable[[], None] | None = None
         while env.now < until_us:
@@ -508,18 +547,19 @@ class FaultInjector:
                 undo()
                 undo = None
             else:
-                kind = rng.choice(list(spec.kinds))
-                undo = self._nemesis_fault(kind, rng)
+                kind = rng.choice(list(plan.kinds))
+                undo = self._nemesis_fault(kind, rng, plan.target_leader, extra=plan.announce())
             yield env.timeout(min(interval_us, max(1, until_us - env.now)))
         if undo is not None:
             undo()
 
     def _overlapping_nemesis(
-        self, spec: Nemesis, rng: random.Random, until_us: int, interval_us: int
+        self, plan: _NemesisPlan, rng: random.Random, until_us: int, interval_us: int
     ) -> Any:
         """Start a fault every interval while fewer than ``overlap`` are active; each lasts
-        1..``overlap`` intervals. One partition at a time: a partition replaces the whole
-        cut, so while one holds the nemesis draws another kind."""
+        1..``overlap`` intervals. One partition and one membership change at a time: a
+        partition replaces the whole cut, and a second removal could leave no majority,
+        so while one holds the nemesis draws another kind."""
         env = self.world.env
         active: list[tuple[float, str, Callable[[], None]]] = []  # (end, kind, undo), start order
         while env.now < until_us:
@@ -527,13 +567,15 @@ class FaultInjector:
             active = [fault for fault in active if fault[0] > env.now]
             for _, _, undo in due:
                 undo()
-            if len(active) < spec.overlap:
-                partitioned = any(kind == "partition" for _, kind, _ in active)
-                kinds = [k for k in spec.kinds if not (partitioned and k == "partition")]
+            if len(active) < plan.overlap:
+                held = {kind for _, kind, _ in active if kind in _ONE_AT_A_TIME}
+                kinds = [k for k in plan.kinds if k not in held]
                 if kinds:
                     kind = rng.choice(kinds)
-                    lifetime_us = rng.randint(1, spec.overlap) * interval_us
-                    undo = self._nemesis_fault(kind, rng, spec.target_leader, lifetime_us)
+                    lifetime_us = rng.randint(1, plan.overlap) * interval_us
+                    undo = self._nemesis_fault(
+                        kind, rng, plan.target_leader, lifetime_us, plan.announce()
+                    )
                     active.append((env.now + lifetime_us, kind, undo))
             yield env.timeout(min(interval_us, max(1, until_us - env.now)))
         for _, _, undo in active:
@@ -574,26 +616,50 @@ class FaultInjector:
             self._noop("disk.corrupt", target, "no durable record of log there")
         return _nothing
 
+    def _nemesis_membership(self, rng: random.Random, target_leader: float) -> Callable[[], None]:
+        """Remove one voter of the initial configuration (the leader with probability
+        ``target_leader``) and add it back when the fault ends. The cluster's membership
+        driver serves requests in order, so the add follows the removal it undoes."""
+        voters = list(self.initial_members) or self.node_ids
+        if len(voters) < 2:
+            self._noop("membership.remove", None, "a single voter cannot be removed")
+            return _nothing
+        target = self._aim(rng, target_leader, voters)
+        self._request_membership("remove", target)
+        return functools.partial(self._request_membership, "add", target)
+
+    def _request_membership(self, op: str, node: str) -> None:
+        key = f"membership.{op}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.world.membership is None:
+            raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
+        self.world.membership(op, node)
+
     def _nemesis_fault(
         self,
         kind: str,
         rng: random.Random,
         target_leader: float = 0.0,
         lifetime_us: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Callable[[], None]:
         nodes = self.node_ids
         fields: dict[str, Any] = {"fault": kind}
         if lifetime_us is not None:
             fields["for_ms"] = lifetime_us / 1000.0
+        if extra:
+            fields.update(extra)
         self._emit(EventKind.NEMESIS, None, fields)
         if kind == "crash":
             up = [node for node in nodes if self.world.nodes[node].up]
             target = self._aim(rng, target_leader, up) if up else rng.choice(nodes)
-            self.crash(target)
+            if not self.crash(target):
+                return _nothing  # undo only what it did: not another fault's crash
             return functools.partial(self._undo, self.restart, target)
         if kind == "pause":
             target = self._aim(rng, target_leader, nodes)
-            self.pause(target)
+            if not self.pause(target):
+                return _nothing  # undo only what it did: not another fault's pause
             return functools.partial(self._undo, self.resume, target)
         if kind == "transfer":
             self.transfer("any")
@@ -610,6 +676,8 @@ class FaultInjector:
             return self.clock(target, strobe=_nemesis_strobe())
         if kind == "disk":
             return self._nemesis_disk(rng, target_leader)
+        if kind == "membership":
+            return self._nemesis_membership(rng, target_leader)
         if kind == "clog":
             src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]

@@ -6,7 +6,7 @@ files; each ``plot_*`` function takes already-loaded records (see
 ``load_run_records``) and returns a matplotlib ``Figure``, for notebooks.
 """
 
-from harmonysim.viz.btree import plot_btree
+from harmonysim.viz.btree import plot_btree, plot_btree_structure
 from harmonysim.viz.clients import plot_clients
 from harmonysim.viz.messages import plot_messages
 from harmonysim.viz.records import PlotInputError, RunRecords, load_run_records
@@ -21,6 +21,7 @@ __all__ = [
     "RunRecords",
     "load_run_records",
     "plot_btree",
+    "plot_btree_structure",
     "plot_clients",
     "plot_messages",
     "plot_run",

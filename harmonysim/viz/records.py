@@ -80,6 +80,8 @@ class RunRecords:
     nodes: tuple[str, ...]
     events: tuple[EventRecord, ...]
     history: tuple[HistoryRow, ...]
+    btree_order: int = 32
+    bugs: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -167,12 +169,17 @@ def load_history(path: Path) -> list[HistoryRow]:
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """What ``run.json`` says about a run: scenario name, seed, duration, server ids."""
+    """What ``run.json`` says about a run: scenario name, seed, duration, server ids.
+
+    ``btree_order`` and ``bugs`` are what the replicas' trees were built with.
+    """
 
     name: str
     seed: int
     duration_ms: float
     nodes: tuple[str, ...]
+    btree_order: int = 32
+    bugs: tuple[str, ...] = ()
 
 
 def read_run_info(run_dir: Path | str) -> RunInfo:
@@ -184,7 +191,14 @@ def read_run_info(run_dir: Path | str) -> RunInfo:
     except RunFolderError as error:
         raise PlotInputError(str(error)) from None
     seed = recorded.get("seed", scenario.seed)
-    return RunInfo(scenario.name, int(seed), float(scenario.duration_ms), scenario.node_ids)
+    return RunInfo(
+        scenario.name,
+        int(seed),
+        float(scenario.duration_ms),
+        scenario.node_ids,
+        scenario.cluster.btree.order,
+        tuple(scenario.bugs),
+    )
 
 
 def load_run_records(
@@ -220,4 +234,6 @@ def load_run_records(
         nodes=info.nodes,
         events=tuple(events),
         history=tuple(rows),
+        btree_order=info.btree_order,
+        bugs=info.bugs,
     )

@@ -10,6 +10,9 @@ Rules of this file:
   unreadable thicket of arrows, so the diagram then shows the default
   ``DEFAULT_WINDOW_MS`` slice inside it (around its first partition, else its
   first election, else its start), and its title states the slice.
+- ``btree-structure`` draws one replica's tree at the end of the window (the
+  first replica up then, or ``replica``), whole or, with ``subtree``, from that
+  tree node down; ``replica`` also picks whose hottest leaves ``btree`` lists.
 - A window must start before it ends, at or after 0, and before the run ends;
   one reaching past the end of the run is cut at the end.
 - Bad input (not a run folder, unknown kind or format, bad window) raises
@@ -26,7 +29,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from harmonysim.sim.events import EventRecord
-from harmonysim.viz.btree import BTREE_EVENT_KINDS, plot_btree
+from harmonysim.viz.btree import BTREE_EVENT_KINDS, plot_btree, plot_btree_structure
 from harmonysim.viz.clients import CLIENTS_EVENT_KINDS, plot_clients
 from harmonysim.viz.derive import default_message_window
 from harmonysim.viz.messages import DEFAULT_WINDOW_MS, MESSAGES_EVENT_KINDS, plot_messages
@@ -61,6 +64,7 @@ class PlotKind(StrEnum):
     MESSAGES = "messages"
     CLIENTS = "clients"
     BTREE = "btree"
+    BTREE_STRUCTURE = "btree-structure"
 
 
 _EVENT_KINDS: dict[PlotKind, frozenset[str]] = {
@@ -68,6 +72,7 @@ _EVENT_KINDS: dict[PlotKind, frozenset[str]] = {
     PlotKind.MESSAGES: MESSAGES_EVENT_KINDS,
     PlotKind.CLIENTS: CLIENTS_EVENT_KINDS,
     PlotKind.BTREE: BTREE_EVENT_KINDS,
+    PlotKind.BTREE_STRUCTURE: BTREE_EVENT_KINDS,
 }
 
 
@@ -138,11 +143,15 @@ def plot_run(
     kinds: Iterable[PlotKind | str] = tuple(PlotKind),
     window_ms: tuple[float, float] | None = None,
     fmt: ImageFormat | str = ImageFormat.PNG,
+    *,
+    replica: str | None = None,
+    subtree: int | None = None,
 ) -> list[Path]:
     """Render the plots of a run folder; returns the files written, in ``kinds`` order.
 
     ``out_dir`` defaults to ``<run_dir>/plots``; ``window_ms`` (virtual ms) to the
-    whole run; ``fmt`` is ``png`` or ``svg``.
+    whole run; ``fmt`` is ``png`` or ``svg``; ``replica`` and ``subtree`` are for
+    the B+ tree plots (see the module rules).
     """
     wanted = parse_kinds(kinds)
     image_format = parse_format(fmt)
@@ -157,6 +166,8 @@ def plot_run(
     target = Path(out_dir) if out_dir is not None else folder / "plots"
     target.mkdir(parents=True, exist_ok=True)
     nodes = records.nodes
+    if replica is not None and replica not in nodes:
+        raise PlotInputError(f"unknown replica {replica!r} (choose from {', '.join(nodes)})")
 
     def messages() -> Figure:
         within = window if window is not None else (0.0, records.duration_ms)
@@ -174,7 +185,23 @@ def plot_run(
             records.history, events=records.events, window_ms=window, title=records.title
         ),
         PlotKind.BTREE: lambda: plot_btree(
-            records.events, nodes=nodes, window_ms=window, title=records.title
+            records.events,
+            nodes=nodes,
+            window_ms=window,
+            title=records.title,
+            order=records.btree_order,
+            bugs=records.bugs,
+            replica=replica,
+        ),
+        PlotKind.BTREE_STRUCTURE: lambda: plot_btree_structure(
+            records.events,
+            nodes=nodes,
+            window_ms=window,
+            title=records.title,
+            order=records.btree_order,
+            bugs=records.bugs,
+            replica=replica,
+            subtree=subtree,
         ),
     }
     written: list[Path] = []

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import StreamingResponse
 
 from harmonysim import __version__
+from harmonysim.web.btree_view import UnknownTreeNode
 from harmonysim.web.catalog import LIVE_RUN_ID, RunCatalog, RunEntry, RunUnavailable
 from harmonysim.web.index import RunIndex
 from harmonysim.web.metrics import CONTENT_TYPE, render_metrics
@@ -197,12 +198,24 @@ def create_app(catalog: RunCatalog) -> FastAPI:
         return _orjson(raft_payload(entry_for(run).index(), t, limit))
 
     @app.get("/api/btree", summary="A node's B+ tree at t, rebuilt from what it applied")
-    def get_btree(node: NodeParam, t: TimeParam = MAX_TIME_MS, run: RunParam = None) -> Response:
+    def get_btree(
+        node: NodeParam,
+        t: TimeParam = MAX_TIME_MS,
+        subtree: Annotated[
+            int | None,
+            Query(ge=0, le=2**53, description="tree node id: its subtree instead of the root"),
+        ] = None,
+        run: RunParam = None,
+    ) -> Response:
         entry = entry_for(run)
         index = entry.index()
         node_of(index, node)
         trees = entry.trees()
-        view = trees.view(node, min(t, index.end_ms))
+        at = min(t, index.end_ms)
+        try:
+            view = trees.view(node, at, subtree)
+        except UnknownTreeNode:
+            raise HTTPException(404, f"{node}'s tree has no node #{subtree} at {at:g} ms") from None
         return _orjson(
             {
                 "node": view.node,

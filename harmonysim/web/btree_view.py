@@ -16,6 +16,18 @@ Rules:
 - Replays are cached per node: moving forward in time continues from the last
   tree, moving back starts over (a node applies a few thousand entries per
   simulated minute, replayed in milliseconds).
+- A view is the whole tree or, asked for a tree node id, the subtree under it with
+  the path of ids from the root down to it. Levels are drawn from the top while
+  they fit in ``MAX_DRAWN_NODES`` together and none is wider than
+  ``MAX_ROW_NODES``; a node whose children did not fit
+  says how many nodes lie below it (open it to see them).
+- Per level (height above the leaves, as in ``harmonysim.viz.btree_shape``): node
+  count, entries and fill at the view's time. Hottest leaves: the writes each leaf
+  took (a write that changed it: a put, a delete of a present key, a successful
+  compare-and-set; not a retry answered from the session) and the leaf splits it
+  made since the node's last start, the hottest first. A crash forgets them: the
+  restarted tree reuses the ids. Rates: splits, merges and borrows of the node per
+  ``RATE_BUCKETS``-th of the run.
 """
 
 from __future__ import annotations
@@ -25,18 +37,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from harmonysim.btree import NodeKind
-from harmonysim.btree.nodes import Internal, Leaf
-from harmonysim.cluster.commands import Command, Op, Operation
+from harmonysim.btree.nodes import Internal, Leaf, Node
+from harmonysim.cluster.commands import Command, Op, Operation, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
+from harmonysim.sim.events import EventKind
+from harmonysim.viz.btree_shape import STRUCTURE_KINDS, structure_rates, tree_levels
 from harmonysim.web.index import ApplyRecord, RunIndex
 
-__all__ = ["TreeReplayer", "TreeView", "tree_to_json"]
+__all__ = ["TreeReplayer", "TreeView", "UnknownTreeNode", "tree_to_json"]
 
 RECENT_CHANGE_WINDOW_MS = 250.0
 """Structural changes this recent (virtual ms) before the slider time are highlighted."""
 
 MAX_DRAWN_NODES = 400
 """Trees with more nodes are drawn down to the level that fits; deeper levels are summarised."""
+
+MAX_ROW_NODES = 32
+"""Nor is a level drawn that would put more nodes side by side than this (a screen or two)."""
+
+HOT_LEAVES = 10
+"""Leaves listed as the hottest."""
+
+RATE_BUCKETS = 60
+"""Time buckets of the structural-change rates, across the whole run."""
+
+_LEAF_SPLIT = EventKind.BTREE_SPLIT.value
+
+
+class UnknownTreeNode(LookupError):
+    """A view asked for a tree node the node's tree does not hold at that time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +80,15 @@ class TreeView:
 
 
 class _Cursor:
-    """A node's machine and how far into its apply records it has been replayed."""
+    """A node's machine, how far into its apply records it has been replayed, and the
+    writes each leaf took since the node's last start."""
 
-    __slots__ = ("machine", "position")
+    __slots__ = ("machine", "position", "writes")
 
     def __init__(self, machine: KVStateMachine) -> None:
         self.machine = machine
         self.position = 0
+        self.writes: dict[int, int] = {}
 
 
 class TreeReplayer:
@@ -92,7 +123,9 @@ class TreeReplayer:
             return None
         return Command(client, seq, operation)
 
-    def _apply(self, machine: KVStateMachine, record: ApplyRecord) -> None:
+    def _apply(
+        self, machine: KVStateMachine, record: ApplyRecord, writes: dict[int, int] | None = None
+    ) -> None:
         if record.kind == "reset":
             return
         if record.kind == "restore":
@@ -100,8 +133,23 @@ class TreeReplayer:
             return
         self._log.setdefault(record.index, record)
         command = self._command(record)
-        if command is not None:
+        if command is None:
+            return
+        if writes is None or command.operation.f.is_read:
             machine.apply(command)
+            return
+        session = machine.sessions.get(command.client)
+        retry = session is not None and command.seq <= session[0]
+        key = command.operation.key
+        tree = machine.tree
+        leaf_id = tree.leaf_id_for(key)
+        present = key in tree
+        status, _ = machine.apply(command)
+        if retry or status is not ReplyStatus.OK:
+            return
+        if command.operation.f is Op.DELETE and not present:
+            return
+        writes[leaf_id] = writes.get(leaf_id, 0) + 1
 
     def _snapshot_at(self, index: int) -> MachineSnapshot:
         """The state machine after the committed log ``1..index`` (State Machine Safety)."""
@@ -142,16 +190,94 @@ class TreeReplayer:
             for record in records[cursor.position : target]:
                 if record.kind == "reset":
                     cursor.machine = self._fresh()
+                    cursor.writes = {}
                 else:
-                    self._apply(cursor.machine, record)
+                    self._apply(cursor.machine, record, cursor.writes)
             cursor.position = target
             return cursor.machine, records[target - 1].index if target else 0
 
-    def view(self, node: str, t_ms: float) -> TreeView:
+    def view(self, node: str, t_ms: float, subtree: int | None = None) -> TreeView:
+        """The node's tree at ``t_ms`` (or the subtree under tree node ``subtree``).
+
+        Raises :class:`UnknownTreeNode` when the tree holds no node ``subtree`` then.
+        """
         machine, applied = self.machine_at(node, t_ms)
-        data = tree_to_json(machine)
+        data = tree_to_json(machine, subtree)
+        with self.index.lock:
+            writes = dict(self._cursors[node].writes) if node in self._cursors else {}
+        data["levels"] = [
+            {
+                "level": level.level,
+                "nodes": level.nodes,
+                "entries": level.entries,
+                "capacity": level.capacity,
+                "fill": round(level.fill, 4),
+            }
+            for level in tree_levels(machine.tree)
+        ]
+        data["hot_leaves"] = self.hot_leaves(node, t_ms, machine, writes)
+        data["rates"] = self.rates(node)
         data["changes"] = self.recent_changes(node, t_ms)
         return TreeView(node, t_ms, applied, self.order, data)
+
+    def hot_leaves(
+        self, node: str, t_ms: float, machine: KVStateMachine, writes: dict[int, int]
+    ) -> list[dict[str, Any]]:
+        """The hottest leaves of ``node`` at ``t_ms`` (see the module rules)."""
+        with self.index.lock:
+            records = self.index.applies.get(node, [])
+            started = 0.0
+            for record in records:
+                if record.t_ms > t_ms:
+                    break
+                if record.kind == "reset":
+                    started = record.t_ms
+            splits: dict[int, int] = {}
+            for event in self.index.tree_events.get(node, []):
+                t = float(event["t"])
+                if t > t_ms:
+                    break
+                if (
+                    t > started
+                    and event["kind"] == _LEAF_SPLIT
+                    and event.get("node_kind") == NodeKind.LEAF.value
+                ):
+                    split_leaf = int(event["tree_node"])
+                    splits[split_leaf] = splits.get(split_leaf, 0) + 1
+        ranges: dict[int, tuple[Any, Any]] = {}
+        first: Node[Any, Any] = machine.tree.root
+        while type(first) is Internal:
+            first = first.children[0]
+        assert type(first) is Leaf
+        chain: Leaf[Any, Any] | None = first
+        while chain is not None:
+            ranges[chain.node_id] = (chain.keys[0], chain.keys[-1]) if chain.keys else (None, None)
+            chain = chain.next
+        ids = sorted(set(writes) | set(splits))
+        ids.sort(key=lambda leaf_id: (-writes.get(leaf_id, 0), -splits.get(leaf_id, 0)))
+        return [
+            {
+                "id": leaf_id,
+                "writes": writes.get(leaf_id, 0),
+                "splits": splits.get(leaf_id, 0),
+                "exists": leaf_id in ranges,
+                "first_key": ranges.get(leaf_id, (None, None))[0],
+                "last_key": ranges.get(leaf_id, (None, None))[1],
+            }
+            for leaf_id in ids[:HOT_LEAVES]
+        ]
+
+    def rates(self, node: str) -> dict[str, Any]:
+        """Splits, merges and borrows of ``node`` per bucket of the run (see the module rules)."""
+        with self.index.lock:
+            events = list(self.index.tree_events.get(node, []))
+            end_ms = max(self.index.end_ms, 1.0)
+        rates = structure_rates(events, (0.0, end_ms), RATE_BUCKETS)
+        return {
+            "start_ms": rates.start_ms,
+            "bucket_ms": rates.bucket_ms,
+            "counts": {kind.removeprefix("btree."): rates.counts[kind] for kind in STRUCTURE_KINDS},
+        }
 
     def recent_changes(self, node: str, t_ms: float) -> list[dict[str, Any]]:
         """Structural events of ``node`` in the highlight window before ``t_ms``."""
@@ -175,19 +301,36 @@ class TreeReplayer:
             ]
 
 
-def tree_to_json(machine: KVStateMachine) -> dict[str, Any]:
+def tree_to_json(machine: KVStateMachine, subtree: int | None = None) -> dict[str, Any]:
     """The tree's shape: nested nodes with keys, fill and (for leaves) values.
 
-    Walks the tree from its root. The B+ tree exposes no public node walk, so
-    this reads its root through the one private attribute it needs.
+    From the root, or from tree node ``subtree`` (``path`` lists the ids from the
+    root down to it); whole levels are drawn while they fit (see the module rules).
     """
     tree = machine.tree
     limits = tree.limits
-    root = tree._root  # the structure is the thing being drawn
-    budget = [MAX_DRAWN_NODES]
+    path = _path_to(tree.root, subtree) if subtree is not None else [tree.root]
+    if path is None:
+        raise UnknownTreeNode(subtree)
+    top = path[-1]
+    drawn_depth = 0  # how many levels below ``top`` are drawn
+    row: list[Node[Any, Any]] = [top]
+    drawn = 1
+    while type(row[0]) is Internal:
+        below = [child for node in row for child in node.children]  # type: ignore[union-attr]
+        if drawn + len(below) > MAX_DRAWN_NODES or len(below) > MAX_ROW_NODES:
+            break
+        drawn += len(below)
+        drawn_depth += 1
+        row = below
 
-    def walk(node: Leaf[Any, Any] | Internal[Any, Any], level: int) -> dict[str, Any]:
-        budget[0] -= 1
+    def count_below(node: Node[Any, Any]) -> int:
+        if type(node) is Leaf:
+            return 0
+        assert type(node) is Internal
+        return sum(1 + count_below(child) for child in node.children)
+
+    def walk(node: Node[Any, Any], depth: int) -> dict[str, Any]:
         if isinstance(node, Leaf):
             return {
                 "id": node.node_id,
@@ -196,20 +339,14 @@ def tree_to_json(machine: KVStateMachine) -> dict[str, Any]:
                 "values": list(node.values),
                 "fill": round(len(node.keys) / limits.leaf_max, 3),
             }
-        children: list[dict[str, Any]] = []
-        elided = 0
-        for child in node.children:
-            if budget[0] <= 0:
-                elided += 1
-                continue
-            children.append(walk(child, level + 1))
+        shown = depth < drawn_depth
         return {
             "id": node.node_id,
             "kind": NodeKind.INTERNAL.value,
             "keys": list(node.keys),
             "fill": round(len(node.children) / limits.internal_max, 3),
-            "children": children,
-            "elided_children": elided,
+            "children": [walk(child, depth + 1) for child in node.children] if shown else [],
+            "hidden_below": 0 if shown else count_below(node),
         }
 
     return {
@@ -218,5 +355,23 @@ def tree_to_json(machine: KVStateMachine) -> dict[str, Any]:
         "size": len(tree),
         "node_count": tree.node_count,
         "leaf_max": limits.leaf_max,
-        "root": walk(root, 0),
+        "root_id": tree.root_id,
+        "focus": top.node_id,
+        "path": [node.node_id for node in path],
+        "drawn_nodes": drawn,
+        "root": walk(top, 0),
     }
+
+
+def _path_to(root: Node[Any, Any], node_id: int) -> list[Node[Any, Any]] | None:
+    """The nodes from ``root`` down to the node ``node_id``, or None if there is none."""
+    if root.node_id == node_id:
+        return [root]
+    if type(root) is Leaf:
+        return None
+    assert type(root) is Internal
+    for child in root.children:
+        below = _path_to(child, node_id)
+        if below is not None:
+            return [root, *below]
+    return None

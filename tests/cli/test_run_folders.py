@@ -4,6 +4,8 @@
   `--force`, which replaces the whole folder; `--json` names the folder.
 - `export` never replaces a file the run wrote itself.
 - `replay` compares the re-run with run.json's hash and with events.jsonl on disk.
+- `explore` and `mutants` never land on an earlier sweep's runs: a named `--out` must be
+  free unless `--force`; the default root gives way to the next free numbered one.
 """
 
 from __future__ import annotations
@@ -118,3 +120,38 @@ def test_serve_live_never_replaces_a_run_folder(
     assert main(["serve", "--live", str(tiny), "--port", "0"]) == 2  # refused before serving
     assert "already holds a run" in capsys.readouterr().err
     assert (folder / "run.json").read_bytes() == before
+
+
+def test_the_default_sweep_root_gives_way_to_the_next_free_numbered_one(tmp_path: Path) -> None:
+    from harmonysim.runner import claim_sweep_root
+
+    root = tmp_path / "explore" / "tiny"
+    assert claim_sweep_root(root, named=False) == root  # missing: free
+    root.mkdir(parents=True)
+    assert claim_sweep_root(root, named=False) == root  # empty: free
+    (root / "seed-7").mkdir()
+    assert claim_sweep_root(root, named=False) == tmp_path / "explore" / "tiny-2"
+    (tmp_path / "explore" / "tiny-2" / "seed-1").mkdir(parents=True)
+    (tmp_path / "explore" / "tiny-3").mkdir()  # empty: free
+    assert claim_sweep_root(root, named=False) == tmp_path / "explore" / "tiny-3"
+    assert (root / "seed-7").is_dir()
+
+
+@pytest.mark.parametrize("command", ["explore", "mutants"])
+def test_a_named_sweep_root_holding_runs_is_refused_unless_forced(
+    tiny: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    earlier = Path("sweeps") / "seed-7"
+    earlier.mkdir(parents=True)
+    (earlier / "run.json").write_text("{}")
+    if command == "explore":
+        argv = ["explore", str(tiny), "--seeds", "7", "--workers", "1", "--out", "sweeps"]
+    else:
+        argv = ["mutants", "--scenarios", str(tiny), "--bugs", "ack_before_fsync"]
+        argv += ["--seeds", "7", "--workers", "1", "--out", "sweeps"]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "sweeps already holds runs of an earlier sweep" in error and "--force" in error
+    assert (earlier / "run.json").read_text() == "{}"
+    main([*argv, "--force"])
+    assert not (earlier / "run.json").exists()  # replaced whole

@@ -140,3 +140,34 @@ def test_membership_runs_are_deterministic(tmp_path: Path) -> None:
     assert first.summary["members"] == second.summary["members"]
     other = run_scenario(resolve(scenario, seed=8), tmp_path / "c")
     assert other.event_hash != first.event_hash
+
+
+MEMBERSHIP_NEMESIS = """
+name: membership-nemesis
+duration: 14s
+cluster:
+  nodes: 5
+  raft: {snapshot_threshold: 200}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
+workload: {clients: 6, rate: 150/s, mix: {get: 0.4, put: 0.5, cas: 0.1}}
+faults:
+  - at: 1s
+    nemesis: {kinds: [membership, crash], interval: 1s, until: 9s, overlap: 2, target_leader: 0.5}
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_membership_nemesis_removes_voters_for_a_while_and_adds_them_back(
+    tmp_path: Path, seed: int
+) -> None:
+    run = run_text(MEMBERSHIP_NEMESIS, tmp_path, seed=seed)
+    requested = [e for e in changes(run) if e["result"] == "requested"]
+    removes = [e["target"] for e in requested if e["op"] == "remove"]
+    adds = [e["target"] for e in requested if e["op"] == "add"]
+    assert removes and sorted(removes) == sorted(adds)  # every removal is undone
+    assert committed(run, "remove")
+    assert not [e for e in changes(run) if e["result"] == "unfinished"]
+    final = committed(run, "add")[-1]
+    assert final["voters"] == ["n1", "n2", "n3", "n4", "n5"]
+    failed = [name for name, c in run.outcome.checks.items() if c.status is not CheckStatus.OK]
+    assert failed == []

@@ -39,7 +39,7 @@ def test_explore_prints_a_summary_table(
     small_scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["explore", str(small_scenario_file), "--seeds", "4", "--workers", "1"]
-    main([*argv, "--out", str(tmp_path)])
+    main([*argv, "--out", str(tmp_path / "out")])
     text = capsys.readouterr().out
     for row in ("explore small-nemesis", "seeds", "runs per second", "wall time"):
         assert row in text
@@ -100,7 +100,7 @@ def test_mutants_json_shape(
 ) -> None:
     bugs = ["apply_before_commit", "vote_without_log_check"]
     argv = ["mutants", "--bugs", ",".join(bugs), "--seeds", "1-2", "--workers", "2"]
-    argv += ["--scenarios", str(small_scenario_file), "--out", str(tmp_path), "--json"]
+    argv += ["--scenarios", str(small_scenario_file), "--out", str(tmp_path / "out"), "--json"]
     status, rows = run_json(capsys, argv)
     assert isinstance(rows, list)
     assert [row["bug"] for row in rows] == bugs

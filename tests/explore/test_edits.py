@@ -182,3 +182,40 @@ def test_an_overlapping_nemesis_of_every_kind_unrolls_into_what_it_did() -> None
         )
 
     assert effects(again.fault_events) == effects(ran.fault_events)
+
+
+def test_a_membership_nemesis_unrolls_into_removals_and_the_adds_that_undo_them() -> None:
+    from harmonysim.scenario import parse_scenario
+
+    text = OVERLAPPING.replace(
+        "kinds: [partition, crash, clog, pause, transfer, clock]", "kinds: [membership, pause]"
+    )
+    scenario = parse_scenario(text)
+    ran = run_task(SeedTask(scenario=scenario, seed=scenario.seed, fault_events=True))
+    requested = [
+        e for e in ran.fault_events if e["kind"] == "membership" and e["result"] == "requested"
+    ]
+    assert {e["op"] for e in requested} == {"remove", "add"}
+    unrolled_data = unroll_nemesis(scenario_to_data(scenario), 0, ran.fault_events)
+    assert unrolled_data is not None
+    removes = [f for f in unrolled_data["faults"] if "remove" in f]
+    adds = [f for f in unrolled_data["faults"] if "add" in f]
+    assert removes and [f["remove"] for f in removes] == [f["add"] for f in adds]
+    unrolled = build(unrolled_data)
+    assert unrolled is not None and all(fault.nemesis is None for fault in unrolled.faults)
+    again = run_task(SeedTask(scenario=unrolled, seed=unrolled.seed, fault_events=True))
+
+    def effects(events: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (
+                event["t"],
+                event["kind"],
+                event["node"] or "",
+                event.get("target") or "",
+                event.get("result") or "",
+            )
+            for event in events
+            if event["kind"] != "nemesis"
+        )
+
+    assert effects(again.fault_events) == effects(ran.fault_events)

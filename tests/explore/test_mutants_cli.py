@@ -58,7 +58,7 @@ def test_every_seed_reports_a_detection_rate(
 ) -> None:
     argv = ["mutants", "--bugs", "apply_before_commit", "--seeds", "1,2", "--every-seed"]
     argv += ["--workers", "1", "--scenarios", str(small_scenario_file), "--json"]
-    main([*argv, "--out", str(tmp_path)])
+    main([*argv, "--out", str(tmp_path / "out")])
     (row,) = json.loads(capsys.readouterr().out)
     assert row["runs"] == 2
     assert row["detection_rate"] == row["detections"] / 2

@@ -14,6 +14,7 @@ from harmonysim.raft import AppendEntries, Bug, Role
 
 from .harness import Cluster, ScriptedRand, to
 from .scenarios import figure_8
+from .test_real_bugs import LIVENESS_SCHEDULES as REAL_WORLD_LIVENESS_SCHEDULES
 from .test_real_bugs import SCHEDULES as REAL_WORLD_SCHEDULES
 
 FIVE = ["n1", "n2", "n3", "n4", "n5"]
@@ -127,6 +128,7 @@ liveness check in a staged run (tests/explore/test_real_bugs.py)."""
 
 def test_every_bug_has_a_schedule() -> None:
     others = READ_PATH_BUGS | set(REAL_WORLD_SCHEDULES) | LIVENESS_BUGS | STAGED_READ_BUGS
+    others |= set(REAL_WORLD_LIVENESS_SCHEDULES)
     assert set(SCHEDULES) | others == set(Bug)
     assert not set(SCHEDULES) & others
 

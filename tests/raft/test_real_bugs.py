@@ -192,6 +192,33 @@ def snapshot_truncates_newer_entries(bugs: frozenset[str]) -> Cluster:
     return cluster
 
 
+def read_round_kept_across_terms(bugs: frozenset[str]) -> Cluster:
+    """rabbitmq/ra#340: n1 leads for a dozen heartbeat rounds, then hands leadership to n2,
+    whose round counter starts at zero; n3 answers n2's heartbeat with n1's highest round.
+    n2 is cut off, n3 leads term 3 with n1 and commits a write, and n2 answers a read
+    at once: n3's answer already confirmed every round up to n1's."""
+    cluster = cluster_of(THREE, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    for _ in range(12):
+        cluster.tick("n1", 3)  # one heartbeat round, answered
+        cluster.deliver()
+    assert cluster.node("n1").transfer_leadership("n2")
+    cluster.process("n1")
+    cluster.deliver()  # n2 leads term 2 and commits its NOOP
+    cluster.tick("n2", 3)  # n2's first heartbeat round, answered
+    cluster.deliver()
+    assert cluster.node("n2").role is Role.LEADER and cluster.node("n2").commit_index == 2
+    cluster.isolate("n2")
+    win(cluster, "n3")  # term 3 with n1
+    cluster.propose("n3", "y")
+    cluster.deliver()
+    assert cluster.node("n3").commit_index == 4
+    cluster.read_index("n2", "read")
+    cluster.deliver()
+    return cluster
+
+
 SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.VOTE_RESPONSE_TERM_UNCHECKED: vote_response_term_unchecked,
     Bug.FOLLOWER_COMMIT_BEYOND_MATCH: follower_commit_beyond_match,
@@ -199,6 +226,7 @@ SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.LEASE_SURVIVES_TRANSFER: lease_survives_transfer,
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: config_change_before_term_commit,
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: snapshot_truncates_newer_entries,
+    Bug.READ_ROUND_KEPT_ACROSS_TERMS: read_round_kept_across_terms,
 }
 
 EXPECTED = {
@@ -208,7 +236,81 @@ EXPECTED = {
     Bug.LEASE_SURVIVES_TRANSFER: "stale read",
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: "committed entry changed",
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: "committed entry changed",
+    Bug.READ_ROUND_KEPT_ACROSS_TERMS: "stale read",
 }
+
+
+def pre_vote_reply_own_term(bugs: frozenset[str]) -> Cluster:
+    """canonical/raft#279: n3 crashes in term 1; n1 hands leadership to n2 (term 2), then n2
+    crashes and n3 restarts one term behind n1. n3's grants of n1's pre-votes carry term 1
+    and are dropped as stale; n1's refusal of n3's pre-vote (term 2, n3's log is behind)
+    does not raise n3's term, since n3 asked for that term."""
+    cluster = cluster_of(THREE, bugs)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.crash("n3")
+    assert cluster.node("n1").transfer_leadership("n2")
+    cluster.process("n1")
+    cluster.deliver()  # n2 leads term 2 with n1 and commits its NOOP with it
+    assert cluster.node("n2").role is Role.LEADER and cluster.node("n1").term == 2
+    cluster.crash("n2")
+    cluster.restart("n3")
+    assert cluster.node("n3").term == 1
+    cluster.settle(ticks=200)  # ten election timeouts or more
+    return cluster
+
+
+def election_timer_on_stale_append(bugs: frozenset[str]) -> Cluster:
+    """goraft/raft#58: n1 leads term 1 without CheckQuorum, is cut off, and n2 leads term 2;
+    then n1's messages get through again but nothing reaches n1, and n2 crashes. n1's
+    heartbeats of term 1 are refused, yet each restarts the followers' election timers,
+    so none of n3, n4, n5 ever campaigns (nor grants a pre-vote: to PreVote's clock it
+    heard from a leader recently)."""
+    timeouts = {"n1": 20, "n2": 20, "n3": 12, "n4": 16, "n5": 20}  # no endless split vote
+    rands = {node_id: ScriptedRand([timeout]) for node_id, timeout in timeouts.items()}
+    cluster = Cluster(FIVE, rands=rands, strict=False, bugs=bugs, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.isolate("n1")
+    cluster.tick_all(10)  # a minimum election timeout without hearing from n1
+    cluster.drop()
+    win(cluster, "n2")  # term 2
+    cluster.deliver()
+    cluster.heal()
+    cluster.blocked = {(peer, "n1") for peer in FIVE if peer != "n1"}
+    cluster.crash("n2")
+    cluster.settle(ticks=200)  # ten election timeouts or more; n1 heartbeats every 3 ticks
+    return cluster
+
+
+def current_leader(cluster: Cluster) -> str | None:
+    """A live leader of the highest term any live node holds (a deposed leader that never
+    heard of the later terms does not count)."""
+    top = max(cluster.node(node_id).term for node_id in cluster.live())
+    leaders = [i for i in cluster.leaders() if cluster.node(i).term == top]
+    return leaders[0] if leaders else None
+
+
+LIVENESS_SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
+    Bug.PRE_VOTE_REPLY_OWN_TERM: pre_vote_reply_own_term,
+    Bug.ELECTION_TIMER_ON_STALE_APPEND: election_timer_on_stale_append,
+}
+"""Schedules that end with a majority up and connected: a leader must have been elected
+(§5.2; with PreVote, thesis §9.6)."""
+
+
+@pytest.mark.parametrize("bug", sorted(LIVENESS_SCHEDULES, key=lambda bug: bug.value))
+def test_liveness_schedule_elects_a_leader_without_the_bug(bug: Bug) -> None:
+    cluster = LIVENESS_SCHEDULES[bug](frozenset())
+    assert current_leader(cluster) is not None, cluster.state_lines()
+    cluster.check_safety()
+
+
+@pytest.mark.parametrize("bug", sorted(LIVENESS_SCHEDULES, key=lambda bug: bug.value))
+def test_bug_leaves_its_liveness_schedule_without_a_leader(bug: Bug) -> None:
+    cluster = LIVENESS_SCHEDULES[bug](frozenset({bug.value}))
+    assert current_leader(cluster) is None, cluster.state_lines()
+    assert cluster.violations == []  # a liveness bug: nothing unsafe happened
 
 
 @pytest.mark.parametrize("bug", sorted(SCHEDULES, key=lambda bug: bug.value))

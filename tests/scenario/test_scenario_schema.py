@@ -94,6 +94,9 @@ def test_bug_library_is_complete_and_described() -> None:
         "lease_until_step_down",
         "snapshot_truncates_newer_entries",
         "pre_candidate_keeps_leader",
+        "pre_vote_reply_own_term",
+        "read_round_kept_across_terms",
+        "election_timer_on_stale_append",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
     )
@@ -304,7 +307,8 @@ def test_partition_shapes(shape: str, kind: PartitionKind) -> None:
         (
             "workload: {keys: {distribution: pareto}}\n",
             "workload.keys.distribution",
-            "expected one of uniform, zipf, found 'pareto'",
+            "expected one of uniform, zipf, zipfian, scrambled_zipfian, latest, sequential, "
+            "hotspot, found 'pareto'",
         ),
         ("workload: {operations: 0}\n", "workload.operations", "an integer >= 1"),
         ("bugs: [ack_before_fsync, ack_before_fsync]\n", "bugs[1]", "listed twice"),

@@ -270,3 +270,52 @@ faults:
 """
     with pytest.raises(ScenarioError, match="cannot be undone"):
         parse_scenario(text)
+
+
+SWARM = """
+name: swarm
+duration: 8s
+cluster: {nodes: 5}
+faults:
+  - at: 1s
+    nemesis:
+      kinds: [partition, crash, clog, pause]
+      interval: 100ms
+      until: 7s
+      overlap: 3
+      target_leader: 1
+      swarm: true
+"""
+
+
+def test_a_swarm_nemesis_strikes_only_the_kinds_its_seed_drew_and_says_which() -> None:
+    action_kinds = {
+        "partition": "net.partition",
+        "crash": "node.crash",
+        "clog": "net.clog",
+        "pause": "node.pause",
+    }
+    draws: list[tuple[str, ...]] = []
+    for seed in range(1, 9):
+        world, events = build(SWARM, seed=seed)
+        world.run(8000)
+        steps = kinds(events, "nemesis")
+        swarm = steps[0]["swarm"]
+        assert all("swarm" not in step for step in steps[1:])  # announced once
+        drawn = tuple(swarm["kinds"])
+        assert drawn and set(drawn) <= set(action_kinds)
+        assert 1 <= swarm["overlap"] <= 3 and swarm["target_leader"] in (0.0, 1)
+        assert {step["fault"] for step in steps} == set(drawn)
+        struck = {kind for kind in action_kinds.values() if kinds(events, kind)}
+        assert struck == {action_kinds[kind] for kind in drawn}
+        assert all(node.up and not node.paused for node in world.nodes.values())
+        draws.append(drawn)
+    assert len(set(draws)) > 2  # seeds differ in what they combine
+
+
+def test_a_swarm_draw_is_a_function_of_the_seed() -> None:
+    first, events = build(SWARM, seed=5)
+    first.run(8000)
+    second, again = build(SWARM, seed=5)
+    second.run(8000)
+    assert again == events

@@ -25,10 +25,14 @@ from harmonysim.viz import (
     PlotInputError,
     RunRecords,
     plot_btree,
+    plot_btree_structure,
     plot_clients,
     plot_messages,
     plot_timeline,
 )
+from harmonysim.viz.btree_shape import tree_levels
+from harmonysim.web.btree_view import TreeReplayer
+from harmonysim.web.index import load_run_index
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 
@@ -295,7 +299,9 @@ def test_throughput_counts_every_completion(clients: Figure, run_dir: Path) -> N
 
 @pytest.fixture(scope="module")
 def btree(records: RunRecords) -> Figure:
-    return plot_btree(records.events, nodes=records.nodes, title=records.title)
+    return plot_btree(
+        records.events, nodes=records.nodes, title=records.title, order=records.btree_order
+    )
 
 
 def test_btree_depth_lanes_end_at_each_replicas_last_depth(
@@ -314,33 +320,84 @@ def test_btree_depth_lanes_end_at_each_replicas_last_depth(
         assert sum(len(item.get_offsets()) for item in markers) == restores  # type: ignore[attr-defined]
 
 
-def test_btree_splits_and_node_counts(btree: Figure, all_events: list[EventRecord]) -> None:
-    count_axes, split_axes = btree.axes[1], btree.axes[2]
+def test_btree_level_lines_end_at_each_replicas_tree_levels(
+    btree: Figure, run_dir: Path, records: RunRecords
+) -> None:
+    level_axes, fill_axes = btree.axes[1], btree.axes[2]
+    replayer = TreeReplayer(load_run_index(run_dir))
     for node in NODES:
-        (splits,) = [line for line in split_axes.get_lines() if line.get_gid() == f"splits-{node}"]
-        assert float(splits.get_ydata()[-1]) == len(of(all_events, "btree.split", node))
-    # A replica never restored counts 1 + splits + root splits (no merges: keys are never deleted).
-    restored = {e["node"] for e in of(all_events, "btree.root") if e["reason"] == "restore"}
-    whole = [node for node in NODES if node not in restored]
-    assert whole
-    for node in whole:
-        (count,) = [line for line in count_axes.get_lines() if line.get_gid() == f"nodes-{node}"]
-        root_splits = sum(
-            1 for e in of(all_events, "btree.root", node) if e["reason"] == "root_split"
+        tree = replayer.machine_at(node, 4000.0)[0].tree
+        levels = tree_levels(tree)
+        assert sum(level.nodes for level in levels) == tree.node_count
+        for level in levels:
+            (count,) = [
+                line
+                for line in level_axes.get_lines()
+                if line.get_gid() == f"level-{node}-{level.level}"
+            ]
+            (fill,) = [
+                line
+                for line in fill_axes.get_lines()
+                if line.get_gid() == f"fill-{node}-{level.level}"
+            ]
+            assert float(count.get_ydata()[-1]) == level.nodes
+            assert float(fill.get_ydata()[-1]) == pytest.approx(level.fill)
+            assert float(count.get_xdata()[-1]) == 4000.0
+
+
+def test_btree_rates_add_up_to_the_recorded_changes(
+    btree: Figure, all_events: list[EventRecord]
+) -> None:
+    rate_axes = btree.axes[3]
+    for kind in ("btree.split", "btree.merge", "btree.borrow"):
+        bars = [patch for patch in rate_axes.patches if patch.get_gid() == f"rate-{kind}"]
+        recorded = len(of(all_events, kind))
+        if not recorded:
+            assert not bars
+            continue
+        # heights are per second over buckets of 4000 / 60 ms
+        assert sum(bar.get_height() * bar.get_width() / 1000.0 for bar in bars) == pytest.approx(
+            recorded
         )
-        expected = 1 + len(of(all_events, "btree.split", node)) + root_splits
-        assert float(count.get_ydata()[-1]) == expected
-    # A restored replica counts from the size the restore reported, then splits on.
-    for node in sorted(restored):
-        (count,) = [line for line in count_axes.get_lines() if line.get_gid() == f"nodes-{node}"]
-        restore = [e for e in of(all_events, "btree.root", node) if e["reason"] == "restore"][-1]
-        after = [e for e in all_events if e["node"] == node and e["seq"] > restore["seq"]]
-        splits = sum(1 for e in after if e["kind"] == "btree.split")
-        root_splits = sum(
-            1 for e in after if e["kind"] == "btree.root" and e["reason"] == "root_split"
+
+
+def test_btree_window_narrows_samples_rates_and_hot_leaves(
+    records: RunRecords, all_events: list[EventRecord]
+) -> None:
+    window = (2000.0, 4000.0)
+    figure = plot_btree(
+        records.events, nodes=records.nodes, window_ms=window, order=records.btree_order
+    )
+    level_axes, rate_axes, hot_axes = figure.axes[1], figure.axes[3], figure.axes[4]
+    for line in level_axes.get_lines():
+        xs = [float(x) for x in line.get_xdata()]
+        assert xs[0] == 2000.0 and xs[-1] == 4000.0
+    splits = [patch for patch in rate_axes.patches if patch.get_gid() == "rate-btree.split"]
+    inside = [e for e in of(all_events, "btree.split") if 2000.0 <= e["t"] <= 4000.0]
+    assert inside
+    assert sum(bar.get_height() * bar.get_width() / 1000.0 for bar in splits) == pytest.approx(
+        len(inside)
+    )
+    whole = plot_btree(records.events, nodes=records.nodes, order=records.btree_order)
+    narrow_writes = sum(bar.get_width() for bar in hot_axes.patches)
+    whole_writes = sum(bar.get_width() for bar in whole.axes[4].patches)
+    assert 0 < narrow_writes < whole_writes
+
+
+def test_btree_structure_of_a_replica_that_is_down_is_bad_input(records: RunRecords) -> None:
+    # n2 is down from 2.2 s to 3 s.
+    with pytest.raises(PlotInputError, match="n2 is down at 2600 ms"):
+        plot_btree_structure(
+            records.events,
+            nodes=records.nodes,
+            window_ms=(0.0, 2600.0),
+            order=records.btree_order,
+            replica="n2",
         )
-        expected = restore["node_count"] + splits + root_splits
-        assert float(count.get_ydata()[-1]) == expected
+    figure = plot_btree_structure(
+        records.events, nodes=records.nodes, window_ms=(0.0, 2600.0), order=records.btree_order
+    )
+    assert figure.axes[0].get_title(loc="left").startswith("n1 at 2.6 s — whole tree, depth ")
 
 
 def test_servers_outside_the_configuration_are_drawn_so() -> None:

@@ -29,6 +29,7 @@ def test_plot_run_writes_one_file_per_kind_and_renders_identically(
         "messages.png",
         "clients.png",
         "btree.png",
+        "btree-structure.png",
     ]
     for one, other in zip(first, second, strict=True):
         data = one.read_bytes()

@@ -57,3 +57,32 @@ def isolation_run(runs_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def churn_run(runs_root: Path) -> Path:
     return runs_root / "crash-restart-churn"
+
+
+DEEP = """
+name: btree-deep
+seed: 3
+duration: 5s
+cluster: {nodes: 3, btree: {order: 4}}
+workload: {clients: 8, rate: 600/s, mix: {put: 0.6, delete: 0.25, get: 0.15},
+           keys: {count: 2000, distribution: uniform}}
+checks: []
+"""
+
+ONE_LEAF = """
+name: btree-one-leaf
+seed: 1
+duration: 2s
+cluster: {nodes: 3}
+workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
+checks: []
+"""
+
+
+@pytest.fixture(scope="session")
+def btree_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two B+ tree runs: a deep tree (order 4, 2000 keys, deletes), one leaf."""
+    root = tmp_path_factory.mktemp("btree-runs")
+    make_run(root, DEEP)
+    make_run(root, ONE_LEAF)
+    return root
