@@ -29,13 +29,15 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["RetentionPlan", "RunFolder", "apply_plan", "find_runs", "plan_retention"]
+from harmonysim.runlog.folder import RunFolder
 
-RUN_FILE = "run.json"
+__all__ = ["RetentionPlan", "StoredRun", "apply_plan", "find_runs", "plan_retention"]
+
+RUN_FILE = RunFolder.RUN
 
 
 @dataclass(frozen=True, slots=True)
-class RunFolder:
+class StoredRun:
     path: Path
     mtime_s: float
     status: str  # run.json's status, or "unreadable"
@@ -47,8 +49,8 @@ class RunFolder:
 
 @dataclass(frozen=True, slots=True)
 class RetentionPlan:
-    delete: tuple[RunFolder, ...]
-    keep: tuple[tuple[RunFolder, str], ...]  # (run, why kept)
+    delete: tuple[StoredRun, ...]
+    keep: tuple[tuple[StoredRun, str], ...]  # (run, why kept)
 
 
 def _status(run_json: Path) -> str:
@@ -74,11 +76,11 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield from _walk(child)
 
 
-def find_runs(root: Path) -> list[RunFolder]:
+def find_runs(root: Path) -> list[StoredRun]:
     """Every run folder under ``root`` (``root`` itself if it is one), newest first."""
     paths = [root] if (root / RUN_FILE).is_file() else list(_walk(root))
     runs = [
-        RunFolder(path, (path / RUN_FILE).stat().st_mtime, _status(path / RUN_FILE))
+        StoredRun(path, (path / RUN_FILE).stat().st_mtime, _status(path / RUN_FILE))
         for path in paths
     ]
     runs.sort(key=lambda run: (-run.mtime_s, str(run.path)))
@@ -86,7 +88,7 @@ def find_runs(root: Path) -> list[RunFolder]:
 
 
 def plan_retention(
-    runs: list[RunFolder],
+    runs: list[StoredRun],
     *,
     keep_last: int | None,
     older_than_s: float | None,
@@ -97,8 +99,8 @@ def plan_retention(
     if keep_last is None and older_than_s is None:
         raise ValueError("give keep_last, older_than_s or both")
     now = time.time() if now_s is None else now_s
-    delete: list[RunFolder] = []
-    keep: list[tuple[RunFolder, str]] = []
+    delete: list[StoredRun] = []
+    keep: list[tuple[StoredRun, str]] = []
     ordered = sorted(runs, key=lambda run: (-run.mtime_s, str(run.path)))
     for position, run in enumerate(ordered):
         if keep_last is not None and position < keep_last:

@@ -49,17 +49,18 @@ from harmonysim.check.result import CheckResult, CheckStatus, overall_status
 from harmonysim.check.suite import RunChecks
 from harmonysim.cluster import Cluster
 from harmonysim.cluster.history import HistoryRecorder
-from harmonysim.cluster.telemetry import TRACES_FILE, KeptTraces, Telemetry
+from harmonysim.cluster.telemetry import KeptTraces, Telemetry
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
 from harmonysim.sim.world import World
 
 __all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
 
-RUN_FILE = "run.json"
+RUN_FILE = RunFolder.RUN
 DEFAULT_TRACE_SAMPLE = DEFAULT_SAMPLE_RATIO
-EVENTS_FILE = "events.jsonl"
-HISTORY_FILE = "history.jsonl"
+EVENTS_FILE = RunFolder.EVENTS
+HISTORY_FILE = RunFolder.HISTORY
 DEFAULT_METRICS_EVERY_MS = 1000.0
 
 
@@ -274,7 +275,7 @@ def keep_failure_traces(
     with tempfile.TemporaryDirectory(prefix=".traces-", dir=out_dir) as scratch:
         world, _, _ = _simulate(scenario, None, Path(scratch), trace_sample, keep=kept)
         if world.log.hexdigest == event_hash:
-            (Path(scratch) / TRACES_FILE).replace(out_dir / TRACES_FILE)
+            (Path(scratch) / RunFolder.TRACES).replace(out_dir / RunFolder.TRACES)
             record["replayed"] = True
             # The trace ids of the first kept requests (a failed check's, before errors')
             # and of the kept elections, to open them in a trace viewer.

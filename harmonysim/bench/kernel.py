@@ -21,6 +21,7 @@ from pathlib import Path
 
 import simpy
 
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.sim.latency import LatencySpec
 from harmonysim.sim.network import Envelope
 from harmonysim.sim.node import SimNode
@@ -109,7 +110,7 @@ class _Relay:
 def _kernel(
     messages: int, chains: int, seed: int, nodes: int, directory: Path
 ) -> tuple[float, int]:
-    with (directory / "events.jsonl").open("wb") as sink:
+    with RunFolder(directory).events.open("wb") as sink:
         latency: LatencySpec = _Lognormal()
         world = World(seed, sink=sink, default_latency=latency)
         peers = [f"n{index}" for index in range(1, nodes + 1)]

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.runner import run_scenario
 from harmonysim.scenario import Scenario
 
@@ -58,7 +59,7 @@ def run_tracing_benchmark(scenario: Scenario, repeat: int = 3) -> TracingRunBenc
                 outcome = run_scenario(scenario, out, trace_sample=sample, failure_traces=False)
                 best_cpu[sample] = min(best_cpu[sample], time.process_time() - cpu_started)
                 best[sample] = min(best[sample], outcome.wall_seconds)
-                spans[sample] = _count_spans(out / "traces.otlp.jsonl")
+                spans[sample] = _count_spans(RunFolder(out).traces)
                 hashes.add(outcome.event_hash)
     if len(hashes) != 1:
         raise AssertionError(f"tracing changed the event log: {len(hashes)} different hashes")

@@ -68,6 +68,7 @@ from typing import Any
 import networkx as nx
 
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
+from harmonysim.runlog.fold import ClusterState
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
 
@@ -196,14 +197,6 @@ def healthy_majority(
     return tuple(sorted(members))
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    time_ms: float
-    node: str
-    kind: str
-    role: str | None
-
-
 class LivenessMonitor:
     """Collects the role and node events liveness needs, and judges them at the end."""
 
@@ -218,7 +211,8 @@ class LivenessMonitor:
     )
 
     def __init__(self) -> None:
-        self._steps: list[_Step] = []
+        # Role and health records, folded by leader_time (harmonysim.runlog.fold).
+        self._steps: list[EventRecord] = []
         self.membership_settled_ms = 0.0  # the time of the last membership event
         self._candidacies: list[tuple[float, str, int]] = []  # (time, node, term)
         self._term_changes: list[tuple[float, str, int]] = []  # (time, node, new term)
@@ -235,40 +229,33 @@ class LivenessMonitor:
         elif kind in _KIND_VALUES:
             if record.get("role") == "candidate":
                 self._candidacies.append((record["t"], record["node"], int(record["term"])))
-            self._steps.append(_Step(record["t"], record["node"], kind, record.get("role")))
+            self._steps.append(record)
 
     def leader_time(self, healthy: Sequence[str], quiet_from_ms: float) -> tuple[float, str] | None:
         """The first time at or after ``quiet_from_ms`` when a node of ``healthy`` leads
         while up and running, with that node; None if never."""
-        roles: dict[str, str] = {}
-        running: dict[str, bool] = {}
+        state = ClusterState.initial()
 
         def leader() -> str | None:
             for node in healthy:
-                if roles.get(node) == "leader" and running.get(node, True):
+                node_state = state.nodes.get(node)
+                if node_state is not None and node_state.role == "leader" and node_state.running:
                     return node
             return None
 
         settled = False
         for step in self._steps:
-            if step.time_ms > quiet_from_ms and not settled:
+            time_ms = float(step["t"])
+            if time_ms > quiet_from_ms and not settled:
                 settled = True
                 found = leader()
                 if found is not None:
                     return quiet_from_ms, found
-            if step.kind == EventKind.RAFT_ROLE.value:
-                roles[step.node] = step.role or ""
-            elif step.kind == EventKind.NODE_CRASH.value:
-                running[step.node] = False
-                roles[step.node] = "down"
-            elif step.kind in (EventKind.NODE_RESTART.value, EventKind.NODE_RESUME.value):
-                running[step.node] = True
-            else:
-                running[step.node] = False
+            state.apply(step)
             if settled:
                 found = leader()
                 if found is not None:
-                    return step.time_ms, found
+                    return time_ms, found
         if not settled:  # nothing happened after the quiet point: its state is the final one
             found = leader()
             if found is not None:

@@ -36,6 +36,7 @@ from harmonysim.check.history import (
 from harmonysim.check.linearizability import Verdict, check
 from harmonysim.check.models import SCAN_KEY, KeyGroup, KvModel, ModelError
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
+from harmonysim.runlog.folder import RunFolder
 
 __all__ = [
     "DEFAULT_BUDGET_STEPS",
@@ -86,7 +87,7 @@ def check_run_history(
     holds the keys a load phase wrote before the history, with their values."""
     events = history_events(rows)
     try:
-        ops = pair_operations(events, source="history.jsonl", fail_cas=FailCas.COMPARE)
+        ops = pair_operations(events, source=RunFolder.HISTORY, fail_cas=FailCas.COMPARE)
         result = check(ops, KvModel(initial=initial), budget_steps=budget_steps)
     except (HistoryParseError, ModelError) as error:
         return CheckResult(

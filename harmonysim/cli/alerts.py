@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harmonysim.cli.common import EXIT_CHECK_FAILED, EXIT_OK, BadInput, print_json
+from harmonysim.runlog.folder import RunFolder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,10 +41,10 @@ def run_facts(events_path: Path, end_ms: float) -> RunFacts:
     import orjson
 
     from harmonysim.obs.alerts.incidents import GRID_MS, Moment, RunFacts
-    from harmonysim.sim.events import EventKind
-    from harmonysim.web.index import ClusterState, Health
+    from harmonysim.runlog.fold import ClusterState, Health
+    from harmonysim.runlog.vocabulary import CLIENT_END_KINDS, EventKind
 
-    state = ClusterState(0.0, -1, {})
+    state = ClusterState.initial()
     moments: list[Moment] = []
     elections: list[float] = []
     completions: list[float] = []
@@ -88,7 +89,7 @@ def run_facts(events_path: Path, end_ms: float) -> RunFacts:
                 if not first_election:
                     elections.append(t_ms)
                 first_election = False
-            elif kind in (EventKind.CLIENT_OK, EventKind.CLIENT_FAIL, EventKind.CLIENT_INFO):
+            elif kind in CLIENT_END_KINDS:
                 completions.append(t_ms)
                 if kind == EventKind.CLIENT_INFO:
                     errors.append(t_ms)
@@ -123,7 +124,7 @@ def score_run(run_dir: Path, rules_path: Path | None) -> tuple[float, list[Any]]
     from harmonysim.obs.alerts.incidents import conditions_of
     from harmonysim.obs.alerts.score import score_alerts
 
-    run_json = run_dir / "run.json"
+    run_json = RunFolder(run_dir).run
     if not run_json.is_file():
         raise BadInput(f"{run_dir}: not a run folder (no run.json)")
     try:
@@ -132,7 +133,7 @@ def score_run(run_dir: Path, rules_path: Path | None) -> tuple[float, list[Any]]
         end_ms = float(info["summary"]["virtual_ms"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         raise BadInput(f"{run_json}: not a run.json (no summary.virtual_ms)") from None
-    samples = run_dir / "metrics.jsonl"
+    samples = RunFolder(run_dir).metrics
     if not samples.is_file():
         raise BadInput(f"{run_dir}: no metrics.jsonl (run it with metrics on)")
     try:
@@ -140,7 +141,7 @@ def score_run(run_dir: Path, rules_path: Path | None) -> tuple[float, list[Any]]
         rules, firings = evaluate_rules(rules_path or DEFAULT_RULES, series)
     except AlertEngineError as error:
         raise BadInput(str(error)) from None
-    conditions = conditions_of(run_facts(run_dir / "events.jsonl", end_ms))
+    conditions = conditions_of(run_facts(RunFolder(run_dir).events, end_ms))
     # an incident lasts at least the shipped rule's for: plus a sample, whatever rules run
     incident_min_ms = {rule.name: rule.for_ms + interval_ms for rule in load_rules(DEFAULT_RULES)}
     return interval_ms, score_alerts(rules, firings, conditions, interval_ms, incident_min_ms)

@@ -167,9 +167,10 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 def _loaded_values(path: Path) -> dict[str, int]:
     """A run's history beside its run.json: the records its load phase wrote (the history
     leaves them out; they are the keys' initial values). Empty for any other file."""
-    from harmonysim.runner import RUN_FILE, RunFolderError, load_run
+    from harmonysim.runlog.folder import RunFolder
+    from harmonysim.runner import RunFolderError, load_run
 
-    if path.name != "history.jsonl" or not (path.parent / RUN_FILE).is_file():
+    if path.name != RunFolder.HISTORY or not RunFolder(path.parent).is_run():
         return {}
     try:
         scenario, _ = load_run(path.parent)

@@ -184,9 +184,12 @@ def handle(args: argparse.Namespace, out: Console) -> int:
 def push(endpoint: str, out_dir: Path, out: Console, *, quiet: bool) -> None:
     """POST the run folder's OTLP files to ``endpoint``; BadInput (exit 2) if it refuses."""
     from harmonysim.obs.otlp import OtlpPushError, push_otlp
+    from harmonysim.runlog.folder import RunFolder
+
+    folder = RunFolder(out_dir)
 
     try:
-        pushed = push_otlp(endpoint, out_dir / "traces.otlp.jsonl", out_dir / "metrics.otlp.jsonl")
+        pushed = push_otlp(endpoint, folder.traces, folder.metrics_otlp)
     except OtlpPushError as error:
         raise BadInput(
             f"the run is saved in {out_dir}, but pushing it to {endpoint} failed: {error}"

@@ -124,9 +124,9 @@ class Cluster:
             client.start()
 
     _TREE_CHANGES: ClassVar[dict[str, int]] = {
-        "btree.split": 0,
-        "btree.merge": 1,
-        "btree.borrow": 2,
+        EventKind.BTREE_SPLIT: 0,
+        EventKind.BTREE_MERGE: 1,
+        EventKind.BTREE_BORROW: 2,
     }
 
     def _count_tree_change(self, record: dict[str, Any]) -> None:

@@ -42,6 +42,7 @@ from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
 from harmonysim.raft import AppendEntriesResponse, Entry
+from harmonysim.runlog.folder import RunFolder
 
 if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
@@ -49,15 +50,15 @@ if TYPE_CHECKING:
 
 __all__ = ["KeptTraces", "Telemetry"]
 
-TRACES_FILE = "traces.otlp.jsonl"
+TRACES_FILE = RunFolder.TRACES
 TRACE_ID_STREAM = "ids/trace"
 SPAN_ID_STREAM = "ids/span"
 REPLICATION_WINDOW = 50_000
 """Leader writes remembered for the replication latency: a follower further behind is
 catching up (or gets a snapshot), not replicating."""
-METRICS_FILE = "metrics.jsonl"
-METRICS_OTLP_FILE = "metrics.otlp.jsonl"
-METRICS_PROM_FILE = "metrics.prom"
+METRICS_FILE = RunFolder.METRICS
+METRICS_OTLP_FILE = RunFolder.METRICS_OTLP
+METRICS_PROM_FILE = RunFolder.METRICS_PROM
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import yaml
 
+from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.scenario import (
     Scenario,
     ScenarioError,
@@ -249,9 +250,9 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     """The (start, undo) fault actions for what one nemesis step did, or None."""
     kind = event["kind"]
     node = event.get("node")
-    if kind == "leader.transfer":
+    if kind == EventKind.LEADER_TRANSFER:
         return {"transfer": {"to": event["to"]}}, {}
-    if kind == "node.clock" and not event.get("after"):
+    if kind == EventKind.NODE_CLOCK and not event.get("after"):
         clock: dict[str, Any] = {"node": node}
         if "rate" in event:
             clock["rate"] = event["rate"]
@@ -265,15 +266,23 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
                 "period": format_duration(float(strobe["period_ms"])),
             }
         return {"clock": clock}, {}  # undone with `for` (see unroll_nemesis)
-    if kind == "node.crash":
+    if kind == EventKind.NODE_CRASH:
         return {"crash": node}, {"restart": node}
-    if kind == "fault.noop" and event.get("fault") in ("crash", "pause") and node is not None:
+    if (
+        kind == EventKind.FAULT_NOOP
+        and event.get("fault") in ("crash", "pause")
+        and node is not None
+    ):
         return {event["fault"]: node}, {}  # struck a node already down or paused: nothing
-    if kind == "membership" and event.get("result") == "requested" and event.get("op") == "remove":
+    if (
+        kind == EventKind.MEMBERSHIP
+        and event.get("result") == "requested"
+        and event.get("op") == "remove"
+    ):
         return {"remove": event["target"]}, {"add": event["target"]}
-    if kind == "node.pause":
+    if kind == EventKind.NODE_PAUSE:
         return {"pause": node}, {"resume": node}
-    if kind == "net.clog":
+    if kind == EventKind.NET_CLOG:
         links = event.get("links") or []
         if not links:
             return None
@@ -281,7 +290,7 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         both = [target, source] in links
         link = {"from": source, "to": target, "both_ways": both}
         return {"clog": link}, {"unclog": dict(link)}
-    if kind == "net.partition":
+    if kind == EventKind.NET_PARTITION:
         shape = event.get("shape")
         partition: dict[str, Any]
         if shape in ("isolate", "bridge"):
@@ -325,13 +334,14 @@ def unroll_nemesis(
         return None
     explicit: list[dict[str, Any]] = []
     for position, event in enumerate(fault_events):
-        if event["kind"] != "nemesis":
+        if event["kind"] != EventKind.NEMESIS:
             continue
         t_ms = float(event["t"])
         if not any(abs(t_ms - step) <= _TIME_TOLERANCE_MS for step in my_steps):
             continue
         action = next(
-            (later for later in fault_events[position + 1 :] if later["kind"] != "nemesis"), None
+            (later for later in fault_events[position + 1 :] if later["kind"] != EventKind.NEMESIS),
+            None,
         )
         if action is None or abs(float(action["t"]) - t_ms) > _TIME_TOLERANCE_MS:
             return None

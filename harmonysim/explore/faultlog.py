@@ -16,27 +16,13 @@ from typing import Any, Final
 
 import orjson
 
-from harmonysim.sim.events import EventKind
+from harmonysim.runlog.vocabulary import FAULT_TIMELINE_KINDS
 
 __all__ = ["FAULT_KINDS", "read_fault_events"]
 
-FAULT_KINDS: Final[tuple[EventKind, ...]] = (
-    EventKind.NEMESIS,
-    EventKind.NODE_CRASH,
-    EventKind.NODE_RESTART,
-    EventKind.NODE_PAUSE,
-    EventKind.NODE_RESUME,
-    EventKind.NET_PARTITION,
-    EventKind.NET_HEAL,
-    EventKind.NET_CLOG,
-    EventKind.NET_UNCLOG,
-    EventKind.NODE_CLOCK,
-    EventKind.LEADER_TRANSFER,
-    EventKind.FAULT_NOOP,
-    EventKind.MEMBERSHIP,
-)
+FAULT_KINDS: Final[tuple[str, ...]] = tuple(sorted(FAULT_TIMELINE_KINDS))
 
-_MARKERS: Final = tuple(f'"kind":"{kind.value}"'.encode() for kind in FAULT_KINDS)
+_MARKERS: Final = tuple(f'"kind":"{kind}"'.encode() for kind in FAULT_KINDS)
 
 
 def read_fault_events(events_path: Path) -> tuple[dict[str, Any], ...]:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from harmonysim.explore.faultlog import read_fault_events
 from harmonysim.explore.verdict import CheckStatus, RunStatus, checks_with_status, run_status
+from harmonysim.runlog.folder import RunFolder
 
 if TYPE_CHECKING:
     from harmonysim.runner import RunOutcome
@@ -133,12 +134,12 @@ def run_task(task: SeedTask) -> SeedResult:
         failed = tuple(checks_with_status(checks, CheckStatus.VIOLATION))
         unknown = tuple(checks_with_status(checks, CheckStatus.UNKNOWN))
         status = run_status(failed, unknown)
-        faults = read_fault_events(scratch_dir / "events.jsonl") if task.fault_events else ()
+        faults = read_fault_events(RunFolder(scratch_dir).events) if task.fault_events else ()
         covered: frozenset[str] = frozenset()
         if task.coverage:
             from harmonysim.explore.coverage import coverage_of_file
 
-            covered = coverage_of_file(scratch_dir / "events.jsonl")
+            covered = coverage_of_file(RunFolder(scratch_dir).events)
         kept: str | None = None
         error_text: str | None = None
         if status is not RunStatus.PASS and task.save_dir is not None:

@@ -7,10 +7,13 @@ Rules:
   record leaves its metric untouched rather than guessing.
 - ``event_kind(record)`` is the kind a record stands for.
 - ``metrics_from_events`` fills the ``ClusterMetrics`` catalogue with what the
-  log shows: roles, terms, commit/applied indexes and log length per server
+  log shows; gauges of server state are read from the one fold of the cluster
+  (``harmonysim.runlog.fold``), counters and latencies from the records: roles,
+  terms, commit/applied indexes and log length per server
   (Raft §5.1-§5.4), elections won and lost, votes granted (a new ``voted_for``
   made durable, §5.2), replication and commit latency (leader persist to
-  follower persist, and to leader commit), B+ tree structure changes and
+  follower persist, and to leader commit), B+ tree shape (as the fold counts
+  it: restores, clears and restarts included) and structure changes, and
   applied writes, messages by type, client latencies and outcomes, faults,
   hosts up (crash and pause down; recover, restart and resume up) and fsync
   latency (``disk.fsync`` to ``disk.synced``, in order per disk).
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harmonysim.obs.catalogue import ClusterMetrics
+from harmonysim.obs.integration import RaftOp, raft_span_name
 from harmonysim.obs.metrics import Registry
 from harmonysim.obs.tracing import (
     AttributeValue,
@@ -40,6 +44,14 @@ from harmonysim.obs.tracing import (
     SpanKind,
     TraceContext,
     Tracer,
+)
+from harmonysim.runlog.fold import ClusterState
+from harmonysim.runlog.vocabulary import (
+    BTREE_KINDS,
+    CLIENT_END_KINDS,
+    FAULT_KINDS,
+    HEALTH_KINDS,
+    EventKind,
 )
 
 __all__ = [
@@ -52,20 +64,6 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-
-FAULT_KINDS = (
-    "node.crash",
-    "node.restart",
-    "node.pause",
-    "node.resume",
-    "net.partition",
-    "net.heal",
-    "net.clog",
-    "net.unclog",
-    "disk.lost",
-    "node.clock",
-    "leader.transfer",
-)
 
 
 def event_kind(record: Record) -> str:
@@ -86,104 +84,126 @@ def _is_client(node: str | None) -> bool:
 
 
 @dataclass(slots=True)
-class _ServerState:
-    role: str = ""
-    leader: str | None = None
-    commit: int = 0
-    vote: tuple[int, str] | None = None
+class _Elections:
+    """What the fold does not keep: a server's election in progress and its last vote."""
+
+    role: str | None = ""
     electing: bool = False
-    nodes: int = 1
+    vote: tuple[int, str] | None = None
 
 
 def metrics_from_events(records: Iterable[Record], registry: Registry | None = None) -> Registry:
-    """Fill the metrics catalogue from an event stream (see the module docstring)."""
+    """Fill the metrics catalogue from an event stream (see the module docstring).
+
+    Gauges of server state (roles, leaders, terms, indexes, hosts up, tree shape) read
+    the one fold of the cluster state (``harmonysim.runlog.fold``) after each record
+    that changes them; counters and latencies count the records themselves.
+    """
     registry = registry if registry is not None else Registry()
     m = ClusterMetrics(registry)
-    servers: dict[str, _ServerState] = {}
+    cluster = ClusterState.initial()
+    elections: dict[str, _Elections] = {}
     messages: dict[int, tuple[str, int]] = {}  # id -> (type, sent at us)
     invoked: dict[str, tuple[str, int]] = {}  # client -> (op, invoked at us)
     leader_writes: dict[int, tuple[str, int, int]] = {}  # index -> (leader, term, persisted at us)
     fsyncs: dict[str, list[int]] = {}  # node -> start times (us) of its fsyncs in flight
 
-    def server(node: str) -> _ServerState:
-        state = servers.get(node)
+    def server(node: str) -> _Elections:
+        state = elections.get(node)
         if state is None:
-            state = servers[node] = _ServerState()
+            state = elections[node] = _Elections()
             m.btree_depth.labels(node).set(1)
             m.btree_nodes.labels(node).set(1)
         return state
+
+    def publish_role(node: str, previous_leader: str | None) -> None:
+        now = cluster.nodes[node]
+        m.set_role(node, now.role or "")
+        m.set_leader(node, now.leader, previous_leader)
+
+    def publish_tree(node: str) -> None:
+        server(node)
+        shape = cluster.nodes[node]
+        if shape.tree_depth is not None:  # unknown while down: the last value stands
+            m.btree_depth.labels(node).set(shape.tree_depth)
+        if shape.tree_nodes is not None:
+            m.btree_nodes.labels(node).set(shape.tree_nodes)
 
     for record in records:
         kind = event_kind(record)
         node: str | None = record.get("node")
         now = time_us(record)
-        if kind == "msg.send":
+        # The fold changes its node states in place: what the metrics compare with is
+        # read before the record is folded in.
+        before = cluster.nodes.get(node) if node is not None else None
+        previous_leader = before.leader if before is not None else None
+        previous_commit = before.commit_index if before is not None else 0
+        cluster.apply(record)
+        if kind == EventKind.MSG_SEND:
             message_type = str(record.get("type", "?"))
             messages[int(record["id"])] = (message_type, now)
             m.network_messages_sent.labels(str(node), message_type).inc()
-        elif kind == "msg.deliver":
+        elif kind == EventKind.MSG_DELIVER:
             sent = messages.get(int(record["id"]))
             message_type = sent[0] if sent else "?"
             m.network_messages_delivered.labels(str(node), message_type).inc()
             if sent is not None:
                 m.network_message_latency.labels(message_type).observe((now - sent[1]) / 1e6)
-        elif kind == "msg.drop":
+        elif kind == EventKind.MSG_DROP:
             sent = messages.get(int(record["id"]))
             m.network_messages_dropped.labels(
                 sent[0] if sent else "?", str(record.get("reason", "?"))
             ).inc()
-        elif kind == "msg.duplicate":
+        elif kind == EventKind.MSG_DUPLICATE:
             sent = messages.get(int(record["id"]))
             m.network_messages_duplicated.labels(sent[0] if sent else "?").inc()
-        elif kind == "client.invoke" and node is not None:
+        elif kind == EventKind.CLIENT_INVOKE and node is not None:
             invoked[node] = (str(record.get("f")), now)
-        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+        elif kind in CLIENT_END_KINDS and node is not None:
             started = invoked.pop(node, None)
             op = str(record.get("f"))
             result = kind.removeprefix("client.")
             m.client_operations.labels(op, result).inc()
             if started is not None:
                 m.client_operation_latency.labels(op, result).observe((now - started[1]) / 1e6)
-        elif kind == "client.redirect":
+        elif kind == EventKind.CLIENT_REDIRECT:
             m.client_redirects.labels(str(record.get("status"))).inc()
-        elif kind == "disk.damage" and node is not None:
+        elif kind == EventKind.DISK_DAMAGE and node is not None:
             count = record.get("records")
             m.disk_corruptions_detected.labels(node, str(record.get("file"))).inc(
                 max(1, count if isinstance(count, int) else 1)
             )
         elif kind in FAULT_KINDS:
             m.faults.labels(kind).inc()
-            if kind in ("node.crash", "node.pause") and node is not None:
-                m.node_up.labels(node).set(0)
-            elif kind in ("node.restart", "node.resume") and node is not None:
-                m.node_up.labels(node).set(1)
-            elif kind == "node.clock" and node is not None:
+            if kind in HEALTH_KINDS and node is not None:
+                m.node_up.labels(node).set(1 if cluster.nodes[node].running else 0)
+            elif kind == EventKind.NODE_CLOCK and node is not None:
                 # As of this event; between clock events the inline sampler follows drift.
                 skew_ms = float(record.get("wall_ms", 0.0)) - float(record.get("t", 0.0))
                 m.clock_skew.labels(node).set(skew_ms / 1000.0)
-            elif kind == "disk.lost" and node is not None:
+            elif kind == EventKind.DISK_LOST and node is not None:
                 fsyncs.pop(node, None)  # the fsyncs in flight never finish
-            if kind == "node.crash" and node is not None:
+            if kind == EventKind.NODE_CRASH and node is not None:
                 state = server(node)
-                m.set_role(node, "")
-                m.set_leader(node, None, state.leader)
-                state.role, state.leader, state.electing = "", None, False
+                publish_role(node, previous_leader)
+                state.role, state.electing = "", False
+            elif kind == EventKind.NODE_RESTART and node is not None:
+                publish_tree(node)
         elif node is None or _is_client(node):
             continue
-        elif kind == "raft.recover":
+        elif kind == EventKind.RAFT_RECOVER:
             m.node_up.labels(node).set(1)
             state = server(node)
-            state.commit = int(record.get("commit", 0))
-            m.raft_term.labels(node).set(int(record.get("term", 0)))
-            m.raft_commit_index.labels(node).set(state.commit)
-            m.raft_log_length.labels(node).set(int(record.get("last_index", 0)))
-            m.raft_applied_index.labels(node).set(int(record.get("snapshot_index", 0)))
-            voted_for = record.get("voted_for")
-            if voted_for is not None:
-                state.vote = (int(record.get("term", 0)), str(voted_for))
+            now_state = cluster.nodes[node]
+            m.raft_term.labels(node).set(now_state.term)
+            m.raft_commit_index.labels(node).set(now_state.commit_index)
+            m.raft_log_length.labels(node).set(now_state.last_index)
+            m.raft_applied_index.labels(node).set(now_state.applied_index)
+            if now_state.voted_for is not None:
+                state.vote = (now_state.term, now_state.voted_for)
             m.set_role(node, "follower")
             state.role = "follower"
-        elif kind == "raft.role":
+        elif kind == EventKind.RAFT_ROLE:
             state = server(node)
             role = str(record.get("role"))
             if role == "candidate":
@@ -200,15 +220,12 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                     m.raft_elections.labels(node, "lost").inc()
                 state.electing = False
             state.role = role
-            m.set_role(node, role)
+            publish_role(node, previous_leader)
             if "term" in record:
-                m.raft_term.labels(node).set(int(record["term"]))
-            leader = record.get("leader")
-            m.set_leader(node, leader, state.leader)
-            state.leader = leader
-        elif kind == "raft.term":
-            m.raft_term.labels(node).set(int(record["term"]))
-        elif kind == "raft.persist":
+                m.raft_term.labels(node).set(cluster.nodes[node].term)
+        elif kind == EventKind.RAFT_TERM:
+            m.raft_term.labels(node).set(cluster.nodes[node].term)
+        elif kind == EventKind.RAFT_PERSIST:
             state = server(node)
             term = record.get("term")
             voted_for = record.get("voted_for")
@@ -217,12 +234,10 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                 if vote != state.vote:
                     state.vote = vote
                     m.raft_votes_granted.labels(node).inc()
-            snapshot = record.get("snapshot")
-            if snapshot:
-                m.raft_log_length.labels(node).set(int(snapshot[0]))
+            if record.get("snapshot") or record.get("entries"):
+                m.raft_log_length.labels(node).set(cluster.nodes[node].last_index)
             entries = record.get("entries")
             if entries:
-                m.raft_log_length.labels(node).set(int(entries[-1][0]))
                 for index, entry_term, _ in entries:
                     if state.role == "leader":
                         leader_writes[int(index)] = (node, int(entry_term), now)
@@ -232,53 +247,41 @@ def metrics_from_events(records: Iterable[Record], registry: Registry | None = N
                             m.raft_replication_latency.labels(node).observe(
                                 (now - written[2]) / 1e6
                             )
-        elif kind == "raft.commit":
+        elif kind == EventKind.RAFT_COMMIT:
             state = server(node)
             index = int(record["index"])
             if state.role == "leader":
-                for committed in range(state.commit + 1, index + 1):
+                for committed in range(previous_commit + 1, index + 1):
                     written = leader_writes.get(committed)
                     if written is not None and written[0] == node:
                         m.raft_commit_latency.labels(node).observe((now - written[2]) / 1e6)
-            state.commit = max(state.commit, index)
-            m.raft_commit_index.labels(node).set(state.commit)
-        elif kind == "raft.apply":
-            m.raft_applied_index.labels(node).set(int(record["index"]))
+            m.raft_commit_index.labels(node).set(cluster.nodes[node].commit_index)
+        elif kind == EventKind.RAFT_APPLY:
+            m.raft_applied_index.labels(node).set(cluster.nodes[node].applied_index)
             if "f" in record:
                 m.btree_operations.labels(
                     node, str(record["f"]), str(record.get("status", "ok"))
                 ).inc()
-        elif kind == "raft.restore":
-            m.raft_applied_index.labels(node).set(int(record["index"]))
-        elif kind == "disk.fsync":
+        elif kind == EventKind.RAFT_RESTORE:
+            m.raft_applied_index.labels(node).set(cluster.nodes[node].applied_index)
+        elif kind == EventKind.DISK_FSYNC:
             fsyncs.setdefault(str(node), []).append(now)
-        elif kind == "disk.synced":
+        elif kind == EventKind.DISK_SYNCED:
             in_flight = fsyncs.get(str(node))
             if in_flight:
                 m.disk_fsync_latency.labels(str(node)).observe((now - in_flight.pop(0)) / 1e6)
-        elif kind == "raft.snapshot":
+        elif kind == EventKind.RAFT_SNAPSHOT:
             m.raft_snapshots.labels(node).inc()
-        elif kind == "btree.split":
-            state = server(node)
+        elif kind == EventKind.BTREE_SPLIT:
             m.btree_splits.labels(node, str(record.get("node_kind"))).inc()
-            state.nodes += 1
-            m.btree_nodes.labels(node).set(state.nodes)
-        elif kind == "btree.merge":
-            state = server(node)
+            publish_tree(node)
+        elif kind == EventKind.BTREE_MERGE:
             m.btree_merges.labels(node, str(record.get("node_kind"))).inc()
-            state.nodes -= 1
-            m.btree_nodes.labels(node).set(state.nodes)
-        elif kind == "btree.borrow":
+            publish_tree(node)
+        elif kind == EventKind.BTREE_BORROW:
             m.btree_borrows.labels(node, str(record.get("node_kind"))).inc()
-        elif kind == "btree.root":
-            state = server(node)
-            m.btree_depth.labels(node).set(int(record["depth"]))
-            reason = record.get("reason")
-            if reason == "root_split":
-                state.nodes += 1
-            elif reason == "root_collapse":
-                state.nodes -= 1
-            m.btree_nodes.labels(node).set(state.nodes)
+        elif kind == EventKind.BTREE_ROOT:
+            publish_tree(node)
     return registry
 
 
@@ -351,7 +354,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
         kind = event_kind(record)
         node: str | None = record.get("node")
         clock[0] = time_us(record)
-        if kind == "msg.send" and node is not None:
+        if kind == EventKind.MSG_SEND and node is not None:
             message_type = record.get("type")
             dst = str(record.get("dst"))
             operation = operations.get(node)
@@ -368,19 +371,19 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 asked = votes_asked.pop((node, dst), None)
                 if asked is not None:
                     send(record, asked)
-        elif kind == "msg.duplicate":
+        elif kind == EventKind.MSG_DUPLICATE:
             hop = hops.get(int(record["id"]))
             if hop is not None:
                 hop.arrivals_left += 1
                 hop.span.add_event("duplicate")
-        elif kind in ("msg.deliver", "msg.drop"):
+        elif kind in (EventKind.MSG_DELIVER, EventKind.MSG_DROP):
             hop = hops.get(int(record["id"]))
             if hop is None:
                 continue
             hop.arrivals_left -= 1
             if hop.arrivals_left <= 0:
                 del hops[int(record["id"])]
-            if kind == "msg.drop":
+            if kind == EventKind.MSG_DROP:
                 hop.span.add_event("drop", {"reason": str(record.get("reason"))})
                 hop.span.end()
                 continue
@@ -400,7 +403,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 votes_asked[(hop.dst, hop.src)] = hop.span.context
             elif hop.message_type == "RequestVoteResponse" and hop.dst in elections:
                 elections[hop.dst].add_event("vote response", {"voter": hop.src})
-        elif kind == "client.invoke" and node is not None:
+        elif kind == EventKind.CLIENT_INVOKE and node is not None:
             f = str(record.get("f"))
             root = tracer.start_trace(
                 f"kv.{f}",
@@ -415,7 +418,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
             )
             operations[node] = _Operation(root, node, int(record["request"]))
             by_entry[f"{node}:{int(record['request'])}"] = root.context
-        elif kind in ("client.ok", "client.fail", "client.info") and node is not None:
+        elif kind in CLIENT_END_KINDS and node is not None:
             operation = operations.pop(node, None)
             if operation is None:
                 continue
@@ -426,13 +429,13 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
             elif result == "ok":
                 operation.root.set_ok()
             operation.root.end()
-        elif kind == "client.redirect" and node in operations:
+        elif kind == EventKind.CLIENT_REDIRECT and node in operations:
             operations[node].root.add_event(
                 "redirect", {"from": str(record.get("from")), "status": str(record.get("status"))}
             )
         elif node is None or _is_client(node):
             continue
-        elif kind == "raft.role":
+        elif kind == EventKind.RAFT_ROLE:
             role = record.get("role")
             term = int(record.get("term", 0))
             if role in ("pre_candidate", "candidate"):
@@ -459,32 +462,32 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 close_election(node, "won")
             else:
                 close_election(node, "lost")
-        elif kind in ("btree.split", "btree.merge", "btree.borrow", "btree.root"):
+        elif kind in BTREE_KINDS:
             fields: dict[str, AttributeValue] = {
                 key: value if isinstance(value, int | float | bool) else str(value)
                 for key, value in record.items()
                 if key not in ("t", "seq", "kind", "node") and value is not None
             }
-            structure.setdefault(node, []).append((kind.removeprefix("btree."), fields))
-        elif kind == "raft.persist" and record.get("entries"):
+            structure.setdefault(node, []).append((kind, fields))
+        elif kind == EventKind.RAFT_PERSIST and record.get("entries"):
             for index, term, entry in record["entries"]:
                 parent = by_entry.get(str(entry))
                 if parent is not None:
                     tracer.start_span(
-                        "raft.persist",
+                        raft_span_name(RaftOp.PERSIST),
                         parent,
                         node,
                         Category.STORAGE,
                         SpanKind.INTERNAL,
                         {"raft.index": int(index), "raft.term": int(term)},
                     ).end()
-        elif kind == "raft.apply":
+        elif kind == EventKind.RAFT_APPLY:
             tree_events = structure.pop(node, [])
             parent = by_entry.get(str(record.get("entry")))
             if parent is None:
                 continue
             apply = tracer.start_span(
-                "raft.apply",
+                raft_span_name(RaftOp.APPLY),
                 parent,
                 node,
                 Category.RAFT,
@@ -508,7 +511,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 tree.add_event(name, attributes)
             tree.end()
             apply.end()
-        elif kind == "node.crash":
+        elif kind == EventKind.NODE_CRASH:
             close_election(node, "crashed")
             for key in sorted(serving):
                 if key[0] == node:

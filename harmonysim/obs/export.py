@@ -44,6 +44,7 @@ from harmonysim.obs.prometheus import openmetrics_text, prometheus_text
 from harmonysim.obs.shiviz import shiviz_lines
 from harmonysim.obs.tracing import Span
 from harmonysim.obs.zipkin import zipkin_spans
+from harmonysim.runlog.folder import RunFolder
 
 __all__ = [
     "FILE_NAMES",
@@ -54,9 +55,9 @@ __all__ = [
     "parse_formats",
 ]
 
-EVENTS = "events.jsonl"
-TRACES = "traces.otlp.jsonl"
-METRICS_SAMPLES = "metrics.jsonl"
+EVENTS = RunFolder.EVENTS
+TRACES = RunFolder.TRACES
+METRICS_SAMPLES = RunFolder.METRICS
 SPANS_PER_LINE = 512
 
 
@@ -69,16 +70,16 @@ class ExportFormat(StrEnum):
     SHIVIZ = "shiviz"
 
 
-RUN_OWN: tuple[str, ...] = (TRACES, "metrics.otlp.jsonl", "metrics.prom")
+RUN_OWN: tuple[str, ...] = (TRACES, RunFolder.METRICS_OTLP, RunFolder.METRICS_PROM)
 """Files a run writes itself (``cluster/telemetry.py``) that are also export formats."""
 
 FILE_NAMES: dict[ExportFormat, tuple[str, ...]] = {
-    ExportFormat.OTLP: (TRACES, "metrics.otlp.jsonl"),
-    ExportFormat.PERFETTO: ("trace.perfetto.json",),
-    ExportFormat.PROMETHEUS: ("metrics.prom",),
-    ExportFormat.OPENMETRICS: ("metrics.openmetrics",),
-    ExportFormat.ZIPKIN: ("zipkin.json",),
-    ExportFormat.SHIVIZ: ("shiviz.log",),
+    ExportFormat.OTLP: (TRACES, RunFolder.METRICS_OTLP),
+    ExportFormat.PERFETTO: (RunFolder.PERFETTO,),
+    ExportFormat.PROMETHEUS: (RunFolder.METRICS_PROM,),
+    ExportFormat.OPENMETRICS: (RunFolder.OPENMETRICS,),
+    ExportFormat.ZIPKIN: (RunFolder.ZIPKIN,),
+    ExportFormat.SHIVIZ: (RunFolder.SHIVIZ,),
 }
 
 
@@ -126,7 +127,7 @@ def parse_formats(names: Iterable[str]) -> list[ExportFormat]:
     return chosen
 
 
-class _RunFolder:
+class _LoadedRun:
     """Lazy access to what a run folder holds."""
 
     def __init__(self, run_dir: Path) -> None:
@@ -137,7 +138,7 @@ class _RunFolder:
         if not self.events_path.is_file():
             raise ExportError(f"{self.events_path}: missing (is {run_dir} a run folder?)")
         self.run: dict[str, Any] = {}
-        run_json = run_dir / "run.json"
+        run_json = run_dir / RunFolder.RUN
         if run_json.is_file():
             try:
                 loaded = orjson.loads(run_json.read_bytes())
@@ -263,7 +264,7 @@ def _snapshots_from_samples(path: Path) -> list[tuple[int, list[MetricFamily]]]:
     return snapshots
 
 
-def _write_otlp(folder: _RunFolder, traces_path: Path | None, metrics_path: Path | None) -> None:
+def _write_otlp(folder: _LoadedRun, traces_path: Path | None, metrics_path: Path | None) -> None:
     if traces_path is not None:
         spans = folder.spans()
         with traces_path.open("wb") as handle:
@@ -278,7 +279,7 @@ def _write_otlp(folder: _RunFolder, traces_path: Path | None, metrics_path: Path
                 handle.write(orjson.dumps(encode_metrics(families, t)) + b"\n")
 
 
-def _write(fmt: ExportFormat, folder: _RunFolder, paths: Sequence[Path | None]) -> None:
+def _write(fmt: ExportFormat, folder: _LoadedRun, paths: Sequence[Path | None]) -> None:
     """Write the format's files; a None path is one the run wrote itself (kept or copied)."""
     if fmt is ExportFormat.OTLP:
         _write_otlp(folder, paths[0], paths[1])
@@ -301,7 +302,7 @@ def _write(fmt: ExportFormat, folder: _RunFolder, paths: Sequence[Path | None]) 
                 handle.write(line + "\n")
 
 
-def _run_own(folder: _RunFolder) -> dict[str, Path]:
+def _run_own(folder: _LoadedRun) -> dict[str, Path]:
     """The files of ``RUN_OWN`` the run folder holds, written by the run (not an export)."""
     own: dict[str, Path] = {}
     for name in RUN_OWN:
@@ -326,7 +327,7 @@ def export_run(
     chosen = parse_formats(str(fmt) for fmt in formats)
     if not chosen:
         raise ExportError("no export format chosen")
-    folder = _RunFolder(run_dir)
+    folder = _LoadedRun(run_dir)
     own = _run_own(folder)
     names = [name for fmt in chosen for name in FILE_NAMES[fmt]]
     single_file = out is not None and len(names) == 1 and not out.is_dir()

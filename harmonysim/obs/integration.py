@@ -65,6 +65,7 @@ __all__ = [
     "Operation",
     "RaftOp",
     "current_instrumentation",
+    "raft_span_name",
     "record_btree_split",
     "trace_btree_operation",
     "trace_distributed_query",
@@ -92,10 +93,17 @@ class RaftOp(StrEnum):
 
 # Raft step (member or name) -> (name, span name, category): looked up per span,
 # where calling the enum and formatting the name cost more than the rest of the helper.
+
+
+def raft_span_name(op: RaftOp) -> str:
+    """The name of the span of a Raft step, inline or derived from the log: ``raft.<op>``."""
+    return f"raft.{op.value}"
+
+
 _RAFT_STEPS: dict[str, tuple[str, str, Category]] = {
     op.value: (
         op.value,
-        f"raft.{op.value}",
+        raft_span_name(op),
         Category.STORAGE if op is RaftOp.PERSIST else Category.RAFT,
     )
     for op in RaftOp

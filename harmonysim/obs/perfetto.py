@@ -22,15 +22,21 @@ Rules (Chrome "Trace Event Format", as Perfetto's JSON importer reads it):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harmonysim.obs.derive import Record, event_kind, time_us
 from harmonysim.obs.tracing import Category, Span
+from harmonysim.runlog.fold import ClusterState
+from harmonysim.runlog.vocabulary import (
+    CLIENT_END_KINDS,
+    HEALTH_KINDS,
+    EventKind,
+    servers_first_key,
+)
 
-__all__ = ["THREADS", "natural_key", "perfetto_trace"]
+__all__ = ["THREADS", "perfetto_trace"]
 
 THREADS: tuple[Category, ...] = (
     Category.CLIENT,
@@ -41,13 +47,6 @@ THREADS: tuple[Category, ...] = (
 )
 _LANE_STRIDE = 10
 _CLUSTER = "cluster"
-
-
-def natural_key(node: str) -> tuple[int, str, int]:
-    """Servers before clients, then by number: n2 < n10 < c1."""
-    match = re.fullmatch(r"([A-Za-z_]*)(\d*)", node)
-    prefix, number = (match.group(1), match.group(2)) if match else (node, "")
-    return (1 if prefix == "c" else 0, prefix, int(number) if number else -1)
 
 
 @dataclass(slots=True)
@@ -162,22 +161,24 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
                 node, Category.RAFT, f"{role} (term {term})", since, at_us, {"term": term}
             )
 
+    cluster = ClusterState.initial()  # roles, terms and commit indexes: the one fold
     for record in records:
         kind = event_kind(record)
         node = record.get("node")
         ts = time_us(record)
         end_us = max(end_us, ts)
+        cluster.apply(record)
         if node is None:
-            if kind not in ("run.start", "run.end"):
+            if kind not in (EventKind.RUN_START, EventKind.RUN_END):
                 args = {k: v for k, v in record.items() if k not in ("t", "seq", "kind", "node")}
                 builder.instant(_CLUSTER, Category.NETWORK, kind, ts, args)
             continue
         builder.pid(node)
-        if kind == "msg.send":
+        if kind == EventKind.MSG_SEND:
             message_id = int(record["id"])
             messages[message_id] = _Message(node, str(record["dst"]), str(record.get("type")), ts)
             network.setdefault((node, ts), ([], []))
-        elif kind == "msg.deliver":
+        elif kind == EventKind.MSG_DELIVER:
             message = messages.get(int(record["id"]))
             if message is None:
                 continue
@@ -185,16 +186,16 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
             flows.append((flow_id, message.src, message.sent_us, node, ts, message.type))
             network[(message.src, message.sent_us)][0].append(flow_id)
             network.setdefault((node, ts), ([], []))[1].append(flow_id)
-        elif kind in ("msg.drop", "msg.duplicate", "msg.hold"):
+        elif kind in (EventKind.MSG_DROP, EventKind.MSG_DUPLICATE, EventKind.MSG_HOLD):
             message = messages.get(int(record["id"]))
             name = kind.removeprefix("msg.")
             args = {"id": int(record["id"]), "reason": record.get("reason")}
             if message is not None:
                 name = f"{name} {message.type} {message.src}->{message.dst}"
             builder.instant(node, Category.NETWORK, name, ts, args)
-        elif kind == "client.invoke":
+        elif kind == EventKind.CLIENT_INVOKE:
             operations[node] = (record, ts)
-        elif kind in ("client.ok", "client.fail", "client.info"):
+        elif kind in CLIENT_END_KINDS:
             started = operations.pop(node, None)
             if started is not None:
                 invoke, since = started
@@ -206,20 +207,22 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
                     ts,
                     {"result": kind.removeprefix("client."), "value": record.get("value")},
                 )
-        elif kind == "client.redirect":
+        elif kind == EventKind.CLIENT_REDIRECT:
             builder.instant(node, Category.CLIENT, "redirect", ts, {"from": record.get("from")})
-        elif kind == "raft.role":
+        elif kind == EventKind.RAFT_ROLE:
             close_role(node, ts)
-            roles[node] = (str(record.get("role")), int(record.get("term", 0)), ts)
-        elif kind == "raft.recover":
-            roles[node] = ("follower", int(record.get("term", 0)), ts)
-            builder.counter(node, "term", ts, int(record.get("term", 0)))
-            builder.counter(node, "commit_index", ts, int(record.get("commit", 0)))
-        elif kind == "raft.term":
-            builder.counter(node, "term", ts, int(record["term"]))
-        elif kind == "raft.commit":
-            builder.counter(node, "commit_index", ts, int(record["index"]))
-        elif kind == "raft.apply":
+            state = cluster.nodes[node]
+            roles[node] = (str(state.role), state.term, ts)
+        elif kind == EventKind.RAFT_RECOVER:
+            state = cluster.nodes[node]
+            roles[node] = (str(state.role), state.term, ts)
+            builder.counter(node, "term", ts, state.term)
+            builder.counter(node, "commit_index", ts, state.commit_index)
+        elif kind == EventKind.RAFT_TERM:
+            builder.counter(node, "term", ts, cluster.nodes[node].term)
+        elif kind == EventKind.RAFT_COMMIT:
+            builder.counter(node, "commit_index", ts, cluster.nodes[node].commit_index)
+        elif kind == EventKind.RAFT_APPLY:
             name = f"apply {record.get('index')}"
             if "f" in record:
                 name = f"{record['f']} {record.get('key')}"
@@ -227,25 +230,25 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
         elif kind.startswith("btree."):
             args = {k: v for k, v in record.items() if k not in ("t", "seq", "kind", "node")}
             builder.instant(node, Category.BTREE, kind, ts, args)
-        elif kind in ("raft.snapshot", "raft.restore"):
+        elif kind in (EventKind.RAFT_SNAPSHOT, EventKind.RAFT_RESTORE):
             builder.instant(node, Category.RAFT, kind, ts, {"index": record.get("index")})
-        elif kind == "disk.fsync":
+        elif kind == EventKind.DISK_FSYNC:
             fsyncs.setdefault(node, []).append(ts)
-        elif kind == "disk.synced":
+        elif kind == EventKind.DISK_SYNCED:
             pending = fsyncs.get(node)
             if pending:
                 builder.slice(
                     node, Category.STORAGE, "fsync", pending.pop(0), ts, {"ops": record.get("ops")}
                 )
-        elif kind in ("node.crash", "node.restart", "node.pause", "node.resume", "disk.lost"):
-            if kind == "node.crash":
+        elif kind in HEALTH_KINDS or kind == EventKind.DISK_LOST:
+            if kind == EventKind.NODE_CRASH:
                 close_role(node, ts)
                 fsyncs.pop(node, None)
             builder.instant(node, Category.RAFT, kind, ts)
 
-    for node in sorted(roles, key=natural_key):
+    for node in sorted(roles, key=servers_first_key):
         close_role(node, end_us)
-    for node in sorted(operations, key=natural_key):
+    for node in sorted(operations, key=servers_first_key):
         invoke, since = operations[node]
         builder.slice(
             node, Category.CLIENT, f"{invoke.get('f')} {invoke.get('key')}", since, end_us
@@ -254,7 +257,7 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
     # Network slices: one per (node, microsecond), each holding its flow ends.
     flow_ends: dict[tuple[str, int], tuple[int, int]] = {}
     for (node, ts), (sends, receives) in sorted(
-        network.items(), key=lambda item: (item[0][1], natural_key(item[0][0]))
+        network.items(), key=lambda item: (item[0][1], servers_first_key(item[0][0]))
     ):
         if not sends and not receives:
             continue
@@ -279,7 +282,7 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
         builder.slice(span.node, span.category, span.name, span.start_us, end, span_args)
 
     # Final pids in natural node order (the cluster is 0), then metadata naming them.
-    nodes = sorted((node for node in builder.pids if node != _CLUSTER), key=natural_key)
+    nodes = sorted((node for node in builder.pids if node != _CLUSTER), key=servers_first_key)
     numbering = {_CLUSTER: 0, **{node: index + 1 for index, node in enumerate(nodes)}}
     pid_map = {builder.pids[node]: numbering[node] for node in builder.pids}
     metadata: list[dict[str, Any]] = []

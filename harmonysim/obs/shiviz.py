@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import orjson
 
 from harmonysim.obs.derive import Record, event_kind
-from harmonysim.obs.perfetto import natural_key
+from harmonysim.runlog.vocabulary import EventKind, servers_first_key
 
 __all__ = ["SHIVIZ_REGEX", "shiviz_lines"]
 
@@ -35,20 +35,24 @@ def _json(value: object) -> str:
 
 
 _LOCAL: dict[str, Callable[[Record], str]] = {
-    "raft.role": lambda r: f"role {r.get('role')} term {r.get('term')} leader {r.get('leader')}",
-    "raft.commit": lambda r: f"commit {r.get('index')} (term {r.get('term')})",
-    "btree.split": lambda r: (
+    EventKind.RAFT_ROLE: lambda r: (
+        f"role {r.get('role')} term {r.get('term')} leader {r.get('leader')}"
+    ),
+    EventKind.RAFT_COMMIT: lambda r: f"commit {r.get('index')} (term {r.get('term')})",
+    EventKind.BTREE_SPLIT: lambda r: (
         f"btree split {r.get('node_kind')} {r.get('tree_node')} at {r.get('separator')}"
     ),
-    "btree.merge": lambda r: f"btree merge {r.get('node_kind')} {r.get('tree_node')}",
-    "client.invoke": lambda r: f"invoke {r.get('f')} {r.get('key')} {_json(r.get('value'))}",
-    "client.ok": lambda r: f"ok {r.get('f')} {r.get('key')} {_json(r.get('value'))}",
-    "client.fail": lambda r: f"fail {r.get('f')} {r.get('key')}",
-    "client.info": lambda r: f"info {r.get('f')} {r.get('key')}",
-    "node.crash": lambda r: "crash",
-    "node.restart": lambda r: "restart",
-    "node.pause": lambda r: "pause",
-    "node.resume": lambda r: "resume",
+    EventKind.BTREE_MERGE: lambda r: f"btree merge {r.get('node_kind')} {r.get('tree_node')}",
+    EventKind.CLIENT_INVOKE: lambda r: (
+        f"invoke {r.get('f')} {r.get('key')} {_json(r.get('value'))}"
+    ),
+    EventKind.CLIENT_OK: lambda r: f"ok {r.get('f')} {r.get('key')} {_json(r.get('value'))}",
+    EventKind.CLIENT_FAIL: lambda r: f"fail {r.get('f')} {r.get('key')}",
+    EventKind.CLIENT_INFO: lambda r: f"info {r.get('f')} {r.get('key')}",
+    EventKind.NODE_CRASH: lambda r: "crash",
+    EventKind.NODE_RESTART: lambda r: "restart",
+    EventKind.NODE_PAUSE: lambda r: "pause",
+    EventKind.NODE_RESUME: lambda r: "resume",
 }
 
 
@@ -66,7 +70,7 @@ def shiviz_lines(records: Iterable[Record]) -> Iterator[str]:
                 if value > clock.get(other, 0):
                     clock[other] = value
         clock[node] = clock.get(node, 0) + 1
-        ordered = {key: clock[key] for key in sorted(clock, key=natural_key)}
+        ordered = {key: clock[key] for key in sorted(clock, key=servers_first_key)}
         return orjson.dumps(ordered).decode()
 
     for record in records:
@@ -76,19 +80,19 @@ def shiviz_lines(records: Iterable[Record]) -> Iterator[str]:
         kind = event_kind(record)
         t = record["t"]
         stamp = f"{float(t):.3f}"
-        if kind == "msg.send":
+        if kind == EventKind.MSG_SEND:
             text = tick(node)
             carried[int(record["id"])] = (dict(clocks[node]), str(record.get("type")))
             what = f"send {record.get('type')} to {record.get('dst')} (#{record['id']})"
             yield f"{node} {text} {stamp} {what}"
-        elif kind == "msg.deliver":
+        elif kind == EventKind.MSG_DELIVER:
             sent = carried.get(int(record["id"]))
             if sent is None:
                 continue
             text = tick(node, sent[0])
             what = f"deliver {sent[1]} from {record.get('src')} (#{record['id']})"
             yield f"{node} {text} {stamp} {what}"
-        elif kind == "msg.drop":
+        elif kind == EventKind.MSG_DROP:
             sent = carried.get(int(record["id"]))
             kind_name = sent[1] if sent else "message"
             what = f"drop {kind_name} #{record['id']} ({record.get('reason')})"

@@ -1,8 +1,8 @@
-"""The event log: the closed vocabulary of simulated events, and its streaming, hashed record.
+"""The event log: the streaming, hashed record of simulated events.
 
 Rules:
-- ``EventKind`` is the one place event kinds are defined. Every record written by
-  any layer uses one of these kinds; checkers, exporters and plots read them.
+- Every record written by any layer uses one of the kinds of ``EventKind``, defined
+  in ``harmonysim.runlog.vocabulary`` (re-exported here for the writers).
 - A record is a flat JSON object: ``t`` (virtual milliseconds, printed with exactly
   three decimals since the clock counts whole microseconds), ``seq`` (0-based
   position in the log), ``kind``, ``node`` (the node or client the event happened
@@ -20,81 +20,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from harmonysim.runlog.vocabulary import EventKind, EventRecord
+
 __all__ = ["EventKind", "EventLog", "EventRecord"]
-
-EventRecord = dict[str, Any]
-
-
-class EventKind(StrEnum):
-    """Every kind of simulated event, grouped by the layer that emits it."""
-
-    # run lifecycle
-    RUN_START = "run.start"
-    RUN_END = "run.end"
-    # network (sim/network.py)
-    MSG_SEND = "msg.send"
-    MSG_DELIVER = "msg.deliver"
-    MSG_DROP = "msg.drop"
-    MSG_DUPLICATE = "msg.duplicate"
-    MSG_HOLD = "msg.hold"
-    # timers and nodes (sim/node.py)
-    TIMER = "timer"
-    NODE_CRASH = "node.crash"
-    NODE_RESTART = "node.restart"
-    NODE_PAUSE = "node.pause"
-    NODE_RESUME = "node.resume"
-    NODE_CLOCK = "node.clock"  # a node's clock changed rate or its wall clock stepped
-    # network faults (sim/faults.py)
-    NET_PARTITION = "net.partition"
-    NET_HEAL = "net.heal"
-    NET_CLOG = "net.clog"
-    NET_UNCLOG = "net.unclog"
-    NEMESIS = "nemesis"
-    # a scheduled or nemesis fault that found nothing to do (sim/faults.py), with why
-    FAULT_NOOP = "fault.noop"
-    # membership changes requested by faults (cluster/membership.py): one event per step
-    MEMBERSHIP = "membership"
-    # a leadership transfer (thesis §3.10) asked of the leader by a fault (sim/faults.py)
-    LEADER_TRANSFER = "leader.transfer"
-    # disks (sim/disk.py)
-    DISK_FSYNC = "disk.fsync"
-    DISK_SYNCED = "disk.synced"
-    DISK_LOST = "disk.lost"
-    # a storage fault (sim/disk.py): corrupt, torn, misdirect, eio, slow, with its target
-    DISK_FAULT = "disk.fault"
-    # a server read back records that failed their checksum or could not be read
-    # (cluster/server.py), with what it did about them (repair, truncate, halt)
-    DISK_DAMAGE = "disk.damage"
-    # a server whose disk lost entries holds the leader's log again (raft/node.py, Repair)
-    RAFT_REPAIRED = "raft.repaired"
-    # the Raft core, as its server sees it (cluster/server.py)
-    RAFT_ROLE = "raft.role"
-    RAFT_TERM = "raft.term"
-    RAFT_COMMIT = "raft.commit"
-    RAFT_APPLY = "raft.apply"
-    RAFT_PERSIST = "raft.persist"
-    RAFT_RECOVER = "raft.recover"
-    RAFT_SNAPSHOT = "raft.snapshot"
-    RAFT_RESTORE = "raft.restore"
-    RAFT_CONFIG = "raft.config"
-    # the B+ tree state machine (cluster/state_machine.py)
-    BTREE_SPLIT = "btree.split"
-    BTREE_MERGE = "btree.merge"
-    BTREE_BORROW = "btree.borrow"
-    BTREE_ROOT = "btree.root"
-    # clients (cluster/client.py); the history is these, Jepsen style
-    CLIENT_INVOKE = "client.invoke"
-    CLIENT_OK = "client.ok"
-    CLIENT_FAIL = "client.fail"
-    CLIENT_INFO = "client.info"
-    CLIENT_SEND = "client.send"
-    CLIENT_REDIRECT = "client.redirect"
 
 
 class EventLog:

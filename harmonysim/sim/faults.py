@@ -361,7 +361,7 @@ class FaultInjector:
         if not sim_node.up:
             self._noop("crash", node, "the node is already down", notes)
             return False
-        self.counts["node.crash"] = self.counts.get("node.crash", 0) + 1
+        self.counts[EventKind.NODE_CRASH.value] = self.counts.get(EventKind.NODE_CRASH.value, 0) + 1
         sim_node.crash(notes)
         return True
 
@@ -371,7 +371,9 @@ class FaultInjector:
         if sim_node.up:
             self._noop("restart", node, "the node is up", notes)
             return False
-        self.counts["node.restart"] = self.counts.get("node.restart", 0) + 1
+        self.counts[EventKind.NODE_RESTART.value] = (
+            self.counts.get(EventKind.NODE_RESTART.value, 0) + 1
+        )
         sim_node.restart(notes)
         return True
 
@@ -382,7 +384,7 @@ class FaultInjector:
             reason = "the node is down" if not sim_node.up else "the node is already paused"
             self._noop("pause", node, reason, notes)
             return False
-        self.counts["node.pause"] = self.counts.get("node.pause", 0) + 1
+        self.counts[EventKind.NODE_PAUSE.value] = self.counts.get(EventKind.NODE_PAUSE.value, 0) + 1
         sim_node.pause(notes)
         return True
 
@@ -393,7 +395,9 @@ class FaultInjector:
             reason = "the node is down" if not sim_node.up else "the node is not paused"
             self._noop("resume", node, reason, notes)
             return False
-        self.counts["node.resume"] = self.counts.get("node.resume", 0) + 1
+        self.counts[EventKind.NODE_RESUME.value] = (
+            self.counts.get(EventKind.NODE_RESUME.value, 0) + 1
+        )
         sim_node.resume(notes)
         return True
 

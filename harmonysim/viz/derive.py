@@ -42,14 +42,21 @@ each function applies to the event vocabulary (``harmonysim.sim.events``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from harmonysim.btree.observer import StructureReason
 from harmonysim.raft import Role
-from harmonysim.sim.events import EventKind, EventRecord
+from harmonysim.runlog.fold import ClusterState, Health
+from harmonysim.runlog.vocabulary import (
+    HEALTH_KINDS,
+    SERVER_KINDS,
+    EventKind,
+    EventRecord,
+    natural_key,
+)
 from harmonysim.viz.records import HistoryRow, PlotInputError
 
 __all__ = [
@@ -103,20 +110,14 @@ _ROOT = EventKind.BTREE_ROOT.value
 _RUN_END = EventKind.RUN_END.value
 _RUN_START = EventKind.RUN_START.value
 _MEMBERSHIP = EventKind.MEMBERSHIP.value
-
-_SERVER_KINDS = frozenset(
-    {_ROLE, _TERM, _COMMIT, _RECOVER, _CRASH, _RESTART, _PAUSE, _RESUME, _SPLIT, _MERGE, _ROOT}
-)
-
-
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort key that puts n2 before n10."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+_ROLE_KINDS = frozenset({_ROLE, _RECOVER, _CRASH, _RESTART})
+_COMMIT_KINDS = frozenset({_COMMIT, _RECOVER, _CRASH})
+_TREE_KINDS = frozenset({_SPLIT, _MERGE, _ROOT, _CRASH, _RESTART})
 
 
 def event_nodes(events: Iterable[EventRecord]) -> tuple[str, ...]:
     """The server ids that appear in server-side records, in natural order."""
-    seen = {record["node"] for record in events if record["kind"] in _SERVER_KINDS}
+    seen = {record["node"] for record in events if record["kind"] in SERVER_KINDS}
     return tuple(sorted((node for node in seen if isinstance(node, str)), key=natural_key))
 
 
@@ -149,6 +150,9 @@ class Outage(StrEnum):
     PAUSED = "paused"
 
 
+_OUTAGES = {Health.DOWN: Outage.DOWN, Health.PAUSED: Outage.PAUSED}
+
+
 @dataclass(frozen=True, slots=True)
 class OutageSpan:
     node: str
@@ -179,6 +183,7 @@ def role_spans(
     events: Iterable[EventRecord], nodes: Sequence[str], end_ms: float
 ) -> list[RoleSpan]:
     """Role spans of every node in ``nodes``, ordered by node then time."""
+    cluster = ClusterState.initial(nodes)
     current: dict[str, tuple[Role, int, float] | None] = {
         node: (Role.FOLLOWER, 0, 0.0) for node in nodes
     }
@@ -191,29 +196,27 @@ def role_spans(
         current[node] = None
 
     for record in events:
-        node = record["node"]
-        if node not in current:
-            continue
         kind = record["kind"]
-        t_ms = float(record["t"])
-        if kind == _ROLE:
-            close(node, t_ms)
+        node = record["node"]
+        if kind == _ROLE and node in current:
             try:
-                role = Role(record["role"])
+                Role(record["role"])
             except ValueError:
                 raise PlotInputError(f"unknown Raft role {record['role']!r}") from None
-            current[node] = (role, int(record["term"]), t_ms)
-        elif kind == _RECOVER:
+        cluster.apply(record)
+        if node not in current or kind not in _ROLE_KINDS:
+            continue
+        t_ms = float(record["t"])
+        state = cluster.nodes[node]
+        if kind == _RECOVER:
             # Read back from disk as the (re)started node's process begins: a follower.
             span = current[node]
             if span is None or span[2] == t_ms:
-                current[node] = (Role.FOLLOWER, int(record["term"]), t_ms)
-        elif kind == _CRASH:
-            close(node, t_ms)
-        elif kind == _RESTART:
-            close(node, t_ms)
-            previous = spans[node][-1].term if spans[node] else 0
-            current[node] = (Role.FOLLOWER, previous, t_ms)
+                current[node] = (Role.FOLLOWER, state.term, t_ms)
+            continue
+        close(node, t_ms)
+        if state.role is not None:  # a crash leaves the node without a role
+            current[node] = (Role(state.role), state.term, t_ms)
     for node in nodes:
         close(node, end_ms)
     return [span for node in nodes for span in spans[node]]
@@ -223,31 +226,30 @@ def outage_spans(
     events: Iterable[EventRecord], nodes: Sequence[str], end_ms: float
 ) -> list[OutageSpan]:
     """Down and paused spans, ordered by start time (then node order)."""
+    cluster = ClusterState.initial(nodes)
     known = set(nodes)
-    down_since: dict[str, float] = {}
-    paused_since: dict[str, float] = {}
+    since: dict[str, tuple[Outage, float]] = {}
     spans: list[OutageSpan] = []
     for record in events:
+        cluster.apply(record)
         node = record["node"]
-        if node not in known:
+        if record["kind"] not in HEALTH_KINDS or node not in known:
             continue
-        kind = record["kind"]
         t_ms = float(record["t"])
-        if kind == _CRASH:
-            if node in paused_since:
-                spans.append(OutageSpan(node, Outage.PAUSED, paused_since.pop(node), t_ms))
-            down_since.setdefault(node, t_ms)
-        elif kind == _RESTART and node in down_since:
-            spans.append(OutageSpan(node, Outage.DOWN, down_since.pop(node), t_ms))
-        elif kind == _PAUSE:
-            paused_since.setdefault(node, t_ms)
-        elif kind == _RESUME and node in paused_since:
-            spans.append(OutageSpan(node, Outage.PAUSED, paused_since.pop(node), t_ms))
+        outage = _OUTAGES.get(cluster.nodes[node].health)
+        open_span = since.get(node)
+        if open_span is not None and open_span[0] is outage:
+            continue
+        if open_span is not None:
+            spans.append(OutageSpan(node, open_span[0], open_span[1], t_ms))
+            del since[node]
+        if outage is not None:
+            since[node] = (outage, t_ms)
     order = {node: index for index, node in enumerate(nodes)}
-    for node in sorted(down_since, key=order.__getitem__):
-        spans.append(OutageSpan(node, Outage.DOWN, down_since[node], end_ms))
-    for node in sorted(paused_since, key=order.__getitem__):
-        spans.append(OutageSpan(node, Outage.PAUSED, paused_since[node], end_ms))
+    for outage in (Outage.DOWN, Outage.PAUSED):
+        for node in sorted(since, key=order.__getitem__):
+            if since[node][0] is outage:
+                spans.append(OutageSpan(node, outage, since[node][1], end_ms))
     spans.sort(key=lambda span: (span.start_ms, order[span.node]))
     return spans
 
@@ -257,25 +259,23 @@ def outside_spans(
 ) -> list[OutsideSpan]:
     """When each server was outside the committed configuration, ordered by start time
     (then node order); nothing when the run changed no membership."""
+    cluster = ClusterState.initial()
     since: dict[str, float] = {}
     spans: list[OutsideSpan] = []
     for record in events:
         kind = record["kind"]
-        if kind == _RUN_START:
-            members = record.get("members")
-            if members is not None:
-                t_ms = float(record["t"])
-                for node in nodes:
-                    if node not in members:
-                        since.setdefault(node, t_ms)
-        elif kind == _MEMBERSHIP and record.get("result") == "committed":
-            voters = set(record.get("voters", ()))
-            t_ms = float(record["t"])
-            for node in nodes:
-                if node in voters and node in since:
-                    spans.append(OutsideSpan(node, since.pop(node), t_ms))
-                elif node not in voters and node not in since:
-                    since[node] = t_ms
+        if kind != _RUN_START and kind != _MEMBERSHIP:
+            continue
+        cluster.apply(record)
+        members = cluster.members
+        if members is None:
+            continue
+        t_ms = float(record["t"])
+        for node in nodes:
+            if node in members and node in since:
+                spans.append(OutsideSpan(node, since.pop(node), t_ms))
+            elif node not in members and node not in since:
+                since[node] = t_ms
     order = {node: index for index, node in enumerate(nodes)}
     for node in sorted(since, key=order.__getitem__):
         spans.append(OutsideSpan(node, since[node], end_ms))
@@ -309,23 +309,17 @@ def commit_series(
     events: Iterable[EventRecord], nodes: Sequence[str], end_ms: float
 ) -> list[CommitSeries]:
     """One commit-index step series per node in ``nodes``, extended to ``end_ms``."""
+    cluster = ClusterState.initial(nodes)
     times: dict[str, list[float]] = {node: [0.0] for node in nodes}
     values: dict[str, list[int | None]] = {node: [0] for node in nodes}
     for record in events:
+        cluster.apply(record)
         node = record["node"]
-        if node not in times:
+        if node not in times or record["kind"] not in _COMMIT_KINDS:
             continue
-        kind = record["kind"]
-        t_ms = float(record["t"])
-        if kind == _COMMIT:
-            times[node].append(t_ms)
-            values[node].append(int(record["index"]))
-        elif kind == _RECOVER:
-            times[node].append(t_ms)
-            values[node].append(int(record.get("commit", 0)))
-        elif kind == _CRASH:
-            times[node].append(t_ms)
-            values[node].append(None)
+        state = cluster.nodes[node]
+        times[node].append(float(record["t"]))
+        values[node].append(None if state.health is Health.DOWN else state.commit_index)
     series: list[CommitSeries] = []
     for node in nodes:
         node_times, node_values = times[node], values[node]
@@ -424,19 +418,19 @@ class ClogSpan:
 
 
 def clog_spans(events: Iterable[EventRecord], end_ms: float) -> list[ClogSpan]:
+    cluster = ClusterState.initial()
     since: dict[tuple[str, str], float] = {}
     spans: list[ClogSpan] = []
     for record in events:
         kind = record["kind"]
-        if kind not in (_CLOG, _UNCLOG):
+        if kind != _CLOG and kind != _UNCLOG:
             continue
+        cluster.apply(record)
         t_ms = float(record["t"])
-        for pair in record.get("links", ()):
-            link = (str(pair[0]), str(pair[1]))
-            if kind == _CLOG:
-                since.setdefault(link, t_ms)
-            elif link in since:
-                spans.append(ClogSpan(link[0], link[1], since.pop(link), t_ms))
+        for link in sorted(set(since) - cluster.clogged):
+            spans.append(ClogSpan(link[0], link[1], since.pop(link), t_ms))
+        for link in sorted(cluster.clogged - set(since)):
+            since[link] = t_ms
     for link in sorted(since, key=lambda pair: (natural_key(pair[0]), natural_key(pair[1]))):
         spans.append(ClogSpan(link[0], link[1], since[link], end_ms))
     spans.sort(key=lambda span: (span.start_ms, natural_key(span.src), natural_key(span.dst)))
@@ -648,55 +642,26 @@ def tree_samples(
     events: Iterable[EventRecord], nodes: Sequence[str], end_ms: float
 ) -> dict[str, list[TreeSample]]:
     """Per node, the tree shape after every structural change, extended to ``end_ms``."""
+    cluster = ClusterState.initial(nodes)
     samples: dict[str, list[TreeSample]] = {node: [TreeSample(0.0, 1, 1, 0, 0)] for node in nodes}
     for record in events:
-        node = record["node"]
-        series = samples.get(node)
-        if series is None:
-            continue
+        cluster.apply(record)
+        series = samples.get(record["node"])
         kind = record["kind"]
-        last = series[-1]
-        t_ms = float(record["t"])
-        count = last.node_count
-        if kind == _SPLIT:
-            series.append(
-                TreeSample(
-                    t_ms,
-                    last.depth,
-                    None if count is None else count + 1,
-                    last.splits + 1,
-                    last.merges,
-                )
+        if series is None or kind not in _TREE_KINDS:
+            continue
+        shape = cluster.nodes[record["node"]]
+        restored = kind == _ROOT and record.get("reason") == StructureReason.RESTORE
+        series.append(
+            TreeSample(
+                float(record["t"]),
+                shape.tree_depth,
+                shape.tree_nodes,
+                shape.splits,
+                shape.merges,
+                restored,
             )
-        elif kind == _MERGE:
-            series.append(
-                TreeSample(
-                    t_ms,
-                    last.depth,
-                    None if count is None else count - 1,
-                    last.splits,
-                    last.merges + 1,
-                )
-            )
-        elif kind == _ROOT:
-            reason = record.get("reason")
-            depth = int(record["depth"])
-            restored = False
-            if reason == "root_split":
-                count = None if count is None else count + 1
-            elif reason == "root_collapse":
-                count = None if count is None else count - 1
-            elif reason == "clear":
-                count = 1
-            elif reason == "restore":
-                recorded = record.get("node_count")
-                count = int(recorded) if recorded is not None else None
-                restored = True
-            series.append(TreeSample(t_ms, depth, count, last.splits, last.merges, restored))
-        elif kind == _CRASH:
-            series.append(TreeSample(t_ms, None, None, last.splits, last.merges))
-        elif kind == _RESTART:
-            series.append(TreeSample(t_ms, 1, 1, last.splits, last.merges))
+        )
     for series in samples.values():
         last = series[-1]
         if last.t_ms < end_ms:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.sim.events import EventKind, EventRecord
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ __all__ = [
     "read_run_info",
 ]
 
-EVENTS_FILE = "events.jsonl"
-HISTORY_FILE = "history.jsonl"
+EVENTS_FILE = RunFolder.EVENTS
+HISTORY_FILE = RunFolder.HISTORY
 
 HistoryRow = dict[str, Any]
 """One row of ``history.jsonl``: process, type, f, key, value, time, index."""

@@ -5,11 +5,10 @@ Rules:
   recorded run feeds its ``events.jsonl`` once, a live run feeds records as the
   simulation makes them. Queries read only what was fed, so both modes share it.
 - It only reads what the run recorded: it never steps a Raft core or a network.
-  The cluster state at virtual time ``t`` is the fold of the state-changing
-  events (roles, terms, commits, applies, persists, node health, partitions and
-  clogs) up to ``t``. A copy of that state is kept every ``CHECKPOINT_EVERY``
-  state events, so a query replays at most that many records: the slider stays
-  fast on runs of hundreds of thousands of events.
+  The cluster state at virtual time ``t`` is the fold (``harmonysim.runlog.fold``)
+  of the state-changing events up to ``t``. A copy of that state is kept every
+  ``CHECKPOINT_EVERY`` state events, so a query replays at most that many records:
+  the slider stays fast on runs of hundreds of thousands of events.
 - A node's stable log is rebuilt from its ``raft.persist`` records the way its
   disk changed: new entries replace any suffix from their first index (Raft
   §5.3), an installed snapshot discards the log up to its index, a compaction
@@ -25,14 +24,23 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from harmonysim.sim.events import EventKind, EventRecord
+from harmonysim.runlog.fold import STATE_KINDS, ClusterState, Health, NodeState
+from harmonysim.runlog.folder import RunFolder
+from harmonysim.runlog.vocabulary import (
+    BTREE_KINDS,
+    FAULT_RECORD_KINDS,
+    HEALTH_KINDS,
+    EventKind,
+    EventRecord,
+    natural_key,
+)
 
 __all__ = [
     "CHECKPOINT_EVERY",
@@ -49,17 +57,9 @@ __all__ = [
 CHECKPOINT_EVERY = 256
 """State events between two stored copies of the cluster state."""
 
-RUN_FILE = "run.json"
-EVENTS_FILE = "events.jsonl"
-HISTORY_FILE = "history.jsonl"
-
-
-class Health(StrEnum):
-    """Whether a node's host runs: the faults layer crashes, restarts, pauses and resumes it."""
-
-    UP = "up"
-    DOWN = "down"
-    PAUSED = "paused"
+RUN_FILE = RunFolder.RUN
+EVENTS_FILE = RunFolder.EVENTS
+HISTORY_FILE = RunFolder.HISTORY
 
 
 class Outcome(StrEnum):
@@ -71,223 +71,7 @@ class Outcome(StrEnum):
     INFO = "info"
 
 
-@dataclass(slots=True)
-class NodeState:
-    """One server as its events describe it at some instant."""
-
-    role: str = "follower"
-    term: int = 0
-    leader: str | None = None
-    voted_for: str | None = None
-    commit_index: int = 0
-    applied_index: int = 0
-    last_index: int = 0
-    snapshot_index: int = 0
-    health: Health = Health.UP
-
-    def copy(self) -> NodeState:
-        return NodeState(
-            self.role,
-            self.term,
-            self.leader,
-            self.voted_for,
-            self.commit_index,
-            self.applied_index,
-            self.last_index,
-            self.snapshot_index,
-            self.health,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "term": self.term,
-            "leader": self.leader,
-            "voted_for": self.voted_for,
-            "commit_index": self.commit_index,
-            "applied_index": self.applied_index,
-            "last_index": self.last_index,
-            "snapshot_index": self.snapshot_index,
-            "health": self.health.value,
-        }
-
-
-@dataclass(slots=True)
-class ClusterState:
-    """The whole cluster at one instant: every server, the cut links and the clogged links."""
-
-    t_ms: float
-    seq: int
-    nodes: dict[str, NodeState]
-    cut: set[tuple[str, str]] = field(default_factory=set)
-    clogged: set[tuple[str, str]] = field(default_factory=set)
-    partition: str | None = None
-
-    def copy(self) -> ClusterState:
-        return ClusterState(
-            self.t_ms,
-            self.seq,
-            {node: state.copy() for node, state in self.nodes.items()},
-            set(self.cut),
-            set(self.clogged),
-            self.partition,
-        )
-
-    @property
-    def leader(self) -> str | None:
-        """The up node that leads in the highest term, if any (two may believe it briefly)."""
-        best: tuple[int, str] | None = None
-        for node in sorted(self.nodes):
-            state = self.nodes[node]
-            if state.role == "leader" and state.health is Health.UP:
-                candidate = (state.term, node)
-                if best is None or candidate[0] > best[0]:
-                    best = candidate
-        return best[1] if best is not None else None
-
-    def apply(self, record: EventRecord) -> None:
-        """Fold one state-changing record into this state (the transition table below)."""
-        self.t_ms = float(record["t"])
-        self.seq = int(record["seq"])
-        handler = _TRANSITIONS.get(record["kind"])
-        if handler is not None:
-            handler(self, record)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t_ms": self.t_ms,
-            "seq": self.seq,
-            "leader": self.leader,
-            "nodes": [{"id": node, **self.nodes[node].to_json()} for node in sorted(self.nodes)],
-            "cut": [list(link) for link in sorted(self.cut)],
-            "clogged": [list(link) for link in sorted(self.clogged)],
-            "partition": self.partition,
-        }
-
-    # -- transitions --------------------------------------------------------------------
-
-    def _node(self, record: EventRecord) -> NodeState:
-        node = str(record["node"])
-        state = self.nodes.get(node)
-        if state is None:
-            state = self.nodes[node] = NodeState()
-        return state
-
-    def _role(self, record: EventRecord) -> None:
-        state = self._node(record)
-        state.role = str(record["role"])
-        state.term = int(record["term"])
-        state.leader = record.get("leader")
-
-    def _term(self, record: EventRecord) -> None:
-        state = self._node(record)
-        state.term = int(record["term"])
-        state.voted_for = record.get("voted_for")
-
-    def _commit(self, record: EventRecord) -> None:
-        self._node(record).commit_index = int(record["index"])
-
-    def _apply_entry(self, record: EventRecord) -> None:
-        self._node(record).applied_index = int(record["index"])
-
-    def _persist(self, record: EventRecord) -> None:
-        state = self._node(record)
-        snapshot = record.get("snapshot")
-        if snapshot is not None:
-            state.snapshot_index = int(snapshot[0])
-            state.last_index = int(snapshot[0])
-        entries = record.get("entries")
-        if entries:
-            state.last_index = int(entries[-1][0])
-
-    def _recover(self, record: EventRecord) -> None:
-        state = self._node(record)
-        state.role = "follower"
-        state.leader = None
-        state.term = int(record["term"])
-        state.voted_for = record.get("voted_for")
-        state.commit_index = int(record["commit"])
-        state.snapshot_index = int(record["snapshot_index"])
-        state.applied_index = int(record["snapshot_index"])
-        state.last_index = int(record["last_index"])
-
-    def _restore(self, record: EventRecord) -> None:
-        state = self._node(record)
-        state.snapshot_index = int(record["index"])
-        state.applied_index = int(record["index"])
-
-    def _compact(self, record: EventRecord) -> None:
-        self._node(record).snapshot_index = int(record["index"])
-
-    def _crash(self, record: EventRecord) -> None:
-        state = self._node(record)
-        state.health = Health.DOWN
-        state.leader = None
-
-    def _restart(self, record: EventRecord) -> None:
-        self._node(record).health = Health.UP
-
-    def _pause(self, record: EventRecord) -> None:
-        self._node(record).health = Health.PAUSED
-
-    def _resume(self, record: EventRecord) -> None:
-        self._node(record).health = Health.UP
-
-    def _partition(self, record: EventRecord) -> None:
-        self.cut = {(str(a), str(b)) for a, b in record.get("cut", [])}
-        self.partition = str(record.get("shape", "partition"))
-
-    def _heal(self, record: EventRecord) -> None:
-        self.cut = set()
-        self.partition = None
-
-    def _clog(self, record: EventRecord) -> None:
-        self.clogged |= {(str(a), str(b)) for a, b in record.get("links", [])}
-
-    def _unclog(self, record: EventRecord) -> None:
-        self.clogged -= {(str(a), str(b)) for a, b in record.get("links", [])}
-
-
-_TRANSITIONS: dict[str, Any] = {
-    EventKind.RAFT_ROLE: ClusterState._role,
-    EventKind.RAFT_TERM: ClusterState._term,
-    EventKind.RAFT_COMMIT: ClusterState._commit,
-    EventKind.RAFT_APPLY: ClusterState._apply_entry,
-    EventKind.RAFT_PERSIST: ClusterState._persist,
-    EventKind.RAFT_RECOVER: ClusterState._recover,
-    EventKind.RAFT_RESTORE: ClusterState._restore,
-    EventKind.RAFT_SNAPSHOT: ClusterState._compact,
-    EventKind.NODE_CRASH: ClusterState._crash,
-    EventKind.NODE_RESTART: ClusterState._restart,
-    EventKind.NODE_PAUSE: ClusterState._pause,
-    EventKind.NODE_RESUME: ClusterState._resume,
-    EventKind.NET_PARTITION: ClusterState._partition,
-    EventKind.NET_HEAL: ClusterState._heal,
-    EventKind.NET_CLOG: ClusterState._clog,
-    EventKind.NET_UNCLOG: ClusterState._unclog,
-}
-"""Event kind -> how it changes the cluster state; kinds not listed leave it alone."""
-
-_FAULT_KINDS = frozenset(
-    {
-        EventKind.NODE_CRASH,
-        EventKind.NODE_RESTART,
-        EventKind.NODE_PAUSE,
-        EventKind.NODE_RESUME,
-        EventKind.NET_PARTITION,
-        EventKind.NET_HEAL,
-        EventKind.NET_CLOG,
-        EventKind.NET_UNCLOG,
-        EventKind.NEMESIS,
-        EventKind.DISK_LOST,
-        EventKind.NODE_CLOCK,
-        EventKind.LEADER_TRANSFER,
-        EventKind.FAULT_NOOP,
-    }
-)
-_TREE_KINDS = frozenset(
-    {EventKind.BTREE_SPLIT, EventKind.BTREE_MERGE, EventKind.BTREE_BORROW, EventKind.BTREE_ROOT}
-)
+_LIFECYCLE_KINDS = HEALTH_KINDS | {EventKind.RAFT_ROLE, EventKind.RAFT_RECOVER}
 _CLIENT_END = {
     EventKind.CLIENT_OK: Outcome.OK,
     EventKind.CLIENT_FAIL: Outcome.FAIL,
@@ -402,8 +186,8 @@ class RunIndex:
     def __init__(self, run_info: dict[str, Any], nodes: Iterable[str]) -> None:
         self.run_info = run_info
         self.lock = threading.RLock()
-        initial = {node: NodeState() for node in sorted(nodes)}
-        self._state = ClusterState(0.0, -1, initial)
+        self._state = ClusterState.initial(sorted(nodes))
+        initial = self._state.nodes
         self._state_events: list[EventRecord] = []
         self._state_times: list[float] = []
         self._checkpoints: list[ClusterState] = [self._state.copy()]
@@ -412,6 +196,9 @@ class RunIndex:
         self.finished = False
         self.kind_counts: dict[str, int] = {}
         self.roles: list[EventRecord] = []
+        # Roles, recoveries, crashes, restarts, pauses and resumes: what the role and
+        # health timelines fold (harmonysim.viz.derive.role_spans, outage_spans).
+        self.lifecycle: list[EventRecord] = []
         # run.start (its initial members) and membership requests, for who is outside
         # the configuration when (harmonysim.viz.derive.outside_spans)
         self.membership: list[EventRecord] = []
@@ -438,7 +225,7 @@ class RunIndex:
 
     @property
     def clients(self) -> list[str]:
-        return sorted({op.client for op in self.ops}, key=_natural_key)
+        return sorted({op.client for op in self.ops}, key=natural_key)
 
     def feed(self, record: EventRecord) -> None:
         """Add one event record (they must arrive in log order)."""
@@ -447,14 +234,16 @@ class RunIndex:
         self.event_count += 1
         self.end_ms = max(self.end_ms, t_ms)
         self.kind_counts[kind] = self.kind_counts.get(kind, 0) + 1
-        if kind in _TRANSITIONS:
+        if kind in STATE_KINDS:
             self._state.apply(record)
             self._state_events.append(record)
             self._state_times.append(t_ms)
             if len(self._state_events) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.append(self._state.copy())
-        if kind in _FAULT_KINDS:
+        if kind in FAULT_RECORD_KINDS:
             self.faults.append(record)
+        if kind in _LIFECYCLE_KINDS:
+            self.lifecycle.append(record)
         handler = _INDEXERS.get(kind)
         if handler is not None:
             handler(self, record, t_ms)
@@ -657,16 +446,9 @@ _INDEXERS: dict[str, Any] = {
     EventKind.CLIENT_FAIL: RunIndex._on_client_end,
     EventKind.CLIENT_INFO: RunIndex._on_client_end,
     EventKind.CLIENT_REDIRECT: RunIndex._on_redirect,
-    **{kind: RunIndex._on_tree for kind in sorted(_TREE_KINDS)},
+    **{kind: RunIndex._on_tree for kind in sorted(BTREE_KINDS)},
 }
 """Event kind -> which per-kind index it extends."""
-
-
-def _natural_key(name: str) -> tuple[str, int]:
-    """``c2`` before ``c10``: the prefix, then the number."""
-    stripped = name.rstrip("0123456789")
-    digits = len(name) - len(stripped)
-    return (stripped, int(name[len(stripped) :]) if digits else -1)
 
 
 def server_ids(run_info: dict[str, Any]) -> list[str]:

@@ -29,14 +29,15 @@ from harmonysim.obs.catalogue import ClusterMetrics
 from harmonysim.obs.metrics import MetricType, Registry, Sample
 from harmonysim.obs.otlp import MetricFamily, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
+from harmonysim.runlog.folder import RunFolder
 from harmonysim.web.catalog import RunCatalog, RunEntry
 
 __all__ = ["CONTENT_TYPE", "DASHBOARD_PREFIX", "recorded_families", "render_metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DASHBOARD_PREFIX = "harmonysim_dashboard_"
-METRICS_SAMPLES_FILE = "metrics.jsonl"
-EVENTS_FILE = "events.jsonl"
+METRICS_SAMPLES_FILE = RunFolder.METRICS
+EVENTS_FILE = RunFolder.EVENTS
 
 
 def _catalogue() -> Registry:

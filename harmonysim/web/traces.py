@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from harmonysim.runlog.folder import RunFolder
+from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.web.index import ClientOp, Outcome, RunIndex
 
 __all__ = [
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-OTLP_FILE = "traces.otlp.jsonl"
+OTLP_FILE = RunFolder.TRACES
 NANOS_PER_MS = 1_000_000
 
 
@@ -215,7 +217,7 @@ class DerivedTraceSource:
             if t_ms < op.start_ms or t_ms > end_ms + 1000.0:
                 continue
             node = str(record["node"])
-            if record["kind"] == "raft.persist":
+            if record["kind"] == EventKind.RAFT_PERSIST:
                 position = next(
                     (int(i) for i, _, name in record["entries"] if name == op.trace_id), None
                 )

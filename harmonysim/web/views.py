@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harmonysim.viz.derive import outside_spans
-from harmonysim.web.index import ClientOp, Health, LogEntry, RunIndex
+from harmonysim.runlog.vocabulary import EventKind
+from harmonysim.viz.derive import outage_spans, outside_spans, role_spans
+from harmonysim.web.index import ClientOp, LogEntry, RunIndex
 
 __all__ = [
     "history_payload",
@@ -39,16 +40,16 @@ def _clamp(index: RunIndex, t_ms: float) -> float:
 def _fault_label(record: dict[str, Any]) -> str:
     kind = str(record["kind"])
     node = record.get("node")
-    if kind == "net.partition":
+    if kind == EventKind.NET_PARTITION:
         shape = record.get("shape", "")
         target = record.get("target") or record.get("groups") or ""
         return f"partition {shape} {target}".strip()
-    if kind in ("net.clog", "net.unclog"):
+    if kind in (EventKind.NET_CLOG, EventKind.NET_UNCLOG):
         links = record.get("links", [])
         return f"{kind.split('.')[1]} {len(links)} link(s)"
-    if kind == "nemesis":
+    if kind == EventKind.NEMESIS:
         return f"nemesis {record.get('fault', '')}"
-    if kind == "node.clock":
+    if kind == EventKind.NODE_CLOCK:
         if record.get("after"):
             return f"{node} clock reset"
         change = (
@@ -59,11 +60,11 @@ def _fault_label(record: dict[str, Any]) -> str:
             else "strobe"
         )
         return f"{node} clock {change}"
-    if kind == "leader.transfer":
+    if kind == EventKind.LEADER_TRANSFER:
         return f"transfer {node} -> {record.get('to')}"
-    if kind == "fault.noop":
+    if kind == EventKind.FAULT_NOOP:
         return f"no-op {record.get('fault')}: {record.get('reason')}"
-    if kind == "disk.lost":
+    if kind == EventKind.DISK_LOST:
         return f"{node} lost {record.get('ops', 0)} unsynced disk op(s)"
     verb = kind.split(".")[-1]
     return f"{verb} {node}" if node else verb
@@ -148,46 +149,31 @@ def timeline_payload(index: RunIndex) -> dict[str, Any]:
     configuration (thesis §4.1), and each term's leader."""
     with index.lock:
         end_ms = index.end_ms
-        roles: dict[str, list[dict[str, Any]]] = {node: [] for node in index.nodes}
-        open_role: dict[str, dict[str, Any]] = {}
-        leaders: list[dict[str, Any]] = []
-        for record in index.roles:
-            node = str(record["node"])
-            t_ms = float(record["t"])
-            previous = open_role.get(node)
-            if previous is not None:
-                previous["end_ms"] = t_ms
-            interval = {
-                "start_ms": t_ms,
-                "end_ms": end_ms,
-                "role": record["role"],
-                "term": record["term"],
-            }
-            roles.setdefault(node, []).append(interval)
-            open_role[node] = interval
-            if record["role"] == "leader":
-                leaders.append({"t_ms": t_ms, "term": record["term"], "leader": node})
-        health: dict[str, list[dict[str, Any]]] = {node: [] for node in index.nodes}
-        open_health: dict[str, dict[str, Any]] = {}
-        changes = {
-            "node.crash": Health.DOWN,
-            "node.pause": Health.PAUSED,
-            "node.restart": Health.UP,
-            "node.resume": Health.UP,
-        }
-        for record in index.faults:
-            kind = str(record["kind"])
-            if kind not in changes:
-                continue
-            node = str(record["node"])
-            t_ms = float(record["t"])
-            current = open_health.pop(node, None)
-            if current is not None:
-                current["end_ms"] = t_ms
-            if changes[kind] is not Health.UP:
-                interval = {"start_ms": t_ms, "end_ms": end_ms, "health": changes[kind].value}
-                health.setdefault(node, []).append(interval)
-                open_health[node] = interval
+        nodes = index.nodes
+        roles: dict[str, list[dict[str, Any]]] = {node: [] for node in nodes}
+        for role in role_spans(index.lifecycle, nodes, end_ms):
+            roles[role.node].append(
+                {
+                    "start_ms": role.start_ms,
+                    "end_ms": role.end_ms,
+                    "role": role.role.value,
+                    "term": role.term,
+                }
+            )
+        leaders = [
+            {"t_ms": float(record["t"]), "term": record["term"], "leader": str(record["node"])}
+            for record in index.roles
+            if record["role"] == "leader"
+        ]
+        health: dict[str, list[dict[str, Any]]] = {node: [] for node in nodes}
+        for outage in outage_spans(index.lifecycle, nodes, end_ms):
+            health[outage.node].append(
+                {
+                    "start_ms": outage.start_ms,
+                    "end_ms": outage.end_ms,
+                    "health": outage.outage.value,
+                }
+            )
         outside: dict[str, list[dict[str, float]]] = {node: [] for node in index.nodes}
         for span in outside_spans(index.membership, index.nodes, end_ms):
             outside[span.node].append({"start_ms": span.start_ms, "end_ms": span.end_ms})

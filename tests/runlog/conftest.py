@@ -1,0 +1,51 @@
+"""A short run with every kind of state change the fold knows, made once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harmonysim.runlog.folder import RunFolder
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import parse_scenario
+from harmonysim.sim.events import read_events
+
+CHURN = """
+name: fold-churn
+seed: 5
+duration: 6s
+cluster: {nodes: 5, btree: {order: 4}, raft: {snapshot_threshold: 60}}
+network: {latency: {distribution: lognormal, mean: 4ms, p99: 20ms}, loss: 0.01}
+workload: {clients: 4, rate: 150/s, mix: {get: 0.3, put: 0.4, delete: 0.2, cas: 0.1},
+           keys: {count: 80, distribution: uniform}}
+faults:
+  - {at: 1s, crash: n2}
+  - {at: 1500ms, partition: {isolate: leader}}
+  - {at: 2500ms, heal: all}
+  - {at: 2600ms, clog: {from: n3, to: n4, both_ways: true}}
+  - {at: 3s, restart: n2}
+  - {at: 3200ms, pause: n5}
+  - {at: 3500ms, unclog: all}
+  - {at: 3800ms, resume: n5}
+  - {at: 4s, remove: n4}
+  - {at: 5s, add: n4}
+"""
+
+
+def make_run(text: str, root: Path) -> RunFolder:
+    scenario = parse_scenario(text, source="<test>")
+    folder = RunFolder(root / scenario.name)
+    run_scenario(scenario, folder.path)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def churn_run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    return make_run(CHURN, tmp_path_factory.mktemp("fold"))
+
+
+@pytest.fixture(scope="session")
+def churn_events(churn_run: RunFolder) -> list[dict[str, Any]]:
+    return read_events(churn_run.events)
