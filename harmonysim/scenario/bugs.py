@@ -115,6 +115,10 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "make the borrowed key the separator when a B+ tree leaf borrows from its right "
             "sibling, so that key routes to the wrong leaf"
         ),
+        "btree_scan_skips_leaf_boundary": (
+            "resume an ascending range scan at the second key of each leaf it moves on to, "
+            "so a scan that crosses a leaf boundary misses a key"
+        ),
     }
 )
 """Bug name -> one-line description, in library order."""

@@ -99,6 +99,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "election_timer_on_stale_append",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
+        "btree_scan_skips_leaf_boundary",
     )
     assert tuple(BUG_DESCRIPTIONS) == KNOWN_BUGS
     assert all(description and "\n" not in description for description in BUG_DESCRIPTIONS.values())
