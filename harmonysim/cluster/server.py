@@ -30,7 +30,8 @@ Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
 their Ready is durable), ``read_without_read_index`` (a server that believes it is
 the leader serves reads from its own state at once), ``ticks_on_wall_clock`` (the
-timers and the lease run on the node's wall clock instead of its monotonic clock).
+timers and the lease run on the node's wall clock instead of its monotonic clock), and
+two storage ones (below).
 
 Storage faults (``sim/disk.py``; "Protocol-Aware Recovery for Consensus-Based Storage",
 Alagappan et al., FAST 2018): a restart reads every record back with its checksum. A log
@@ -50,7 +51,11 @@ cache (PostgreSQL's "fsyncgate"), so the server fails-stop and is restarted afte
 ``action: restart``).
 Every detection is a ``disk.damage`` event and counts in
 ``harmonysim_disk_corruptions_detected_total``. The bug ``truncate_at_damaged_entry``
-truncates the log at the damaged entry and carries on as if it never had the rest.
+truncates the log at the damaged entry and carries on as if it never had the rest. The bug
+``refuse_start_on_torn_log`` (logcabin/logcabin#191) takes a damaged log record -- at a
+restart, most often the last record of an append the crash tore -- as fatal: the server
+stops (``disk.damage`` with ``action: halt``) as on a damaged hard state, though what it
+lost was never acknowledged or can be had again from the leader.
 
 Time: the server tells the core every whole tick of its node's monotonic clock that
 passed (``_catch_up_clock``), on each tick timer and as the node resumes from a pause,
@@ -215,6 +220,7 @@ class KVServer:
         self._last_tick_us = 0  # local time of the last tick the core was told of
         self.bugs = frozenset(scenario.bugs)
         self._bug_wall_clock = "ticks_on_wall_clock" in self.bugs
+        self._bug_refuse_torn_log = "refuse_start_on_torn_log" in self.bugs
         self.snapshot_threshold = settings.snapshot_threshold
         # The scenario schema converts and validates the ticks (scenario.model.duration_ticks).
         election_ticks_min, election_ticks_max = settings.election_timeout_ticks
@@ -354,6 +360,12 @@ class KVServer:
             first = stored[0].index
         held_last = max(held_last, first + len(stored) - 1)
         bad = len(stored) - cut
+        if self._bug_refuse_torn_log and not snapshot_problems:
+            # The bug (logcabin/logcabin#191): a torn log record is taken as fatal.
+            reason = log_problems[0].reason if log_problems else "misplaced"
+            self._detected(LOG, reason, bad, "halt")
+            self._halt("a log record is damaged (torn by the crash); refusing to start")
+            return None, None, [], 0
         if not snapshot_problems:
             self._detected(
                 LOG,

@@ -108,6 +108,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "stale term included, so a deposed leader that hears no answers keeps its old "
             "followers from electing a successor (goraft/raft#58)"
         ),
+        "refuse_start_on_torn_log": (
+            "take a log record torn by a crash (it fails its checksum at the restart) as fatal "
+            "and refuse to start, instead of dropping the tail no one counted on, so a second "
+            "failure leaves no majority (logcabin/logcabin#191)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),
