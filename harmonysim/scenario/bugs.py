@@ -113,6 +113,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "and refuse to start, instead of dropping the tail no one counted on, so a second "
             "failure leaves no majority (logcabin/logcabin#191)"
         ),
+        "removal_while_change_pending": (
+            "accept a membership removal while an earlier change is uncommitted, so a cut-off "
+            "leader asked to remove servers shrinks its configuration until its minority is a "
+            "majority, and commits beside the real leader (RedisLabs/redisraft#17)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

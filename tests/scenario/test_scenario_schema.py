@@ -98,6 +98,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "read_round_kept_across_terms",
         "election_timer_on_stale_append",
         "refuse_start_on_torn_log",
+        "removal_while_change_pending",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
         "btree_scan_skips_leaf_boundary",
