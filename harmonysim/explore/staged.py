@@ -78,6 +78,9 @@ STAGED: Final = MappingProxyType(
         # RedisLabs/redisraft#17: n1, cut off with n2, takes two removals at once and
         # commits in {n1, n2, n3} beside the majority's leader.
         "removal_while_change_pending": Stage("removals-cut-off", 1, "raft_safety"),
+        # canonical/raft#199: n2, restarted after compaction, refuses its own log; after
+        # the leader's crash n3 is alone, and no leader is elected.
+        "log_start_ignores_snapshot": Stage("snapshot-restart", 1, "liveness"),
         # The tree's structure is intact; only a scan's answer shows the skipped key.
         "btree_scan_skips_leaf_boundary": Stage("btree-scans", 1, "linearizability"),
     }

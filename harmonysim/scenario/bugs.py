@@ -118,6 +118,11 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "leader asked to remove servers shrinks its configuration until its minority is a "
             "majority, and commits beside the real leader (RedisLabs/redisraft#17)"
         ),
+        "log_start_ignores_snapshot": (
+            "at a restart, number a log that holds only entries written after the last "
+            "snapshot from 1, not from the snapshot's index + 1, and refuse to start when it "
+            "then ends behind the snapshot (canonical/raft#199)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

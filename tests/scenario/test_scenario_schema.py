@@ -99,6 +99,7 @@ def test_bug_library_is_complete_and_described() -> None:
         "election_timer_on_stale_append",
         "refuse_start_on_torn_log",
         "removal_while_change_pending",
+        "log_start_ignores_snapshot",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
         "btree_scan_skips_leaf_boundary",
