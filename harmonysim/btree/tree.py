@@ -36,7 +36,10 @@ Rules of this file:
   guarded line: ``"btree_merge_drops_key"`` (a leaf merge copies the absorbed leaf from
   its second key on, the recorded length still counting the first) and
   ``"btree_borrow_wrong_separator"`` (a leaf that borrows from its right sibling makes the
-  borrowed key the separator, so that key routes to the sibling it left).
+  borrowed key the separator, so that key routes to the sibling it left). And one in the
+  range scan: ``"btree_scan_skips_leaf_boundary"`` (an ascending range scan that crosses
+  into the next leaf resumes at that leaf's second key, skipping its first; iteration over
+  the whole tree, which snapshots use, is not affected).
 """
 
 from __future__ import annotations
@@ -74,7 +77,17 @@ BUG_MERGE_DROPS_KEY = "btree_merge_drops_key"
 BUG_BORROW_WRONG_SEPARATOR = "btree_borrow_wrong_separator"
 """Bug switch: a leaf borrowing from its right sibling sets the wrong separator."""
 
-KNOWN_BUGS = frozenset({BUG_SPLIT_LOSES_KEY, BUG_MERGE_DROPS_KEY, BUG_BORROW_WRONG_SEPARATOR})
+BUG_SCAN_SKIPS_LEAF_BOUNDARY = "btree_scan_skips_leaf_boundary"
+"""Bug switch: a range scan skips the first key of each leaf it moves on to."""
+
+KNOWN_BUGS = frozenset(
+    {
+        BUG_SPLIT_LOSES_KEY,
+        BUG_MERGE_DROPS_KEY,
+        BUG_BORROW_WRONG_SEPARATOR,
+        BUG_SCAN_SKIPS_LEAF_BOUNDARY,
+    }
+)
 """Bug names this module implements; other ``btree_`` names are rejected as typos."""
 
 BUG_PREFIX = "btree_"
@@ -104,6 +117,7 @@ class BPlusTree(MutableMapping[K, V]):
         "_next_node_id",
         "_node_count",
         "_root",
+        "_scan_resume_at",
         "_split_key_loss",
         "observer",
     )
@@ -127,6 +141,8 @@ class BPlusTree(MutableMapping[K, V]):
         self._split_key_loss = 1 if BUG_SPLIT_LOSES_KEY in bugs else 0
         self._merge_key_loss = 1 if BUG_MERGE_DROPS_KEY in bugs else 0
         self._borrow_wrong_separator = BUG_BORROW_WRONG_SEPARATOR in bugs
+        # Where a range scan resumes in each following leaf: 0, or 1 under the bug.
+        self._scan_resume_at = 1 if BUG_SCAN_SKIPS_LEAF_BOUNDARY in bugs else 0
         self.observer = observer
         self._next_node_id = 1
         root: Leaf[K, V] = Leaf([], [], self._new_node_id())
@@ -668,7 +684,7 @@ class BPlusTree(MutableMapping[K, V]):
         """
         if reverse:
             return self._backward(minimum, maximum, inclusive, False)
-        return self._forward(minimum, maximum, inclusive, False)
+        return self._forward(minimum, maximum, inclusive, False, self._scan_resume_at)
 
     def irange_items(
         self,
@@ -680,7 +696,7 @@ class BPlusTree(MutableMapping[K, V]):
         """Like :meth:`irange` but yields ``(key, value)`` pairs."""
         if reverse:
             return self._backward(minimum, maximum, inclusive, True)
-        return self._forward(minimum, maximum, inclusive, True)
+        return self._forward(minimum, maximum, inclusive, True, self._scan_resume_at)
 
     items_range = irange_items
 
@@ -723,8 +739,10 @@ class BPlusTree(MutableMapping[K, V]):
         maximum: K | None,
         inclusive: tuple[bool, bool],
         with_values: bool,
+        resume_at: int = 0,
     ) -> Iterator[Any]:
-        """Ascending range: the part in the first leaf now, later leaves lazily."""
+        """Ascending range: the part in the first leaf now, later leaves lazily, each
+        from position ``resume_at`` (0; 1 under ``btree_scan_skips_leaf_boundary``)."""
         if minimum is None:
             leaf = self._first
             start = 0
@@ -745,29 +763,37 @@ class BPlusTree(MutableMapping[K, V]):
                 return iter(keys[start:stop])
             return chain(
                 keys[start:],
-                chain.from_iterable(self._forward_slices(leaf, maximum, inclusive[1], False)),
+                chain.from_iterable(
+                    self._forward_slices(leaf, maximum, inclusive[1], False, resume_at)
+                ),
             )
         head = zip(keys[start:stop], leaf.values[start:stop], strict=True)
         if ends_here:
             return head
         return chain(
-            head, chain.from_iterable(self._forward_slices(leaf, maximum, inclusive[1], True))
+            head,
+            chain.from_iterable(self._forward_slices(leaf, maximum, inclusive[1], True, resume_at)),
         )
 
     @staticmethod
     def _forward_slices(
-        leaf: Leaf[K, V], maximum: K | None, include_maximum: bool, with_values: bool
+        leaf: Leaf[K, V],
+        maximum: K | None,
+        include_maximum: bool,
+        with_values: bool,
+        resume_at: int = 0,
     ) -> Iterator[Iterable[Any]]:
-        """The in-range part of each leaf after ``leaf``, one leaf per step."""
+        """The in-range part of each leaf after ``leaf``, one leaf per step, each read
+        from position ``resume_at`` (0 but under the bug switch)."""
         high_bisect = bisect_right if include_maximum else bisect_left
         following = leaf.next
         while following is not None:
             keys = following.keys
             stop = len(keys) if maximum is None else high_bisect(keys, maximum)
             if with_values:
-                yield zip(keys[:stop], following.values[:stop], strict=True)
+                yield zip(keys[resume_at:stop], following.values[resume_at:stop], strict=True)
             else:
-                yield keys[:stop]
+                yield keys[resume_at:stop]
             if stop < len(keys):
                 return
             following = following.next

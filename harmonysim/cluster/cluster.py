@@ -52,6 +52,10 @@ class Cluster:
             self.leader,
             lambda node_id: self.server(node_id),
             scenario.cluster.raft.heartbeat_interval_ms,
+            wait_for_commit=(
+                scenario.cluster.membership is None
+                or scenario.cluster.membership.wait == "committed"
+            ),
         )
         applied = self.membership.config_applied
         self.disk_diagnoses: list[dict[str, Any]] = []  # servers a damaged disk stopped

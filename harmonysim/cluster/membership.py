@@ -9,6 +9,13 @@ Rules:
 - Requests are served one at a time, in the order their faults fire: the next one
   starts when the previous one has an outcome (the core accepts one change at a time
   anyway; serving them in order keeps a later request from racing an earlier one).
+  With ``cluster.membership.wait: accepted`` the operator does not wait for a change
+  to commit: a request ends ``accepted`` as soon as a leader took the proposal, and the
+  next one is asked at once, as a script driving a fire-and-forget admin command does
+  (Jepsen's membership nemesis). The core's one-change rule alone then keeps changes
+  apart: a proposal the leader refuses ends ``refused`` with the reason, as an error
+  the script logs before it goes on (with no leader to ask, or while a server to be
+  added is caught up, it waits as below).
 - Every ``retry_ms`` (the heartbeat interval) while a request is open, the driver finds
   the leader with the world's leader oracle (up, believes it leads, highest term). With
   none, or while that node is paused, it waits. A ``leader`` target means the leader
@@ -27,8 +34,10 @@ Rules:
   which the run summary and the checkers use.
 - Each step is one ``membership`` event (node null): ``requested``, ``waiting`` (with a
   reason, logged when the reason changes), ``proposed`` (leader, index, term),
-  ``committed`` (index, term, voters), ``unchanged``, ``refused`` (removing the last
-  member), ``unfinished`` (still open at the end of the run).
+  ``committed`` (index, term, voters), ``accepted`` (leader, index, term: the
+  operator moves on without waiting), ``unchanged``, ``refused`` (removing the last
+  member; or, not waiting for commits, a proposal the leader refused), ``unfinished``
+  (still open at the end of the run).
 """
 
 from __future__ import annotations
@@ -70,8 +79,11 @@ class MembershipDriver:
         leader: Any,
         server: Any,
         retry_ms: float,
+        *,
+        wait_for_commit: bool = True,
     ) -> None:
         self.world = world
+        self._wait_for_commit = wait_for_commit
         self._leader = leader  # () -> node id or None
         self._server = server  # node id -> KVServer or None
         self.retry_us = max(1, round(retry_ms * 1000.0))
@@ -154,6 +166,10 @@ class MembershipDriver:
         target = request.target or (leader if request.ref == LEADER else request.ref)
         voters = raft.voters
         done = target in voters if request.op == "add" else target not in voters
+        if done and not self._wait_for_commit:
+            request.target = target
+            self._finish("unchanged", {"voters": list(voters)})
+            return
         if done:
             if raft.config_index > raft.commit_index:
                 self._wait(request, "the change is not committed yet")
@@ -185,7 +201,8 @@ class MembershipDriver:
             return
         index = server.propose_membership(request.op, target)
         if index is None:
-            if request.op == "add" and target in raft.catching_up:
+            catching_up = request.op == "add" and target in raft.catching_up
+            if catching_up:
                 reason = "catching up the new server first (thesis §4.2.1)"
             elif raft.config_index > raft.commit_index:
                 reason = "another change is not committed yet"
@@ -193,12 +210,20 @@ class MembershipDriver:
                 reason = "the leader has not committed an entry of its term yet"
             else:
                 reason = "the leader refused"
+            if not self._wait_for_commit and not catching_up:
+                request.target = target
+                self._finish("refused", {"reason": reason, "leader": leader})
+                return
             self._wait(request, reason)
             return
         request.target = target
         request.proposed = True
         request.reason = None
-        self._emit(request, "proposed", {"leader": leader, "index": index, "term": raft.term})
+        proposal = {"leader": leader, "index": index, "term": raft.term}
+        if not self._wait_for_commit:
+            self._finish("accepted", proposal)
+            return
+        self._emit(request, "proposed", proposal)
         self._later(request)
 
     def _wait(self, request: _Request, reason: str) -> None:

@@ -30,7 +30,8 @@ Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
 their Ready is durable), ``read_without_read_index`` (a server that believes it is
 the leader serves reads from its own state at once), ``ticks_on_wall_clock`` (the
-timers and the lease run on the node's wall clock instead of its monotonic clock).
+timers and the lease run on the node's wall clock instead of its monotonic clock), and
+three storage ones (below).
 
 Storage faults (``sim/disk.py``; "Protocol-Aware Recovery for Consensus-Based Storage",
 Alagappan et al., FAST 2018): a restart reads every record back with its checksum. A log
@@ -50,7 +51,14 @@ cache (PostgreSQL's "fsyncgate"), so the server fails-stop and is restarted afte
 ``action: restart``).
 Every detection is a ``disk.damage`` event and counts in
 ``harmonysim_disk_corruptions_detected_total``. The bug ``truncate_at_damaged_entry``
-truncates the log at the damaged entry and carries on as if it never had the rest.
+truncates the log at the damaged entry and carries on as if it never had the rest. The bug
+``refuse_start_on_torn_log`` (logcabin/logcabin#191) takes a damaged log record -- at a
+restart, most often the last record of an append the crash tore -- as fatal: the server
+stops (``disk.damage`` with ``action: halt``) as on a damaged hard state, though what it
+lost was never acknowledged or can be had again from the leader.
+``log_start_ignores_snapshot`` (canonical/raft#199) numbers a log that holds only
+entries written after the last snapshot from 1 at a restart; behind the snapshot, it is
+refused as corrupt (``disk.damage``, reason ``behind_snapshot``, ``action: halt``).
 
 Time: the server tells the core every whole tick of its node's monotonic clock that
 passed (``_catch_up_clock``), on each tick timer and as the node resumes from a pause,
@@ -215,6 +223,8 @@ class KVServer:
         self._last_tick_us = 0  # local time of the last tick the core was told of
         self.bugs = frozenset(scenario.bugs)
         self._bug_wall_clock = "ticks_on_wall_clock" in self.bugs
+        self._bug_refuse_torn_log = "refuse_start_on_torn_log" in self.bugs
+        self._bug_log_from_one = "log_start_ignores_snapshot" in self.bugs
         self.snapshot_threshold = settings.snapshot_threshold
         # The scenario schema converts and validates the ticks (scenario.model.duration_ticks).
         election_ticks_min, election_ticks_max = settings.election_timeout_ticks
@@ -348,12 +358,25 @@ class KVServer:
             self._detected(SNAPSHOT, snapshot_problems[0].reason, 1, "repair")
             snapshot, cut = None, 0
         if cut is None:
+            if (
+                self._bug_log_from_one
+                and snapshot is not None
+                and stored
+                and stored[0].index == snapshot.index + 1
+            ):
+                return self._load_from_one(hard_state, snapshot, stored)
             return hard_state, snapshot, stored, repair_until if repair_until > held_last else 0
         first = snapshot.index + 1 if snapshot is not None else 1
         if stored and cut > 0:
             first = stored[0].index
         held_last = max(held_last, first + len(stored) - 1)
         bad = len(stored) - cut
+        if self._bug_refuse_torn_log and not snapshot_problems:
+            # The bug (logcabin/logcabin#191): a torn log record is taken as fatal.
+            reason = log_problems[0].reason if log_problems else "misplaced"
+            self._detected(LOG, reason, bad, "halt")
+            self._halt("a log record is damaged (torn by the crash); refusing to start")
+            return None, None, [], 0
         if not snapshot_problems:
             self._detected(
                 LOG,
@@ -373,6 +396,25 @@ class KVServer:
         disk.write(REPAIR, repair_until)  # durable before the damaged suffix is dropped
         disk.fsync()
         return hard_state, snapshot, stored[:cut], repair_until
+
+    def _load_from_one(
+        self, hard_state: HardState | None, snapshot: Snapshot, stored: list[Entry]
+    ) -> tuple[HardState | None, Snapshot | None, list[Entry], int]:
+        """The bug ``log_start_ignores_snapshot`` (canonical/raft#199, fixed by #218): a log
+        holding only entries written after the last snapshot (libraft's open segments,
+        whose entries carry no index) is numbered from 1, not from the snapshot's index + 1.
+        Ending behind the snapshot, it is refused as corrupt and the server never starts;
+        otherwise its entries load at the wrong indexes."""
+        last = len(stored)
+        if last < snapshot.index:
+            self._detected(LOG, "behind_snapshot", 0, "halt")
+            self._halt(
+                f"last entry on disk has index {last}, which is behind last snapshot's "
+                f"index {snapshot.index}"
+            )
+            return None, None, [], 0
+        renumbered = [replace(entry, index=position + 1) for position, entry in enumerate(stored)]
+        return hard_state, snapshot, renumbered, 0
 
     @staticmethod
     def _first_bad_position(

@@ -72,6 +72,17 @@ STAGED: Final = MappingProxyType(
         # goraft/raft#58: a deposed leader's stale heartbeats restart the followers' election
         # timers: no follower campaigns once its real leader is gone.
         "election_timer_on_stale_append": Stage("deposed-leader-one-way", 1, "liveness"),
+        # logcabin/logcabin#191: a torn log tail stops n2 for good; after the leader's
+        # crash n3 is alone, and no leader is elected.
+        "refuse_start_on_torn_log": Stage("torn-log", 51, "liveness"),
+        # RedisLabs/redisraft#17: n1, cut off with n2, takes two removals at once and
+        # commits in {n1, n2, n3} beside the majority's leader.
+        "removal_while_change_pending": Stage("removals-cut-off", 1, "raft_safety"),
+        # canonical/raft#199: n2, restarted after compaction, refuses its own log; after
+        # the leader's crash n3 is alone, and no leader is elected.
+        "log_start_ignores_snapshot": Stage("snapshot-restart", 1, "liveness"),
+        # The tree's structure is intact; only a scan's answer shows the skipped key.
+        "btree_scan_skips_leaf_boundary": Stage("btree-scans", 1, "linearizability"),
     }
 )
 """Bug name -> its staged run, in library order."""

@@ -172,6 +172,7 @@ class RaftNode:
         self._bug_read_round_kept = Bug.READ_ROUND_KEPT_ACROSS_TERMS.value in bugs
         self._read_round_seen = 0  # only under that bug: the highest round of any leader
         self._bug_timer_on_stale_append = Bug.ELECTION_TIMER_ON_STALE_APPEND.value in bugs
+        self._bug_removal_while_pending = Bug.REMOVAL_WHILE_CHANGE_PENDING.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -444,8 +445,9 @@ class RaftNode:
         change = ConfigOp(op)
         if self._role is not Role.LEADER or self._transfer_target is not None:
             return None
-        if self._config_indices and self._config_indices[-1] > self._log.committed:
-            return None
+        pending = bool(self._config_indices) and self._config_indices[-1] > self._log.committed
+        if pending and not (self._bug_removal_while_pending and change is ConfigOp.REMOVE):
+            return None  # the bug (RedisLabs/redisraft#17) lets removals through
         if not self._committed_in_current_term() and not self._bug_early_config_change:
             return None
         if change is ConfigOp.ADD:

@@ -109,6 +109,9 @@ class Bug(StrEnum):
     ELECTION_TIMER_ON_STALE_APPEND = "election_timer_on_stale_append"
     """A follower restarts its election timer on an AppendEntries or InstallSnapshot of a
     stale term, which it refuses, as on one from its leader (goraft/raft#58)."""
+    REMOVAL_WHILE_CHANGE_PENDING = "removal_while_change_pending"
+    """Accept a REMOVE while an earlier configuration change is uncommitted: the one-change
+    rule left removals out (RedisLabs/redisraft#17)."""
 
 
 @dataclass(frozen=True, slots=True)

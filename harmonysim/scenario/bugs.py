@@ -108,12 +108,31 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "stale term included, so a deposed leader that hears no answers keeps its old "
             "followers from electing a successor (goraft/raft#58)"
         ),
+        "refuse_start_on_torn_log": (
+            "take a log record torn by a crash (it fails its checksum at the restart) as fatal "
+            "and refuse to start, instead of dropping the tail no one counted on, so a second "
+            "failure leaves no majority (logcabin/logcabin#191)"
+        ),
+        "removal_while_change_pending": (
+            "accept a membership removal while an earlier change is uncommitted, so a cut-off "
+            "leader asked to remove servers shrinks its configuration until its minority is a "
+            "majority, and commits beside the real leader (RedisLabs/redisraft#17)"
+        ),
+        "log_start_ignores_snapshot": (
+            "at a restart, number a log that holds only entries written after the last "
+            "snapshot from 1, not from the snapshot's index + 1, and refuse to start when it "
+            "then ends behind the snapshot (canonical/raft#199)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),
         "btree_borrow_wrong_separator": (
             "make the borrowed key the separator when a B+ tree leaf borrows from its right "
             "sibling, so that key routes to the wrong leaf"
+        ),
+        "btree_scan_skips_leaf_boundary": (
+            "resume an ascending range scan at the second key of each leaf it moves on to, "
+            "so a scan that crosses a leaf boundary misses a key"
         ),
     }
 )

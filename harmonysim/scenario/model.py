@@ -763,6 +763,29 @@ class ClockSettings(SchemaModel):
     drift_ppm: Annotated[int, BeforeValidator(_integer_in(0, 500_000))] = 0
 
 
+def _membership_wait(value: object) -> str:
+    choices = ("committed", "accepted")
+    if not isinstance(value, str) or value not in choices:
+        raise SchemaViolation(
+            f"expected one of {', '.join(choices)}, found {show(value)}",
+            expected=f"one of {', '.join(choices)}",
+            found=value,
+        )
+    return value
+
+
+class MembershipSettings(SchemaModel):
+    """The operator behind the `add` / `remove` faults: `wait: committed` (the default)
+    serves the next request once the previous change committed; `wait: accepted` moves on
+    as soon as a leader accepted the proposal, as a script driving a fire-and-forget admin
+    command does (Jepsen's membership nemesis), so only the core's one-change-at-a-time
+    rule (thesis §4.1) keeps the changes apart."""
+
+    wait: Annotated[Literal["committed", "accepted"], BeforeValidator(_membership_wait)] = (
+        "committed"
+    )
+
+
 class Cluster(SchemaModel):
     """The database servers: `nodes` servers with ids n1..nN.
 
@@ -777,6 +800,7 @@ class Cluster(SchemaModel):
     btree: BTreeSettings = Field(default_factory=BTreeSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
     clocks: ClockSettings = Field(default_factory=ClockSettings)
+    membership: MembershipSettings | None = None
 
     @model_validator(mode="after")
     def _check_members(self) -> Self:

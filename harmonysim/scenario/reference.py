@@ -44,6 +44,7 @@ from harmonysim.scenario.model import (
     LinkOverride,
     LinkRef,
     Load,
+    MembershipSettings,
     Nemesis,
     Network,
     OneWayCut,
@@ -66,6 +67,7 @@ SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
     ("cluster.disk", DiskSettings),
     ("cluster.disk.faults", DiskFaultSettings),
     ("cluster.clocks", ClockSettings),
+    ("cluster.membership", MembershipSettings),
     ("network", Network),
     ("network.latency (and a link's latency)", Latency),
     ("network.links[]", LinkOverride),
@@ -107,6 +109,9 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Cluster.clocks": "each node's clock (below)",
     "ClockSettings.drift_ppm": "each node's clock runs at a rate drawn from the seed in "
     "1 ± drift_ppm / 10^6",
+    "Cluster.membership": "the operator that serves `add` / `remove` faults (below)",
+    "MembershipSettings.wait": "`committed` (default): ask for the next change once the last "
+    "one committed; `accepted`: once a leader accepted it (a fire-and-forget script)",
     "RaftSettings.election_timeout": "[min, max]: each election timer is drawn from this "
     "range (§5.2); at least one tick apart once rounded to ticks",
     "RaftSettings.heartbeat_interval": "how often a leader sends heartbeats; must round to "

@@ -239,3 +239,41 @@ def test_unknown_btree_bug_names_are_rejected() -> None:
     with pytest.raises(ValueError, match="btree_splt_loses_key"):
         BPlusTree(4, bugs=frozenset({"btree_splt_loses_key"}))
     assert BPlusTree(4, bugs=frozenset({"raft_vote_twice"})).bugs == frozenset({"raft_vote_twice"})
+
+
+def test_scan_bug_skips_the_first_key_of_each_leaf_a_scan_moves_on_to() -> None:
+    """``btree_scan_skips_leaf_boundary``: a range scan resumes at the second key of each
+    following leaf. The structure is intact (the invariants cannot see it) and so is
+    iteration over the whole tree; only range scans that cross a leaf boundary lose keys."""
+    from harmonysim.btree.tree import BUG_SCAN_SKIPS_LEAF_BOUNDARY
+
+    buggy: BPlusTree[int, int] = BPlusTree(4, bugs=frozenset({BUG_SCAN_SKIPS_LEAF_BOUNDARY}))
+    for key in range(40):
+        buggy[key] = key * 10
+    buggy.check_invariants()
+    leaves = [list(leaf.keys) for leaf in buggy._leaves()]
+    assert len(leaves) > 2
+    first, second = leaves[0], leaves[1]
+    skipped = [leaf[0] for leaf in leaves[1:]]
+    scanned = [key for key, _ in buggy.irange_items(0, 39)]
+    assert scanned == [key for key in range(40) if key not in skipped]
+    assert list(buggy.irange(first[0], second[-1])) == [*first, *second[1:]]
+    assert list(buggy.irange(first[0], first[-1])) == first  # within one leaf: whole
+    assert list(buggy) == list(range(40))  # iteration (snapshots) is not the scan path
+
+
+def test_without_the_scan_bug_every_range_scan_matches_the_model() -> None:
+    rng = random.Random(7)
+    tree: BPlusTree[int, int] = BPlusTree(4, bugs=frozenset({"raft_unrelated_bug"}))
+    model: dict[int, int] = {}
+    for step in range(2000):
+        key = rng.randrange(300)
+        if rng.random() < 0.3:
+            tree.pop(key, None)
+            model.pop(key, None)
+        else:
+            tree[key] = model[key] = step
+        low = rng.randrange(300)
+        high = low + rng.randrange(60)
+        expected = [(k, model[k]) for k in sorted(model) if low <= k <= high]
+        assert list(tree.irange_items(low, high)) == expected

@@ -8,6 +8,12 @@ FAST 2018).
   committed writes are lost and raft_safety and linearizability catch it.
 - Torn writes, misdirected writes and read errors at a restart are survived the same way.
 - A damaged hard state stops the server with a diagnosis in the run summary.
+- A log record torn by a crash is dropped and repaired, and the server serves on through
+  a second failure; with ``refuse_start_on_torn_log`` (logcabin/logcabin#191) it never
+  starts again, and after the second failure no majority is left.
+- A restart after log compaction loads the entries after the snapshot at their indexes;
+  with ``log_start_ignores_snapshot`` (canonical/raft#199) they are numbered from 1, the
+  log ends behind the snapshot and the server refuses to start.
 """
 
 from __future__ import annotations
@@ -63,6 +69,86 @@ def test_a_damaged_committed_entry_then_the_leader_crashes(bug: bool, tmp_path: 
     assert repaired[0]["last_index"] >= recover["repair_until"]
     assert violations(outcome.checks) == []
     assert outcome.checks["liveness"].status == "ok"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bug", [False, True], ids=["repair", "refuse_start_on_torn_log"])
+def test_a_torn_log_tail_then_the_leader_crashes_for_good(bug: bool, tmp_path: Path) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "torn-log.yaml")
+    assert scenario.seed == 51
+    if bug:
+        scenario = resolve(scenario, bugs=("refuse_start_on_torn_log",))
+    outcome = run_scenario(scenario, tmp_path / "run", failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    torn = [e for e in events if e["kind"] == "disk.fault" and e.get("outcome")]
+    assert [(e["node"], e["outcome"], e["file"], e["damaged"]) for e in torn] == [
+        ("n2", "partial", "log", True)
+    ]
+    damage = [e for e in events if e["kind"] == "disk.damage"]
+    assert [(e["node"], e["file"], e["reason"]) for e in damage] == [("n2", "log", "checksum")]
+    recoveries = [e for e in events if e["kind"] == "raft.recover" and e["node"] == "n2"]
+    leaders_after = {
+        e["node"]
+        for e in events
+        if e["kind"] == "raft.role" and e["role"] == "leader" and e["t"] > 4000.0
+    }
+    if bug:
+        # The torn record is taken as fatal: n2 stops at its restart and recovers nothing;
+        # once n1 crashes, n3 is alone and no leader is ever elected.
+        assert damage[0]["action"] == "halt"
+        assert len(recoveries) == 1  # the start of the run only
+        halts = outcome.summary["disk_halts"]  # type: ignore[index]
+        assert [h["node"] for h in halts] == ["n2"] and "torn" in halts[0]["halted"]
+        assert leaders_after == set()
+        assert violations(outcome.checks) == ["liveness"]
+        assert "no leader among n2, n3" in outcome.checks["liveness"].summary  # type: ignore[attr-defined]
+        return
+    # The correct server drops the torn record, is repaired by n1, and after n1 is gone
+    # forms a majority with n3.
+    assert damage[0]["action"] == "repair"
+    assert len(recoveries) == 2 and recoveries[1]["repair_until"] > 0
+    assert [e["node"] for e in events if e["kind"] == "raft.repaired"] == ["n2"]
+    assert leaders_after and leaders_after <= {"n2", "n3"}
+    assert "disk_halts" not in outcome.summary or not outcome.summary["disk_halts"]
+    assert violations(outcome.checks) == []
+
+
+@pytest.mark.parametrize("bug", [False, True], ids=["correct", "log_start_ignores_snapshot"])
+def test_a_restart_after_compaction_then_the_leader_crashes_for_good(
+    bug: bool, tmp_path: Path
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "snapshot-restart.yaml")
+    if bug:
+        scenario = resolve(scenario, bugs=("log_start_ignores_snapshot",))
+    outcome = run_scenario(scenario, tmp_path / "run", failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    snapshots = [e for e in events if e["kind"] == "raft.snapshot" and e["node"] == "n2"]
+    snapshot = [e for e in snapshots if e["t"] < 3000.0][-1]  # the last before the crash
+    assert snapshot["index"] >= 200
+    recoveries = [e for e in events if e["kind"] == "raft.recover" and e["node"] == "n2"]
+    damage = [e for e in events if e["kind"] == "disk.damage"]
+    leaders_after = {
+        e["node"]
+        for e in events
+        if e["kind"] == "raft.role" and e["role"] == "leader" and e["t"] > 5000.0
+    }
+    if bug:
+        # n2's log after its snapshot, numbered from 1, ends behind the snapshot: refused.
+        assert [(e["node"], e["reason"], e["action"]) for e in damage] == [
+            ("n2", "behind_snapshot", "halt")
+        ]
+        assert len(recoveries) == 1  # the start of the run only
+        halts = outcome.summary["disk_halts"]  # type: ignore[index]
+        assert [h["node"] for h in halts] == ["n2"]
+        assert f"behind last snapshot's index {snapshot['index']}" in halts[0]["halted"]
+        assert leaders_after == set()
+        assert violations(outcome.checks) == ["liveness"]
+        return
+    # The correct server loads the entries after its snapshot where they belong.
+    assert damage == []
+    assert recoveries[1]["snapshot_index"] == snapshot["index"]
+    assert recoveries[1]["last_index"] > snapshot["index"]
+    assert leaders_after and leaders_after <= {"n2", "n3"}
+    assert violations(outcome.checks) == []
 
 
 FAULTS = """

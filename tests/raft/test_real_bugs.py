@@ -219,6 +219,28 @@ def read_round_kept_across_terms(bugs: frozenset[str]) -> Cluster:
     return cluster
 
 
+def removal_while_change_pending(bugs: frozenset[str]) -> Cluster:
+    """RedisLabs/redisraft#17: n1 leads {n1..n5} and is cut off with n2; asked to remove n5
+    and then n4, it takes the second removal while the first is uncommitted, so its
+    configuration {n1, n2, n3} has the majority n1, n2 and commits "a" at the index where
+    n3, elected by n3, n4 and n5 under {n1..n5}, commits "b"."""
+    cluster = cluster_of(FIVE, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()  # the NOOP of term 1 commits
+    cluster.partition(["n1", "n2"], ["n3", "n4", "n5"])
+    assert cluster.propose_config_change("n1", ConfigOp.REMOVE, "n5") is not None
+    second = cluster.propose_config_change("n1", ConfigOp.REMOVE, "n4")
+    assert (second is not None) == bool(bugs)  # the one-change rule refuses it when correct
+    cluster.propose("n1", "a")
+    cluster.deliver()  # within {n1, n2}
+    cluster.tick_all(10)
+    win(cluster, "n3")  # term 2 with n4 and n5
+    cluster.propose("n3", "b")
+    cluster.deliver()
+    cluster.settle(ticks=5)
+    return cluster
+
+
 SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.VOTE_RESPONSE_TERM_UNCHECKED: vote_response_term_unchecked,
     Bug.FOLLOWER_COMMIT_BEYOND_MATCH: follower_commit_beyond_match,
@@ -227,6 +249,7 @@ SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: config_change_before_term_commit,
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: snapshot_truncates_newer_entries,
     Bug.READ_ROUND_KEPT_ACROSS_TERMS: read_round_kept_across_terms,
+    Bug.REMOVAL_WHILE_CHANGE_PENDING: removal_while_change_pending,
 }
 
 EXPECTED = {
@@ -237,6 +260,7 @@ EXPECTED = {
     Bug.CONFIG_CHANGE_BEFORE_TERM_COMMIT: "committed entry changed",
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: "committed entry changed",
     Bug.READ_ROUND_KEPT_ACROSS_TERMS: "stale read",
+    Bug.REMOVAL_WHILE_CHANGE_PENDING: "state machine safety",
 }
 
 

@@ -758,6 +758,20 @@ def test_unknown_bug_lists_the_known_ones(tmp_path: Path) -> None:
     )
 
 
+def test_the_membership_operator_waits_for_one_of_two_things(tmp_path: Path) -> None:
+    text = broken("  nodes: 5\n", "  nodes: 5\n  membership: {wait: forever}\n")
+    error = load_error(tmp_path, text)
+    assert_error(
+        error,
+        text,
+        "forever",
+        field="cluster.membership.wait",
+        found="'forever'",
+        expected_fragment="one of committed, accepted",
+        message_fragment="expected one of committed, accepted, found 'forever'",
+    )
+
+
 def test_unknown_check_suggests_a_close_one(tmp_path: Path) -> None:
     text = broken(
         "checks: [raft_safety, linearizability]", "checks: [raft_safety, linearisability]"

@@ -46,8 +46,16 @@ def test_shipped_scenario_loads_and_describes_itself(path: Path) -> None:
     assert scenario.name == path.stem
     assert len(scenario.description.split()) >= 12
     # Figure 8, disk-corruption and stale-term-rejoin are staged on three nodes, where one
-    # vote decides.
-    three = ("figure-8", "disk-corruption", "stale-term-rejoin")
+    # vote decides; so are torn-log and snapshot-restart, where a second failure must leave
+    # no majority; btree-scans needs no more than three.
+    three = (
+        "figure-8",
+        "disk-corruption",
+        "stale-term-rejoin",
+        "torn-log",
+        "snapshot-restart",
+        "btree-scans",
+    )
     assert scenario.cluster.nodes == (3 if scenario.name in three else 5)
     if scenario.name.startswith("ycsb-"):
         # YCSB's mixes (workload C reads only) on data loaded before the measured phase.

@@ -97,8 +97,12 @@ def test_bug_library_is_complete_and_described() -> None:
         "pre_vote_reply_own_term",
         "read_round_kept_across_terms",
         "election_timer_on_stale_append",
+        "refuse_start_on_torn_log",
+        "removal_while_change_pending",
+        "log_start_ignores_snapshot",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
+        "btree_scan_skips_leaf_boundary",
     )
     assert tuple(BUG_DESCRIPTIONS) == KNOWN_BUGS
     assert all(description and "\n" not in description for description in BUG_DESCRIPTIONS.values())
