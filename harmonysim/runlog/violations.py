@@ -61,7 +61,9 @@ class Violation:
         }
 
 
-_OPERATION_TIMES = re.compile(r"\(call (?P<call>[-+0-9.e]+), (?:return (?P<ret>[-+0-9.e]+)|indeterminate)\)")
+_OPERATION_TIMES = re.compile(
+    r"\(call (?P<call>[-+0-9.e]+), (?:return (?P<ret>[-+0-9.e]+)|indeterminate)\)"
+)
 _SUMMARY_CALL = re.compile(r"called at (?P<call>[-+0-9.e]+) ms")
 _KEY_LINE = re.compile(r"^(?P<key>\S.*?): \d+ operations; the longest linearizable prefix")
 
@@ -154,7 +156,9 @@ def _liveness(details: Mapping[str, Any], summary: str, duration_ms: float) -> l
     first_fault = _number(before.get("until_ms")) if isinstance(before, Mapping) else None
     quiet = _number(details.get("quiet_from_ms"))
     bound = _number(details.get("bound_ms"))
-    after_deadline = min(quiet + bound, duration_ms) if quiet is not None and bound is not None else None
+    after_deadline = None
+    if quiet is not None and bound is not None:
+        after_deadline = min(quiet + bound, duration_ms)
     marks: list[Violation] = []
     early = [problem for problem in problems if "before the first fault" in problem]
     late = [problem for problem in problems if "before the first fault" not in problem]
