@@ -7,6 +7,7 @@ expected times come from its run.json, read here on its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from harmonysim.viz import (
     plot_timeline,
 )
 from harmonysim.viz.records import MESSAGE_KINDS, read_violations
-from harmonysim.viz.render import MessageWindow, message_window
+from harmonysim.viz.render import MessageWindow, message_window, plot_run
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +212,35 @@ def test_the_cli_draws_the_messages_of_a_window_asked_for(
     assert "--from (1400 ms) must be before --to (1200 ms)" in capsys.readouterr().err
     assert main([*arguments, "--from", "3s", "--to", "4s"]) == 2
     assert "at or after the end of the run (3000 ms)" in capsys.readouterr().err
+
+
+def svg_of(path: Path) -> tuple[set[str], list[str]]:
+    """The ids and the text (matplotlib writes each text drawn as paths in a comment)."""
+    text = path.read_text()
+    return set(re.findall(r'id="([^"]+)"', text)), re.findall(r"<!-- (.*?) -->", text)
+
+
+def test_plot_run_marks_every_time_plot_and_titles_the_message_window(
+    failing_run_dir: Path, violations: list[Violation], tmp_path: Path
+) -> None:
+    kinds = ["timeline", "messages", "clients", "btree", "btree-structure"]
+    written = plot_run(failing_run_dir, tmp_path, kinds=kinds, fmt="svg")
+    files = dict(zip(kinds, written, strict=True))
+    for kind in ("timeline", "clients", "btree"):
+        ids, _ = svg_of(files[kind])
+        assert {"violation-raft_safety-0", "violation-linearizability-0"} <= ids, kind
+    ids, texts = svg_of(files["btree-structure"])
+    assert not any(i.startswith("violation") for i in ids)
+    ids, texts = svg_of(files["messages"])
+    first = violations[0]
+    around = (first.time_ms - 150, first.time_ms + 150)
+    start, end = (f"{t:,.1f}".removesuffix(".0") for t in around)
+    assert f"Messages {start}–{end} ms: 300 ms around the first violation (raft_safety)" in texts
+    assert "violation-raft_safety-0" in ids and "violation-linearizability-0" not in ids
+    # Asked for a short window, the diagram draws it and says so.
+    (asked,) = plot_run(
+        failing_run_dir, tmp_path / "asked", kinds=["messages"], fmt="svg", window_ms=(1200, 1400)
+    )
+    ids, texts = svg_of(asked)
+    assert "Messages 1,200–1,400 ms: the window asked for" in texts
+    assert "violation-linearizability-0" in ids
