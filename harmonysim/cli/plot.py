@@ -6,6 +6,11 @@ Files go to ``RUN_DIR/plots`` unless ``--out`` says otherwise, one per kind
 end of the run. Bad input (not a run folder, an unknown kind, ``--from`` not
 before ``--to``, a window past the end of the run) is one message and exit 2.
 
+Failures first: the time plots mark each check's violation (``read_violations``),
+and the message diagram draws the window asked for when it spans at most 1 s, else
+300 ms around the first violation (else the first partition, else the first
+election); its title says which window it shows and why.
+
 The B+ tree plots: ``btree`` draws every replica's tree over the window (depth,
 nodes and fill per level, splits/merges/borrows per second, hottest leaves);
 ``btree-structure`` draws one replica's tree at the end of the window, whole, or

@@ -42,6 +42,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from harmonysim.btree import NodeKind
+from harmonysim.runlog.violations import Violation
 from harmonysim.scenario.model import BTreeSettings
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.btree_shape import (
@@ -54,6 +55,7 @@ from harmonysim.viz.btree_shape import (
     subtree_boxes,
 )
 from harmonysim.viz.derive import event_nodes, run_end_ms, tree_samples
+from harmonysim.viz.marks import draw_violations
 from harmonysim.viz.records import PlotInputError
 from harmonysim.viz.style import format_time_axis, new_figure, node_colour, plot_style
 
@@ -263,13 +265,15 @@ def plot_btree(
     bugs: Iterable[str] = (),
     replica: str | None = None,
     workload: Workload | None = None,
+    violations: Sequence[Violation] = (),
 ) -> Figure:
     """Draw depth, nodes and fill per level, structural changes and hot leaves.
 
     ``events`` are event records in log order (at least ``BTREE_EVENT_KINDS``);
     ``order``, ``bugs`` and ``workload`` are the run's (the trees are rebuilt with
     them; a load phase's records from the workload);
-    ``replica`` picks the server whose hottest leaves are listed.
+    ``replica`` picks the server whose hottest leaves are listed; ``violations``
+    (``read_violations``) are marked on the time panels (``harmonysim.viz.marks``).
     """
     tree_nodes = tuple(nodes) if nodes is not None else event_nodes(events)
     if not tree_nodes:
@@ -369,6 +373,9 @@ def plot_btree(
                 )
                 for lane, node in enumerate(tree_nodes)
             ]
+        level_handles += draw_violations(
+            [depth_axes, level_axes, fill_axes, rate_axes], violations, window
+        )
         level_axes.legend(
             handles=level_handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8
         )

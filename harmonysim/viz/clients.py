@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
+from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
     Operation,
@@ -37,6 +38,7 @@ from harmonysim.viz.derive import (
     partition_spans,
     run_end_ms,
 )
+from harmonysim.viz.marks import draw_violations
 from harmonysim.viz.records import HistoryRow, PlotInputError
 from harmonysim.viz.style import (
     OUTCOME_COLOURS,
@@ -166,11 +168,13 @@ def plot_clients(
     events: Sequence[EventRecord] | None = None,
     window_ms: tuple[float, float] | None = None,
     title: str | None = None,
+    violations: Sequence[Violation] = (),
 ) -> Figure:
     """Draw the client panels from history rows (``history.jsonl``).
 
     ``events`` (optional; ``CLIENTS_EVENT_KINDS`` suffice) shade faults on the time
-    panels; ``window_ms`` defaults to the whole run.
+    panels; ``window_ms`` defaults to the whole run; ``violations``
+    (``read_violations``) are marked on the time panels (``harmonysim.viz.marks``).
     """
     ops = operations(history)
     if not ops:
@@ -236,6 +240,9 @@ def plot_clients(
             )
             for outcome in OperationOutcome
         ]
+        latency_handles += draw_violations(
+            [latency_axes, throughput_axes, process_axes], violations, window
+        )
         latency_axes.legend(
             handles=latency_handles,
             loc="upper left",

@@ -78,6 +78,7 @@ __all__ = [
     "default_message_window",
     "event_nodes",
     "message_arrows",
+    "message_window_anchor",
     "natural_key",
     "operations",
     "outage_spans",
@@ -500,6 +501,26 @@ def message_arrows(
     return arrows
 
 
+def message_window_anchor(
+    events: Sequence[EventRecord], within_ms: tuple[float, float]
+) -> tuple[float, str] | None:
+    """The moment a default message window centres on inside ``within_ms``, and what it
+    is: the first partition, else the first election (a node turning pre-candidate or
+    candidate); None when there is neither."""
+    low, high = within_ms
+    for record in events:
+        if record["kind"] == _PARTITION and low <= float(record["t"]) < high:
+            return float(record["t"]), "the first partition"
+    for record in events:
+        if (
+            record["kind"] == _ROLE
+            and record.get("role") in (Role.PRE_CANDIDATE.value, Role.CANDIDATE.value)
+            and low <= float(record["t"]) < high
+        ):
+            return float(record["t"]), "the first election"
+    return None
+
+
 def default_message_window(
     events: Sequence[EventRecord], within_ms: tuple[float, float], span_ms: float = 300.0
 ) -> tuple[float, float]:
@@ -511,21 +532,8 @@ def default_message_window(
     """
     low, high = within_ms
     span = min(span_ms, high - low)
-    anchor: float | None = None
-    for record in events:
-        if record["kind"] == _PARTITION and low <= float(record["t"]) < high:
-            anchor = float(record["t"])
-            break
-    if anchor is None:
-        for record in events:
-            if (
-                record["kind"] == _ROLE
-                and record.get("role") in (Role.PRE_CANDIDATE.value, Role.CANDIDATE.value)
-                and low <= float(record["t"]) < high
-            ):
-                anchor = float(record["t"])
-                break
-    start = low if anchor is None else anchor - span / 6.0
+    anchor = message_window_anchor(events, within_ms)
+    start = low if anchor is None else anchor[0] - span / 6.0
     start = min(max(start, low), high - span)
     return (start, start + span)
 

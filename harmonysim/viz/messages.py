@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 
 from harmonysim.raft import Role
+from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
     MessageArrow,
@@ -43,6 +44,7 @@ from harmonysim.viz.derive import (
     role_spans,
     run_end_ms,
 )
+from harmonysim.viz.marks import draw_violations
 from harmonysim.viz.records import MESSAGE_KINDS, PlotInputError
 from harmonysim.viz.style import (
     OUTAGE_COLOURS,
@@ -150,6 +152,8 @@ def plot_messages(
     window_ms: tuple[float, float] | None = None,
     nodes: Sequence[str] | None = None,
     title: str | None = None,
+    violations: Sequence[Violation] = (),
+    window_reason: str | None = None,
 ) -> Figure:
     """Draw the space-time diagram of the messages sent in ``window_ms``.
 
@@ -157,6 +161,9 @@ def plot_messages(
     message records may be limited to the window, see
     ``harmonysim.viz.records.read_event_lines``). The default window is
     ``DEFAULT_WINDOW_MS`` around the first partition, else the first election.
+    ``violations`` (``read_violations``) inside the window are marked
+    (``harmonysim.viz.marks``); ``window_reason`` says in the title why this window
+    is shown (``harmonysim.viz.render.message_window``).
     """
     lanes_nodes = tuple(nodes) if nodes is not None else event_nodes(events)
     end_ms = run_end_ms(events)
@@ -252,6 +259,20 @@ def plot_messages(
         axes.set_xlim(*window)
         axes.grid(True, axis="x")
         format_time_axis(axes, window)
+        if not arrows:
+            axes.text(
+                0.5,
+                0.5,
+                f"no messages were sent between {_ms(window[0])} and {_ms(window[1])} ms",
+                transform=axes.transAxes,
+                ha="center",
+                va="center",
+                fontsize=12,
+                color="#555555",
+                bbox={"facecolor": "white", "edgecolor": "#bbbbbb", "boxstyle": "round"},
+                zorder=11,
+                gid="no-messages",
+            )
 
         handles: list[Patch | Line2D] = [
             Line2D([], [], color=colours[name], linewidth=1.6, label=name) for name in colours
@@ -274,14 +295,25 @@ def plot_messages(
         ]
         handles.append(Patch(facecolor=OUTAGE_COLOURS[Outage.DOWN], label="node down"))
         handles.append(Patch(facecolor=PARTITION_COLOUR, alpha=0.15, label="cut from majority"))
+        handles += draw_violations([axes], violations, window)
         axes.legend(
             handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0
         )
         delivered = sum(1 for arrow in arrows if arrow.fate is MessageFate.DELIVERED)
         dropped = len(arrows) - delivered
-        heading = (
-            f"Messages sent {window[0]:,.1f}–{window[1]:,.1f} ms: {sent:,} sent, "
-            f"{delivered:,} deliveries, {dropped:,} dropped"
+        shown = f"Messages {_ms(window[0])}–{_ms(window[1])} ms"
+        if window_reason:
+            shown += f": {window_reason}"
+        counts = (
+            f"{sent:,} sent, {delivered:,} deliveries, {dropped:,} dropped"
+            if arrows
+            else "no messages in this window"
         )
+        heading = f"{shown}\n{counts}"
         figure.suptitle(f"{heading} — {title}" if title else heading)
     return figure
+
+
+def _ms(value: float) -> str:
+    """A time for a title: thousands separated, at most one decimal, no trailing ``.0``."""
+    return f"{value:,.1f}".removesuffix(".0")

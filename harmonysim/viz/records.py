@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from harmonysim.runlog.folder import RunFolder
+from harmonysim.runlog.violations import Violation, violations_from_checks
 from harmonysim.sim.events import EventKind, EventRecord
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "load_run_records",
     "read_event_lines",
     "read_run_info",
+    "read_violations",
 ]
 
 EVENTS_FILE = RunFolder.EVENTS
@@ -207,6 +209,23 @@ def read_run_info(run_dir: Path | str) -> RunInfo:
         tuple(scenario.bugs),
         scenario.workload,
     )
+
+
+def read_violations(run_dir: Path | str, duration_ms: float) -> list[Violation]:
+    """The violations of a run folder's checks (``run.json``), in time order.
+
+    ``harmonysim.runlog.violations`` places each check's on the clock; a run whose
+    checks all passed (or were not run) has none.
+    """
+    path = RunFolder(Path(run_dir)).run
+    try:
+        recorded = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise PlotInputError(f"{path}: cannot read the checks ({error})") from None
+    checks = recorded.get("checks") if isinstance(recorded, dict) else None
+    if not isinstance(checks, dict):
+        return []
+    return violations_from_checks(checks, duration_ms)
 
 
 def load_run_records(

@@ -6,10 +6,16 @@ Rules of this file:
 - Only what the requested kinds need is decoded: their event kinds, the history
   only for the client plot, and message events only around the message window.
 - A window applies to every plot. The message diagram draws the window itself
-  when it spans at most ``MESSAGE_WINDOW_MAX_MS``; a longer window would be an
-  unreadable thicket of arrows, so the diagram then shows the default
-  ``DEFAULT_WINDOW_MS`` slice inside it (around its first partition, else its
-  first election, else its start), and its title states the slice.
+  when one was asked for and it spans at most ``MESSAGE_WINDOW_MAX_MS``; a longer
+  window would be an unreadable thicket of arrows, so the diagram then shows a
+  ``DEFAULT_WINDOW_MS`` slice inside it (as when no window was asked for): around
+  the first violation of a check in it (half the slice before it, so the diagram
+  shows what led up to it), else a sixth of the slice before the first partition,
+  else before the first election, else at its start. The diagram's title states
+  the slice and why it was chosen.
+- The time-axis plots (timeline, messages, clients, btree) mark the run's
+  violations (``read_violations``; ``harmonysim.runlog.violations`` says how each
+  check's are placed on the clock).
 - ``btree-structure`` draws one replica's tree at the end of the window (the
   first replica up then, or ``replica``), whole or, with ``subtree``, from that
   tree node down; ``replica`` also picks whose hottest leaves ``btree`` lists.
@@ -23,15 +29,17 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventRecord
 from harmonysim.viz.btree import BTREE_EVENT_KINDS, plot_btree, plot_btree_structure
 from harmonysim.viz.clients import CLIENTS_EVENT_KINDS, plot_clients
-from harmonysim.viz.derive import default_message_window
+from harmonysim.viz.derive import message_window_anchor
 from harmonysim.viz.messages import DEFAULT_WINDOW_MS, MESSAGES_EVENT_KINDS, plot_messages
 from harmonysim.viz.records import (
     EVENTS_FILE,
@@ -40,12 +48,14 @@ from harmonysim.viz.records import (
     RunRecords,
     load_run_records,
     read_event_lines,
+    read_violations,
 )
 from harmonysim.viz.style import ImageFormat, save_figure
 from harmonysim.viz.timeline import TIMELINE_KINDS, plot_timeline
 
 __all__ = [
     "MESSAGE_WINDOW_MAX_MS",
+    "MessageWindow",
     "PlotKind",
     "check_window",
     "message_window",
@@ -121,13 +131,54 @@ def check_window(
     return (start_ms, min(end_ms, duration_ms))
 
 
+@dataclass(frozen=True, slots=True)
+class MessageWindow:
+    """The slice of a run the message diagram draws, and why (one phrase for its title)."""
+
+    start_ms: float
+    end_ms: float
+    reason: str
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0")
+
+
 def message_window(
-    events: Sequence[EventRecord], within_ms: tuple[float, float]
-) -> tuple[float, float]:
-    """The message diagram's window for a plot window (see the module rules)."""
-    if within_ms[1] - within_ms[0] <= MESSAGE_WINDOW_MAX_MS:
-        return within_ms
-    return default_message_window(events, within_ms, DEFAULT_WINDOW_MS)
+    events: Sequence[EventRecord],
+    within_ms: tuple[float, float],
+    violations: Sequence[Violation] = (),
+    *,
+    asked: bool = False,
+) -> MessageWindow:
+    """The message diagram's window inside a plot window (see the module rules).
+
+    ``asked``: the plot window is the one the user asked for (``--from``/``--to``),
+    not the whole run.
+    """
+    low, high = within_ms
+    if asked and high - low <= MESSAGE_WINDOW_MAX_MS:
+        return MessageWindow(low, high, "the window asked for")
+    span = min(DEFAULT_WINDOW_MS, high - low)
+    first = next((v for v in violations if low <= v.time_ms <= high), None)
+    if first is not None:
+        start = first.time_ms - span / 2.0
+        reason = f"{_ms(span)} ms around the first violation ({first.check})"
+    else:
+        anchor = message_window_anchor(events, within_ms)
+        if anchor is not None:
+            start = anchor[0] - span / 6.0
+            reason = f"{_ms(span)} ms around {anchor[1]}"
+        else:
+            start = low
+            reason = f"the first {_ms(span)} ms"
+    start = min(max(start, low), high - span)
+    if asked:
+        reason += (
+            f" inside the window asked for ({_ms(low)}–{_ms(high)} ms is longer than the "
+            f"{_ms(MESSAGE_WINDOW_MAX_MS)} ms a readable diagram shows)"
+        )
+    return MessageWindow(start, start + span, reason)
 
 
 def _message_events(records: RunRecords, window_ms: tuple[float, float]) -> list[EventRecord]:
@@ -169,20 +220,36 @@ def plot_run(
     if replica is not None and replica not in nodes:
         raise PlotInputError(f"unknown replica {replica!r} (choose from {', '.join(nodes)})")
 
+    violations = read_violations(folder, records.duration_ms)
+
     def messages() -> Figure:
         within = window if window is not None else (0.0, records.duration_ms)
-        chosen = message_window(records.events, within)
+        chosen = message_window(records.events, within, violations, asked=window is not None)
+        span = (chosen.start_ms, chosen.end_ms)
         return plot_messages(
-            _message_events(records, chosen), window_ms=chosen, nodes=nodes, title=records.title
+            _message_events(records, span),
+            window_ms=span,
+            nodes=nodes,
+            title=records.title,
+            violations=violations,
+            window_reason=chosen.reason,
         )
 
     draw: dict[PlotKind, Callable[[], Figure]] = {
         PlotKind.TIMELINE: lambda: plot_timeline(
-            records.events, nodes=nodes, window_ms=window, title=records.title
+            records.events,
+            nodes=nodes,
+            window_ms=window,
+            title=records.title,
+            violations=violations,
         ),
         PlotKind.MESSAGES: messages,
         PlotKind.CLIENTS: lambda: plot_clients(
-            records.history, events=records.events, window_ms=window, title=records.title
+            records.history,
+            events=records.events,
+            window_ms=window,
+            title=records.title,
+            violations=violations,
         ),
         PlotKind.BTREE: lambda: plot_btree(
             records.events,
@@ -193,6 +260,7 @@ def plot_run(
             bugs=records.bugs,
             replica=replica,
             workload=records.workload,
+            violations=violations,
         ),
         PlotKind.BTREE_STRUCTURE: lambda: plot_btree_structure(
             records.events,

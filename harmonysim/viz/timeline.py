@@ -33,6 +33,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from harmonysim.raft import Role
+from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
     ClogSpan,
@@ -50,6 +51,7 @@ from harmonysim.viz.derive import (
     run_end_ms,
     term_changes,
 )
+from harmonysim.viz.marks import draw_violations
 from harmonysim.viz.records import PlotInputError
 from harmonysim.viz.style import (
     CLOG_COLOUR,
@@ -337,12 +339,14 @@ def plot_timeline(
     nodes: Sequence[str] | None = None,
     window_ms: tuple[float, float] | None = None,
     title: str | None = None,
+    violations: Sequence[Violation] = (),
 ) -> Figure:
     """Draw the role/fault lanes and the commit index of a run's events.
 
     ``events`` are event records in log order (at least the kinds in
     ``TIMELINE_KINDS``); ``nodes`` defaults to the servers seen in them;
-    ``window_ms`` to the whole run.
+    ``window_ms`` to the whole run; ``violations`` (``read_violations``) are
+    marked on both panels (``harmonysim.viz.marks``).
     """
     lanes_nodes = tuple(nodes) if nodes is not None else event_nodes(events)
     if not lanes_nodes:
@@ -536,6 +540,7 @@ def plot_timeline(
             ),
             Line2D([], [], color=TERM_COLOUR, linestyle=":", label="new term"),
         ]
+        handles += draw_violations([lanes, commit_axes], violations, window)
         if outside:
             handles.append(
                 Patch(

@@ -10,12 +10,18 @@ Rules:
   the leader's (same index, same term -- the Log Matching property), ``lag`` is
   the leader's last index minus that, and ``last_contact_ms`` is how long ago a
   message from the leader was last delivered to the follower.
+- Failures first: a run's payload lists its checks' violations on the clock
+  (``harmonysim.runlog.violations``) and ``open_ms``, the time the pages open at:
+  the first violation (at most the end of the run), else 0. A ``t`` in the page's
+  URL still wins; a live run has no checks until it finishes, so it opens at 0
+  too (its pages follow the live end).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from harmonysim.runlog.violations import violations_from_checks
 from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.viz.derive import outage_spans, outside_spans, role_spans
 from harmonysim.web.index import ClientOp, LogEntry, RunIndex
@@ -73,13 +79,16 @@ def _fault_label(record: dict[str, Any]) -> str:
 def run_payload(run_id: str, mode: str, index: RunIndex) -> dict[str, Any]:
     info = index.run_info
     scenario = info.get("scenario", {})
+    duration_ms = float(info.get("summary", {}).get("virtual_ms", index.end_ms) or 0.0)
+    checks = info.get("checks", {})
+    violations = violations_from_checks(checks, duration_ms) if isinstance(checks, dict) else []
     return {
         "id": run_id,
         "mode": mode,
         "name": scenario.get("name"),
         "description": scenario.get("description"),
         "seed": info.get("seed"),
-        "duration_ms": float(info.get("summary", {}).get("virtual_ms", index.end_ms) or 0.0),
+        "duration_ms": duration_ms,
         "end_ms": index.end_ms,
         "finished": index.finished,
         "event_count": index.event_count,
@@ -88,7 +97,9 @@ def run_payload(run_id: str, mode: str, index: RunIndex) -> dict[str, Any]:
         "clients": index.clients,
         "btree_order": scenario.get("cluster", {}).get("btree", {}).get("order"),
         "summary": info.get("summary", {}),
-        "checks": info.get("checks", {}),
+        "checks": checks,
+        "violations": [violation.to_json() for violation in violations],
+        "open_ms": min(violations[0].time_ms, index.end_ms) if violations else 0.0,
         "faults": [
             {"t_ms": float(record["t"]), "kind": record["kind"], "label": _fault_label(record)}
             for record in index.faults

@@ -89,3 +89,34 @@ def records(run_dir: Path) -> RunRecords:
 def all_events(run_dir: Path) -> list[EventRecord]:
     """The event log read independently of the plotting code."""
     return read_events(run_dir / "events.jsonl")
+
+
+FAILING = """
+name: viz-violation
+description: Stale reads and early applies, caught by two checks.
+seed: 3
+duration: 3s
+cluster:
+  nodes: 5
+  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}
+network:
+  latency: {distribution: lognormal, mean: 5ms, p99: 30ms}
+workload:
+  clients: 4
+  rate: 200/s
+  mix: {get: 0.5, put: 0.5}
+  keys: {count: 5, distribution: uniform}
+  timeout: 300ms
+faults:
+  - {at: 1s, partition: {isolate: leader}, for: 1s}
+bugs: [read_without_read_index, apply_before_commit]
+"""
+
+
+@pytest.fixture(scope="session")
+def failing_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run that fails raft_safety (applies before commit, from about 0.2 s) and
+    linearizability (a stale read from the isolated leader, after 1 s)."""
+    out = tmp_path_factory.mktemp("viz-violation") / "run"
+    run_scenario(parse_scenario(FAILING), out, trace_sample=0.0)
+    return out

@@ -81,10 +81,14 @@ def test_window_applies_to_the_message_diagram_when_short(run_dir: Path, tmp_pat
 def test_a_long_window_gives_the_message_diagram_a_300_ms_slice_inside_it(
     all_events: list[EventRecord],
 ) -> None:
-    assert message_window(all_events, (2150.0, 2350.0)) == (2150.0, 2350.0)
+    def window(within: tuple[float, float], asked: bool = True) -> tuple[float, float]:
+        chosen = message_window(all_events, within, asked=asked)
+        return (chosen.start_ms, chosen.end_ms)
+
+    assert window((2150.0, 2350.0)) == (2150.0, 2350.0)
     (partition,) = [e for e in all_events if e["kind"] == "net.partition"]
     start = partition["t"] - 50.0
-    assert message_window(all_events, (0.0, 4000.0)) == (start, start + 300.0)
+    assert window((0.0, 4000.0)) == (start, start + 300.0)
     # No partition after 2.5 s: the first election in the window, else its start.
     elections = [
         e["t"]
@@ -94,7 +98,9 @@ def test_a_long_window_gives_the_message_diagram_a_300_ms_slice_inside_it(
         and 2500.0 <= e["t"] < 4000.0
     ]
     expected = elections[0] - 50.0 if elections else 2500.0
-    assert message_window(all_events, (2500.0, 4000.0)) == (expected, expected + 300.0)
+    assert window((2500.0, 4000.0)) == (expected, expected + 300.0)
+    # The whole run, not asked for, is never drawn whole however short it is.
+    assert window((0.0, 900.0), asked=False) != (0.0, 900.0)
 
 
 @pytest.mark.parametrize(

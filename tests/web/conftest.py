@@ -110,3 +110,44 @@ def loaded_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("loaded-runs")
     make_run(root, LOADED)
     return root
+
+
+FAILING = """
+name: stale-reads
+seed: 3
+duration: 3s
+cluster:
+  nodes: 5
+  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload:
+  clients: 4
+  rate: 200/s
+  mix: {get: 0.5, put: 0.5}
+  keys: {count: 5, distribution: uniform}
+  timeout: 300ms
+faults:
+  - {at: 1s, partition: {isolate: leader}, for: 1s}
+bugs: [read_without_read_index, apply_before_commit]
+checks: [raft_safety, linearizability, btree_invariants]
+"""
+
+PASSING = """
+name: passing
+seed: 4
+duration: 2s
+cluster: {nodes: 3}
+workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
+checks: [raft_safety, linearizability, btree_invariants]
+"""
+
+
+@pytest.fixture(scope="session")
+def violation_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two runs: entries applied before they commit (raft_safety fails from
+    about 0.2 s) and stale reads from an isolated leader (linearizability fails after
+    1 s), and a run whose checks pass."""
+    root = tmp_path_factory.mktemp("violation-runs")
+    make_run(root, FAILING)
+    make_run(root, PASSING)
+    return root

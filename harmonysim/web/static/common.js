@@ -171,6 +171,7 @@ class TimeControl {
       const left = this.end > 0 ? (marker.t_ms / this.end) * 100 : 0;
       const node = el("div", {
         class: `marker ${marker.cls || ""}`,
+        ...(marker.id ? { id: marker.id } : {}),
         style: `left: ${left}%`,
         onclick: () => this.set(marker.t_ms),
       });
@@ -196,9 +197,20 @@ export async function startView(init, draw) {
     `${run.name ?? run.id} · seed ${run.seed} · ${run.event_count.toLocaleString()} events` +
     (run.mode === "live" ? " · live" : "");
   timeControl.setEnd(run.end_ms);
-  timeControl.setMarkers(run.faults.map((f) => ({
-    t_ms: f.t_ms, label: f.label, cls: f.kind.split(".").pop(),
-  })));
+  const violations = run.violations || [];
+  timeControl.setMarkers([
+    ...run.faults.map((f) => ({ t_ms: f.t_ms, label: f.label, cls: f.kind.split(".").pop() })),
+    // Failures first: each violation is a tall mark; the page opens at the first one.
+    ...violations.map((v, k) => ({
+      t_ms: v.time_ms, label: `violation of ${v.check}: ${v.label}`,
+      cls: `violation check-${v.check}`, id: `violation-${k}`,
+    })),
+  ]);
+  if (violations.length) {
+    const first = violations[0];
+    document.getElementById("run-meta").textContent +=
+      ` · first violation (${first.check}) at ${formatMs(first.time_ms)}`;
+  }
   const context = { run };
   await init(context);
   timeControl.onTime((t) => draw(context, t).catch((error) => showBanner(error.message)));
@@ -220,7 +232,9 @@ export async function startView(init, draw) {
       showBanner("The live run finished.", true);
     });
   }
-  timeControl.set(Number.isFinite(initial) && params.has("t") ? initial : (run.mode === "live" ? run.end_ms : 0));
+  // A `t` in the URL wins; else a live run follows its end, a finished one opens where
+  // the API says (its first violation, else 0).
+  timeControl.set(Number.isFinite(initial) && params.has("t") ? initial : (run.mode === "live" ? run.end_ms : (run.open_ms ?? 0)));
 }
 
 // Roles over time: one lane per node, coloured by role, grey where the node was down,

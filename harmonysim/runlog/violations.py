@@ -1,0 +1,169 @@
+"""When a run's checks failed: each violation recorded in ``run.json`` placed on the clock.
+
+Plots mark these times, the dashboard opens at the first one and the message
+diagram centres on it, so a user sees the failure before anything else.
+
+Rules (one per check; the check's own ``details`` are the only input, so the
+marks are a function of ``run.json`` alone):
+- ``raft_safety``: every reported violation at the time of the event that broke
+  the rule (its ``time_ms``). The check reports at most its first few; the marks
+  are those.
+- ``linearizability``: one mark per violated key (partition), at the call time of
+  the first operation that cannot be linearized after the longest linearizable
+  prefix, spanning to its return (an indeterminate operation has no return). The
+  times come from the check's explanation lines, whose operation lines end in
+  ``(call T, return T)`` or ``(call T, indeterminate)``; a violation without that
+  explanation (a malformed history) is marked at the call time its summary names,
+  else at the end of the run.
+- ``liveness``: a liveness violation is a deadline missed, so it is marked at the
+  deadline: problems found before the first fault at the first fault
+  (``before_first_fault.until_ms``), every other problem at the bound after the
+  last fault (``quiet_from_ms + bound_ms``), never past the end of the run.
+- ``btree_invariants`` (trees and replica agreement, judged once the run is over)
+  and any check without a rule here: one mark at the end of the run.
+- Marks are sorted by time, then by the order of the checks in ``run.json``; only
+  checks whose status is ``violation`` have marks, so a run that passes has none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Violation", "first_violation", "violations_from_checks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One violation placed on the virtual clock.
+
+    ``check`` names the check; ``time_ms`` is where it is marked and ``end_ms``
+    where it ends when it spans time (a non-linearizable operation's return);
+    ``basis`` says how the time was chosen (``event``, ``operation``, ``deadline``,
+    ``end of run``); ``label`` is one line naming what failed.
+    """
+
+    check: str
+    time_ms: float
+    label: str
+    basis: str
+    end_ms: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "time_ms": self.time_ms,
+            "end_ms": self.end_ms,
+            "basis": self.basis,
+            "label": self.label,
+        }
+
+
+_OPERATION_TIMES = re.compile(
+    r"\(call (?P<call>[-+0-9.e]+), (?:return (?P<ret>[-+0-9.e]+)|indeterminate)\)"
+)
+_SUMMARY_CALL = re.compile(r"called at (?P<call>[-+0-9.e]+) ms")
+_KEY_LINE = re.compile(r"^(?P<key>\S.*?): \d+ operations; the longest linearizable prefix")
+
+
+def violations_from_checks(checks: Mapping[str, Any], duration_ms: float) -> list[Violation]:
+    """The violations of ``run.json``'s ``checks`` section (see the module rules)."""
+    found: list[tuple[float, int, int, Violation]] = []
+    for order, (name, result) in enumerate(checks.items()):
+        if not isinstance(result, Mapping) or result.get("status") != "violation":
+            continue
+        details = result.get("details")
+        details = details if isinstance(details, Mapping) else {}
+        summary = str(result.get("summary", ""))
+        if name == "raft_safety":
+            marks = _raft_safety(details, summary, duration_ms)
+        elif name == "linearizability":
+            marks = _linearizability(details, summary, duration_ms)
+        elif name == "liveness":
+            marks = _liveness(details, summary, duration_ms)
+        else:
+            marks = []
+        if not marks:
+            marks = [Violation(name, duration_ms, summary or name, "end of run")]
+        found.extend((mark.time_ms, order, index, mark) for index, mark in enumerate(marks))
+    found.sort(key=lambda item: item[:3])
+    return [mark for *_, mark in found]
+
+
+def first_violation(violations: Sequence[Violation]) -> Violation | None:
+    """The earliest violation, or None for a run that passed."""
+    return violations[0] if violations else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _raft_safety(details: Mapping[str, Any], summary: str, duration_ms: float) -> list[Violation]:
+    marks: list[Violation] = []
+    for violation in details.get("violations") or ():
+        if not isinstance(violation, Mapping):
+            continue
+        time_ms = _number(violation.get("time_ms"))
+        if time_ms is None:
+            continue
+        label = str(violation.get("message") or violation.get("rule") or summary)
+        rule = violation.get("rule")
+        if rule and not label.startswith(str(rule)):
+            label = f"{rule}: {label}"
+        marks.append(Violation("raft_safety", min(time_ms, duration_ms), label, "event"))
+    return marks
+
+
+def _linearizability(
+    details: Mapping[str, Any], summary: str, duration_ms: float
+) -> list[Violation]:
+    marks: list[Violation] = []
+    key = ""
+    stuck_next = False
+    for line in details.get("explanation") or ():
+        text = str(line)
+        heading = _KEY_LINE.match(text)
+        if heading is not None:
+            key, stuck_next = heading["key"], False
+            continue
+        if text.strip().startswith("Next,"):
+            stuck_next = True  # the lines that follow are the operations that cannot follow
+            continue
+        times = _OPERATION_TIMES.search(text) if stuck_next else None
+        if times is None:
+            continue
+        stuck_next = False  # the first stuck operation of this partition is its mark
+        call = float(times["call"])
+        ret = float(times["ret"]) if times["ret"] is not None else None
+        operation = text.strip().split("  (call", 1)[0]
+        label = f"not linearizable on {key}: {operation}" if key else operation
+        marks.append(Violation("linearizability", call, label, "operation", ret))
+    if not marks:
+        called = _SUMMARY_CALL.search(summary)
+        if called is not None:
+            marks.append(Violation("linearizability", float(called["call"]), summary, "operation"))
+    return marks
+
+
+def _liveness(details: Mapping[str, Any], summary: str, duration_ms: float) -> list[Violation]:
+    problems = [str(problem) for problem in details.get("violations") or ()]
+    before = details.get("before_first_fault")
+    first_fault = _number(before.get("until_ms")) if isinstance(before, Mapping) else None
+    quiet = _number(details.get("quiet_from_ms"))
+    bound = _number(details.get("bound_ms"))
+    after_deadline = None
+    if quiet is not None and bound is not None:
+        after_deadline = min(quiet + bound, duration_ms)
+    marks: list[Violation] = []
+    early = [problem for problem in problems if "before the first fault" in problem]
+    late = [problem for problem in problems if "before the first fault" not in problem]
+    if early and first_fault is not None:
+        marks.append(Violation("liveness", min(first_fault, duration_ms), early[0], "deadline"))
+    if late and after_deadline is not None:
+        marks.append(Violation("liveness", after_deadline, late[0], "deadline"))
+    return marks
