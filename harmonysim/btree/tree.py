@@ -673,7 +673,15 @@ class BPlusTree(MutableMapping[K, V]):
             return self._backward(minimum, maximum, inclusive, True)
         return self._forward(minimum, maximum, inclusive, True)
 
-    items_range = irange_items
+    def items_range(
+        self,
+        minimum: K | None = None,
+        maximum: K | None = None,
+        inclusive: tuple[bool, bool] = (True, True),
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, V]]:
+        """Another name for :meth:`irange_items`."""
+        return self.irange_items(minimum, maximum, inclusive, reverse)
 
     def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
         if reverse:

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import orjson
 
@@ -121,7 +121,7 @@ class EventLog:
         "subscribers",
     )
 
-    FLUSH_LINES = 8192
+    FLUSH_LINES: Final = 8192
 
     def __init__(self, clock_us: Callable[[], int], sink: IO[bytes] | None = None) -> None:
         self._clock = clock_us
