@@ -100,8 +100,6 @@ def _run(out: Path, *, pure: bool) -> None:
             "harmonysim",
             "run",
             "scenarios/standard.yaml",
-            "--duration",
-            "12s",
             "--trace-sample",
             "1",
             "--metrics-every",
