@@ -35,7 +35,8 @@ PURE_ENV = "HARMONYSIM_PURE"
 
 # Where a whole run's time goes (cProfile of scenarios/standard.yaml, ``bench btree`` and
 # ``bench tracing``): the Raft core, the server, network and event log, disks, telemetry
-# and metrics, the online safety checker, the client and its history, the B+ tree.
+# and metrics, the online safety checker, the client and its history, the B+ tree, the
+# tracer and its OTLP span encoder.
 MODULES: tuple[str, ...] = (
     "harmonysim.btree.nodes",
     "harmonysim.btree.tree",
@@ -46,6 +47,8 @@ MODULES: tuple[str, ...] = (
     "harmonysim.cluster.state_machine",
     "harmonysim.cluster.telemetry",
     "harmonysim.obs.metrics",
+    "harmonysim.obs.otlp",
+    "harmonysim.obs.tracing",
     "harmonysim.raft.log",
     "harmonysim.raft.node",
     "harmonysim.raft.progress",

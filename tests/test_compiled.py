@@ -135,3 +135,23 @@ def test_compiled_and_pure_builds_write_identical_artifacts(tmp_path: Path) -> N
             assert pure_run["event_hash"]
         else:
             assert pure == native, name
+
+
+def test_bench_prints_pure_and_compiled_figures_side_by_side() -> None:
+    if compiled.stale_reason() is not None:
+        pytest.skip("no current compiled build (make compile; it needs a C compiler)")
+    done = subprocess.run(
+        [sys.executable, "-m", "harmonysim", "bench", "btree", "--keys", "3000"],
+        env={**_env(pure=False), "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert any(("pure" in line and "compiled / pure" in line) for line in lines), done.stdout
+    rows = [line for line in lines if "get" in line and "btree_s" in line]
+    assert len(rows) == 1, done.stdout
+    figures = [float(word) for word in rows[0].replace("│", " ").split()[2:]]
+    pure, native, ratio = figures
+    assert ratio == pytest.approx(native / pure, rel=0.01, abs=0.006)

@@ -58,7 +58,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     if args.json or build_kind() != "compiled":
         status = _measure(args, out)
         if not args.json:
-            out.print("pure build only (the compiled build is not in use: make compile)")
+            out.print("pure build only: no current compiled build (make compile) or pure forced")
         return status
     pure = _figures_of_pure_child(args)
     captured = io.StringIO()
