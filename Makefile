@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/steady-state.yaml
 
-.PHONY: run test lint types pytest fuzz bench clean system-deps
+.PHONY: run test lint types pytest smoke compile fuzz bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,21 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-compile: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[compile]'
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $(VENV)/.installed-compile $@
+
+# The hot modules compiled with mypyc in place (harmonysim/compiled.py lists them) when a
+# C compiler is present, else a one-line note and everything runs pure. Kept while it
+# matches every source of the package; a build older than its sources is never loaded.
+compile: $(VENV)/.installed-compile
+	$(BIN)/python harmonysim/compiled.py build
+
+run: compile
 	$(BIN)/harmonysim run $(SCENARIO)
 
 lint: $(VENV)/.installed-dev
@@ -46,10 +56,21 @@ system-deps:
 		*) echo "error: missing:$$missing, and CI=$$CI: the tests that need them must run" >&2; exit 1;; \
 	esac; fi
 
-pytest: $(VENV)/.installed-dev system-deps
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2
+# The suite runs on the pure build (HARMONYSIM_PURE=1); tests/test_compiled.py runs the
+# compiled one beside it in child processes.
+pytest: $(VENV)/.installed-dev system-deps compile
+	HARMONYSIM_PURE=1 HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2
 
-test: lint types pytest
+# The compiled build at work, when there is one: the standard scenario, its replay, a
+# benchmark of both builds.
+SMOKE_RUN := runs/smoke/standard
+smoke: compile
+	$(BIN)/python harmonysim/compiled.py status --require-current
+	$(BIN)/harmonysim run scenarios/standard.yaml --out $(SMOKE_RUN) --force --quiet
+	$(BIN)/harmonysim replay $(SMOKE_RUN)
+	$(BIN)/harmonysim bench btree --keys 200000
+
+test: lint types pytest smoke
 
 # The Raft cluster state machine with random seeds and a large budget (CI runs it
 # derandomized and short). FUZZ_EXAMPLES programs; failures are kept in .hypothesis/.
@@ -58,11 +79,12 @@ fuzz: $(VENV)/.installed-dev
 	HYPOTHESIS_PROFILE=fuzz HARMONYSIM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/pytest tests/raft/test_cluster_machine.py -k keeps_raft_safe -n 0 -p no:randomly
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev compile
 	$(BIN)/harmonysim bench kernel
 	$(BIN)/harmonysim bench btree
 	$(BIN)/harmonysim bench tracing
 	$(BIN)/harmonysim bench cluster
 
 clean:
-	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache
+	-[ -x $(BIN)/python ] && $(BIN)/python harmonysim/compiled.py clean
+	rm -rf $(VENV) runs build .mypy_cache .pytest_cache .ruff_cache

@@ -698,7 +698,15 @@ class BPlusTree(MutableMapping[K, V]):
             return self._backward(minimum, maximum, inclusive, True)
         return self._forward(minimum, maximum, inclusive, True, self._scan_resume_at)
 
-    items_range = irange_items
+    def items_range(
+        self,
+        minimum: K | None = None,
+        maximum: K | None = None,
+        inclusive: tuple[bool, bool] = (True, True),
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, V]]:
+        """Another name for :meth:`irange_items`."""
+        return self.irange_items(minimum, maximum, inclusive, reverse)
 
     def range_with_leaves(self, minimum: K, maximum: K) -> tuple[list[tuple[K, V]], int]:
         """The items with ``minimum <= key <= maximum``, and how many leaves were read to

@@ -75,7 +75,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from harmonysim.check.result import Implicated
 from harmonysim.raft import Entry, EntryKind, RaftNode, Role
@@ -235,7 +235,7 @@ class RaftSafetyMonitor:
     leaders are identified from the events alone.
     """
 
-    KINDS: tuple[EventKind, ...] = (
+    KINDS: ClassVar[tuple[EventKind, ...]] = (
         EventKind.RAFT_ROLE,
         EventKind.RAFT_TERM,
         EventKind.RAFT_COMMIT,

@@ -4,9 +4,14 @@ one run; ``checks``: the checkers on a large history, beside their budget."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
+import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harmonysim.cli.common import EXIT_OK, positive_int, print_json
 
@@ -52,10 +57,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100_000,
         help="checks: operations in the history (default 100,000)",
     )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the figures of the build this process runs (compiled or pure) as JSON",
+    )
 
 
 def handle(args: argparse.Namespace, out: Console) -> int:
+    """Under the compiled build, the pure build's figures (a child process with the pure
+    switch, measured first) beside the compiled build's; else the pure figures alone."""
+    from harmonysim.compiled import build_kind
+
+    if args.json or build_kind() != "compiled":
+        status = _measure(args, out)
+        if not args.json:
+            out.print("pure build only: no current compiled build (make compile) or pure forced")
+        return status
+    pure = _figures_of_pure_child(args)
+    captured = io.StringIO()
+    json_args = argparse.Namespace(**{**vars(args), "json": True})
+    with contextlib.redirect_stdout(captured):
+        _measure(json_args, out)
+    _print_side_by_side(args, _flat(pure), _flat(_loads(captured.getvalue())), out)
+    return EXIT_OK
+
+
+def _measure(args: argparse.Namespace, out: Console) -> int:
     if args.target == "kernel":
         return _kernel(args, out)
     if args.target == "tracing":
@@ -97,6 +125,62 @@ def _checks(args: argparse.Namespace, out: Console) -> int:
     )
     out.print(table)
     return EXIT_OK
+
+
+def _loads(text: str) -> Any:
+    import orjson
+
+    return orjson.loads(text)
+
+
+def _figures_of_pure_child(args: argparse.Namespace) -> Any:
+    from harmonysim.compiled import PURE_ENV
+
+    argv = [sys.executable, "-m", "harmonysim", "bench", args.target, "--json"]
+    argv += ["--scenario", str(args.scenario), "--repeat", str(args.repeat)]
+    argv += ["--messages", str(args.messages), "--operations", str(args.operations)]
+    if args.keys is not None:
+        argv += ["--keys", str(args.keys)]
+    done = subprocess.run(
+        argv, env={**os.environ, PURE_ENV: "1"}, check=True, capture_output=True, text=True
+    )
+    return _loads(done.stdout)
+
+
+def _flat(figures: Any, prefix: str = "") -> dict[str, float]:
+    """The numeric figures of a ``--json`` answer by path (btree rows by operation)."""
+    if isinstance(figures, list):
+        flat: dict[str, float] = {}
+        for row in figures:
+            flat.update(_flat({k: v for k, v in row.items() if k != "operation"}, row["operation"]))
+        return flat
+    flat = {}
+    for key, value in figures.items():
+        path = f"{prefix} {key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_flat(value, path))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[path] = float(value)
+    return flat
+
+
+def _print_side_by_side(
+    args: argparse.Namespace, pure: dict[str, float], native: dict[str, float], out: Console
+) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"bench {args.target}: pure and compiled builds, one run")
+    table.add_column("figure")
+    table.add_column("pure", justify="right")
+    table.add_column("compiled", justify="right")
+    table.add_column("compiled / pure", justify="right")
+    for name, value in pure.items():
+        other = native.get(name)
+        if other is None:
+            continue
+        ratio = f"{other / value:.2f}" if value else ""
+        table.add_row(name, f"{value:.4g}", f"{other:.4g}", ratio)
+    out.print(table)
 
 
 def _cluster(args: argparse.Namespace, out: Console) -> int:

@@ -452,11 +452,7 @@ class KVServer:
     def _halt(self, why: str) -> None:
         """Stop this server for good: no timers, every message ignored."""
         self._halted = True
-        self.on_message = self._ignore  # type: ignore[method-assign]
         self.diagnoses.append({"t_ms": self.node.now_ms, "node": self.node.id, "halted": why})
-
-    def _ignore(self, envelope: Envelope) -> None:
-        """A halted server's message handler."""
 
     def _on_write_error(self) -> None:
         """An fsync failed (module docstring): fail-stop, and be restarted shortly."""
@@ -545,6 +541,8 @@ class KVServer:
         self._drive()
 
     def on_message(self, envelope: Envelope) -> None:
+        if self._halted:  # every message ignored
+            return
         payload = envelope.payload
         if isinstance(payload, ClientRequest):
             self._on_client_request(payload, envelope.src, envelope.trace)

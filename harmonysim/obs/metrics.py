@@ -25,7 +25,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import orjson
 
@@ -128,9 +128,9 @@ class Sample:
 class Metric:
     """A named metric with label names; ``labels(...)`` binds a child series."""
 
-    __slots__ = ("_children", "help", "label_names", "name", "type", "unit")
+    __slots__ = ("_children", "help", "label_names", "name", "unit")
 
-    type: MetricType
+    type: ClassVar[MetricType]
 
     def __init__(self, name: str, help: str, label_names: Sequence[str] = ()) -> None:
         _check_name(name, self.type)
@@ -176,7 +176,7 @@ class Metric:
 
 class Counter(Metric):
     __slots__ = ()
-    type = MetricType.COUNTER
+    type: ClassVar[MetricType] = MetricType.COUNTER
 
     def labels(self, *values: str) -> CounterChild:
         child: CounterChild = self._bind(values)
@@ -188,7 +188,7 @@ class Counter(Metric):
 
 class Gauge(Metric):
     __slots__ = ()
-    type = MetricType.GAUGE
+    type: ClassVar[MetricType] = MetricType.GAUGE
 
     def labels(self, *values: str) -> GaugeChild:
         child: GaugeChild = self._bind(values)
@@ -200,7 +200,7 @@ class Gauge(Metric):
 
 class Histogram(Metric):
     __slots__ = ("bounds",)
-    type = MetricType.HISTOGRAM
+    type: ClassVar[MetricType] = MetricType.HISTOGRAM
 
     def __init__(
         self, name: str, help: str, label_names: Sequence[str], bounds: Sequence[float]

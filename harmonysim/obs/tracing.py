@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from functools import partial
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 __all__ = [
     "INVALID_CONTEXT",
@@ -175,7 +175,6 @@ class SpanSink(Protocol):
     def write_spans(self, spans: Sequence[Span]) -> None: ...
 
 
-@runtime_checkable
 class StreamingSpanSink(SpanSink, Protocol):
     """A sink that takes each kept span as it ends, and is told where each batch ends.
 
@@ -531,9 +530,13 @@ class Tracer:
         # A streaming sink takes each kept span as it ends: then only a count is kept here.
         self._add_span: Callable[[Span], None] | None = None
         self._end_batch: Callable[[], None] = _nothing
-        if isinstance(sink, StreamingSpanSink):
-            self._add_span = sink.add_span
-            self._end_batch = sink.end_batch
+        # A sink with both members streams (looked up by name: compiled protocols have no
+        # runtime isinstance check).
+        add_span = getattr(sink, "add_span", None)
+        end_batch = getattr(sink, "end_batch", None)
+        if add_span is not None and end_batch is not None:
+            self._add_span = add_span
+            self._end_batch = end_batch
         self._batched = 0
         # trace id -> spans of an unsampled trace that finished, waiting for an error
         self._pending: OrderedDict[int, list[Span]] = OrderedDict()

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mypy_extensions import mypyc_attr
+
 from harmonysim.raft.types import Entry, Snapshot
 
 
+# Compiled classes cannot derive from AssertionError; this one stays a plain Python class.
+@mypyc_attr(native_class=False)
 class LogError(AssertionError):
     """A request that would break a log invariant (a protocol violation, not bad input)."""
 

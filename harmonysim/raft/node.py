@@ -98,6 +98,7 @@ from harmonysim.raft.types import (
     InstallSnapshot,
     InstallSnapshotResponse,
     Message,
+    Opaque,
     RaftConfig,
     RaftStatus,
     ReadState,
@@ -121,7 +122,7 @@ class RandomSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _PendingRead:
-    request_id: object
+    request_id: Opaque
     index: int
     read_round: int
 

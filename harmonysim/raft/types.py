@@ -29,6 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from typing import TypeAlias
+
+Opaque: TypeAlias = object
+"""Any value the Raft core carries without looking into it (payloads, request ids).
+
+Named rather than written ``object`` in the records: compiled (mypyc) dataclasses resolve
+a field's annotation by its name in the module, where ``object`` is not found."""
 
 
 class Role(Enum):
@@ -134,7 +141,7 @@ class Entry:
     term: int
     index: int
     kind: EntryKind
-    data: object
+    data: Opaque
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +172,7 @@ class Snapshot:
     index: int
     term: int
     voters: tuple[str, ...]
-    data: object
+    data: Opaque
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +321,7 @@ Message = (
 class ReadState:
     """A linearizable read (ReadIndex, thesis §6.4) may be served once applied >= index."""
 
-    request_id: object
+    request_id: Opaque
     index: int
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import orjson
 
@@ -54,7 +54,7 @@ class EventLog:
         "subscribers",
     )
 
-    FLUSH_LINES = 8192
+    FLUSH_LINES: Final = 8192
 
     def __init__(self, clock_us: Callable[[], int], sink: IO[bytes] | None = None) -> None:
         self._clock = clock_us

@@ -19,7 +19,6 @@ Rules:
 
 from __future__ import annotations
 
-import functools
 import math
 import random
 from collections.abc import Callable
@@ -102,8 +101,6 @@ class SimNode:
         self.wall_offset_us = 0
         self._clock_base_virtual_us = 0
         self._clock_base_local_us = 0
-        # Hot path: a C-level partial instead of a Python method frame per send.
-        self.send = functools.partial(self._network.send, node_id)  # type: ignore[method-assign]
 
     # -- what a process may use ----------------------------------------------------
 
@@ -137,7 +134,7 @@ class SimNode:
         self.clock_rate = rate
 
     def send(self, dst: str, payload: Any, trace: Any = None) -> int:
-        """Send through the network (rebound per instance in __init__ to skip a call layer)."""
+        """Send through the network."""
         return self._network.send(self.id, dst, payload, trace)
 
     def set_timer(self, delay_ms: float, name: str, callback: Callable[[], None]) -> Timer:
@@ -160,7 +157,7 @@ class SimNode:
     # -- the network's view ----------------------------------------------------------
 
     def receive(self, envelope: Envelope) -> None:
-        """Hand a delivered message to the process (rebound to it directly while up)."""
+        """Hand a delivered message to the process (none while down: ignored)."""
         process = self.process
         if process is not None:
             process.on_message(envelope)
@@ -173,8 +170,6 @@ class SimNode:
     def start(self) -> None:
         self.up = True
         self.process = self.factory(self)
-        # Hot path: the network calls the process's handler without this frame.
-        self.receive = self.process.on_message  # type: ignore[method-assign]
         self.process.start()
 
     def crash(self, notes: dict[str, Any] | None = None) -> None:
@@ -187,7 +182,6 @@ class SimNode:
         if on_crash is not None:
             on_crash()
         self.process = None
-        del self.receive  # back to the class method, which ignores messages
         held, self._held = self._held, []
         self._deferred.clear()
         self.log.emit(EventKind.NODE_CRASH, self.id, {"held_dropped": len(held), **(notes or {})})
