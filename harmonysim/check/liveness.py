@@ -35,11 +35,22 @@ Rules:
   that configuration stood as a candidate before (it took the removed server's term, so
   the removed server deposed or delayed a leader). Judged only when the final
   configuration is known (a live run), and counted once per member and term.
-- Before the first fault, too: the run starts with every node up and no cut, so
-  when the initial configuration's links make a healthy majority and the first
-  fault comes at ``F >= B``, L1 and L2 also hold over ``[0, F)`` (a leader by ``E``;
-  operations invoked in ``[E, F - timeout]`` answered). A stall there is reported,
-  not hidden behind the faults that follow.
+- Between faults, too: a fault-free window is an interval in which no fault is in
+  effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
+  node up and not paused, no cut and no clogged link, no clock stepped or strobing
+  and no clock rate fault beyond the servers' bound (``max_clock_drift``), no slow
+  disk, no membership change open (requested and not yet committed, unchanged,
+  refused or unfinished), and no leadership transfer in progress (from its
+  ``leader.transfer`` until the old leader steps down or another node leads, or one
+  maximum election timeout, after which the leader has given it up). The run starts
+  in one (every node up, nothing cut); a fault that stays in effect keeps the next
+  from opening. Windows are cut off at ``Q`` (from there the rules above judge). In
+  every window ``[a, b)`` at least ``B`` long, when the configuration it holds has a
+  majority joined by healthy links (every node is up and nothing cut), L1 and L2
+  hold over it: some node of that majority leads by ``a + E``, and every operation
+  invoked in ``[a + E, b - timeout]`` is answered, with L2's tolerance for timeouts.
+  A stall there is a violation naming the window, reported even when the tail is
+  not applicable; it does not hide behind the faults that follow.
 - A configuration that cannot be live is said to be so, not judged: when the
   client timeout is below the round trip of one operation (``ROUND_TRIP_DELAYS``
   median one-way delays plus an fsync), the check is skipped with that reason. When
