@@ -456,7 +456,11 @@ class LivenessMonitor:
             for node in state.nodes.values()
         )
         rate_off = max(
-            (abs(node.clock_rate - 1.0) for node in state.nodes.values() if node.clock_rate),
+            (
+                abs(node.clock_rate - 1.0)
+                for node in state.nodes.values()
+                if node.clock_rate is not None
+            ),
             default=0.0,
         )
         mark = _Mark(time_ms, faulty, rate_off, state.transfer_since_ms, state.members)
