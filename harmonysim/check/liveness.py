@@ -37,12 +37,13 @@ Rules:
   configuration is known (a live run), and counted once per member and term.
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
-  node up and not paused, no cut and no clogged link, no clock stepped or strobing
-  and no clock rate fault beyond the servers' bound (``max_clock_drift``), no slow
-  disk, no membership change open (requested and not yet committed, unchanged,
-  refused or unfinished), and no leadership transfer in progress (from its
-  ``leader.transfer`` until the old leader steps down or another node leads, or one
-  maximum election timeout, after which the leader has given it up). The run starts
+  node up, not paused and not halted by a damaged disk, no cut and no clogged link,
+  no clock stepped or strobing and no clock rate fault beyond the servers' bound
+  (``max_clock_drift``), no slow disk, no membership change open (requested and not
+  yet committed, unchanged, refused or unfinished), and no leadership transfer in
+  progress (from its ``leader.transfer`` until the old leader steps down or another
+  node leads, or one maximum election timeout, after which the leader has given it
+  up). The run starts
   in one (every node up, nothing cut); a fault that stays in effect keeps the next
   from opening. Windows are cut off at ``Q`` (from there the rules above judge). In
   every window ``[a, b)`` at least ``B`` long, when the configuration it holds has a
@@ -224,7 +225,9 @@ class _Mark:
     """The faults in effect from ``t_ms`` on (until the next mark), as the fold has them."""
 
     t_ms: float
-    faulty: bool  # a node down or paused, a cut, a clog, a clock step or strobe, a slow disk
+    faulty: (
+        bool  # a node down, paused or halted, a cut, a clog, a clock step or strobe, a slow disk
+    )
     clock_rate_off: float  # the largest rate fault, as |rate - 1| (0: none)
     transfer_since_ms: float | None  # a leadership transfer asked for then, not over
     members: tuple[str, ...] | None  # the committed configuration (None: the initial one)
@@ -247,6 +250,7 @@ class LivenessMonitor:
         EventKind.NET_UNCLOG,
         EventKind.NODE_CLOCK,
         EventKind.DISK_FAULT,
+        EventKind.DISK_DAMAGE,
         EventKind.LEADER_TRANSFER,
     )
 
@@ -450,6 +454,7 @@ class LivenessMonitor:
         state = self._state
         faulty = bool(state.cut or state.clogged or state.membership_open) or any(
             node.health is not Health.UP
+            or node.halted
             or node.clock_step_ms != 0.0
             or node.clock_strobe
             or node.disk_slow_ms is not None

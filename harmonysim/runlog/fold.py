@@ -38,6 +38,9 @@ Rules:
 - Clock faults (``node.clock``): a record with ``after`` gives the clock back (no
   clock fault in effect); otherwise its ``rate`` sets ``clock_rate``, its ``jump_ms``
   adds to ``clock_step_ms`` and a ``strobe`` sets ``clock_strobe``.
+- Halted servers: a ``disk.damage`` whose ``action`` is ``halt`` sets ``halted`` (the
+  server stopped for good: its host is up, it takes no part); a crash or a restart
+  clears it (a restart reads the disk again, and halts again if it must).
 - Slow disks: a ``disk.fault`` of ``fault: slow`` sets ``disk_slow_ms`` to its
   ``fsync_ms``; with ``after`` (the undo) it clears it. Other disk faults act once.
 - Leadership transfer (thesis §3.10): a ``leader.transfer`` record sets
@@ -115,6 +118,7 @@ class NodeState:
     clock_step_ms: float = 0.0
     clock_strobe: bool = False
     disk_slow_ms: float | None = None
+    halted: bool = False
 
     def copy(self) -> NodeState:
         return NodeState(
@@ -135,6 +139,7 @@ class NodeState:
             self.clock_step_ms,
             self.clock_strobe,
             self.disk_slow_ms,
+            self.halted,
         )
 
     @property
@@ -161,6 +166,7 @@ class NodeState:
             "clock_step_ms": self.clock_step_ms,
             "clock_strobe": self.clock_strobe,
             "disk_slow_ms": self.disk_slow_ms,
+            "halted": self.halted,
         }
 
 
@@ -288,6 +294,10 @@ class ClusterState:
         if record.get("strobe") is not None:
             state.clock_strobe = True
 
+    def _damage(self, record: EventRecord) -> None:
+        if record.get("action") == "halt":
+            self._node(record).halted = True
+
     def _disk_fault(self, record: EventRecord) -> None:
         if record.get("fault") != "slow":
             return
@@ -344,6 +354,7 @@ class ClusterState:
             self._transfer_over()
         state = self._node(record)
         state.health = Health.DOWN
+        state.halted = False
         state.role = None
         state.leader = None
         state.tree_depth = None
@@ -352,6 +363,7 @@ class ClusterState:
     def _restart(self, record: EventRecord) -> None:
         state = self._node(record)
         state.health = Health.UP
+        state.halted = False
         state.role = _FOLLOWER
         state.leader = None
         state.tree_depth = 1
@@ -431,6 +443,7 @@ TRANSITIONS: dict[str, Callable[[ClusterState, EventRecord], None]] = {
     EventKind.NET_UNCLOG: ClusterState._unclog,
     EventKind.NODE_CLOCK: ClusterState._clock,
     EventKind.DISK_FAULT: ClusterState._disk_fault,
+    EventKind.DISK_DAMAGE: ClusterState._damage,
     EventKind.LEADER_TRANSFER: ClusterState._transfer,
 }
 """Event kind -> how it changes the cluster state; kinds not listed leave it alone."""

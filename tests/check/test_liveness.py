@@ -390,3 +390,16 @@ def test_a_member_taking_a_removed_servers_term_after_the_bound_is_a_disruption(
     assert monitor.disruptions(members, 760.0) == []  # before the bound: not judged
     assert monitor.disruptions(NODES, 0.0) == []  # n5 a member: an ordinary election
     assert monitor.judge(scenario(), [], members).status is CheckStatus.OK  # L4 not asked
+
+
+def test_a_server_halted_by_its_disk_closes_windows_until_it_restarts() -> None:
+    monitor = LivenessMonitor()
+    for event in [
+        record(1000.0, "disk.damage", "n2", file="log", reason="checksum", action="repair"),
+        record(2000.0, "disk.damage", "n3", file="hard_state", reason="checksum", action="halt"),
+        record(5000.0, "node.crash", "n3"),
+        record(5000.0, "node.restart", "n3"),  # read back repaired: it runs again
+    ]:
+        monitor.observe(event)
+    found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
+    assert found == [(0.0, 2000.0), (5000.0, 9000.0)]

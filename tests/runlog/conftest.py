@@ -27,6 +27,7 @@ faults:
   - {at: 800ms, disk: {node: n5, slow: {fsync: 20ms}}, for: 1s}
   - {at: 900ms, transfer: {to: any}}
   - {at: 1s, crash: n2}
+  - {at: 1200ms, disk: {node: n2, corrupt: {file: hard_state}}}
   - {at: 1500ms, partition: {isolate: leader}}
   - {at: 2500ms, heal: all}
   - {at: 2600ms, clog: {from: n3, to: n4, both_ways: true}}

@@ -209,6 +209,23 @@ def naive_node(records: Sequence[Record], node: str) -> dict[str, Any]:
             1 for r in records if r["node"] == node and r["kind"] == EventKind.BTREE_MERGE
         ),
         **naive_faults(records, node),
+        # Halted by the last halting disk.damage, unless a crash or restart came after.
+        "halted": _or(
+            _last(
+                [
+                    r
+                    for r in records
+                    if r["kind"] != EventKind.DISK_DAMAGE or r.get("action") == "halt"
+                ],
+                node,
+                {
+                    EventKind.DISK_DAMAGE: lambda r: True,
+                    crash: lambda r: False,
+                    restart: lambda r: False,
+                },
+            ),
+            False,
+        ),
     }
 
 
@@ -344,6 +361,8 @@ def test_the_churning_run_exercises_every_transition(churn_events: list[Record])
     assert {"root_split", "restore"} <= reasons
     clocks = [r for r in churn_events if r["kind"] == EventKind.NODE_CLOCK]
     assert {"rate", "jump_ms", "strobe", "after"} <= {key for r in clocks for key in r}
+    damage = [r for r in churn_events if r["kind"] == EventKind.DISK_DAMAGE]
+    assert [(r["node"], r["action"]) for r in damage] == [("n2", "halt")]
     slow = [r for r in churn_events if r["kind"] == EventKind.DISK_FAULT]
     assert {"after" in r for r in slow if r.get("fault") == "slow"} == {True, False}
     assert {r["result"] for r in churn_events if r["kind"] == EventKind.MEMBERSHIP} >= {
