@@ -35,11 +35,23 @@ Rules:
   that configuration stood as a candidate before (it took the removed server's term, so
   the removed server deposed or delayed a leader). Judged only when the final
   configuration is known (a live run), and counted once per member and term.
-- Before the first fault, too: the run starts with every node up and no cut, so
-  when the initial configuration's links make a healthy majority and the first
-  fault comes at ``F >= B``, L1 and L2 also hold over ``[0, F)`` (a leader by ``E``;
-  operations invoked in ``[E, F - timeout]`` answered). A stall there is reported,
-  not hidden behind the faults that follow.
+- Between faults, too: a fault-free window is an interval in which no fault is in
+  effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
+  node up, not paused and not halted by a damaged disk, no cut and no clogged link,
+  no clock stepped or strobing and no clock rate fault beyond the servers' bound
+  (``max_clock_drift``), no slow disk, no membership change open (requested and not
+  yet committed, unchanged, refused or unfinished), and no leadership transfer in
+  progress (from its ``leader.transfer`` until the old leader steps down or another
+  node leads, or one maximum election timeout, after which the leader has given it
+  up). The run starts
+  in one (every node up, nothing cut); a fault that stays in effect keeps the next
+  from opening. Windows are cut off at ``Q`` (from there the rules above judge). In
+  every window ``[a, b)`` at least ``B`` long, when the configuration it holds has a
+  majority joined by healthy links (every node is up and nothing cut), L1 and L2
+  hold over it: some node of that majority leads by ``a + E``, and every operation
+  invoked in ``[a + E, b - timeout]`` is answered, with L2's tolerance for timeouts.
+  A stall there is a violation naming the window, reported even when the tail is
+  not applicable; it does not hide behind the faults that follow.
 - A configuration that cannot be live is said to be so, not judged: when the
   client timeout is below the round trip of one operation (``ROUND_TRIP_DELAYS``
   median one-way delays plus an fsync), the check is skipped with that reason. When
@@ -68,7 +80,7 @@ from typing import Any
 import networkx as nx
 
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
-from harmonysim.runlog.fold import ClusterState
+from harmonysim.runlog.fold import ClusterState, Health
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
 
@@ -77,6 +89,7 @@ __all__ = [
     "LivenessBounds",
     "LivenessMonitor",
     "LoadProgress",
+    "Window",
     "healthy_majority",
     "judge_load",
     "latency_bound_ms",
@@ -197,8 +210,31 @@ def healthy_majority(
     return tuple(sorted(members))
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A fault-free window ``[from_ms, until_ms)`` and the configuration it holds
+    (None: the scenario's initial one)."""
+
+    from_ms: float
+    until_ms: float
+    members: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """The faults in effect from ``t_ms`` on (until the next mark), as the fold has them."""
+
+    t_ms: float
+    faulty: (
+        bool  # a node down, paused or halted, a cut, a clog, a clock step or strobe, a slow disk
+    )
+    clock_rate_off: float  # the largest rate fault, as |rate - 1| (0: none)
+    transfer_since_ms: float | None  # a leadership transfer asked for then, not over
+    members: tuple[str, ...] | None  # the committed configuration (None: the initial one)
+
+
 class LivenessMonitor:
-    """Collects the role and node events liveness needs, and judges them at the end."""
+    """Collects the role, node and fault events liveness needs, and judges them at the end."""
 
     KINDS: tuple[EventKind, ...] = (
         EventKind.RAFT_ROLE,
@@ -208,6 +244,14 @@ class LivenessMonitor:
         EventKind.NODE_PAUSE,
         EventKind.NODE_RESUME,
         EventKind.MEMBERSHIP,
+        EventKind.NET_PARTITION,
+        EventKind.NET_HEAL,
+        EventKind.NET_CLOG,
+        EventKind.NET_UNCLOG,
+        EventKind.NODE_CLOCK,
+        EventKind.DISK_FAULT,
+        EventKind.DISK_DAMAGE,
+        EventKind.LEADER_TRANSFER,
     )
 
     def __init__(self) -> None:
@@ -216,6 +260,9 @@ class LivenessMonitor:
         self.membership_settled_ms = 0.0  # the time of the last membership event
         self._candidacies: list[tuple[float, str, int]] = []  # (time, node, term)
         self._term_changes: list[tuple[float, str, int]] = []  # (time, node, new term)
+        # Every watched record folded in order, and after each the faults in effect.
+        self._state = ClusterState.initial()
+        self._marks: list[_Mark] = [_Mark(0.0, False, 0.0, None, None)]
 
     def attach(self, log: EventLog) -> None:
         log.watch(self.KINDS, self.observe)
@@ -230,6 +277,9 @@ class LivenessMonitor:
             if record.get("role") == "candidate":
                 self._candidacies.append((record["t"], record["node"], int(record["term"])))
             self._steps.append(record)
+        if kind != EventKind.RAFT_TERM.value:
+            self._state.apply(record)
+            self._mark(float(record["t"]))
 
     def leader_time(self, healthy: Sequence[str], quiet_from_ms: float) -> tuple[float, str] | None:
         """The first time at or after ``quiet_from_ms`` when a node of ``healthy`` leads
@@ -319,9 +369,10 @@ class LivenessMonitor:
                 "so operations time out even on a healthy cluster",
                 details,
             )
+        skipped: str | None = None
         if not healthy:
             links_only = not healthy_majority(scenario, scenario.member_ids, ())
-            reason = (
+            skipped = (
                 "the network's link settings leave no majority joined by healthy links even "
                 f"with every node up and nothing cut (a healthy link loses at most "
                 f"{MAX_HEALTHY_LOSS:g} of its messages and its worst-case delay plus jitter is "
@@ -330,18 +381,19 @@ class LivenessMonitor:
                 if links_only
                 else "no majority of nodes is up and connected after the last fault"
             )
-            return CheckResult(
-                CHECK_NAME, CheckStatus.SKIPPED, f"not applicable: {reason}", details
+        elif bounds.tail_ms < bounds.bound_ms:
+            skipped = (
+                f"the quiet tail after the last fault ({bounds.tail_ms:g} ms) "
+                f"is shorter than the liveness bound ({bounds.bound_ms:g} ms)"
             )
-        if bounds.tail_ms < bounds.bound_ms:
+        operations = _operations(rows)
+        problems, window_rows = self._judge_windows(scenario, operations, bounds, details)
+        if skipped is not None:
+            if problems:  # a stall between faults is one whatever the end of the run is
+                return _violation(problems, details, window_rows)
             return CheckResult(
-                CHECK_NAME,
-                CheckStatus.SKIPPED,
-                f"not applicable: the quiet tail after the last fault ({bounds.tail_ms:g} ms) "
-                f"is shorter than the liveness bound ({bounds.bound_ms:g} ms)",
-                details,
+                CHECK_NAME, CheckStatus.SKIPPED, f"not applicable: {skipped}", details
             )
-        problems, prefix_rows = self._judge_before_faults(scenario, rows, bounds, details)
         elected = self.leader_time(healthy, bounds.quiet_from_ms)
         if elected is None or elected[0] > bounds.elected_by_ms:
             when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
@@ -352,23 +404,13 @@ class LivenessMonitor:
         else:
             details["leader_at_ms"] = elected[0]
             details["leader"] = elected[1]
-        service = _judge_operations(rows, bounds, scenario.workload.timeout_ms)
+        service = _judge_operations(operations, bounds, scenario.workload.timeout_ms)
         details.update(service.details)
         problems.extend(service.problems)
         if members is not None:
             problems.extend(self.disruptions(members, bounds.elected_by_ms))
         if problems:
-            details["violations"] = problems[:_MAX_REPORTED]
-            details["violation_count"] = len(problems)
-            return CheckResult(
-                CHECK_NAME,
-                CheckStatus.VIOLATION,
-                f"{len(problems)} liveness problem(s); first: {problems[0]}",
-                details,
-                Implicated(
-                    history_rows=tuple(row for row in [*prefix_rows, *service.rows] if row >= 0)
-                ),
-            )
+            return _violation(problems, details, [*window_rows, *service.rows])
         leader = f"leader {elected[1]} at {elected[0]:g} ms" if elected else "no leader"
         return CheckResult(
             CHECK_NAME,
@@ -378,43 +420,118 @@ class LivenessMonitor:
             details,
         )
 
-    def _judge_before_faults(
+    def windows(self, scenario: Scenario, until_ms: float) -> list[Window]:
+        """The fault-free windows that begin before ``until_ms``, cut off there, in order
+        (module rules, "Between faults")."""
+        grace = scenario.cluster.raft.election_timeout_ms[1]
+        drift = scenario.cluster.raft.max_clock_drift
+        found: list[Window] = []
+        current: Window | None = None
+        marks = self._marks
+        for position, mark in enumerate(marks):
+            if mark.t_ms >= until_ms:
+                break
+            end = marks[position + 1].t_ms if position + 1 < len(marks) else until_ms
+            end = min(end, until_ms)
+            if end <= mark.t_ms or mark.faulty or mark.clock_rate_off > drift:
+                continue  # a zero-length step (a crash and its restart at one instant) is none
+            start = mark.t_ms
+            if mark.transfer_since_ms is not None:  # a transfer is aborted after a timeout
+                start = max(start, mark.transfer_since_ms + grace)
+            if start >= end:
+                continue
+            if current is not None and current.until_ms == start:
+                current = replace(current, until_ms=end)
+                continue
+            if current is not None:
+                found.append(current)
+            current = Window(start, end, mark.members)
+        if current is not None:
+            found.append(current)
+        return found
+
+    def _mark(self, time_ms: float) -> None:
+        state = self._state
+        faulty = bool(state.cut or state.clogged or state.membership_open) or any(
+            node.health is not Health.UP
+            or node.halted
+            or node.clock_step_ms != 0.0
+            or node.clock_strobe
+            or node.disk_slow_ms is not None
+            for node in state.nodes.values()
+        )
+        rate_off = max(
+            (
+                abs(node.clock_rate - 1.0)
+                for node in state.nodes.values()
+                if node.clock_rate is not None
+            ),
+            default=0.0,
+        )
+        mark = _Mark(time_ms, faulty, rate_off, state.transfer_since_ms, state.members)
+        if self._marks and self._marks[-1].t_ms == time_ms:
+            self._marks[-1] = mark  # the state after the last record at one instant
+        else:
+            self._marks.append(mark)
+
+    def _judge_windows(
         self,
         scenario: Scenario,
-        rows: Iterable[Mapping[str, Any]],
+        operations: _Operations,
         bounds: LivenessBounds,
         details: dict[str, Any],
     ) -> tuple[list[str], list[int]]:
-        """L1 and L2 over ``[0, F)`` before the first fault (module rules); problems, rows."""
-        if not scenario.faults:
-            return [], []  # the run is one quiet stretch from 0, judged after "the last fault"
-        first_ms = min(fault.at_ms for fault in scenario.faults)
-        healthy = healthy_majority(scenario, scenario.member_ids, ())
-        if first_ms < bounds.bound_ms or not healthy:
-            return [], []
-        window = LivenessBounds(0.0, bounds.election_bound_ms, bounds.bound_ms, first_ms)
+        """L1 and L2 in every fault-free window before ``Q`` at least ``B`` long (module
+        rules, "Between faults"); the problems and their history rows."""
         problems: list[str] = []
-        elected = self.leader_time(healthy, 0.0)
-        if elected is None or elected[0] > window.elected_by_ms:
-            when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
-            problems.append(
-                f"no leader among {', '.join(healthy)} within {window.election_bound_ms:g} ms "
-                f"of the start, before the first fault at {first_ms:g} ms: elected {when}"
+        problem_rows: list[int] = []
+        judged: list[dict[str, Any]] = []
+        timeout_ms = scenario.workload.timeout_ms
+        for window in self.windows(scenario, bounds.quiet_from_ms):
+            if window.until_ms - window.from_ms < bounds.bound_ms:
+                continue
+            voters = window.members if window.members is not None else scenario.member_ids
+            healthy = healthy_majority(scenario, scenario.node_ids, (), voters)
+            if not healthy:
+                continue  # the link settings rule a majority out: nothing to promise
+            span = LivenessBounds(
+                window.from_ms, bounds.election_bound_ms, bounds.bound_ms, window.until_ms
             )
-        service = _judge_operations(rows, window, scenario.workload.timeout_ms)
-        problems.extend(f"before the first fault: {problem}" for problem in service.problems)
-        details["before_first_fault"] = {
-            "until_ms": first_ms,
-            "operations_checked": service.checked,
-            "problems": len(problems),
-        }
-        return problems, service.rows
+            label = f"in the fault-free window {window.from_ms:g}-{window.until_ms:g} ms"
+            found: list[str] = []
+            elected = self.leader_time(healthy, window.from_ms)
+            if elected is None or elected[0] > span.elected_by_ms:
+                when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
+                found.append(
+                    f"{label}: no leader among {', '.join(healthy)} within "
+                    f"{span.election_bound_ms:g} ms of its start: elected {when}"
+                )
+            service = _judge_operations(operations, span, timeout_ms, hang=False)
+            found.extend(f"{label}: {problem}" for problem in service.problems)
+            problems.extend(found)
+            problem_rows.extend(service.rows)
+            judged.append(
+                {
+                    "from_ms": window.from_ms,
+                    "until_ms": window.until_ms,
+                    "operations_checked": service.checked,
+                    "problems": len(found),
+                }
+            )
+        details["windows_judged"] = len(judged)
+        details["windows"] = judged[:_MAX_REPORTED]
+        return problems, problem_rows
 
 
 _KIND_VALUES = frozenset(
     kind.value
-    for kind in LivenessMonitor.KINDS
-    if kind not in (EventKind.MEMBERSHIP, EventKind.RAFT_TERM)
+    for kind in (
+        EventKind.RAFT_ROLE,
+        EventKind.NODE_CRASH,
+        EventKind.NODE_RESTART,
+        EventKind.NODE_PAUSE,
+        EventKind.NODE_RESUME,
+    )
 )
 
 
@@ -426,10 +543,28 @@ class _Service:
     rows: list[int]  # the history rows (invocations) of the operations in ``problems``
 
 
-def _judge_operations(
-    rows: Iterable[Mapping[str, Any]], bounds: LivenessBounds, timeout_ms: float
-) -> _Service:
-    """L2 and L3 of the module rules over the history rows."""
+def _violation(problems: list[str], details: dict[str, Any], rows: list[int]) -> CheckResult:
+    details["violations"] = problems[:_MAX_REPORTED]
+    details["violation_count"] = len(problems)
+    return CheckResult(
+        CHECK_NAME,
+        CheckStatus.VIOLATION,
+        f"{len(problems)} liveness problem(s); first: {problems[0]}",
+        details,
+        Implicated(history_rows=tuple(row for row in rows if row >= 0)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Operations:
+    """The history's operations, (invocation, completion or None), and the sorted times
+    of its answers (ok or fail)."""
+
+    spans: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+    answers: list[float]
+
+
+def _operations(rows: Iterable[Mapping[str, Any]]) -> _Operations:
     invoked: dict[Any, Mapping[str, Any]] = {}
     operations: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]] = []
     answers: list[float] = []
@@ -444,6 +579,14 @@ def _judge_operations(
             answers.append(float(row["time"]))
     operations.extend((start, None) for start in invoked.values())
     answers.sort()
+    return _Operations(operations, answers)
+
+
+def _judge_operations(
+    operations: _Operations, bounds: LivenessBounds, timeout_ms: float, *, hang: bool = True
+) -> _Service:
+    """L2 over ``bounds``, and L3 (``hang``) of the operations pending at its quiet point."""
+    answers = operations.answers
     serve_from = bounds.elected_by_ms
     serve_until = bounds.duration_ms - timeout_ms
     hang_deadline = bounds.quiet_from_ms + bounds.bound_ms
@@ -451,12 +594,12 @@ def _judge_operations(
     problem_rows: list[int] = []
     checked = 0
     timed_out = 0
-    for start, end in operations:
+    for start, end in operations.spans:
         invoked_ms = float(start["time"])
         label = f"client process {start['process']} {start['f']} {start['key']!r}"
         if invoked_ms < bounds.quiet_from_ms:
             ended_ms = float(end["time"]) if end is not None else math.inf
-            if ended_ms > hang_deadline:
+            if hang and ended_ms > hang_deadline:
                 problems.append(
                     f"{label} invoked at {invoked_ms:g} ms, pending at the last fault, "
                     f"did not complete by {hang_deadline:g} ms"

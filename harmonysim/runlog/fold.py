@@ -32,7 +32,21 @@ Rules:
   ``net.heal`` clears it; ``net.clog`` / ``net.unclog`` add and remove clogged links.
 - Membership (thesis §4.1): the configuration is the ``members`` of ``run.start``
   (``None``: every server), then the ``voters`` of each ``membership`` record whose
-  ``result`` is ``committed``.
+  ``result`` is ``committed``. ``membership_open`` counts the changes asked for and
+  not over: a ``requested`` step opens one, ``committed``, ``unchanged``, ``refused``
+  and ``unfinished`` close one.
+- Clock faults (``node.clock``): a record with ``after`` gives the clock back (no
+  clock fault in effect); otherwise its ``rate`` sets ``clock_rate``, its ``jump_ms``
+  adds to ``clock_step_ms`` and a ``strobe`` sets ``clock_strobe``.
+- Halted servers: a ``disk.damage`` whose ``action`` is ``halt`` sets ``halted`` (the
+  server stopped for good: its host is up, it takes no part); a crash or a restart
+  clears it (a restart reads the disk again, and halts again if it must).
+- Slow disks: a ``disk.fault`` of ``fault: slow`` sets ``disk_slow_ms`` to its
+  ``fsync_ms``; with ``after`` (the undo) it clears it. Other disk faults act once.
+- Leadership transfer (thesis §3.10): a ``leader.transfer`` record sets
+  ``transfer_from`` (its node) and ``transfer_since_ms``; it is over when that node
+  records a role other than leader or crashes, or another node records the leader
+  role. A transfer that times out leaves no record: readers bound it themselves.
 - A field a record leaves out (a hand-written log, an older one) leaves what it would
   set as it was.
 - ``t_ms`` and ``seq`` are those of the last record folded. Nothing here depends on
@@ -72,6 +86,7 @@ __all__ = [
 
 _FOLLOWER = Role.FOLLOWER.value
 _LEADER = Role.LEADER.value
+_MEMBERSHIP_OVER = frozenset({"committed", "unchanged", "refused", "unfinished"})
 
 
 class Health(StrEnum):
@@ -99,6 +114,11 @@ class NodeState:
     tree_nodes: int | None = 1
     splits: int = 0
     merges: int = 0
+    clock_rate: float | None = None
+    clock_step_ms: float = 0.0
+    clock_strobe: bool = False
+    disk_slow_ms: float | None = None
+    halted: bool = False
 
     def copy(self) -> NodeState:
         return NodeState(
@@ -115,6 +135,11 @@ class NodeState:
             self.tree_nodes,
             self.splits,
             self.merges,
+            self.clock_rate,
+            self.clock_step_ms,
+            self.clock_strobe,
+            self.disk_slow_ms,
+            self.halted,
         )
 
     @property
@@ -137,6 +162,11 @@ class NodeState:
             "tree_nodes": self.tree_nodes,
             "splits": self.splits,
             "merges": self.merges,
+            "clock_rate": self.clock_rate,
+            "clock_step_ms": self.clock_step_ms,
+            "clock_strobe": self.clock_strobe,
+            "disk_slow_ms": self.disk_slow_ms,
+            "halted": self.halted,
         }
 
 
@@ -151,6 +181,9 @@ class ClusterState:
     clogged: set[tuple[str, str]] = field(default_factory=set)
     partition: str | None = None
     members: tuple[str, ...] | None = None
+    membership_open: int = 0
+    transfer_from: str | None = None
+    transfer_since_ms: float | None = None
 
     @classmethod
     def initial(cls, nodes: Iterable[str] = ()) -> ClusterState:
@@ -166,6 +199,9 @@ class ClusterState:
             set(self.clogged),
             self.partition,
             self.members,
+            self.membership_open,
+            self.transfer_from,
+            self.transfer_since_ms,
         )
 
     @property
@@ -198,6 +234,9 @@ class ClusterState:
             "clogged": [list(link) for link in sorted(self.clogged)],
             "partition": self.partition,
             "members": None if self.members is None else list(self.members),
+            "membership_open": self.membership_open,
+            "transfer_from": self.transfer_from,
+            "transfer_since_ms": self.transfer_since_ms,
         }
 
     # -- transitions --------------------------------------------------------------------
@@ -215,8 +254,13 @@ class ClusterState:
 
     def _membership(self, record: EventRecord) -> None:
         payload = cast(Membership, record)
-        if payload.get("result") == "committed" and "voters" in payload:
+        result = payload.get("result")
+        if result == "committed" and "voters" in payload:
             self.members = tuple(str(node) for node in payload["voters"])
+        if result == "requested":
+            self.membership_open += 1
+        elif result in _MEMBERSHIP_OVER:
+            self.membership_open = max(0, self.membership_open - 1)
 
     def _role(self, record: EventRecord) -> None:
         payload = cast(RaftRole, record)
@@ -225,6 +269,40 @@ class ClusterState:
         if "term" in payload:
             state.term = int(payload["term"])
         state.leader = payload.get("leader")
+        if self.transfer_from is not None and (
+            (record["node"] == self.transfer_from) != (state.role == _LEADER)
+        ):
+            self._transfer_over()
+
+    def _transfer_over(self) -> None:
+        self.transfer_from = None
+        self.transfer_since_ms = None
+
+    def _transfer(self, record: EventRecord) -> None:
+        self.transfer_from = str(record["node"])
+        self.transfer_since_ms = float(record["t"])
+
+    def _clock(self, record: EventRecord) -> None:
+        state = self._node(record)
+        if "after" in record:
+            state.clock_rate, state.clock_step_ms, state.clock_strobe = None, 0.0, False
+            return
+        if record.get("rate") is not None:
+            state.clock_rate = float(record["rate"])
+        if record.get("jump_ms") is not None:
+            state.clock_step_ms += float(record["jump_ms"])
+        if record.get("strobe") is not None:
+            state.clock_strobe = True
+
+    def _damage(self, record: EventRecord) -> None:
+        if record.get("action") == "halt":
+            self._node(record).halted = True
+
+    def _disk_fault(self, record: EventRecord) -> None:
+        if record.get("fault") != "slow":
+            return
+        state = self._node(record)
+        state.disk_slow_ms = None if "after" in record else float(record["fsync_ms"])
 
     def _term(self, record: EventRecord) -> None:
         payload = cast(RaftTerm, record)
@@ -272,8 +350,11 @@ class ClusterState:
         self._node(record).snapshot_index = int(record["index"])
 
     def _crash(self, record: EventRecord) -> None:
+        if record["node"] == self.transfer_from:
+            self._transfer_over()
         state = self._node(record)
         state.health = Health.DOWN
+        state.halted = False
         state.role = None
         state.leader = None
         state.tree_depth = None
@@ -282,6 +363,7 @@ class ClusterState:
     def _restart(self, record: EventRecord) -> None:
         state = self._node(record)
         state.health = Health.UP
+        state.halted = False
         state.role = _FOLLOWER
         state.leader = None
         state.tree_depth = 1
@@ -359,6 +441,10 @@ TRANSITIONS: dict[str, Callable[[ClusterState, EventRecord], None]] = {
     EventKind.NET_HEAL: ClusterState._heal,
     EventKind.NET_CLOG: ClusterState._clog,
     EventKind.NET_UNCLOG: ClusterState._unclog,
+    EventKind.NODE_CLOCK: ClusterState._clock,
+    EventKind.DISK_FAULT: ClusterState._disk_fault,
+    EventKind.DISK_DAMAGE: ClusterState._damage,
+    EventKind.LEADER_TRANSFER: ClusterState._transfer,
 }
 """Event kind -> how it changes the cluster state; kinds not listed leave it alone."""
 

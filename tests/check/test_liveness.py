@@ -61,8 +61,10 @@ def test_healthy_majority_under_partitions_clogs_and_slow_links() -> None:
     assert healthy_majority(slow, ["n1", "n2", "n3"], []) == ()
 
 
-def steps(monitor: LivenessMonitor, *events: tuple[float, str, str, str | None]) -> None:
-    for seq, (time, node, kind, role) in enumerate(events):
+def steps(
+    monitor: LivenessMonitor, *events: tuple[float, str, str, str | None], first_seq: int = 0
+) -> None:
+    for seq, (time, node, kind, role) in enumerate(events, first_seq):
         record: dict[str, Any] = {"t": time, "seq": seq, "kind": kind, "node": node}
         if role is not None:
             record["role"] = role
@@ -96,9 +98,10 @@ def ops(*spans: tuple[int, float, str, float]) -> list[dict[str, Any]]:
     return rows
 
 
-def elected(at: float = 100.0) -> LivenessMonitor:
+def elected(*later: tuple[float, str, str, str | None], at: float = 100.0) -> LivenessMonitor:
+    """n1 leads from ``at``; then the ``later`` steps."""
     monitor = LivenessMonitor()
-    steps(monitor, (at, "n1", "raft.role", "leader"))
+    steps(monitor, (at, "n1", "raft.role", "leader"), *later)
     return monitor
 
 
@@ -178,7 +181,8 @@ def test_the_quiet_point_waits_for_the_last_membership_change() -> None:
 
 def test_a_stall_before_the_first_fault_is_a_violation() -> None:
     # Served until 2s, then nothing answered for 3s, then a crash at 6s and a quiet
-    # tail: the stall is before the quiet point, and must not hide behind the fault.
+    # tail: the stall is in the window before the first fault, and must not hide
+    # behind the fault.
     with_fault = scenario("faults: [{at: 6s, crash: n5}]")
     rows = ops(
         (1, 1000.0, "ok", 1010.0),
@@ -186,22 +190,159 @@ def test_a_stall_before_the_first_fault_is_a_violation() -> None:
         (1, 3100.0, "info", 3600.0),
         (1, 7000.0, "ok", 7010.0),
     )
-    result = elected().judge(with_fault, rows, ("n1", "n2", "n3", "n4"))
+    crash = (6000.0, "n5", "node.crash", None)
+    result = elected(crash).judge(with_fault, rows, ("n1", "n2", "n3", "n4"))
     assert result.status is CheckStatus.VIOLATION, result.summary
-    assert result.summary.startswith("2 liveness problem(s); first: before the first fault:")
-    assert result.details["before_first_fault"]["until_ms"] == 6000.0
+    assert result.summary.startswith(
+        "2 liveness problem(s); first: in the fault-free window 0-6000 ms: client process 2"
+    )
+    assert result.details["windows"] == [
+        {"from_ms": 0.0, "until_ms": 6000.0, "operations_checked": 3, "problems": 2}
+    ]
     # The same history served throughout is live.
     served = ops((1, 1000.0, "ok", 1010.0), (2, 3000.0, "ok", 3010.0), (1, 7000.0, "ok", 7010.0))
-    assert elected().judge(with_fault, served, ("n1", "n2", "n3", "n4")).status is CheckStatus.OK
+    assert elected(crash).judge(with_fault, served, ("n1", "n2", "n3", "n4")).status is (
+        CheckStatus.OK
+    )
 
 
 def test_no_leader_before_the_first_fault_is_a_violation() -> None:
-    late_leader = elected(at=4000.0)
+    late_leader = elected((5000.0, "n5", "node.crash", None), at=4000.0)
     result = late_leader.judge(scenario("faults: [{at: 5s, crash: n5}]"), [], NODES)
     assert result.status is CheckStatus.VIOLATION
-    assert "of the start, before the first fault at 5000 ms: elected only at 4000 ms" in (
-        result.summary
+    assert (
+        "in the fault-free window 0-5000 ms: no leader among n1, n2, n3, n4, n5 within 600 ms "
+        "of its start: elected only at 4000 ms (n1)"
+    ) in result.summary
+
+
+GAP = "faults: [{at: 2s, crash: n1}, {at: 3s, restart: n1}, {at: 8s, crash: n5}]"
+
+
+def test_a_stall_between_faults_is_a_violation() -> None:
+    # n1 leads, crashes at 2s and comes back at 3s; n2 leads from 2.4s. From 3s to the
+    # crash at 8s nothing is wrong, yet nothing is answered from 4s to 6s.
+    faults = ((2000.0, "n1", "node.crash", None), (2400.0, "n2", "raft.role", "leader"))
+    monitor = elected(*faults, (3000.0, "n1", "node.restart", None))
+    steps(monitor, (8000.0, "n5", "node.crash", None), first_seq=10)
+    rows = ops(
+        (1, 1000.0, "ok", 1010.0),
+        (1, 3700.0, "ok", 3710.0),
+        (2, 4000.0, "info", 4500.0),
+        (1, 4100.0, "info", 4600.0),
+        (1, 6000.0, "ok", 6010.0),
+        (1, 9000.0, "ok", 9010.0),
     )
+    result = monitor.judge(scenario(GAP), rows, ("n1", "n2", "n3", "n4"))
+    assert result.status is CheckStatus.VIOLATION, result.summary
+    assert result.details["violations"] == [
+        "in the fault-free window 3000-8000 ms: client process 2 put 'k' invoked at 4000 ms "
+        "timed out and the cluster answered no operation until 4500 ms",
+        "in the fault-free window 3000-8000 ms: client process 1 put 'k' invoked at 4100 ms "
+        "timed out and the cluster answered no operation until 4600 ms",
+    ]
+    assert [(w["from_ms"], w["until_ms"]) for w in result.details["windows"]] == [
+        (0.0, 2000.0),
+        (3000.0, 8000.0),
+    ]
+    # No leader in the window: n2 never took over, n1 came back and led only at 4s.
+    leaderless = elected((2000.0, "n1", "node.crash", None), (3000.0, "n1", "node.restart", None))
+    steps(leaderless, (4000.0, "n1", "raft.role", "leader"), first_seq=10)
+    steps(leaderless, (8000.0, "n5", "node.crash", None), first_seq=20)
+    late = leaderless.judge(scenario(GAP), [], ("n1", "n2", "n3", "n4"))
+    assert late.status is CheckStatus.VIOLATION
+    assert late.details["violations"] == [
+        "in the fault-free window 3000-8000 ms: no leader among n1, n2, n3, n4, n5 within "
+        "600 ms of its start: elected only at 4000 ms (n1)"
+    ]
+
+
+def test_a_stall_between_faults_is_reported_even_without_a_quiet_tail() -> None:
+    # The last fault leaves too short a tail to judge; the stall before it still counts.
+    short = scenario("faults: [{at: 2s, crash: n1}, {at: 3s, restart: n1}, {at: 9.5s, crash: n5}]")
+    monitor = elected((2000.0, "n1", "node.crash", None), (3000.0, "n1", "node.restart", None))
+    steps(monitor, (9500.0, "n5", "node.crash", None), first_seq=10)
+    stalled = monitor.judge(short, [], ("n1", "n2", "n3", "n4"))
+    assert stalled.status is CheckStatus.VIOLATION
+    assert "window 3000-9500 ms: no leader" in stalled.summary
+    served = elected((2000.0, "n1", "node.crash", None), (2400.0, "n2", "raft.role", "leader"))
+    steps(served, (3000.0, "n1", "node.restart", None), (9500.0, "n5", "node.crash", None),
+          first_seq=10)  # fmt: skip
+    result = served.judge(short, [], ("n1", "n2", "n3", "n4"))
+    assert result.status is CheckStatus.SKIPPED and "quiet tail" in result.summary
+    assert result.details["windows_judged"] == 2
+
+
+def test_a_window_shorter_than_the_bound_is_not_judged() -> None:
+    # From the restart at 3s to the next crash at 3.8s: 800 ms, below B = 1100 ms.
+    short = scenario("faults: [{at: 2s, crash: n1}, {at: 3s, restart: n1}, {at: 3.8s, crash: n5}]")
+    monitor = elected((2000.0, "n1", "node.crash", None), (3000.0, "n1", "node.restart", None))
+    steps(monitor, (3800.0, "n5", "node.crash", None), (4000.0, "n2", "raft.role", "leader"),
+          first_seq=10)  # fmt: skip
+    result = monitor.judge(short, [], ("n1", "n2", "n3", "n4"))
+    assert result.status is CheckStatus.OK, result.summary
+    assert [(w["from_ms"], w["until_ms"]) for w in result.details["windows"]] == [(0.0, 2000.0)]
+    assert [(w.from_ms, w.until_ms) for w in monitor.windows(short, 3800.0)] == [
+        (0.0, 2000.0),
+        (3000.0, 3800.0),
+    ]
+
+
+def record(time: float, kind: str, node: str | None = None, **fields: Any) -> dict[str, Any]:
+    return {"t": time, "seq": 0, "kind": kind, "node": node, **fields}
+
+
+def test_faults_in_effect_close_windows_until_they_are_undone() -> None:
+    drifting = parse_scenario(BASE.replace("heartbeat_interval: 50ms", "heartbeat_interval: 50ms,"
+                                           " max_clock_drift: 0.05"))  # fmt: skip
+    monitor = LivenessMonitor()
+    for event in [
+        record(1000.0, "net.clog", links=[["n1", "n2"]]),
+        record(1500.0, "net.unclog", links=[["n1", "n2"]]),
+        record(1600.0, "node.clock", "n3", rate=0.97),  # within the servers' bound
+        record(1700.0, "node.clock", "n3", rate=1.0, after="clock"),
+        record(2000.0, "node.clock", "n3", rate=0.9),  # beyond it
+        record(2500.0, "node.clock", "n3", rate=1.0, after="clock"),
+        record(2600.0, "node.clock", "n2", jump_ms=-500.0),
+        record(2700.0, "node.clock", "n2", rate=1.0, after="clock"),
+        record(2800.0, "node.clock", "n4", strobe={"delta_ms": 50.0, "period_ms": 10.0}),
+        record(2900.0, "node.clock", "n4", rate=1.0, after="clock"),
+        record(3000.0, "disk.fault", "n4", fault="slow", fsync_ms=40.0),
+        record(3500.0, "disk.fault", "n4", fault="slow", fsync_ms=1.0, after="slow"),
+        record(3600.0, "disk.fault", "n4", fault="torn", armed=True),  # acts on a crash only
+        record(4000.0, "membership", op="remove", target="n5", result="requested"),
+        record(4100.0, "membership", op="remove", target="n5", result="proposed"),
+        record(
+            4200.0,
+            "membership",
+            op="remove",
+            target="n5",
+            result="committed",
+            voters=["n1", "n2", "n3", "n4"],
+        ),
+        record(5000.0, "leader.transfer", "n1", to="n2"),
+        record(5100.0, "raft.role", "n2", role="leader", term=3, leader="n2"),
+        record(6000.0, "leader.transfer", "n2", to="n3"),  # never ends: aborted after 300 ms
+        record(6500.0, "net.partition", shape="isolate", cut=[["n1", "n2"], ["n2", "n1"]]),
+        record(6600.0, "net.heal"),
+        record(7000.0, "node.pause", "n3"),  # never resumed
+    ]:
+        monitor.observe(event)
+    found = [(w.from_ms, w.until_ms, w.members) for w in monitor.windows(drifting, 9000.0)]
+    assert found == [
+        (0.0, 1000.0, None),
+        (1500.0, 2000.0, None),
+        (2500.0, 2600.0, None),
+        (2700.0, 2800.0, None),
+        (2900.0, 3000.0, None),
+        (3500.0, 4000.0, None),
+        (4200.0, 5000.0, ("n1", "n2", "n3", "n4")),
+        (5100.0, 6000.0, ("n1", "n2", "n3", "n4")),
+        (6300.0, 6500.0, ("n1", "n2", "n3", "n4")),
+        (6600.0, 7000.0, ("n1", "n2", "n3", "n4")),
+    ]
+    # Windows are cut off at the quiet point: the tail is judged by L1-L3.
+    assert [(w.from_ms, w.until_ms) for w in monitor.windows(drifting, 1200.0)] == [(0.0, 1000.0)]
 
 
 def test_links_that_rule_out_a_majority_are_named_as_the_reason() -> None:
@@ -249,3 +390,16 @@ def test_a_member_taking_a_removed_servers_term_after_the_bound_is_a_disruption(
     assert monitor.disruptions(members, 760.0) == []  # before the bound: not judged
     assert monitor.disruptions(NODES, 0.0) == []  # n5 a member: an ordinary election
     assert monitor.judge(scenario(), [], members).status is CheckStatus.OK  # L4 not asked
+
+
+def test_a_server_halted_by_its_disk_closes_windows_until_it_restarts() -> None:
+    monitor = LivenessMonitor()
+    for event in [
+        record(1000.0, "disk.damage", "n2", file="log", reason="checksum", action="repair"),
+        record(2000.0, "disk.damage", "n3", file="hard_state", reason="checksum", action="halt"),
+        record(5000.0, "node.crash", "n3"),
+        record(5000.0, "node.restart", "n3"),  # read back repaired: it runs again
+    ]:
+        monitor.observe(event)
+    found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
+    assert found == [(0.0, 2000.0), (5000.0, 9000.0)]

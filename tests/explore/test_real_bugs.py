@@ -162,7 +162,8 @@ class Staged:
     seed: int
     caught_by: tuple[str, ...]
     summary: str = ""
-    """Text the first failing check's summary must hold (the rule that caught it)."""
+    """Text the first failing check's summary, or one of the violations it lists, must
+    hold (the rule that caught it: a bug may show first as the stall it causes)."""
 
 
 STAGED = {
@@ -181,11 +182,14 @@ STAGED = {
 def failed_checks(
     staged: Staged, bugs: tuple[str, ...], out_dir: Path
 ) -> tuple[tuple[str, ...], str]:
-    """The failing checks, sorted, and the summary of the first."""
+    """The failing checks, sorted, and the summary of the first with the violations it lists."""
     scenario = resolve(parse_scenario(staged.scenario, "staged.yaml"), seed=staged.seed, bugs=bugs)
     outcome = run_scenario(scenario, out_dir, trace_sample=0, failure_traces=False)
     failed = sorted(name for name, result in outcome.checks.items() if result.status == "violation")
-    return tuple(failed), outcome.checks[failed[0]].summary if failed else ""
+    if not failed:
+        return (), ""
+    first = outcome.checks[failed[0]]
+    return tuple(failed), "\n".join([first.summary, *map(str, first.details.get("violations", ()))])
 
 
 @pytest.mark.parametrize("bug", sorted(STAGED))

@@ -208,7 +208,60 @@ def naive_node(records: Sequence[Record], node: str) -> dict[str, Any]:
         "merges": sum(
             1 for r in records if r["node"] == node and r["kind"] == EventKind.BTREE_MERGE
         ),
+        **naive_faults(records, node),
+        # Halted by the last halting disk.damage, unless a crash or restart came after.
+        "halted": _or(
+            _last(
+                [
+                    r
+                    for r in records
+                    if r["kind"] != EventKind.DISK_DAMAGE or r.get("action") == "halt"
+                ],
+                node,
+                {
+                    EventKind.DISK_DAMAGE: lambda r: True,
+                    crash: lambda r: False,
+                    restart: lambda r: False,
+                },
+            ),
+            False,
+        ),
     }
+
+
+def naive_faults(records: Sequence[Record], node: str) -> dict[str, Any]:
+    """The clock and slow-disk faults in effect on ``node``: a clock record with ``after``
+    gives everything back; since then the last rate, the sum of jumps, any strobe."""
+    clocks = [r for r in records if r["node"] == node and r["kind"] == EventKind.NODE_CLOCK]
+    since = max((i + 1 for i, r in enumerate(clocks) if "after" in r), default=0)
+    rates = [r["rate"] for r in clocks[since:] if r.get("rate") is not None]
+    slow = [
+        r
+        for r in records
+        if r["node"] == node and r["kind"] == EventKind.DISK_FAULT and r.get("fault") == "slow"
+    ]
+    return {
+        "clock_rate": rates[-1] if rates else None,
+        "clock_step_ms": sum(float(r.get("jump_ms") or 0.0) for r in clocks[since:]),
+        "clock_strobe": any(r.get("strobe") is not None for r in clocks[since:]),
+        "disk_slow_ms": None if not slow or "after" in slow[-1] else slow[-1]["fsync_ms"],
+    }
+
+
+def naive_transfer(records: Sequence[Record]) -> tuple[str | None, float | None]:
+    """The leader transferring and since when: the last ``leader.transfer``, unless its
+    node later stopped leading or crashed, or another node took the leader role."""
+    starts = [i for i, r in enumerate(records) if r["kind"] == EventKind.LEADER_TRANSFER]
+    if not starts:
+        return None, None
+    start = records[starts[-1]]
+    for record in records[starts[-1] + 1 :]:
+        mine = record["node"] == start["node"]
+        if record["kind"] == EventKind.NODE_CRASH and mine:
+            return None, None
+        if record["kind"] == EventKind.RAFT_ROLE and mine != (record["role"] == "leader"):
+            return None, None
+    return str(start["node"]), float(start["t"])
 
 
 def naive_state(records: Sequence[Record], nodes: Sequence[str]) -> dict[str, Any]:
@@ -243,12 +296,19 @@ def naive_state(records: Sequence[Record], nodes: Sequence[str]) -> dict[str, An
             members = record.get("members")
         elif record["kind"] == EventKind.MEMBERSHIP and record.get("result") == "committed":
             members = record["voters"]
+    steps = [r["result"] for r in records if r["kind"] == EventKind.MEMBERSHIP]
+    over = ("committed", "unchanged", "refused", "unfinished")
+    transfer_from, transfer_since = naive_transfer(records)
     return {
         "nodes": [{"id": node, **naive_node(records, node)} for node in sorted(nodes)],
         "cut": cut,
         "clogged": clogged,
         "partition": partition,
         "members": None if members is None else list(members),
+        # Requests are served one at a time, in order: each is opened before it closes.
+        "membership_open": steps.count("requested") - sum(steps.count(end) for end in over),
+        "transfer_from": transfer_from,
+        "transfer_since_ms": transfer_since,
     }
 
 
@@ -299,6 +359,16 @@ def test_the_churning_run_exercises_every_transition(churn_events: list[Record])
     assert set(TRANSITIONS) <= kinds
     reasons = {r.get("reason") for r in churn_events if r["kind"] == EventKind.BTREE_ROOT}
     assert {"root_split", "restore"} <= reasons
+    clocks = [r for r in churn_events if r["kind"] == EventKind.NODE_CLOCK]
+    assert {"rate", "jump_ms", "strobe", "after"} <= {key for r in clocks for key in r}
+    damage = [r for r in churn_events if r["kind"] == EventKind.DISK_DAMAGE]
+    assert [(r["node"], r["action"]) for r in damage] == [("n2", "halt")]
+    slow = [r for r in churn_events if r["kind"] == EventKind.DISK_FAULT]
+    assert {"after" in r for r in slow if r.get("fault") == "slow"} == {True, False}
+    assert {r["result"] for r in churn_events if r["kind"] == EventKind.MEMBERSHIP} >= {
+        "requested",
+        "committed",
+    }
 
 
 @settings(
