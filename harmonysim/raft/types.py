@@ -109,6 +109,12 @@ class Bug(StrEnum):
     ELECTION_TIMER_ON_STALE_APPEND = "election_timer_on_stale_append"
     """A follower restarts its election timer on an AppendEntries or InstallSnapshot of a
     stale term, which it refuses, as on one from its leader (goraft/raft#58)."""
+    APPEND_DROPS_LATER_ENTRIES = "append_drops_later_entries"
+    """A follower replaces everything after an AppendEntries' ``prev_log_index`` with its
+    entries, conflicting or not (ktoso/akka-raft#66, lerna-stack/akka-entity-replication#152)."""
+    REMOVED_LEADER_COUNTS_ITSELF = "removed_leader_counts_itself"
+    """A leader not in its configuration (its removal is in its log) still counts its own log
+    toward commit majorities (nats-io/nats-server#7600, camunda/camunda#15232)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,18 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "stale term included, so a deposed leader that hears no answers keeps its old "
             "followers from electing a successor (goraft/raft#58)"
         ),
+        "append_drops_later_entries": (
+            "a follower replaces everything after an AppendEntries' previous entry with the "
+            "entries it carries, conflicting or not, so a delayed or repeated AppendEntries "
+            "deletes entries it acknowledged and the leader counted toward a commit "
+            "(ktoso/akka-raft#66, lerna-stack/akka-entity-replication#152)"
+        ),
+        "removed_leader_counts_itself": (
+            "a leader that removed itself from the configuration still counts its own log "
+            "toward commit majorities, so its removal and the entries after it commit on a "
+            "minority of the new configuration (nats-io/nats-server#7600, "
+            "camunda/camunda#15232)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

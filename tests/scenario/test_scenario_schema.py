@@ -97,6 +97,8 @@ def test_bug_library_is_complete_and_described() -> None:
         "pre_vote_reply_own_term",
         "read_round_kept_across_terms",
         "election_timer_on_stale_append",
+        "append_drops_later_entries",
+        "removed_leader_counts_itself",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
     )
