@@ -72,6 +72,9 @@ STAGED: Final = MappingProxyType(
         # goraft/raft#58: a deposed leader's stale heartbeats restart the followers' election
         # timers: no follower campaigns once its real leader is gone.
         "election_timer_on_stale_append": Stage("deposed-leader-one-way", 1, "liveness"),
+        # ktoso/akka-raft#66: a late AppendEntries truncates entries the follower
+        # acknowledged; a leader elected without one loses a committed entry.
+        "append_drops_later_entries": Stage("crash-restart-churn", 1, "raft_safety"),
         # nats-io/nats-server#7600: a leader removing itself commits with one member of
         # the new configuration; the other two elect a leader without the entry.
         "removed_leader_counts_itself": Stage("removed-leader-cut", 2, "raft_safety"),
