@@ -14,7 +14,8 @@ Rules:
   at equal applied index (a removed server stops applying where its removal
   left it, and is compared at that index).
   ``liveness``: see ``harmonysim.check.liveness``, over the configuration the
-  cluster ends with and the servers running at its end (up, not paused, not halted);
+  cluster ends with and the servers running at its end (up, not paused, not stopped
+  by a damaged hard state);
   a load phase that did not finish turns its verdict (even
   "not requested") into a violation or an inconclusive one (rule L5).
 - A check that raises is a bug in the checker, not in the database: it propagates.
@@ -138,12 +139,13 @@ class RunChecks:
     def _liveness(self, world: World, cluster: Cluster) -> CheckResult:
         monitor = self.liveness
         assert monitor is not None
-        # ``Cluster.server`` is None for a server a damaged disk stopped: its host runs,
-        # it takes no part.
+        # A server whose damaged hard state stopped it takes no part, though its host runs
+        # (that stop is forced by the disk: a fault). A server that refused to start on its
+        # own (a bug switch's halt) still counts: its stall is what liveness must see.
         running = [
             node.id
             for node in world.nodes.values()
-            if node.up and not node.paused and cluster.server(node.id) is not None
+            if node.up and not node.paused and not cluster.halted_by_damage(node.id)
         ]
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
         members = cluster.membership.members  # the committed configuration at the end

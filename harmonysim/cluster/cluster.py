@@ -144,6 +144,11 @@ class Cluster:
         # A server a damaged disk stopped serves nothing and is judged by nothing.
         return process if isinstance(process, KVServer) and not process.halted else None
 
+    def halted_by_damage(self, node_id: str) -> bool:
+        """The server on ``node_id`` stopped for good on a damaged hard state."""
+        process = self.world.nodes[node_id].process
+        return isinstance(process, KVServer) and process.halted_by_damage
+
     def servers(self) -> list[tuple[SimNode, KVServer]]:
         result = []
         for node_id in sorted(self.world.nodes):

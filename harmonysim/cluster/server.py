@@ -326,12 +326,20 @@ class KVServer:
     # -- storage faults: reading back with checksums (module docstring) -------------------
 
     _halted = False
+    _halted_by_damage = False
     _repairing = False
 
     @property
     def halted(self) -> bool:
-        """Stopped for good: its disk lost what no peer can give back (the hard state)."""
+        """Stopped for good (its disk lost what no peer can give back, or a bug switch
+        refused to start it)."""
         return self._halted
+
+    @property
+    def halted_by_damage(self) -> bool:
+        """Stopped for good because its hard state is damaged: the one stop the correct
+        server makes, forced on it by the disk (a fault, not a failure to be live)."""
+        return self._halted_by_damage
 
     def _read_disk(
         self,
@@ -348,6 +356,7 @@ class KVServer:
             self._detected(REPAIR, mark_problems[0].reason, 0, "repair")
         if hard_problems:
             self._detected(HARD_STATE, hard_problems[0].reason, 0, "halt")
+            self._halted_by_damage = True
             self._halt("the hard state (term and vote) is damaged; no peer can restore a vote")
             return None, None, [], 0
         held_last = stored[-1].index if stored else 0

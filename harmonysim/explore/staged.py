@@ -83,6 +83,15 @@ STAGED: Final = MappingProxyType(
         "log_start_ignores_snapshot": Stage("snapshot-restart", 1, "liveness"),
         # The tree's structure is intact; only a scan's answer shows the skipped key.
         "btree_scan_skips_leaf_boundary": Stage("btree-scans", 1, "linearizability"),
+        # ktoso/akka-raft#66: a late AppendEntries truncates entries the follower
+        # acknowledged; a leader elected without one loses a committed entry.
+        # Clients waiting on the lost entries are not answered: liveness may fail too.
+        "append_drops_later_entries": Stage(
+            "crash-restart-churn", 1, "raft_safety", frozenset({"liveness"})
+        ),
+        # nats-io/nats-server#7600: a leader removing itself commits with one member of
+        # the new configuration; the other two elect a leader without the entry.
+        "removed_leader_counts_itself": Stage("removed-leader-cut", 2, "raft_safety"),
     }
 )
 """Bug name -> its staged run, in library order."""

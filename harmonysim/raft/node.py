@@ -174,6 +174,8 @@ class RaftNode:
         self._read_round_seen = 0  # only under that bug: the highest round of any leader
         self._bug_timer_on_stale_append = Bug.ELECTION_TIMER_ON_STALE_APPEND.value in bugs
         self._bug_removal_while_pending = Bug.REMOVAL_WHILE_CHANGE_PENDING.value in bugs
+        self._bug_drop_later_entries = Bug.APPEND_DROPS_LATER_ENTRIES.value in bugs
+        self._bug_removed_leader_counts = Bug.REMOVED_LEADER_COUNTS_ITSELF.value in bugs
         drift = config.max_clock_drift
         self._lease_ticks = int(config.election_timeout_ticks_min * (1.0 - drift) / (1.0 + drift))
 
@@ -844,6 +846,9 @@ class RaftNode:
             self._reject_append(msg)
             return
         last_new = msg.prev_log_index + len(msg.entries)
+        if self._bug_drop_later_entries and msg.entries and last_new < log.last_index:
+            log.truncate_after(last_new)  # the bug: the suffix goes, conflicting or not
+            self._drop_config_after(last_new)
         for position, entry in enumerate(msg.entries):
             existing = log.term_at(entry.index)
             if existing == entry.term:
@@ -1101,6 +1106,8 @@ class RaftNode:
             for peer in self._voters
             if peer == self._id or peer in self._progress
         ]
+        if self._bug_removed_leader_counts and self._id not in self._voters:
+            matches.append(self._log.stable_index)  # the bug: its own ack, though removed
         if not matches:
             return
         matches.sort(reverse=True)

@@ -119,6 +119,12 @@ class Bug(StrEnum):
     REMOVAL_WHILE_CHANGE_PENDING = "removal_while_change_pending"
     """Accept a REMOVE while an earlier configuration change is uncommitted: the one-change
     rule left removals out (RedisLabs/redisraft#17)."""
+    APPEND_DROPS_LATER_ENTRIES = "append_drops_later_entries"
+    """A follower replaces everything after an AppendEntries' ``prev_log_index`` with its
+    entries, conflicting or not (ktoso/akka-raft#66, lerna-stack/akka-entity-replication#152)."""
+    REMOVED_LEADER_COUNTS_ITSELF = "removed_leader_counts_itself"
+    """A leader not in its configuration (its removal is in its log) still counts its own log
+    toward commit majorities (nats-io/nats-server#7600, camunda/camunda#15232)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,18 @@ BUG_DESCRIPTIONS: Final = MappingProxyType(
             "snapshot from 1, not from the snapshot's index + 1, and refuse to start when it "
             "then ends behind the snapshot (canonical/raft#199)"
         ),
+        "append_drops_later_entries": (
+            "a follower replaces everything after an AppendEntries' previous entry with the "
+            "entries it carries, conflicting or not, so a delayed or repeated AppendEntries "
+            "deletes entries it acknowledged and the leader counted toward a commit "
+            "(ktoso/akka-raft#66, lerna-stack/akka-entity-replication#152)"
+        ),
+        "removed_leader_counts_itself": (
+            "a leader that removed itself from the configuration still counts its own log "
+            "toward commit majorities, so its removal and the entries after it commit on a "
+            "minority of the new configuration (nats-io/nats-server#7600, "
+            "camunda/camunda#15232)"
+        ),
         "btree_merge_drops_key": (
             "drop the absorbed leaf's first key when two B+ tree leaves merge"
         ),

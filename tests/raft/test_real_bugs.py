@@ -25,6 +25,7 @@ from harmonysim.raft import (
 from .harness import Cluster, ScriptedRand, between, to
 
 THREE = ["n1", "n2", "n3"]
+FOUR = ["n1", "n2", "n3", "n4"]
 FIVE = ["n1", "n2", "n3", "n4", "n5"]
 
 
@@ -241,6 +242,56 @@ def removal_while_change_pending(bugs: frozenset[str]) -> Cluster:
     return cluster
 
 
+def append_drops_later_entries(bugs: frozenset[str]) -> Cluster:
+    """ktoso/akka-raft#66, lerna-stack/akka-entity-replication#152: n1's AppendEntries of
+    entry 2 reaches n2 twice, the copy late: after entry 3, which n1 committed with n2.
+    The copy (previous entry 1, entries [2]) makes n2 drop 3; n1 crashes, and n2 wins
+    term 2 with n3 and puts its NOOP at index 3."""
+    cluster = cluster_of(THREE, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.propose("n1", "a")
+    cluster.drop(to("n3"))
+    copy = [m for m in cluster.network if isinstance(m, AppendEntries) and m.entries]
+    cluster.deliver(to("n2"))  # 2@1 on n2, acknowledged
+    cluster.propose("n1", "b")
+    cluster.drop(to("n3"))
+    cluster.deliver(between("n1", "n2"))  # 3@1 on n2, acknowledged: committed
+    assert cluster.node("n1").commit_index == 3
+    cluster.network.extend(copy)  # the first AppendEntries, delivered again
+    cluster.deliver(to("n2"))
+    cluster.drop()
+    cluster.crash("n1")
+    win(cluster, "n2")
+    cluster.deliver()
+    cluster.settle(ticks=5)
+    return cluster
+
+
+def removed_leader_counts_itself(bugs: frozenset[str]) -> Cluster:
+    """nats-io/nats-server#7600, camunda/camunda#15232: of {n1..n4}, n1 removes itself
+    (entry 2, reaching n3 and n4 unanswered) and appends 3, which only n2 acknowledges;
+    counting itself, n1 takes 3 as committed by two of {n2, n3, n4} and steps down. n2
+    crashes, and n3 wins term 2 with n4 and puts its NOOP at index 3."""
+    cluster = cluster_of(FOUR, bugs, prevote=False, check_quorum=False)
+    win(cluster, "n1")
+    cluster.deliver()
+    cluster.propose_config_change("n1", ConfigOp.REMOVE, "n1")
+    cluster.drop(to("n2"))
+    cluster.deliver(to("n3", "n4"))  # 2 (n1 removed) on n3 and n4
+    cluster.drop()  # their acknowledgements are lost
+    cluster.propose("n1", "x")
+    cluster.drop(to("n3", "n4"))
+    cluster.deliver(between("n1", "n2"))  # 2 and 3 on n2, acknowledged
+    cluster.drop()
+    cluster.crash("n2")
+    cluster.tick_all(10)
+    win(cluster, "n3")  # term 2 with n4, a majority of {n2, n3, n4}
+    cluster.deliver()
+    cluster.settle(ticks=5)
+    return cluster
+
+
 SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.VOTE_RESPONSE_TERM_UNCHECKED: vote_response_term_unchecked,
     Bug.FOLLOWER_COMMIT_BEYOND_MATCH: follower_commit_beyond_match,
@@ -250,6 +301,8 @@ SCHEDULES: dict[Bug, Callable[[frozenset[str]], Cluster]] = {
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: snapshot_truncates_newer_entries,
     Bug.READ_ROUND_KEPT_ACROSS_TERMS: read_round_kept_across_terms,
     Bug.REMOVAL_WHILE_CHANGE_PENDING: removal_while_change_pending,
+    Bug.APPEND_DROPS_LATER_ENTRIES: append_drops_later_entries,
+    Bug.REMOVED_LEADER_COUNTS_ITSELF: removed_leader_counts_itself,
 }
 
 EXPECTED = {
@@ -261,6 +314,8 @@ EXPECTED = {
     Bug.SNAPSHOT_TRUNCATES_NEWER_ENTRIES: "committed entry changed",
     Bug.READ_ROUND_KEPT_ACROSS_TERMS: "stale read",
     Bug.REMOVAL_WHILE_CHANGE_PENDING: "state machine safety",
+    Bug.APPEND_DROPS_LATER_ENTRIES: "committed entry changed",
+    Bug.REMOVED_LEADER_COUNTS_ITSELF: "committed entry changed",
 }
 
 

@@ -100,6 +100,8 @@ def test_bug_library_is_complete_and_described() -> None:
         "refuse_start_on_torn_log",
         "removal_while_change_pending",
         "log_start_ignores_snapshot",
+        "append_drops_later_entries",
+        "removed_leader_counts_itself",
         "btree_merge_drops_key",
         "btree_borrow_wrong_separator",
         "btree_scan_skips_leaf_boundary",
