@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from harmonysim.btree import BPlusTree, FillLimits, NodeKind
 from harmonysim.btree.nodes import Internal, Leaf, Node
+from harmonysim.btree.observer import NullObserver
 from harmonysim.cluster.commands import Op
 from harmonysim.cluster.workload import load_batch
 from harmonysim.sim.events import EventKind, EventRecord
@@ -358,8 +359,9 @@ class _KeyMachine:
         return self.tree.snapshot(), dict(self.sessions)
 
 
-class _Heat:
-    """Counts writes and splits per leaf while the window is open (an observer)."""
+class _Heat(NullObserver):
+    """Counts writes and splits per leaf while the window is open (an observer of splits;
+    the other structure changes are the null observer's)."""
 
     __slots__ = ("counting", "splits", "writes")
 
@@ -373,19 +375,6 @@ class _Heat:
     ) -> None:
         if self.counting and kind is NodeKind.LEAF:
             self.splits[node_id] = self.splits.get(node_id, 0) + 1
-
-    def on_merge(
-        self, kind: NodeKind, node_id: int, absorbed_node_id: int, separator_key: Any, reason: str
-    ) -> None:
-        return None
-
-    def on_borrow(
-        self, kind: NodeKind, node_id: int, sibling_id: int, separator_key: Any, reason: str
-    ) -> None:
-        return None
-
-    def on_root_change(self, old_root_id: int, new_root_id: int, depth: int, reason: str) -> None:
-        return None
 
 
 class _Replica:
