@@ -53,6 +53,7 @@ from harmonysim.cluster.telemetry import KeptTraces, Telemetry
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO
 from harmonysim.runlog.folder import RunFolder
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
+from harmonysim.sim import swarm
 from harmonysim.sim.world import World
 
 __all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
@@ -132,6 +133,7 @@ def run_scenario(
     time) is run again as well, whatever its checks said, so every such request keeps
     its whole trace (``run --keep-traces errors``; ``telemetry.kept_for_errors``).
     """
+    scenario = swarm.draw(scenario)  # the settings its seed draws, recorded as run
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out_dir / EVENTS_FILE).open("wb") as sink:
@@ -192,6 +194,7 @@ def _simulate(
     metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
 ) -> tuple[World, Cluster, dict[str, Any]]:
     """One simulation of ``scenario``: its world (event log finished), cluster and summary."""
+    scenario = swarm.draw(scenario)
     world = World.from_scenario(scenario, sink=sink)
     telemetry = Telemetry(world, out_dir, trace_sample, metrics_every_ms, keep=keep)
     cluster = Cluster(world, scenario)

@@ -19,6 +19,8 @@ from harmonysim.cluster.membership import MembershipDriver
 from harmonysim.cluster.server import KVServer
 from harmonysim.cluster.workload import KeySpace
 from harmonysim.raft import Role
+from harmonysim.scenario import scenario_to_data
+from harmonysim.scenario.swarm import current_values
 from harmonysim.sim.disk import DiskFaults
 from harmonysim.sim.events import EventKind
 
@@ -117,6 +119,8 @@ class Cluster:
             fields["members"] = list(self.scenario.member_ids)
         if self.clock_rates:
             fields["clock_rates"] = dict(self.clock_rates)
+        if self.scenario.swarm:  # what this seed drew (the run's settings hold it too)
+            fields["swarm"] = current_values(scenario_to_data(self.scenario), self.scenario.swarm)
         self.world.start(fields)
         if self.loader is not None:
             self.loader.start()

@@ -8,6 +8,7 @@ file into a frozen `Scenario`, `resolve` applies command-line overrides, and
 from harmonysim.scenario.bugs import BUG_DESCRIPTIONS, KNOWN_BUGS
 from harmonysim.scenario.errors import ScenarioError
 from harmonysim.scenario.loader import (
+    apply_swarm_draw,
     dump_scenario,
     load_scenario,
     parse_scenario,
@@ -93,6 +94,7 @@ __all__ = [
     "ScenarioError",
     "Transfer",
     "Workload",
+    "apply_swarm_draw",
     "dump_scenario",
     "format_duration",
     "format_rate",

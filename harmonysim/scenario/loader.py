@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,7 @@ from harmonysim.scenario._violation import (
 )
 from harmonysim.scenario.errors import ScenarioError
 from harmonysim.scenario.model import Scenario
+from harmonysim.scenario.swarm import apply_setting, current_values
 from harmonysim.scenario.units import format_duration
 
 _VALIDATION_CONTEXT: Final = {FILE_MODE: True}
@@ -146,6 +148,19 @@ def resolve(
         enabled: list[object] = list(data.get("bugs", ()))
         enabled.extend(bug for bug in bugs if bug not in enabled)
         data["bugs"] = enabled
+    return _validate(data, where, None)
+
+
+def apply_swarm_draw(scenario: Scenario, drawn: Mapping[str, Any]) -> Scenario:
+    """The scenario with each swarmed setting at the value drawn for it (see
+    ``harmonysim.scenario.swarm``); the scenario itself when it holds them already.
+    An invalid combination is reported with the seed and the whole draw."""
+    data = scenario_to_data(scenario)
+    if current_values(data, scenario.swarm) == dict(drawn):
+        return scenario
+    for path, value in drawn.items():
+        apply_setting(data, path, value)
+    where = f"{scenario.name} (seed {scenario.seed}, swarm draw {show(dict(drawn))})"
     return _validate(data, where, None)
 
 
@@ -373,9 +388,13 @@ class _Problem:
 
 def _validate(data: Mapping[str, Any], source: str, root: yaml.Node | None) -> Scenario:
     try:
-        return Scenario.model_validate(data, context=_VALIDATION_CONTEXT)
+        scenario = Scenario.model_validate(data, context=_VALIDATION_CONTEXT)
     except ValidationError as exc:
         problems = [_translate(error) for error in exc.errors(include_url=False)]
+    else:
+        if scenario.swarm:
+            _check_swarm_values(scenario, data, source, root)
+        return scenario
     located = []
     for order, problem in enumerate(problems):
         line, column = _position(root, problem.loc, problem.position)
@@ -391,6 +410,33 @@ def _validate(data: Mapping[str, Any], source: str, root: yaml.Node | None) -> S
         found=first.found,
         expected=first.expected,
     )
+
+
+def _check_swarm_values(
+    scenario: Scenario, data: Mapping[str, Any], source: str, root: yaml.Node | None
+) -> None:
+    """Each swarm value, applied alone to the file's settings, must give a valid scenario;
+    the first that does not is reported at its place in the swarm."""
+    for path, choices in scenario.swarm.items():
+        for index, choice in enumerate(choices):
+            trial = copy.deepcopy(dict(data))
+            apply_setting(trial, path, choice)
+            try:
+                Scenario.model_validate(trial, context=_VALIDATION_CONTEXT)
+            except ValidationError as exc:
+                problem = _translate(exc.errors(include_url=False)[0])
+                where = _field_path(problem.loc)
+                line, column = _position(root, ("swarm", path, index), Position.VALUE)
+                raise ScenarioError(
+                    f"{path} = {show(choice)} makes an invalid scenario: "
+                    f"{where + ': ' if where else ''}{problem.message}",
+                    source=source,
+                    line=line,
+                    column=column,
+                    field=_field_path(("swarm", path, index)),
+                    found=show(choice),
+                    expected=problem.expected,
+                ) from None
 
 
 def _clean_loc(loc: Sequence[str | int]) -> tuple[Loc, bool]:

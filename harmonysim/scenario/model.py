@@ -1713,6 +1713,76 @@ class Fault(SchemaModel):
 # --------------------------------------------------------------------------- scenario
 
 
+_SWARM_EXPECTED: Final = "a mapping of setting paths (cluster.raft.prevote) to lists of values"
+
+
+def _swarm_shape(value: object) -> dict[str, tuple[Any, ...]]:
+    """A swarm's shape: text paths, each with a non-empty list of plain values."""
+    if not isinstance(value, Mapping):
+        raise SchemaViolation(
+            f"expected {_SWARM_EXPECTED}, found {show(value)}",
+            expected=_SWARM_EXPECTED,
+            found=value,
+        )
+    shaped: dict[str, tuple[Any, ...]] = {}
+    for path, choices in value.items():
+        if not isinstance(path, str):
+            raise SchemaViolation(
+                f"a swarm path must be text, found {show(path)}",
+                expected="a dotted path of keys",
+                found=path,
+                loc=(str(path),),
+                position=Position.KEY,
+            )
+        if not isinstance(choices, list | tuple) or not choices:
+            raise SchemaViolation(
+                f"expected a non-empty list of values for {path}, found {show(choices)}",
+                expected="a list of the values a run may draw",
+                found=choices,
+                loc=(path,),
+            )
+        shaped[path] = tuple(choices)
+    return shaped
+
+
+def _check_swarm_paths(scenario: Scenario) -> None:
+    from harmonysim.scenario.swarm import PathProblem, check_path
+
+    for path, choices in scenario.swarm.items():
+        try:
+            merges = check_path(Scenario, path)
+        except PathProblem as problem:
+            raise SchemaViolation(
+                str(problem),
+                expected="the dotted path of a setting",
+                found=path,
+                loc=("swarm", path),
+                position=Position.KEY,
+            ) from None
+        keys: list[str] | None = None
+        for index, choice in enumerate(choices):
+            if isinstance(choice, Mapping) and not merges:
+                raise SchemaViolation(
+                    f"{path} is a single setting; a mapping merges only into a mapping of settings",
+                    expected="a plain value",
+                    found=choice,
+                    loc=("swarm", path, index),
+                )
+            if merges:  # a draw must set the same keys whatever it drew: idempotent
+                named = sorted(str(key) for key in choice) if isinstance(choice, Mapping) else []
+                if keys is None:
+                    keys = named
+                elif named != keys:
+                    raise SchemaViolation(
+                        f"every value of {path} must name the same settings "
+                        f"({', '.join(keys) or 'none'}), so that what a run draws does not "
+                        "depend on what an earlier draw left",
+                        expected=f"a mapping of {', '.join(keys)}",
+                        found=choice,
+                        loc=("swarm", path, index),
+                    )
+
+
 class Scenario(SchemaModel):
     """A whole scenario: cluster, network, workload, faults, checks and bugs."""
 
@@ -1728,6 +1798,9 @@ class Scenario(SchemaModel):
         tuple[CheckName, ...], BeforeValidator(_unique_names(CHECK_NAMES, "check", "checks"))
     ] = CHECK_NAMES
     bugs: Annotated[tuple[str, ...], BeforeValidator(_unique_names(KNOWN_BUGS, "bug", "bugs"))] = ()
+    swarm: Annotated[dict[str, tuple[Any, ...]], BeforeValidator(_swarm_shape)] = Field(
+        default_factory=dict
+    )
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -1773,6 +1846,7 @@ class Scenario(SchemaModel):
                     loc=("faults", index, "nemesis", "until"),
                 )
         _check_membership(self)
+        _check_swarm_paths(self)
         return self
 
 

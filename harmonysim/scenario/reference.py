@@ -100,6 +100,9 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Scenario.faults": "scheduled faults, each a time and one action (below)",
     "Scenario.checks": "the checks that judge the run (see Checks)",
     "Scenario.bugs": "bugs of the library to switch on (see Bugs)",
+    "Scenario.swarm": "swarm testing of the settings: a dotted path (`cluster.raft`) to the "
+    "values each seed draws one of; a mapping merges into the settings there, every value "
+    "of a path naming the same keys (default none)",
     "Cluster.nodes": "how many servers, ids n1..nN (at most 15)",
     "Cluster.members": "the initial Raft configuration is n1..nM; the others are spares an "
     "`add` fault can bring in (default: every node)",

@@ -152,9 +152,10 @@ class LiveRun:
             RUN_FILE,
             RunOutcome,
         )
+        from harmonysim.sim import swarm
         from harmonysim.sim.world import World
 
-        scenario = self.scenario
+        scenario = swarm.draw(self.scenario)
         pacer = Pacer(self.speed, stopped=self._stop.is_set)
 
         telemetry: Telemetry | None = None
