@@ -43,7 +43,7 @@ Commands (``<id>``: a node; ``(a,b)``: a list):
   drop [from=(..)] [to=(..)] [type=(..)]      lose in-flight messages
   network                       list the in-flight messages
   crash <id> / restart <id>     lose everything volatile / rebuild from the disk
-  partition <id,id,..> <id,..>  cut every link between groups; heal: reconnect all
+  partition <id,id,..> <id,..>  cut every link between groups (and of nodes in none); heal
   compact <id> [index=N]        snapshot the state machine (default: at its applied index)
   transfer-leadership from=<id> to=<id>
   read <id> <request>           ReadIndex, or the lease with lease-reads=true
