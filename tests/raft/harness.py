@@ -15,12 +15,12 @@ Rules of this file:
   per term), Log Matching, Leader Completeness (a new leader holds every committed entry),
   committed entries never change, and State Machine Safety (every node applies the same
   entry at each index). Violations are raised at once (``strict``) or collected.
-- Expectations (``expect_leader``, ``expect_committed``) state what a scripted interaction
-  must lead to, checked against the nodes themselves, never against a transcript's text:
-  each writes a ``! ...`` line into the transcript and, when the nodes disagree, records
-  the difference in ``expectation_failures`` (collected, so a bug test can run the same
-  script to its end). A golden transcript therefore cannot make a wrong outcome pass by
-  being rewritten.
+- When ``transcript`` is a list, the harness writes what happens into it, one line each:
+  every message delivered (``describe_message``) or lost (``drop ...``), every change of
+  a node's role, every snapshot a node installs and every read it serves. The datadriven
+  transcripts (``interaction.py``) print these lines as the output of their commands.
+- Nodes can join later (``add_node``): a membership change needs a server that is not
+  yet in the configuration.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class SafetyViolation(AssertionError):
 
 
 class ScriptedRand:
-    """A ``randint`` that replays fixed values (clamped into range), for golden transcripts."""
+    """A ``randint`` that replays fixed values (clamped into range), for scripted transcripts."""
 
     def __init__(self, values: Iterable[int]) -> None:
         self._values = list(values)
@@ -110,44 +110,64 @@ class Cluster:
         heartbeat_interval_ticks: int = 3,
         **config: Any,
     ) -> None:
-        self.ids = sorted(ids)
-        voter_tuple = tuple(sorted(voters if voters is not None else self.ids))
-        self.configs = {
-            node_id: RaftConfig(
-                node_id=node_id,
-                voters=voter_tuple,
-                election_timeout_ticks_min=election_timeout_ticks_min,
-                election_timeout_ticks_max=election_timeout_ticks_max,
-                heartbeat_interval_ticks=heartbeat_interval_ticks,
-                **config,
-            )
-            for node_id in self.ids
-        }
-        self.rands: dict[str, RandomSource] = {
-            node_id: (rands or {}).get(node_id) or random.Random(f"{seed}/{node_id}")
-            for node_id in self.ids
-        }
+        ids = sorted(ids)
+        self.ids: list[str] = []
+        self.seed = seed
+        self.configs: dict[str, RaftConfig] = {}
+        self.rands: dict[str, RandomSource] = {}
         self.strict = strict
-        self.disks = {node_id: Disk() for node_id in self.ids}
+        self.disks: dict[str, Disk] = {}
         self.nodes: dict[str, RaftNode | None] = {}
-        self.state_machines: dict[str, list[Entry]] = {node_id: [] for node_id in self.ids}
-        self.read_states: dict[str, list[tuple[ReadState, int]]] = {i: [] for i in self.ids}
+        self.state_machines: dict[str, list[Entry]] = {}
+        self.read_states: dict[str, list[tuple[ReadState, int]]] = {}
         self.read_floors: dict[object, int] = {}
         self.network: list[Message] = []
         self.blocked: set[tuple[str, str]] = set()
         self.transcript: list[str] | None = None
         self.violations: list[str] = []
-        self.expectations: list[str] = []
-        self.expectation_failures: list[str] = []
         self.leaders_by_term: dict[int, str] = {}
         self.committed: dict[int, Entry] = {}
         self.applied: dict[int, Entry] = {}
-        self._checked_commit: dict[str, int] = {node_id: 0 for node_id in self.ids}
-        self._was_leader: dict[str, bool] = {node_id: False for node_id in self.ids}
+        self._checked_commit: dict[str, int] = {}
+        self._was_leader: dict[str, bool] = {}
+        self._roles: dict[str, Role] = {}  # the role each node last reported (soft state)
         self.delivered = 0
         self.dropped = 0
-        for node_id in self.ids:
-            self.nodes[node_id] = RaftNode(self.configs[node_id], self.rands[node_id])
+        voter_tuple = tuple(sorted(voters if voters is not None else ids))
+        for node_id in ids:
+            self.add_node(
+                node_id,
+                voters=voter_tuple,
+                rand=(rands or {}).get(node_id),
+                election_timeout_ticks_min=election_timeout_ticks_min,
+                election_timeout_ticks_max=election_timeout_ticks_max,
+                heartbeat_interval_ticks=heartbeat_interval_ticks,
+                **config,
+            )
+
+    def add_node(
+        self,
+        node_id: str,
+        *,
+        voters: Iterable[str],
+        rand: RandomSource | None = None,
+        **config: Any,
+    ) -> RaftNode:
+        """Start a node with an empty disk; ``voters`` is its bootstrap configuration (a
+        joining server is not in it, and learns the real one from the leader)."""
+        if node_id in self.nodes:
+            raise ValueError(f"node {node_id} exists already")
+        self.ids = sorted([*self.ids, node_id])
+        self.configs[node_id] = RaftConfig(node_id=node_id, voters=tuple(sorted(voters)), **config)
+        self.rands[node_id] = rand or random.Random(f"{self.seed}/{node_id}")
+        self.disks[node_id] = Disk()
+        self.state_machines[node_id] = []
+        self.read_states[node_id] = []
+        self._checked_commit[node_id] = 0
+        self._was_leader[node_id] = False
+        node = RaftNode(self.configs[node_id], self.rands[node_id])
+        self.nodes[node_id] = node
+        return node
 
     # ------------------------------------------------------------------ access
 
@@ -182,6 +202,18 @@ class Cluster:
         while node.has_ready():
             ready = node.ready()
             disk = self.disks[node_id]
+            if ready.soft_state is not None and ready.soft_state.role is not self._roles.get(
+                node_id, Role.FOLLOWER
+            ):
+                self.note(f"{node_id} became {ready.soft_state.role.name} at term {node.term}")
+            if ready.soft_state is not None:
+                self._roles[node_id] = ready.soft_state.role
+            if ready.snapshot is not None:
+                snapshot = ready.snapshot
+                self.note(
+                    f"{node_id} installed snapshot {snapshot.index}@{snapshot.term} "
+                    f"voters={','.join(snapshot.voters)}"
+                )
             if ready.snapshot is not None:
                 disk.snapshot = ready.snapshot
                 disk.entries = []
@@ -206,6 +238,7 @@ class Cluster:
                 machine.append(entry)
                 self._record_applied(node_id, entry)
             for read_state in ready.read_states:
+                self.note(f"{node_id} read {read_state.request_id} at index {read_state.index}")
                 self.read_states[node_id].append((read_state, node.commit_index))
                 floor = self.read_floors.get(read_state.request_id, 0)
                 if read_state.index < floor:
@@ -233,19 +266,16 @@ class Cluster:
                 self.process(node_id)
 
     def campaign(self, node_id: str) -> None:
-        self.note(f"> campaign {node_id}")
         self.node(node_id).campaign()
         self.process(node_id)
 
     def propose(self, node_id: str, data: object) -> int | None:
         index = self.node(node_id).propose(data)
-        self.note(f"> propose {node_id} {data!r} -> {index}")
         self.process(node_id)
         return index
 
     def propose_config_change(self, node_id: str, op: ConfigOp, target: str) -> int | None:
         index = self.node(node_id).propose_config_change(op, target)
-        self.note(f"> config {node_id} {op.value} {target} -> {index}")
         self.process(node_id)
         return index
 
@@ -264,19 +294,17 @@ class Cluster:
         disk = self.disks[node_id]
         disk.snapshot = snapshot
         disk.entries = [entry for entry in disk.entries if entry.index > upto]
-        self.note(f"> compact {node_id} to {upto}")
         self.process(node_id)
         return snapshot
 
     def crash(self, node_id: str) -> None:
-        self.note(f"> crash {node_id}")
         self.nodes[node_id] = None
         self.state_machines[node_id] = []
         self._was_leader[node_id] = False
+        self._roles[node_id] = Role.FOLLOWER  # a restarted node starts as a follower
 
     def restart(self, node_id: str, **config_changes: Any) -> RaftNode:
         """Rebuild a node from its disk alone (optionally with a changed config)."""
-        self.note(f"> restart {node_id}")
         disk = self.disks[node_id]
         if config_changes:
             config = self.configs[node_id]
@@ -337,21 +365,19 @@ class Cluster:
             for b in self.ids
             if a != b and member_of.get(a, -1 - self.ids.index(a)) != member_of.get(b, -2)
         }
-        self.note(f"> partition {' | '.join(','.join(sorted(g)) for g in groups)}")
 
     def heal(self) -> None:
         self.blocked = set()
-        self.note("> heal")
 
     def deliver_at(self, position: int) -> Message:
         """Deliver the in-flight message at ``position`` (dropped if its link is cut)."""
         msg = self.network.pop(position)
         if (msg.src, msg.dst) in self.blocked or self.nodes[msg.dst] is None:
             self.dropped += 1
-            self.note(f"  drop {describe_message(msg)}")
+            self.note(f"drop {describe_message(msg)}")
             return msg
         self.delivered += 1
-        self.note(f"  {describe_message(msg)}")
+        self.note(describe_message(msg))
         self.node(msg.dst).step(msg)
         self.process(msg.dst)
         return msg
@@ -377,11 +403,11 @@ class Cluster:
         dropped = len(self.network) - len(kept)
         if quiet:
             if dropped:
-                self.note(f"  drop {dropped} messages")
+                self.note(f"drop {dropped} messages")
         else:
             for msg in self.network:
                 if where is None or where(msg):
-                    self.note(f"  drop {describe_message(msg)}")
+                    self.note(f"drop {describe_message(msg)}")
         self.network = kept
         self.dropped += dropped
         return dropped
@@ -412,8 +438,8 @@ class Cluster:
         vote = isinstance(msg, RequestVoteResponse) and msg.granted and not msg.pre_vote
         if vote and (hard is None or hard.voted_for != msg.dst or hard.term != msg.term):
             raise AssertionError(f"{node_id} sent a vote before persisting it: {msg}")
-        ack = isinstance(msg, AppendEntriesResponse) and msg.success
-        if ack and disk.last_index < msg.match_index:
+        acked = msg.match_index if isinstance(msg, AppendEntriesResponse) and msg.success else 0
+        if disk.last_index < acked:
             raise AssertionError(f"{node_id} acknowledged unpersisted entries: {msg}")
         pre_vote = isinstance(msg, RequestVote | RequestVoteResponse) and msg.pre_vote
         if not pre_vote and (hard is None or hard.term < msg.term):
@@ -482,55 +508,25 @@ class Cluster:
         if self.violations:
             raise SafetyViolation("; ".join(self.violations))
 
-    # ------------------------------------------------------------------ expectations
-
-    def _expect(self, line: str, problem: str | None) -> None:
-        self.expectations.append(line)
-        self.note(f"! {line}")
-        if problem is not None:
-            self.expectation_failures.append(f"expected {line}, but {problem}")
-
-    def expect_leader(self, node_id: str | None, term: int | None = None) -> None:
-        """Exactly ``node_id`` leads among the live nodes (in ``term``); None: nobody does."""
-        leaders = self.leaders()
-        line = "no leader" if node_id is None else f"leader {node_id} term={term}"
-        if node_id is None:
-            problem = f"{', '.join(leaders)} lead" if leaders else None
-        elif leaders != [node_id]:
-            problem = f"the leaders are [{', '.join(leaders)}]"
-        elif term is not None and self.node(node_id).term != term:
-            problem = f"{node_id} leads term {self.node(node_id).term}"
-        else:
-            problem = None
-        self._expect(line, problem)
-
-    def expect_committed(self, *entries: str) -> None:
-        """The entries committed so far (by any node), in index order, as ``describe_entry``
-        writes them: exactly ``entries``."""
-        got = [describe_entry(self.committed[index]) for index in sorted(self.committed)]
-        line = f"committed [{', '.join(entries)}]"
-        self._expect(line, None if got == list(entries) else f"committed [{', '.join(got)}]")
-
     # ------------------------------------------------------------------ rendering
 
     def state_lines(self) -> list[str]:
+        """One line per node: role, term, vote, leader, commit, applied, voters and the
+        terms of its log (``[snap i@t]`` first when compacted)."""
+        width = max((len(node_id) for node_id in self.ids), default=0)
         lines = []
         for node_id in self.ids:
             node = self.nodes[node_id]
             if node is None:
-                lines.append(f"{node_id} crashed")
+                lines.append(f"{node_id:<{width}} crashed")
                 continue
             lines.append(
-                f"{node_id} {node.role.name:<13} term={node.term} vote={node.voted_for or '-'} "
-                f"leader={node.leader or '-'} commit={node.commit_index} "
-                f"applied={node.applied_index} log={format_log(node)}"
+                f"{node_id:<{width}} {node.role.name:<13} term={node.term} "
+                f"vote={node.voted_for or '-'} leader={node.leader or '-'} "
+                f"commit={node.commit_index} applied={node.applied_index} "
+                f"voters={','.join(node.voters)} log={format_log(node)}"
             )
         return lines
-
-    def show_state(self) -> None:
-        self.note("> state")
-        for line in self.state_lines():
-            self.note(f"  {line}")
 
 
 # ---------------------------------------------------------------------- test helpers

@@ -7,13 +7,14 @@ checker must report a violation of a Figure 3 property, and without it none.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from harmonysim.raft import AppendEntries, Bug, Role
 
 from .harness import Cluster, ScriptedRand, to
-from .scenarios import figure_8
+from .interaction import Interaction
 from .test_real_bugs import LIVENESS_SCHEDULES as REAL_WORLD_LIVENESS_SCHEDULES
 from .test_real_bugs import SCHEDULES as REAL_WORLD_SCHEDULES
 
@@ -54,8 +55,10 @@ def vote_without_log_check(bugs: frozenset[str]) -> Cluster:
 
 
 def commit_prior_term_by_count(bugs: frozenset[str]) -> Cluster:
-    """§5.4.2 Figure 8, see ``scenarios.figure_8``."""
-    return figure_8(bugs)
+    """§5.4.2 Figure 8: the transcript ``transcripts/figure_8.txt``, run with ``bugs``."""
+    interaction = Interaction(bugs=bugs, strict=False)
+    interaction.run(Path(__file__).parent / "transcripts" / "figure_8.txt")
+    return interaction.nodes
 
 
 def no_conflict_truncation(bugs: frozenset[str]) -> Cluster:
