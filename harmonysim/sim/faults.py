@@ -76,8 +76,9 @@ def _nemesis_strobe() -> ClockStrobe:
     return ClockStrobe.model_validate({"delta": "200ms", "period": "20ms"})
 
 
-_ONE_AT_A_TIME: Final = frozenset({"partition", "membership"})
-"""Nemesis kinds of which at most one fault is active at a time."""
+_ONE_AT_A_TIME: Final = frozenset({"partition"})
+"""Nemesis kinds of which at most one fault is active at a time (a partition is a whole
+cut: a second one would replace the first). Removals have their own bound: a minority."""
 
 
 @dataclass(slots=True)
@@ -132,6 +133,7 @@ class FaultInjector:
         # The voters of the initial configuration (the cluster sets them): the membership
         # nemesis removes one of them for a while and adds it back.
         self.initial_members: tuple[str, ...] = ()
+        self._nemesis_removed: set[str] = set()  # voters the nemesis removed, not yet back
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -557,9 +559,11 @@ class FaultInjector:
         self, plan: _NemesisPlan, rng: random.Random, until_us: int, interval_us: int
     ) -> Any:
         """Start a fault every interval while fewer than ``overlap`` are active; each lasts
-        1..``overlap`` intervals. One partition and one membership change at a time: a
-        partition replaces the whole cut, and a second removal could leave no majority,
-        so while one holds the nemesis draws another kind."""
+        1..``overlap`` intervals. One partition at a time (a partition replaces the whole
+        cut) and removals of at most a minority of the initial voters at once (more could
+        leave no majority of live voters), so while they hold the nemesis draws another
+        kind. Concurrent removals are what an operator racing its own requests sends
+        (RedisLabs/redisraft#17)."""
         env = self.world.env
         active: list[tuple[float, str, Callable[[], None]]] = []  # (end, kind, undo), start order
         while env.now < until_us:
@@ -569,6 +573,9 @@ class FaultInjector:
                 undo()
             if len(active) < plan.overlap:
                 held = {kind for _, kind, _ in active if kind in _ONE_AT_A_TIME}
+                removals = sum(1 for _, kind, _ in active if kind == "membership")
+                if removals >= self._removals_allowed():
+                    held.add("membership")
                 kinds = [k for k in plan.kinds if k not in held]
                 if kinds:
                     kind = rng.choice(kinds)
@@ -620,13 +627,24 @@ class FaultInjector:
         """Remove one voter of the initial configuration (the leader with probability
         ``target_leader``) and add it back when the fault ends. The cluster's membership
         driver serves requests in order, so the add follows the removal it undoes."""
-        voters = list(self.initial_members) or self.node_ids
+        removed = self._nemesis_removed
+        voters = [node for node in (self.initial_members or self.node_ids) if node not in removed]
         if len(voters) < 2:
             self._noop("membership.remove", None, "a single voter cannot be removed")
             return _nothing
         target = self._aim(rng, target_leader, voters)
+        removed.add(target)
         self._request_membership("remove", target)
-        return functools.partial(self._request_membership, "add", target)
+        return functools.partial(self._add_back, target)
+
+    def _removals_allowed(self) -> int:
+        """How many nemesis removals may hold at once: a minority of the initial voters."""
+        voters = len(self.initial_members or self.node_ids)
+        return max(1, (voters - 1) // 2)
+
+    def _add_back(self, node: str) -> None:
+        self._nemesis_removed.discard(node)
+        self._request_membership("add", node)
 
     def _request_membership(self, op: str, node: str) -> None:
         key = f"membership.{op}"

@@ -173,6 +173,42 @@ def test_the_membership_nemesis_removes_voters_for_a_while_and_adds_them_back(
     assert failed == []
 
 
+CONCURRENT_REMOVALS = """
+name: concurrent-removals
+duration: 14s
+cluster:
+  nodes: 5
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - at: 1s
+    nemesis: {kinds: [membership], interval: 500ms, until: 9s, overlap: 3}
+"""
+
+
+def test_the_membership_nemesis_holds_up_to_a_minority_of_removals_at_once(
+    tmp_path: Path,
+) -> None:
+    # Five voters: two removals may hold at once (three would leave no majority of the
+    # initial voters), never the same voter twice, and each is added back.
+    run = run_text(CONCURRENT_REMOVALS, tmp_path, seed=1)
+    outstanding: list[str] = []
+    most = 0
+    for event in changes(run):
+        if event["result"] != "requested":
+            continue
+        if event["op"] == "remove":
+            assert event["target"] not in outstanding
+            outstanding.append(event["target"])
+        else:
+            outstanding.remove(event["target"])
+        most = max(most, len(outstanding))
+    assert most == 2
+    assert outstanding == []
+    failed = [name for name, c in run.outcome.checks.items() if c.status is not CheckStatus.OK]
+    assert failed == []
+
+
 IMPATIENT = """
 name: impatient-operator
 duration: 5s
