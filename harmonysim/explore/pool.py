@@ -16,6 +16,9 @@ Rules:
 - `sweep` keeps at most two tasks per worker in flight and submits in task order, so
   a sweep that stops a group at its first failure (the bug library runs) wastes little
   and always reports the *lowest* failing task of that group, whatever the worker count.
+- A local worker's address space is capped (``WORKER_MEMORY_BYTES``): a run that outgrows
+  it ends inconclusive (the pseudo-check ``memory``), never a detection, and the other
+  workers and processes of the machine keep their memory.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXCEPTION_CHECK",
+    "MEMORY_CHECK",
     "NONDETERMINISM_CHECK",
+    "WORKER_MEMORY_BYTES",
     "DaskPool",
     "Judge",
     "LocalPool",
@@ -65,6 +70,14 @@ EXCEPTION_CHECK = "exception"
 
 NONDETERMINISM_CHECK = "nondeterminism"
 """The pseudo-check a run fails when making it again gives a different event log."""
+
+MEMORY_CHECK = "memory"
+"""The pseudo-check a run cannot decide when it outgrows its worker's memory budget."""
+
+WORKER_MEMORY_BYTES = 6 * 2**30
+"""Each local worker's address-space limit. A run with a bug switched on can grow
+without bound (a log that keeps being rewritten); past this it ends inconclusive
+instead of taking the machine's memory from every other process."""
 
 
 def default_workers() -> int:
@@ -127,6 +140,8 @@ def run_task(task: SeedTask) -> SeedResult:
         cpu_started = time.process_time()
         try:
             outcome = run_scenario(scenario, scratch_dir, trace_sample=0.0)
+        except MemoryError:  # out of budget: nothing was decided about this run
+            return _out_of_memory(task, scenario)
         except Exception as error:  # the simulation itself broke: that is a finding
             return _raised(task, scenario, error)
         cpu_seconds = time.process_time() - cpu_started
@@ -190,6 +205,33 @@ def _raised(task: SeedTask, scenario: Scenario, error: Exception) -> SeedResult:
     )
 
 
+def _out_of_memory(task: SeedTask, scenario: Scenario) -> SeedResult:
+    return SeedResult(
+        group=task.group,
+        scenario=scenario.name,
+        seed=task.seed,
+        bugs=scenario.bugs,
+        status=RunStatus.UNKNOWN,
+        failed_checks=(),
+        unknown_checks=(MEMORY_CHECK,),
+        event_count=0,
+        event_hash="",
+        operations=0,
+        wall_seconds=0.0,
+        error=f"the run outgrew its worker's memory budget ({WORKER_MEMORY_BYTES / 2**30:g} GiB)",
+    )
+
+
+def _limit_memory(limit: int) -> None:
+    """A worker's initializer: cap its address space (where the platform allows)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - no such limit here
+        pass
+
+
 def _keep(scratch: Path, destination: Path) -> str:
     """Move a run's files into ``destination`` (replacing files of the same name)."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -227,12 +269,15 @@ class SeedPool(Protocol):
 class LocalPool:
     """A pool of spawned local processes, one run at a time each."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
         self._workers = workers if workers is not None else default_workers()
         if self._workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {self._workers}")
         self._executor = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_memory,
+            initargs=(memory_bytes,),
         )
 
     @property

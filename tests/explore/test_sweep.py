@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harmonysim.cli import main
 from harmonysim.explore import (
     DaskPool,
@@ -15,6 +17,7 @@ from harmonysim.explore import (
     run_task,
     sweep,
 )
+from harmonysim.explore.pool import MEMORY_CHECK
 from harmonysim.scenario import KNOWN_BUGS, Scenario
 from tests.explore import doubles
 
@@ -135,3 +138,27 @@ def test_mutants_report_first_detection_per_bug(small_scenario: Scenario, tmp_pa
         assert row["detected"] is True and row["first_seed"] == 2
         assert row["run_dir"] == str(tmp_path / bug.bug / "small-nemesis" / "seed-2")
     assert report.undetected == ()
+
+
+def test_a_local_worker_runs_within_its_memory_budget() -> None:
+    import resource
+
+    budget = 3 * 2**30
+    with LocalPool(1, memory_bytes=budget) as pool:
+        limit = pool._executor.submit(resource.getrlimit, resource.RLIMIT_AS).result()
+    assert limit == (budget, budget)
+
+
+def test_a_run_that_outgrows_its_memory_is_inconclusive_not_a_detection(
+    small_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harmonysim.runner
+
+    def exhausted(*_: object, **__: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(harmonysim.runner, "run_scenario", exhausted)
+    result = run_task(SeedTask(scenario=small_scenario, seed=1))
+    assert result.status is RunStatus.UNKNOWN
+    assert result.unknown_checks == (MEMORY_CHECK,) and result.failed_checks == ()
+    assert result.error is not None and "memory budget" in result.error
