@@ -54,13 +54,13 @@ the Ready counts as persisted (its messages leave) only once the fsync covering 
 completes. One fsync is enough because the disk makes writes durable in the order they
 were made (a crash keeps a prefix of the write journal, and tears at most the first write
 it loses: ``sim/disk.py``); a disk that reorders writes would need an fsync between the
-copies. A restart reads both and takes the valid copy with the highest sequence number (a
-copy never written counts as sequence 0, the initial state: copy B is only ever written
-after A, so its absence means no update ever completed). Why this never falls back to a
-vote the server may have acted on:
-- a crash tears at most the copy being written, and that write was not yet durable,
-  so nothing was acted on it: the other copy holds the previous state (A torn: B holds
-  it) or the new one (B torn: A was durable first). Either is safe to restart on: the
+copies. A restart reads both and takes the valid copy with the highest sequence number
+(a copy never written counts as sequence 0, the initial state: every update writes both,
+so a missing copy means no update ever completed). Why this never falls back to a vote
+the server may have acted on:
+- a crash tears at most the copy being written, and that write was not yet durable, so
+  nothing was acted on it: the other copy holds the previous state (A torn: B holds it)
+  or the new one (B torn: A landed whole before it). Either is safe to restart on: the
   previous one is the last state acted on, the new one was chosen and only not sent;
 - a copy rotting at rest (or unreadable) after a completed update leaves the other
   holding the same, newest state.
@@ -79,8 +79,8 @@ Every detection is a ``disk.damage`` event and counts in
 truncates the log at the damaged entry and carries on as if it never had the rest. The bug
 ``refuse_start_on_torn_log`` (logcabin/logcabin#191) takes a damaged log record -- at a
 restart, most often the last record of an append the crash tore -- as fatal: the server
-stops (``disk.damage`` with ``action: halt``) as on a damaged hard state, though what it
-lost was never acknowledged or can be had again from the leader.
+stops (``disk.damage`` with ``action: halt``) as on a hard state damaged in both copies,
+though what it lost was never acknowledged or can be had again from the leader.
 ``log_start_ignores_snapshot`` (canonical/raft#199) numbers a log that holds only
 entries written after the last snapshot from 1 at a restart; behind the snapshot, it is
 refused as corrupt (``disk.damage``, reason ``behind_snapshot``, ``action: halt``).
