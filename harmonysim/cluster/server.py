@@ -17,8 +17,9 @@ Rules (the Ready contract of ``harmonysim.raft``):
   snapshot; the core hands out the committed entries above it again.
 - Reads (get, scan) are served by ReadIndex (thesis §6.4): only once the core has
   confirmed leadership for a commit index and this server has applied it.
-- Disk files: ``hard_state`` (a HardState), ``snapshot`` (a Snapshot), ``log``
-  (the Entry records after the snapshot, in index order).
+- Disk files: ``hard_state`` and ``hard_state.b`` (copies A and B of the HardState,
+  below), ``snapshot`` (a Snapshot), ``log`` (the Entry records after the snapshot, in
+  index order).
 - Membership (thesis §4.1): ``propose_membership`` hands one add or remove to the
   core when this server leads; the configuration takes effect on each server as soon
   as its CONFIG entry is in the log, and ``raft.config`` records each change of a
@@ -42,9 +43,33 @@ both alike and never silently: it persists a ``repair`` marker (the last index i
 held), drops the damaged suffix from disk, and hands the core the intact prefix and that
 mark; the core votes for nobody and asks the leader to forget its acknowledgements above
 the prefix until it holds the leader's log up to the mark (``raft/node.py``, "Repair"),
-then ``raft.repaired`` and the marker is cleared. A damaged hard state (term and vote
-unknown: any vote could be a second vote in some term) cannot be repaired from peers:
-the server stops (``disk.damage`` with ``action: halt``, listed in the run summary).
+then ``raft.repaired`` and the marker is cleared.
+
+The hard state (term, vote, commit) is rewritten in place, so one copy of it would be
+lost with the write a crash tears; as TigerBeetle's superblock and etcd's WAL records do,
+it is kept twice. Copies A (``hard_state``) and B (``hard_state.b``) are each a
+``HardStateCopy``: the state and a sequence number, under the disk's checksum. An update
+takes the next sequence number and writes copy A, then copy B, with the same content;
+the Ready counts as persisted (its messages leave) only once the fsync covering both
+completes. One fsync is enough because the disk makes writes durable in the order they
+were made (a crash keeps a prefix of the write journal, and tears at most the first write
+it loses: ``sim/disk.py``); a disk that reorders writes would need an fsync between the
+copies. A restart reads both and takes the valid copy with the highest sequence number
+(a copy never written counts as sequence 0, the initial state: every update writes both,
+so a missing copy means no update ever completed). Why this never falls back to a vote
+the server may have acted on:
+- a crash tears at most the copy being written, and that write was not yet durable, so
+  nothing was acted on it: the other copy holds the previous state (A torn: B holds it)
+  or the new one (B torn: A landed whole before it). Either is safe to restart on: the
+  previous one is the last state acted on, the new one was chosen and only not sent;
+- a copy rotting at rest (or unreadable) after a completed update leaves the other
+  holding the same, newest state.
+Only when both copies are damaged are the term and vote unknown (any vote could be a
+second vote in some term) and no peer can give them back: the server stops
+(``disk.damage`` on ``hard_state`` with ``records: 2`` and ``action: halt``, listed in the
+run summary). One damaged copy is a ``disk.damage`` on that copy with ``action:
+rewrite``: before the server starts, the state it restarts on is written again as a new
+update, the damaged copy first, so a torn write at the next crash finds the other intact.
 An fsync that fails (EIO) is not retried: what it covered may be gone from the page
 cache (PostgreSQL's "fsyncgate"), so the server fails-stop and is restarted after
 ``EIO_RESTART_US`` to recover from what its disk really holds (``disk.damage`` with
@@ -54,8 +79,8 @@ Every detection is a ``disk.damage`` event and counts in
 truncates the log at the damaged entry and carries on as if it never had the rest. The bug
 ``refuse_start_on_torn_log`` (logcabin/logcabin#191) takes a damaged log record -- at a
 restart, most often the last record of an append the crash tore -- as fatal: the server
-stops (``disk.damage`` with ``action: halt``) as on a damaged hard state, though what it
-lost was never acknowledged or can be had again from the leader.
+stops (``disk.damage`` with ``action: halt``) as on a hard state damaged in both copies,
+though what it lost was never acknowledged or can be had again from the leader.
 ``log_start_ignores_snapshot`` (canonical/raft#199) numbers a log that holds only
 entries written after the last snapshot from 1 at a restart; behind the snapshot, it is
 refused as corrupt (``disk.damage``, reason ``behind_snapshot``, ``action: halt``).
@@ -69,7 +94,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -107,12 +132,22 @@ __all__ = ["KVServer"]
 
 RAFT_BUGS = frozenset(bug.value for bug in Bug)  # the bug switches that live in the core
 
-HARD_STATE = "hard_state"
+HARD_STATE = "hard_state"  # copy A of the hard state (module docstring)
+HARD_STATE_B = "hard_state.b"  # copy B, written after A
+HARD_STATE_COPIES = (HARD_STATE, HARD_STATE_B)
 SNAPSHOT = "snapshot"
 LOG = "log"
 REPAIR = "repair"  # 0, or the index a server in repair must hold the leader's log up to
 UNKNOWN_MARK = 2**62  # a damaged repair marker: the leader's answer bounds the repair
 EIO_RESTART_US = 100_000  # a failed fsync: the supervisor restarts the server this later
+
+
+@dataclass(frozen=True, slots=True)
+class HardStateCopy:
+    """One copy of the hard state on disk: the state and its update's sequence number."""
+
+    seq: int
+    state: HardState
 
 
 def entry_id(entry: Entry) -> str:
@@ -328,6 +363,7 @@ class KVServer:
     _halted = False
     _halted_by_damage = False
     _repairing = False
+    _hard_seq = 0  # the sequence number of the last hard-state update written
 
     @property
     def halted(self) -> bool:
@@ -346,7 +382,7 @@ class KVServer:
     ) -> tuple[HardState | None, Snapshot | None, list[Entry], int]:
         """Hard state, snapshot, the intact prefix of the log, and the repair mark (0: none)."""
         disk = self.node.disk
-        hard_state, hard_problems = disk.read_checked(HARD_STATE)
+        hard_state, hard_damaged = self._read_hard_state()
         snapshot, snapshot_problems = disk.read_checked(SNAPSHOT)
         stored, log_problems = disk.read_checked(LOG)
         mark, mark_problems = disk.read_checked(REPAIR)
@@ -354,10 +390,7 @@ class KVServer:
         repair_until = UNKNOWN_MARK if mark_problems else int(mark or 0)
         if mark_problems:
             self._detected(REPAIR, mark_problems[0].reason, 0, "repair")
-        if hard_problems:
-            self._detected(HARD_STATE, hard_problems[0].reason, 0, "halt")
-            self._halted_by_damage = True
-            self._halt("the hard state (term and vote) is damaged; no peer can restore a vote")
+        if hard_damaged:
             return None, None, [], 0
         held_last = stored[-1].index if stored else 0
         if snapshot is not None:
@@ -405,6 +438,48 @@ class KVServer:
         disk.write(REPAIR, repair_until)  # durable before the damaged suffix is dropped
         disk.fsync()
         return hard_state, snapshot, stored[:cut], repair_until
+
+    def _read_hard_state(self) -> tuple[HardState | None, bool]:
+        """The hard state to restart on (module docstring): the valid copy with the highest
+        sequence number, a copy never written counting as sequence 0 (None: the initial
+        state). One damaged copy is rewritten; both damaged stop the server (True)."""
+        disk = self.node.disk
+        best = HardStateCopy(0, HardState(0, None, 0))
+        found = False  # a copy holds a written state (not the initial one)
+        damaged: list[tuple[str, str]] = []  # (copy, why)
+        for name in HARD_STATE_COPIES:
+            copy, problems = disk.read_checked(name)
+            if problems:
+                damaged.append((name, problems[0].reason))
+            elif copy is not None and (not found or copy.seq > best.seq):
+                best, found = copy, True
+        if len(damaged) == len(HARD_STATE_COPIES):
+            self._detected(HARD_STATE, damaged[0][1], len(damaged), "halt")
+            self._halted_by_damage = True
+            self._halt(
+                "both copies of the hard state (term and vote) are damaged; "
+                "no peer can restore a vote"
+            )
+            return None, True
+        self._hard_seq = best.seq
+        if damaged:
+            ((name, reason),) = damaged
+            self._detected(name, reason, 1, "rewrite")
+            others = [other for other in HARD_STATE_COPIES if other != name]
+            self._write_hard_state(best.state, (name, *others))
+            disk.fsync()
+        return (best.state if found else None), False
+
+    def _write_hard_state(
+        self, state: HardState, order: tuple[str, ...] = HARD_STATE_COPIES
+    ) -> None:
+        """One hard-state update: the next sequence number, written to every copy in
+        ``order`` (module docstring); durable with the next fsync."""
+        self._hard_seq += 1
+        copy = HardStateCopy(self._hard_seq, state)
+        disk = self.node.disk
+        for name in order:
+            disk.write(name, copy)
 
     def _load_from_one(
         self, hard_state: HardState | None, snapshot: Snapshot, stored: list[Entry]
@@ -690,7 +765,7 @@ class KVServer:
             self._write_entries(ready.entries)
             wrote = True
         if ready.hard_state is not None:
-            disk.write(HARD_STATE, ready.hard_state)
+            self._write_hard_state(ready.hard_state)
             wrote = True
         if not wrote:
             self._handle(ready)

@@ -91,7 +91,8 @@ class EventKind(StrEnum):
     # a storage fault (sim/disk.py): corrupt, torn, misdirect, eio, slow, with its target
     DISK_FAULT = "disk.fault"
     # a server read back records that failed their checksum or could not be read
-    # (cluster/server.py), with what it did about them (repair, truncate, halt)
+    # (cluster/server.py), with what it did about them (repair, truncate, rewrite, restart,
+    # halt)
     DISK_DAMAGE = "disk.damage"
     # a server whose disk lost entries holds the leader's log again (raft/node.py, Repair)
     RAFT_REPAIRED = "raft.repaired"

@@ -122,8 +122,9 @@ NEMESIS_KINDS: Final[tuple[NemesisKind, ...]] = (
     "disk",
     "membership",
 )
-DISK_FILES: Final = ("log", "hard_state", "snapshot")
-"""The files of a server's disk a disk fault may name."""
+DISK_FILES: Final = ("log", "hard_state", "hard_state.b", "snapshot")
+"""The files of a server's disk a disk fault may name (``hard_state`` is copy A of the
+hard state, ``hard_state.b`` copy B: cluster/server.py)."""
 
 Z_99: Final = 2.3263478740408408
 """The 99th percentile of the standard normal distribution."""
@@ -1363,8 +1364,10 @@ def _true(value: object) -> bool:
 
 
 class DiskRecords(SchemaModel):
-    """Records of one file: `file` (log, hard_state, snapshot) and, for the log, `index`
-    (one index or [low, high]); without `index` the seed picks one record."""
+    """Records of one file: `file` (log, hard_state, hard_state.b, snapshot) and, for the
+    log, `index` (one index or [low, high]); without `index` the seed picks one record.
+    The server keeps two copies of its hard state: `hard_state` names copy A,
+    `hard_state.b` copy B (name both to damage both)."""
 
     file: Annotated[str, BeforeValidator(_disk_file)] = "log"
     index: Annotated[tuple[int, int], BeforeValidator(_index_range)] | None = None

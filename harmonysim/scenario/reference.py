@@ -155,7 +155,8 @@ KEY_NOTES: Final[dict[str, str]] = {
     "DiskFault.misdirect": "`true`: its next durable append puts one record at a wrong position",
     "DiskFault.slow": "its fsyncs take `fsync` (with `for`, then as before)",
     "DiskFault.write_error": "`true`: its next fsync fails (EIO) and the server restarts",
-    "DiskRecords.file": "log, hard_state (its damage stops the server) or snapshot",
+    "DiskRecords.file": "log, hard_state (copy A of the hard state), hard_state.b (copy B: "
+    "the server restarts on the other copy, and stops only when both are damaged) or snapshot",
     "DiskRecords.index": "a log index, or `[low, high]`; without it the seed picks one record",
     "DiskSlow.fsync": "how long each fsync takes",
     "Network.latency": "one-way delay of every message (see Latency distributions)",

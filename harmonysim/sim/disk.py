@@ -32,9 +32,11 @@ non-durable files, "Protocol-Aware Recovery", FAST 2018):
   ``DiskFaults`` probabilities drawn on the disk's own stream (no draw at probability
   0, so a run without disk faults draws exactly as before) or asked by a fault:
   ``corrupt`` (records at rest read back damaged), ``torn`` (at the next crash a pending
-  write lands fully, partially -- a prefix of an append, maybe a damaged last record --
-  or not at all), ``misdirect`` (the next synced append writes one record at the wrong
-  position, leaving garbage where it belonged), ``eio`` (reading a record fails),
+  write lands fully, partially -- a prefix of an append, maybe a damaged last record; a
+  value written damaged -- or not at all; pending writes land in order, so a prefix of
+  them lands whole, at most the next one is torn and none after it lands), ``misdirect``
+  (the next synced append writes one record at the wrong position, leaving garbage where
+  it belonged), ``eio`` (reading a record fails),
   ``write_error`` (an fsync fails: its writes never become durable, as when a kernel
   drops the dirty pages of a failed fsync, and the disk's ``on_write_error`` is called
   instead of the fsync's callback) and ``slow`` (fsyncs take longer for a while).

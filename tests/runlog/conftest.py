@@ -28,6 +28,7 @@ faults:
   - {at: 900ms, transfer: {to: any}}
   - {at: 1s, crash: n2}
   - {at: 1200ms, disk: {node: n2, corrupt: {file: hard_state}}}
+  - {at: 1200ms, disk: {node: n2, corrupt: {file: hard_state.b}}}
   - {at: 1500ms, partition: {isolate: leader}}
   - {at: 2500ms, heal: all}
   - {at: 2600ms, clog: {from: n3, to: n4, both_ways: true}}

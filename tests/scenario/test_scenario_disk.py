@@ -39,13 +39,16 @@ def test_disk_actions_parse() -> None:
         + "  - {at: 1s, disk: {node: n3, slow: {fsync: 50ms}}, for: 2s}\n"
         + "  - {at: 1s, disk: {node: n3, corrupt: {file: hard_state}}}\n"
         + "  - {at: 1s, disk: {node: n3, write_error: true}}\n"
+        + "  - {at: 1s, disk: {node: n3, eio: {file: hard_state.b}}}\n"
     )
     disks = [fault.disk for fault in scenario.faults]
-    assert [fault.kind for fault in scenario.faults] == [FaultKind.DISK] * 7
+    assert [fault.kind for fault in scenario.faults] == [FaultKind.DISK] * 8
     assert disks[0] is not None and disks[0].corrupt is not None
     assert disks[0].corrupt.index == (5, 5)
     assert disks[1] is not None and disks[1].eio is not None and disks[1].eio.index == (3, 9)
     assert disks[4] is not None and disks[4].slow is not None and disks[4].slow.fsync_ms == 50.0
+    assert disks[7] is not None and disks[7].eio is not None
+    assert disks[7].eio.file == "hard_state.b"  # copy B of the hard state
     assert "disk" in NEMESIS_KINDS
 
 
@@ -55,7 +58,10 @@ def test_disk_actions_parse() -> None:
         ("{at: 1s, disk: {node: n2}}", "exactly one change"),
         ("{at: 1s, disk: {node: n2, torn: true, misdirect: true}}", "exactly one change"),
         ("{at: 1s, disk: {node: n2, torn: false}}", "expected true"),
-        ("{at: 1s, disk: {node: n2, corrupt: {file: wal}}}", "one of log, hard_state, snapshot"),
+        (
+            "{at: 1s, disk: {node: n2, corrupt: {file: wal}}}",
+            "one of log, hard_state, hard_state.b, snapshot",
+        ),
         ("{at: 1s, disk: {node: n2, corrupt: {index: [9, 3]}}}", "[low, high]"),
         ("{at: 1s, disk: {node: n9, torn: true}}", "unknown node 'n9'"),
         ("{at: 1s, disk: {node: n2, torn: true}, for: 1s}", "cannot be undone"),

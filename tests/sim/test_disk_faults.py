@@ -92,6 +92,32 @@ def test_a_torn_crash_lands_pending_writes_fully_partially_or_not_at_all() -> No
     assert set(outcomes) == {"none", "full", "partial"}
 
 
+def test_a_torn_crash_lands_pending_writes_in_order_and_damages_at_most_one() -> None:
+    # What the server's two copies of its hard state rely on (cluster/server.py): the
+    # writes before the torn one land whole, none after it lands, and it alone is damaged.
+    seen: set[tuple[object, ...]] = set()
+    for seed in range(40):
+        disk, world = disk_with(1, seed=seed)
+        disk.write("a", 1)
+        disk.write("b", 1)
+        disk.fsync()
+        world.run(40)  # type: ignore[attr-defined]
+        disk.write("a", 2)  # pending: never fsynced
+        disk.write("b", 2)
+        disk.arm_torn()
+        world.nodes["n1"].crash()  # type: ignore[attr-defined]
+        (a, a_problems), (b, b_problems) = disk.read_checked("a"), disk.read_checked("b")
+        state = (a, bool(a_problems), b, bool(b_problems))
+        assert state in {
+            (1, False, 1, False),  # nothing landed
+            (2, True, 1, False),  # a torn, b untouched
+            (2, False, 2, True),  # a landed, b torn
+            (2, False, 2, False),  # both landed
+        }
+        seen.add(state)
+    assert len(seen) == 4
+
+
 def test_a_plain_crash_still_loses_every_pending_write() -> None:
     disk, world = disk_with(2)
     disk.append("log", [Rec(3)])
