@@ -10,10 +10,15 @@ Rules:
   a fault with ``when`` (it may fire as late as that), or the last ``membership``
   event if later (an ``add`` / ``remove`` is over when its change is committed, and a
   removed leader's successor is elected after that). No fault at all: 0.
-- Bounds, from the scenario: election bound ``E = 2 * election_timeout max`` (one
-  timeout for the first candidate, one more for a split vote, §5.2); the whole
-  bound ``B = E + workload timeout`` (a pending operation then has one full timeout
-  to be answered).
+- Bounds, from the scenario: election bound ``E = R * election_timeout max`` with
+  ``R = 2`` (one timeout for the first candidate, one more for a split vote, §5.2);
+  the whole bound ``B = E + workload timeout`` (a pending operation then has one full
+  timeout to be answered). When the election timeouts' spread ``W`` is narrow against
+  the typical one-way delay ``d`` (median plus half the jitter), split votes repeat
+  (§9.3: with 150-155 ms timeouts elections took 287 ms on average): with a split
+  chance per round ``p = min(0.75, 2d / W)`` of at least 0.1, ``R = 2 +
+  ceil(ln 1e-6 / ln p)``, so a correct cluster outlasts ``E`` less than once in a
+  million elections, and a cluster that never elects still fails it.
 - Applicability: at the end of the run (the faults' final state, which holds from
   ``Q`` on) a majority of nodes must be up, not paused, and pairwise connected by
   healthy links: not cut by a partition, not clogged, loss at most
@@ -101,6 +106,12 @@ MAX_HEALTHY_LOSS = 0.2
 ROUND_TRIP_DELAYS = 4
 """One-way delays in one operation: client to leader, leader to a follower and back
 (replication, or the ReadIndex heartbeat round), leader to client."""
+FREQUENT_SPLITS = 0.1
+"""A split-vote chance per round from which ``E`` allows more than one split vote."""
+MAX_SPLIT_CHANCE = 0.75
+"""The split-vote chance assumed at most (a round always has some chance to elect)."""
+SPLIT_RUN_CHANCE = 1e-6
+"""How unlikely a run of split votes longer than ``E`` allows must be."""
 _MAX_REPORTED = 10
 _P99_EXPONENTIAL = math.log(100.0)
 _Z_99 = 2.3263478740408408  # the 99th percentile of the standard normal distribution
@@ -129,10 +140,31 @@ def liveness_bounds(scenario: Scenario) -> LivenessBounds:
     quiet = 0.0
     for fault in scenario.faults:
         quiet = max(quiet, fault.last_ms(scenario.duration_ms))
-    election = 2.0 * scenario.cluster.raft.election_timeout_ms[1]
+    election = election_rounds(scenario) * scenario.cluster.raft.election_timeout_ms[1]
     return LivenessBounds(
         quiet, election, election + scenario.workload.timeout_ms, scenario.duration_ms
     )
+
+
+def split_vote_chance(scenario: Scenario) -> float:
+    """How likely one election round ends in a split vote (§9.3): another server's timer
+    fires while the first candidate's requests are still on their way, a chance of about
+    ``2 d / W`` for a typical one-way delay ``d`` (median plus half the jitter) and the
+    spread ``W`` of the election timeouts; capped at ``MAX_SPLIT_CHANCE``."""
+    low, high = scenario.cluster.raft.election_timeout_ms
+    network = scenario.network
+    one_way = latency_median_ms(network.latency) + network.jitter_ms / 2.0
+    return min(MAX_SPLIT_CHANCE, 2.0 * one_way / (high - low))
+
+
+def election_rounds(scenario: Scenario) -> int:
+    """Election timeouts ``E`` allows (module rules): two, unless split votes are likely
+    enough that a correct cluster may need more; then as many as make a longer run of
+    splits less likely than ``SPLIT_RUN_CHANCE``."""
+    chance = split_vote_chance(scenario)
+    if chance < FREQUENT_SPLITS:
+        return 2
+    return 2 + math.ceil(math.log(SPLIT_RUN_CHANCE) / math.log(chance))
 
 
 def latency_bound_ms(latency: Latency) -> float:

@@ -3,9 +3,18 @@ and service (no stall) after it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from harmonysim.check.liveness import LivenessMonitor, healthy_majority, liveness_bounds
+import pytest
+
+from harmonysim.check.liveness import (
+    LivenessMonitor,
+    election_rounds,
+    healthy_majority,
+    liveness_bounds,
+    split_vote_chance,
+)
 from harmonysim.check.result import CheckStatus
 from harmonysim.scenario import Scenario, parse_scenario
 
@@ -32,6 +41,24 @@ def test_bounds_come_from_the_scenario() -> None:
     assert bounds.election_bound_ms == 600.0
     assert bounds.bound_ms == 1100.0
     assert bounds.tail_ms == 4000.0
+
+
+def test_narrow_election_timeouts_allow_more_split_votes() -> None:
+    # Wide spread against a 5 ms delay: two timeouts (one split vote, §5.2).
+    assert election_rounds(scenario()) == 2
+    # 150-165 ms against 5 ms: a split chance of 2/3 per round, so a correct cluster
+    # needs many rounds (§9.3) before a run of splits is below one in a million.
+    narrow = scenario().model_copy(
+        update={"cluster": parse_scenario(BASE.replace("300ms", "165ms")).cluster}
+    )
+    assert split_vote_chance(narrow) == pytest.approx(2 * 5 / 15)
+    rounds = election_rounds(narrow)
+    assert (2 / 3) ** (rounds - 2) < 1e-6 <= (2 / 3) ** (rounds - 3)
+    assert liveness_bounds(narrow).election_bound_ms == rounds * 165.0
+    # A spread narrower than the delay: the chance is capped, the bound stays finite.
+    jittery = parse_scenario(BASE.replace("300ms", "165ms") + "  jitter: 40ms\n")
+    assert split_vote_chance(jittery) == 0.75
+    assert election_rounds(jittery) == 2 + math.ceil(math.log(1e-6) / math.log(0.75))
 
 
 def test_a_fault_waiting_for_an_event_may_act_until_its_wait_ends() -> None:

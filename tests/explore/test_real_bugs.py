@@ -175,7 +175,9 @@ STAGED = {
     "vote_ignores_leader_stickiness": Staged(
         REMOVED_WHILE_CUT_OFF, 1, ("liveness",), "removed server n5 disrupted member"
     ),
-    "pre_candidate_keeps_leader": Staged(LEADER_CUT_OFF, 1, ("liveness",), "no leader among"),
+    # On most seeds the bug only slows the election (0.3-1.4 s after the cut, within
+    # what repeated split votes allow timers 15 ms apart); at seed 5 none is elected.
+    "pre_candidate_keeps_leader": Staged(LEADER_CUT_OFF, 5, ("liveness",), "no leader among"),
 }
 
 
