@@ -45,6 +45,7 @@ from harmonysim.runlog.vocabulary import (
 
 __all__ = [
     "MARKED_KINDS",
+    "SERVER_FAULT_KINDS",
     "SPAN_KINDS",
     "FaultMark",
     "FaultMarker",
@@ -62,6 +63,20 @@ MARKED_KINDS: frozenset[str] = FAULT_RECORD_KINDS | {
     EventKind.MEMBERSHIP,
 }
 """The records listed as faults (``is_marked`` keeps a membership change's ends only)."""
+
+SERVER_FAULT_KINDS: frozenset[str] = frozenset(
+    {
+        EventKind.NODE_CLOCK,
+        EventKind.DISK_FAULT,
+        EventKind.DISK_DAMAGE,
+        EventKind.RAFT_REPAIRED,
+        EventKind.LEADER_TRANSFER,
+        EventKind.MEMBERSHIP,
+        EventKind.FAULT_NOOP,
+    }
+)
+"""The marked kinds that hit one server (``mark_node``) beyond its health: what
+``FaultMarker`` marks (a ``fault.noop`` may name no server)."""
 
 _MEMBERSHIP_ENDS = frozenset({"requested", "committed", "unchanged", "refused", "unfinished"})
 _MEMBERSHIP_FAILED = frozenset({"unchanged", "refused", "unfinished"})
