@@ -42,7 +42,13 @@ from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.transforms import blended_transform_factory
 
 from harmonysim.raft import Role
-from harmonysim.runlog.faultmarks import MARKED_KINDS, FaultMark, MarkKind, fault_marks
+from harmonysim.runlog.faultmarks import (
+    MARKED_KINDS,
+    SPAN_KINDS,
+    FaultMark,
+    MarkKind,
+    fault_marks,
+)
 from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
@@ -134,8 +140,9 @@ def _label(
     colour: str = "black",
     align: str = "left",
     fontsize: float = 7.5,
-) -> None:
-    """Put the first of ``texts`` that fits inside the visible part of a bar, if any does.
+) -> tuple[float, float] | None:
+    """Put the first of ``texts`` that fits inside the visible part of a bar, if any does;
+    returns the part of the bar it took (None: no text fits).
 
     Widths are estimated from the character count (7.5 pt glyphs are about 4.3 pt
     wide on average), against the axes' share of the figure width.
@@ -148,7 +155,8 @@ def _label(
     axes_width_pt = axes.get_position().width * width_in * 72.0
     available_pt = (visible_end - visible_start) / span * axes_width_pt
     for text in texts:
-        if len(text) * 4.3 * fontsize / 7.5 + 4.0 <= available_pt:
+        text_pt = len(text) * 4.3 * fontsize / 7.5 + 4.0
+        if text_pt <= available_pt:
             pad = span * 0.003
             x = visible_start + pad if align == "left" else visible_end - pad
             axes.text(
@@ -162,7 +170,9 @@ def _label(
                 clip_on=True,
                 zorder=9 if fontsize < 7.5 else 6,
             )
-            return
+            width = text_pt / axes_width_pt * span
+            return (x, x + width) if align == "left" else (x - width, x)
+    return None
 
 
 def _draw_partitions(
@@ -300,41 +310,45 @@ def _draw_clogs(
 STRIP_HEIGHT = 0.15
 """Height of the fault strip on the top edge of a lane's bar, in lanes."""
 
-_MARK_TEXT_GAP = 0.03
-"""A marker gets its text only this fraction of the window after the last text on its lane."""
-
 
 def mark_gid(kind: MarkKind, node: str | None) -> str:
     """The gid of the artist that draws the marks of ``kind`` on ``node``'s lane."""
     return f"fault-{kind.name.lower().replace('_', '-')}-{node or 'network'}"
 
 
-def _strip_y(lane: int) -> float:
-    """The centre of the fault strip of ``lane``: its bar's top edge, clear of the
-    partition labels under the lane above (the y axis points down)."""
+def _strip_y(lane: int, kind: MarkKind | None = None) -> float:
+    """The centre of the strip a mark of ``kind`` is drawn in on ``lane``: the bar's top
+    edge (clear of the partition labels under the lane above; the y axis points down),
+    or for a disk that lasts (slow, halted) the inside of the bar's bottom edge, so a
+    clock and a disk fault at once are both seen."""
+    if kind in _BOTTOM_KINDS:
+        return lane + BAR_HEIGHT / 2 - STRIP_HEIGHT / 2
     return lane - BAR_HEIGHT / 2
 
 
-def _mark_text(
-    axes: Axes, x: float, y: float, text: str, style: MarkStyle, window_ms: tuple[float, float]
-) -> None:
-    axes.text(
-        x + (window_ms[1] - window_ms[0]) * 0.005,
-        y,
-        text,
-        ha="left",
-        va="center",
-        fontsize=6.5,
-        color=style.colour,
-        clip_on=True,
-        zorder=8,
-    )
+_BOTTOM_KINDS = frozenset({MarkKind.DISK_SLOW, MarkKind.HALTED})
+
+
+def _text_width_ms(axes: Axes, text: str, fontsize: float, window_ms: tuple[float, float]) -> float:
+    """The width of ``text`` in data units (ms), estimated as ``_label`` does."""
+    figure = axes.get_figure(root=True)
+    width_in = figure.get_figwidth() if figure is not None else 14.0
+    axes_width_pt = axes.get_position().width * width_in * 72.0
+    text_pt = len(text) * 4.3 * fontsize / 7.5 + 4.0
+    return text_pt / axes_width_pt * (window_ms[1] - window_ms[0])
+
+
+def _free(taken: list[tuple[float, float]], extent: tuple[float, float]) -> bool:
+    return all(extent[1] <= low or extent[0] >= high for low, high in taken)
 
 
 def _draw_fault_marks(
     axes: Axes, marks: Sequence[FaultMark], nodes: Sequence[str], window_ms: tuple[float, float]
 ) -> list[MarkKind]:
-    """Draw ``marks`` (module rules); returns the kinds drawn, for the legend."""
+    """Draw ``marks`` (module rules); returns the kinds drawn, for the legend.
+
+    Bars first, each labelled inside when its text fits; then markers, each with its
+    text beside it when that text overlaps no other text of its strip."""
     lane_of = {node: index + 1 for index, node in enumerate(nodes)}
     shown = [
         mark
@@ -345,7 +359,7 @@ def _draw_fault_marks(
             or window_ms[0] <= mark.start_ms <= window_ms[1]
         )
     ]
-    drawn: list[MarkKind] = []
+    order = list(MarkKind)
     groups: dict[tuple[MarkKind, str | None], list[FaultMark]] = {}
     transfers: list[FaultMark] = []
     for mark in shown:
@@ -353,18 +367,20 @@ def _draw_fault_marks(
             transfers.append(mark)
         else:
             groups.setdefault((mark.kind, mark.node), []).append(mark)
-    last_text: dict[int, float] = {}
-    span_ms = window_ms[1] - window_ms[0]
-    for (kind, node), group in sorted(
+    ordered = sorted(
         groups.items(),
-        key=lambda item: (list(MarkKind).index(item[0][0]), lane_of.get(item[0][1] or "", 0)),
-    ):
+        key=lambda item: (
+            item[0][0] not in SPAN_KINDS,
+            order.index(item[0][0]),
+            lane_of.get(item[0][1] or "", 0),
+        ),
+    )
+    taken: dict[float, list[tuple[float, float]]] = {}  # strip centre -> text extents
+    for (kind, node), group in ordered:
         style = MARK_STYLES[kind]
-        lane = lane_of[node] if node is not None else 0
-        y = _strip_y(lane)
-        if kind not in drawn:
-            drawn.append(kind)
-        if group[0].lasting:
+        y = _strip_y(lane_of[node] if node is not None else 0, kind)
+        texts = taken.setdefault(y, [])
+        if kind in SPAN_KINDS:
             axes.broken_barh(
                 [(mark.start_ms, max(mark.end_ms - mark.start_ms, 0.0)) for mark in group],
                 (y - STRIP_HEIGHT / 2, STRIP_HEIGHT),
@@ -377,7 +393,7 @@ def _draw_fault_marks(
                 gid=mark_gid(kind, node),
             )
             for mark in group:
-                _label(
+                extent = _label(
                     axes,
                     mark.start_ms,
                     mark.end_ms,
@@ -387,6 +403,8 @@ def _draw_fault_marks(
                     colour=style.text_colour,
                     fontsize=6.5,
                 )
+                if extent is not None:
+                    texts.append(extent)
             continue
         axes.scatter(
             [mark.start_ms for mark in group],
@@ -400,21 +418,12 @@ def _draw_fault_marks(
             clip_on=True,
             gid=mark_gid(kind, node),
         )
-        if not style.text:
-            continue
-        for mark in group:
-            inside = window_ms[0] <= mark.start_ms <= window_ms[1]
-            if (
-                inside
-                and mark.start_ms - last_text.get(lane, -math.inf) >= span_ms * _MARK_TEXT_GAP
-            ):
-                _mark_text(axes, mark.start_ms, y, mark.short, style, window_ms)
-                last_text[lane] = mark.start_ms
+        if style.text:
+            for mark in group:
+                _place_text(axes, mark, y, style, window_ms, texts)
     style = MARK_STYLES[MarkKind.TRANSFER]
     for index, mark in enumerate(transfers):
         assert mark.node is not None and mark.peer is not None
-        if MarkKind.TRANSFER not in drawn:
-            drawn.append(MarkKind.TRANSFER)
         start, end = lane_of[mark.node], lane_of[mark.peer]
         toward = 1 if end > start else -1
         axes.add_patch(
@@ -429,19 +438,42 @@ def _draw_fault_marks(
                 gid=f"fault-transfer-{index}",
             )
         )
-        y = _strip_y(start)
+        y = _strip_y(start, MarkKind.TRANSFER)
         axes.scatter(
             [mark.start_ms], [y], s=style.size, marker=style.marker, c=style.colour, zorder=8
         )
-        if mark.start_ms - last_text.get(start, -math.inf) >= span_ms * _MARK_TEXT_GAP:
-            _mark_text(axes, mark.start_ms, y, mark.short, style, window_ms)
-            last_text[start] = mark.start_ms
-    return drawn
+        _place_text(axes, mark, y, style, window_ms, taken.setdefault(y, []))
+    return [kind for kind in order if any(mark.kind is kind for mark in shown)]
+
+
+def _mark_text(axes: Axes, x: float, y: float, text: str, style: MarkStyle) -> None:
+    axes.text(
+        x, y, text, ha="left", va="center", fontsize=6.5, color=style.colour, clip_on=True, zorder=8
+    )
+
+
+def _place_text(
+    axes: Axes,
+    mark: FaultMark,
+    y: float,
+    style: MarkStyle,
+    window_ms: tuple[float, float],
+    taken: list[tuple[float, float]],
+) -> None:
+    """Write a marker's short text beside it when the window shows it and the text
+    overlaps no text already in its strip (``taken``, which it joins)."""
+    if not window_ms[0] <= mark.start_ms <= window_ms[1]:
+        return
+    x = mark.start_ms + (window_ms[1] - window_ms[0]) * 0.005
+    extent = (mark.start_ms, x + _text_width_ms(axes, mark.short, 6.5, window_ms))
+    if _free(taken, extent):
+        _mark_text(axes, x, y, mark.short, style)
+        taken.append(extent)
 
 
 def _mark_handle(kind: MarkKind) -> Patch | Line2D:
     style = MARK_STYLES[kind]
-    if kind in (MarkKind.CLOCK_RATE, MarkKind.CLOCK_STROBE, MarkKind.DISK_SLOW, MarkKind.HALTED):
+    if kind in SPAN_KINDS:
         return Patch(
             facecolor=style.colour,
             edgecolor="white" if style.hatch else style.colour,
