@@ -1,6 +1,7 @@
 """Faults in the exports: the Perfetto trace puts each fault mark on the ``faults`` thread
 of the server it hits, derived OTLP traces put a fault on the spans open on its server
-as a span event; both stay valid, and a run without such faults has none.
+as a span event, the ShiViz log has it as a local event of that server; the files stay
+valid, and a run without such faults has none.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from tests.obs.test_otlp import hex_ids_to_base64, lines
 
 @pytest.fixture(scope="module")
 def marked_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The marked run exported to Perfetto and OTLP, its traces derived from its events
+    """The marked run exported to Perfetto, OTLP and ShiViz, its traces derived from its events
     (the run's own inline traces removed)."""
     run = make_marked_run(tmp_path_factory.mktemp("marked") / "run")
     (run / "traces.otlp.jsonl").unlink()
     out = tmp_path_factory.mktemp("marked-export")
-    export_run(run, ["perfetto", "otlp"], out)
+    export_run(run, ["perfetto", "otlp", "shiviz"], out)
     return out
 
 
@@ -221,3 +222,23 @@ def test_derived_traces_of_a_run_without_such_faults_have_no_fault_events(
     spans = read_otlp_spans(tmp_path / "out" / "traces.otlp.jsonl")
     assert spans
     assert not [e for s in spans for e in s.events if "fault.kind" in e.attributes]
+
+
+# -- ShiViz ----------------------------------------------------------------------------------
+
+
+def test_shiviz_logs_each_fault_on_the_server_it_hits(marked_export: Path) -> None:
+    log = (marked_export / "shiviz.log").read_text().splitlines()
+    faults = [line.split(" ", 3) for line in log[2:] if line.split(" ", 3)[3].startswith("fault ")]
+    seen = {(host, float(t), text) for host, _, t, text in faults}
+    assert ("n2", 500.0, "fault n2 clock rate 0.97") in seen
+    assert ("n1", 1000.0, "fault transfer n1 -> n2") in seen
+    assert ("n3", 1500.0, "fault remove n3") in seen
+    assert ("n3", 3400.0, "fault n3 damage in hard_state (checksum): halt") in seen
+    hosts = {host for host, _, _, _ in faults}
+    assert hosts <= {"n1", "n2", "n3"}
+
+
+def test_shiviz_of_a_run_without_such_faults_logs_none(exported: Path) -> None:
+    log = (exported / "shiviz.log").read_text().splitlines()
+    assert not [line for line in log[2:] if line.split(" ", 3)[3].startswith("fault ")]
