@@ -1,6 +1,6 @@
 """Faults in the exports: the Perfetto trace puts each fault mark on the ``faults`` thread
-of the server it hits, derived OTLP traces put a fault on the spans open on its server
-as a span event, the ShiViz log has it as a local event of that server; the files stay
+of the server it hits, OTLP traces (inline and derived) put a fault on the spans open on
+its server as a span event, the ShiViz log has it as a local event of that server; the files stay
 valid, and a run without such faults has none.
 """
 
@@ -17,13 +17,17 @@ import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from harmonysim.obs.derive import spans_from_events
+from harmonysim.obs.derive import SpanCollector, spans_from_events
 from harmonysim.obs.export import CounterIds, export_run
+from harmonysim.obs.integration import Instrumentation
 from harmonysim.obs.otlp import OtlpSpanWriter, read_otlp_spans
 from harmonysim.obs.perfetto import FAULTS_THREAD
 from harmonysim.runlog.faultmarks import MarkKind
-from tests.faultrun import MARK_TIMES, make_marked_run
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import parse_scenario
+from tests.faultrun import MARK_TIMES, MARKED_FAULTS, make_marked_run
 from tests.obs.test_otlp import hex_ids_to_base64, lines
+from tests.obs.test_tracing import Ids
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +246,35 @@ def test_shiviz_logs_each_fault_on_the_server_it_hits(marked_export: Path) -> No
 def test_shiviz_of_a_run_without_such_faults_logs_none(exported: Path) -> None:
     log = (exported / "shiviz.log").read_text().splitlines()
     assert not [line for line in log[2:] if line.split(" ", 3)[3].startswith("fault ")]
+
+
+# -- inline traces ---------------------------------------------------------------------------
+
+
+def test_the_instrumentation_puts_a_fault_on_the_spans_open_on_its_server() -> None:
+    clock = [1_000]
+    sink = SpanCollector()
+    root = Instrumentation.create(Ids(2), lambda: clock[0], 1.0, span_sink=sink)
+    on_n1, on_n2 = root.for_node("n1"), root.for_node("n2")
+    serving = on_n1.serve_request(None, "get", "k")
+    other = on_n2.serve_request(None, "get", "k")
+    done = on_n1.serve_request(None, "put", "k")
+    done.finish()
+    clock[0] = 2_000
+    root.fault_hit({"t": 2.0, "seq": 9, "kind": "node.clock", "node": "n1", "rate": 0.96})
+    root.fault_hit({"t": 2.0, "seq": 10, "kind": "raft.commit", "node": "n1", "index": 3})
+    events = [(e.name, e.time_us, e.attributes) for e in serving.span.events]
+    assert events == [
+        ("n1 clock rate 0.96", 2_000, {"fault.kind": "node.clock", "fault.node": "n1"})
+    ]
+    assert not other.span.events and not done.span.events
+
+
+def test_a_traced_run_carries_its_faults_and_logs_the_same_events(tmp_path: Path) -> None:
+    traced = run_scenario(parse_scenario(MARKED_FAULTS), tmp_path / "traced", trace_sample=1.0)
+    untraced = run_scenario(parse_scenario(MARKED_FAULTS), tmp_path / "plain", trace_sample=0.0)
+    assert traced.event_hash == untraced.event_hash
+    spans = read_otlp_spans(tmp_path / "traced" / "traces.otlp.jsonl")
+    hits = [(s.node, e) for s in spans for e in s.events if "fault.kind" in e.attributes]
+    assert {event.attributes["fault.kind"] for _, event in hits} >= {"node.clock", "disk.fault"}
+    assert all(node == event.attributes["fault.node"] for node, event in hits)
