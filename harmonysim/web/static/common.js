@@ -277,7 +277,11 @@ function markShape(shape, x, y, colour) {
   });
 }
 
-function drawMarks(root, timeline, x, laneTop) {
+// A disk that lasts (slow, halted) sits on the bar's bottom edge, a clock on its top one,
+// so both are seen at once (as on the timeline plot).
+const BOTTOM_MARKS = new Set(["disk_slow", "halted"]);
+
+function drawMarks(root, timeline, x, laneTop, barHeight) {
   const present = new Map();
   timeline.nodes.forEach((node) => {
     for (const mark of (timeline.marks || {})[node] || []) {
@@ -288,7 +292,7 @@ function drawMarks(root, timeline, x, laneTop) {
       let tip = `${mark.label}\n${formatMs(mark.start_ms)}`;
       if (!style.shape) {
         group.append(svg("rect", {
-          x: x(mark.start_ms), y: y - 2, height: 5, rx: 1,
+          x: x(mark.start_ms), y: BOTTOM_MARKS.has(mark.kind) ? y + barHeight - 4 : y - 2, height: 5, rx: 1,
           width: Math.max(2, x(mark.end_ms) - x(mark.start_ms)), fill: style.colour,
         }));
         tip += ` → ${formatMs(mark.end_ms)}`;
@@ -380,7 +384,7 @@ export function drawTimeline(container, timeline, t, onPick) {
   });
   const rows = new Map(timeline.nodes.map((node, row) => [node, row]));
   const laneTop = (node) => (rows.has(node) ? rows.get(node) * lane + 4 : null);
-  const present = drawMarks(root, timeline, x, laneTop);
+  const present = drawMarks(root, timeline, x, laneTop, lane - 6);
   const axisY = timeline.nodes.length * lane + 18;
   for (let i = 0; i <= 10; i++) {
     const ms = (end * i) / 10;
