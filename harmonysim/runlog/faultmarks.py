@@ -24,6 +24,10 @@ Rules:
   ``node`` to its ``to``), a voter removal or addition asked for (at its
   ``requested`` step; the configuration it commits is drawn as "not a member"), a
   membership change that ended without committing, and a ``fault.noop``.
+- Known gap: a slow fsync drawn by the disk's fault probabilities (``cluster.disk.
+  faults.slow``) logs the same ``disk.fault`` (``slow``, ``fsync_ms``, no ``after``) as
+  a slow disk asked by a fault, so the fold, and these marks, take it as a disk slow
+  from then on. No shipped scenario sets those probabilities.
 - Marks come out in start order (then node order, then kind), whatever order spans
   closed in; nothing depends on hashing order.
 """
