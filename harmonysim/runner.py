@@ -17,6 +17,9 @@ Rules:
   error) traced as well; that run's traces replace the first's. Trace ids have
   their own RNG stream, so the sampled traces are the same ones. It costs a second
   run only when a check fails; ``run.json`` records it under ``telemetry``.
+- Traces carry the faults: the runner watches the event log for the faults that hit
+  one server (``FAULTS_IN_TRACES``) and hands each to the instrumentation, which puts
+  it on the spans open there (``Instrumentation.fault_hit``); the log is unchanged.
 - Nothing measured on the wall clock enters the event log; ``wall_seconds`` is
   reported beside it, in ``run.json``'s ``timing`` only.
 - ``replay_run`` re-runs a folder's resolved scenario and compares its event log
@@ -51,9 +54,11 @@ from harmonysim.cluster import Cluster
 from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.telemetry import KeptTraces, Telemetry
 from harmonysim.obs.tracing import DEFAULT_SAMPLE_RATIO
+from harmonysim.runlog.faultmarks import SERVER_FAULT_KINDS
 from harmonysim.runlog.folder import RunFolder
 from harmonysim.scenario import Scenario, ScenarioError, parse_scenario, scenario_to_data
 from harmonysim.sim import swarm
+from harmonysim.sim.events import EventKind
 from harmonysim.sim.world import World
 
 __all__ = ["ReplayOutcome", "RunOutcome", "default_out_dir", "replay_run", "run_scenario"]
@@ -63,6 +68,10 @@ DEFAULT_TRACE_SAMPLE = DEFAULT_SAMPLE_RATIO
 EVENTS_FILE = RunFolder.EVENTS
 HISTORY_FILE = RunFolder.HISTORY
 DEFAULT_METRICS_EVERY_MS = 1000.0
+FAULTS_IN_TRACES: tuple[EventKind, ...] = tuple(
+    EventKind(kind) for kind in sorted(SERVER_FAULT_KINDS)
+)
+"""The event kinds whose records are handed to the tracer as faults (module rules)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,7 @@ def _simulate(
     scenario = swarm.draw(scenario)
     world = World.from_scenario(scenario, sink=sink)
     telemetry = Telemetry(world, out_dir, trace_sample, metrics_every_ms, keep=keep)
+    world.log.watch(FAULTS_IN_TRACES, telemetry.instrumentation.fault_hit)
     cluster = Cluster(world, scenario)
     if checks is not None:
         checks.attach(world, cluster)

@@ -25,6 +25,13 @@ Rules:
   with its splits as span events), and one trace per election (RequestVote
   fan-out and responses). Ids come from the ``IdSource`` passed in, so the
   derived traces are as deterministic as the log.
+- Faults in traces follow the crash: a crash ends the crashed server's election and
+  fails the requests it serves; a clock, storage, repair, transfer, membership or
+  no-op fault (``harmonysim.runlog.faultmarks.SERVER_FAULT_KINDS``) is a span event
+  on every span open on the server it hits (its election, the requests it serves),
+  named by ``fault_label``, with the attributes ``fault.kind`` (the record's kind)
+  and ``fault.node``. A fault that finds no span open there leaves no trace (the
+  Perfetto export and the dashboard still mark it).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from harmonysim.obs.tracing import (
     TraceContext,
     Tracer,
 )
+from harmonysim.runlog.faultmarks import SERVER_FAULT_KINDS, fault_label, is_marked, mark_node
 from harmonysim.runlog.fold import ClusterState
 from harmonysim.runlog.vocabulary import (
     BTREE_KINDS,
@@ -350,10 +358,27 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                 span.set_ok()
             span.end()
 
+    def note_fault(record: Record) -> None:
+        """A span event on every span open on the server the fault hits (module rules)."""
+        hit = mark_node(record)
+        if hit is None:
+            return
+        attributes: dict[str, AttributeValue] = {
+            "fault.kind": str(record["kind"]),
+            "fault.node": hit,
+        }
+        label = fault_label(record)
+        open_spans = [elections[hit]] if hit in elections else []
+        open_spans += [serving[key] for key in sorted(serving) if key[0] == hit]
+        for span in open_spans:
+            span.add_event(label, attributes)
+
     for record in records:
         kind = event_kind(record)
         node: str | None = record.get("node")
         clock[0] = time_us(record)
+        if kind in SERVER_FAULT_KINDS and is_marked(record):
+            note_fault(record)
         if kind == EventKind.MSG_SEND and node is not None:
             message_type = record.get("type")
             dst = str(record.get("dst"))

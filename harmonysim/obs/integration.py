@@ -17,6 +17,9 @@ Rules:
 - ``ctx`` arguments accept a ``Span``, a ``TraceContext`` (what a message's
   envelope carries) or None (a new trace). With tracing off every span is the
   shared ``NOOP_SPAN``; metrics are still maintained.
+- Faults: ``fault_hit`` takes a fault record as the run makes it (the runner watches
+  the event log for ``harmonysim.runlog.faultmarks.SERVER_FAULT_KINDS``) and puts a
+  span event on every span open on the server it hits, as a crash ends them.
 - Module-level functions call the instance installed by ``use_instrumentation``
   (a context manager that restores the previous one); without one they do
   nothing, so a library can be instrumented unconditionally.
@@ -59,6 +62,7 @@ from harmonysim.obs.tracing import (
     Tracer,
     _TracedSpan,
 )
+from harmonysim.runlog.faultmarks import fault_label, is_marked, mark_node
 
 __all__ = [
     "Instrumentation",
@@ -478,6 +482,23 @@ class Instrumentation:
 
     def fault(self, kind: str) -> None:
         self.metrics.faults.labels(kind).inc()
+
+    def fault_hit(self, record: dict[str, Any]) -> None:
+        """A fault record as the run makes it (``harmonysim.runlog.faultmarks``): a span
+        event, named by ``fault_label`` with ``fault.kind`` and ``fault.node``, on every
+        span open on the server it hits, as a crash ends that server's open spans."""
+        if not self.tracer.enabled or not is_marked(record):
+            return
+        hit = mark_node(record)
+        if hit is None:
+            return
+        attributes: dict[str, AttributeValue] = {
+            "fault.kind": str(record["kind"]),
+            "fault.node": hit,
+        }
+        name = fault_label(record)
+        for span in self.tracer.spans_open_on(hit):
+            span.add_event(name, attributes)
 
 
 # -- the module-level API ------------------------------------------------------------------

@@ -4,7 +4,7 @@ Rules (Chrome "Trace Event Format", as Perfetto's JSON importer reads it):
 - One process per node, ``pid`` assigned in natural node order (servers n1, n2,
   ..., then clients c1, ...), named with ``process_name`` metadata; pid 0 is
   the cluster itself (faults). Threads are fixed per category: client, network,
-  raft, btree, storage, named with ``thread_name`` metadata.
+  raft, btree, storage, and faults, named with ``thread_name`` metadata.
 - Times: ``ts`` and ``dur`` in microseconds of virtual time (integers).
 - Complete slices (``ph: X``) are strictly nested per thread: every slice is
   placed on the first lane of its thread whose previous slice has ended, and a
@@ -18,6 +18,13 @@ Rules (Chrome "Trace Event Format", as Perfetto's JSON importer reads it):
 - Counters (``ph: C``) per node: ``term`` and ``commit_index``.
 - B+ tree structure changes, applies, snapshots, crashes and restarts are
   instant events (``ph: i``, thread scope) on their thread.
+- The fault marks (``harmonysim.runlog.faultmarks``: clock, storage, transfer,
+  membership, no-op faults) are on the ``faults`` thread of the server they hit,
+  named by ``fault_label``: a slice for what lasts (a clock at another rate or
+  strobing, a slow disk, a halted server), an instant for the rest; ``args.fault``
+  is the mark's kind (``clock rate``, ``disk fault``...), a transfer's ``args.to``
+  its target. Records that name no node (partitions, clogs, the nemesis,
+  membership steps) are instants of the cluster, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 
 from harmonysim.obs.derive import Record, event_kind, time_us
 from harmonysim.obs.tracing import Category, Span
+from harmonysim.runlog.faultmarks import FaultMarker
 from harmonysim.runlog.fold import ClusterState
 from harmonysim.runlog.vocabulary import (
     CLIENT_END_KINDS,
@@ -36,7 +44,7 @@ from harmonysim.runlog.vocabulary import (
     servers_first_key,
 )
 
-__all__ = ["THREADS", "perfetto_trace"]
+__all__ = ["FAULTS_THREAD", "THREADS", "perfetto_trace"]
 
 THREADS: tuple[Category, ...] = (
     Category.CLIENT,
@@ -45,8 +53,11 @@ THREADS: tuple[Category, ...] = (
     Category.BTREE,
     Category.STORAGE,
 )
+FAULTS_THREAD = "faults"
+"""The thread of each server that holds its fault marks (after the category threads)."""
 _LANE_STRIDE = 10
 _CLUSTER = "cluster"
+Thread = Category | str  # a category's thread, or FAULTS_THREAD
 
 
 @dataclass(slots=True)
@@ -58,7 +69,7 @@ class _Builder:
     def __init__(self) -> None:
         self.pids: dict[str, int] = {}
         self.events: list[dict[str, Any]] = []
-        self.threads: dict[tuple[int, Category], _Thread] = {}
+        self.threads: dict[tuple[int, Thread], _Thread] = {}
         self.used_tids: dict[tuple[int, int], str] = {}
 
     def pid(self, node: str) -> int:
@@ -67,17 +78,18 @@ class _Builder:
             pid = self.pids[node] = len(self.pids)
         return pid
 
-    def tid(self, pid: int, category: Category, lane: int = 0) -> int:
-        tid = THREADS.index(category) + 1 + lane * _LANE_STRIDE
+    def tid(self, pid: int, category: Thread, lane: int = 0) -> int:
+        position = THREADS.index(category) if category in THREADS else len(THREADS)
+        tid = position + 1 + lane * _LANE_STRIDE
         if (pid, tid) not in self.used_tids:
-            name = category.value if lane == 0 else f"{category.value} #{lane + 1}"
+            name = str(category) if lane == 0 else f"{category} #{lane + 1}"
             self.used_tids[(pid, tid)] = name
         return tid
 
     def slice(
         self,
         node: str,
-        category: Category,
+        category: Thread,
         name: str,
         start_us: int,
         end_us: int,
@@ -97,7 +109,7 @@ class _Builder:
         tid = self.tid(pid, category, lane)
         event: dict[str, Any] = {
             "name": name,
-            "cat": category.value,
+            "cat": str(category),
             "ph": "X",
             "ts": start_us,
             "dur": end_us - start_us,
@@ -110,12 +122,12 @@ class _Builder:
         return pid, tid
 
     def instant(
-        self, node: str, category: Category, name: str, ts: int, args: dict[str, Any] | None = None
+        self, node: str, category: Thread, name: str, ts: int, args: dict[str, Any] | None = None
     ) -> None:
         pid = self.pid(node)
         event: dict[str, Any] = {
             "name": name,
-            "cat": category.value,
+            "cat": str(category),
             "ph": "i",
             "s": "t",
             "ts": ts,
@@ -162,12 +174,14 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
             )
 
     cluster = ClusterState.initial()  # roles, terms and commit indexes: the one fold
+    marker = FaultMarker()
     for record in records:
         kind = event_kind(record)
         node = record.get("node")
         ts = time_us(record)
         end_us = max(end_us, ts)
         cluster.apply(record)
+        marker.feed(record)
         if node is None:
             if kind not in (EventKind.RUN_START, EventKind.RUN_END):
                 args = {k: v for k, v in record.items() if k not in ("t", "seq", "kind", "node")}
@@ -248,6 +262,18 @@ def perfetto_trace(records: Iterable[Record], spans: Sequence[Span] = ()) -> dic
 
     for node in sorted(roles, key=servers_first_key):
         close_role(node, end_us)
+    for mark in marker.finish(end_us / 1000.0):
+        if mark.node is None:
+            continue  # a fault that names no server: its record is a cluster instant
+        fault_args: dict[str, Any] = {"fault": mark.kind.value}
+        if mark.peer is not None:
+            fault_args["to"] = mark.peer
+        start = round(mark.start_ms * 1000.0)
+        if mark.lasting:
+            end = round(mark.end_ms * 1000.0)
+            builder.slice(mark.node, FAULTS_THREAD, mark.label, start, end, fault_args)
+        else:
+            builder.instant(mark.node, FAULTS_THREAD, mark.label, start, fault_args)
     for node in sorted(operations, key=servers_first_key):
         invoke, since = operations[node]
         builder.slice(

@@ -12,7 +12,9 @@ Rules:
   max), then increments. A duplicate delivery merges the same send clock.
 - Logged events: message send, deliver and drop; Raft role changes and commits
   (§5.2, §5.3); B+ tree splits and merges; client invoke and completion;
-  crashes, restarts, pauses. Timers and disk events are left out (local noise).
+  crashes, restarts, pauses; the clock, storage, repair, transfer, membership and
+  no-op faults (``harmonysim.runlog.faultmarks``) on the server they hit, as
+  ``fault <its name>``. Timers and the other disk events are left out (local noise).
 - Clock keys appear in natural node order; zero entries are left out.
 """
 
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 import orjson
 
 from harmonysim.obs.derive import Record, event_kind
+from harmonysim.runlog.faultmarks import SERVER_FAULT_KINDS, fault_label, is_marked, mark_node
 from harmonysim.runlog.vocabulary import EventKind, servers_first_key
 
 __all__ = ["SHIVIZ_REGEX", "shiviz_lines"]
@@ -75,9 +78,15 @@ def shiviz_lines(records: Iterable[Record]) -> Iterator[str]:
 
     for record in records:
         node = record.get("node")
+        kind = event_kind(record)
+        if kind in SERVER_FAULT_KINDS:
+            host = mark_node(record)
+            if host is not None and is_marked(record):
+                stamp = f"{float(record['t']):.3f}"
+                yield f"{host} {tick(host)} {stamp} fault {fault_label(record)}"
+            continue
         if node is None:
             continue
-        kind = event_kind(record)
         t = record["t"]
         stamp = f"{float(t):.3f}"
         if kind == EventKind.MSG_SEND:

@@ -644,6 +644,10 @@ class Tracer:
     def open_spans(self) -> int:
         return len(self._open)
 
+    def spans_open_on(self, node: str) -> list[Span]:
+        """The spans started on ``node`` and not yet ended, in start order."""
+        return [span for span in self._open.values() if span.node == node]
+
     # -- keeping and forgetting -----------------------------------------------------------
 
     def force_keep(self, trace_id: int) -> None:

@@ -11,7 +11,7 @@ Rules of this file:
   the metadata that would carry a date or a software version is left out, so two
   renders of the same run are byte-identical.
 - Colours are closed tables keyed by the vocabularies they show (Raft roles,
-  outages, operation outcomes, message types); an unknown message type takes
+  outages, operation outcomes, message types, fault marks); an unknown message type takes
   the next free colour in sorted order of the unknown names.
 - Times are kept in virtual milliseconds in the data; axes format their ticks in
   seconds when the window spans at least two seconds.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from harmonysim.raft import Role
+from harmonysim.runlog.faultmarks import MarkKind
 from harmonysim.viz.derive import OperationOutcome, Outage
 
 __all__ = [
     "CLOG_COLOUR",
     "IMAGE_DPI",
+    "MARK_STYLES",
     "MESSAGE_COLOURS",
     "NODE_COLOURS",
     "OUTAGE_COLOURS",
@@ -47,6 +50,7 @@ __all__ = [
     "ROLE_LABELS",
     "TERM_COLOUR",
     "ImageFormat",
+    "MarkStyle",
     "format_time_axis",
     "message_colours",
     "new_figure",
@@ -211,3 +215,34 @@ def format_time_axis(axes: Axes, window_ms: Sequence[float], *, label: bool = Tr
         unit = "ms"
     if label:
         axes.set_xlabel(f"virtual time ({unit})")
+
+
+@dataclass(frozen=True, slots=True)
+class MarkStyle:
+    """How the timeline draws one kind of fault mark (``harmonysim.runlog.faultmarks``)."""
+
+    colour: str
+    marker: str = "o"  # instants: a matplotlib marker
+    size: float = 30.0  # instants: the marker's area in points²
+    filled: bool = True
+    hatch: str | None = None  # spans
+    text: bool = True  # instants: write the mark's short text beside it
+    text_colour: str = "white"  # spans: the colour of the text written in the bar
+
+
+MARK_STYLES: Mapping[MarkKind, MarkStyle] = {
+    MarkKind.CLOCK_RATE: MarkStyle("#01665e"),
+    MarkKind.CLOCK_STROBE: MarkStyle("#80cdc1", hatch="||||", text_colour="#003c30"),
+    MarkKind.CLOCK_JUMP: MarkStyle("#01665e", marker="D", size=22.0),
+    MarkKind.DISK_SLOW: MarkStyle("#a6611a"),
+    MarkKind.HALTED: MarkStyle("#67001f"),
+    MarkKind.DISK_FAULT: MarkStyle("#8c510a", marker="s", size=24.0),
+    MarkKind.DAMAGE: MarkStyle("#d7301f", marker="X", size=44.0, text=False),
+    MarkKind.REPAIRED: MarkStyle("#1a9850", marker="P", size=44.0, text=False),
+    MarkKind.TRANSFER: MarkStyle("#b8860b", marker="o", size=14.0),
+    MarkKind.REMOVE: MarkStyle("#542788", marker="v", size=36.0, text=False),
+    MarkKind.ADD: MarkStyle("#542788", marker="^", size=36.0, text=False),
+    MarkKind.NOOP: MarkStyle("#737373", marker="o", size=26.0, filled=False, text=False),
+}
+"""One style per fault mark kind: colour (clock teal, storage brown, repair green,
+membership purple), marker and hatch, so each reads apart in the legend."""

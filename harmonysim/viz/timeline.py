@@ -14,11 +14,20 @@ What is drawn (the rules of ``harmonysim.viz.derive`` decide every interval):
   lanes of both ends, and a bar in the ``network`` lane.
 - A server outside the committed configuration (a spare not yet added, a removed
   server; thesis §4.1) as a pale dotted bar labelled "not a member".
+- The other faults (``harmonysim.runlog.faultmarks``), in a thin strip on the top
+  edge of the lane of the server they hit: a clock running at another rate (labelled with
+  the rate) or strobing, a slow disk and a halted server as bars; a wall-clock jump
+  (labelled with its size), a storage fault (labelled with its kind), damage
+  detected, a repair done, a voter removal or addition asked for and a fault without
+  effect as markers; a leadership transfer as an arrow from the leader's lane to
+  its target's. Each kind has its legend entry when the run has one; markers carry
+  no text where the previous one on the lane left no room, so hundreds stay legible.
 - Beneath, each server's commit index (``raft.commit``; a gap while down).
 
 Artists carry ``gid``s (``role-<node>-<role>``, ``down-<node>-<k>``,
 ``partition-<k>``, ``cut-<k>-<node>``, ``outside-<node>-<k>``, ``term-<n>``,
-``commit-<node>``, ...), which name the shapes in SVG output and let tests find them.
+``commit-<node>``, ``fault-<kind>-<node>`` for the marks of one kind on one lane,
+``fault-transfer-<k>``, ...), which name the shapes in SVG output and let tests find them.
 """
 
 from __future__ import annotations
@@ -29,10 +38,17 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.transforms import blended_transform_factory
 
 from harmonysim.raft import Role
+from harmonysim.runlog.faultmarks import (
+    MARKED_KINDS,
+    SPAN_KINDS,
+    FaultMark,
+    MarkKind,
+    fault_marks,
+)
 from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
@@ -55,12 +71,14 @@ from harmonysim.viz.marks import draw_violations
 from harmonysim.viz.records import PlotInputError
 from harmonysim.viz.style import (
     CLOG_COLOUR,
+    MARK_STYLES,
     OUTAGE_COLOURS,
     PARTITION_BACKGROUND,
     PARTITION_COLOUR,
     ROLE_COLOURS,
     ROLE_LABELS,
     TERM_COLOUR,
+    MarkStyle,
     format_time_axis,
     new_figure,
     node_colour,
@@ -69,25 +87,28 @@ from harmonysim.viz.style import (
 
 __all__ = ["TIMELINE_KINDS", "plot_timeline"]
 
-TIMELINE_KINDS: frozenset[str] = frozenset(
-    kind.value
-    for kind in (
-        EventKind.RUN_END,
-        EventKind.RAFT_ROLE,
-        EventKind.RAFT_TERM,
-        EventKind.RAFT_COMMIT,
-        EventKind.RAFT_RECOVER,
-        EventKind.NODE_CRASH,
-        EventKind.NODE_RESTART,
-        EventKind.NODE_PAUSE,
-        EventKind.NODE_RESUME,
-        EventKind.NET_PARTITION,
-        EventKind.NET_HEAL,
-        EventKind.NET_CLOG,
-        EventKind.NET_UNCLOG,
-        EventKind.RUN_START,
-        EventKind.MEMBERSHIP,
+TIMELINE_KINDS: frozenset[str] = (
+    frozenset(
+        kind.value
+        for kind in (
+            EventKind.RUN_END,
+            EventKind.RAFT_ROLE,
+            EventKind.RAFT_TERM,
+            EventKind.RAFT_COMMIT,
+            EventKind.RAFT_RECOVER,
+            EventKind.NODE_CRASH,
+            EventKind.NODE_RESTART,
+            EventKind.NODE_PAUSE,
+            EventKind.NODE_RESUME,
+            EventKind.NET_PARTITION,
+            EventKind.NET_HEAL,
+            EventKind.NET_CLOG,
+            EventKind.NET_UNCLOG,
+            EventKind.RUN_START,
+            EventKind.MEMBERSHIP,
+        )
     )
+    | MARKED_KINDS
 )
 
 OUTSIDE_COLOUR = "#f7f7f7"
@@ -118,8 +139,10 @@ def _label(
     *,
     colour: str = "black",
     align: str = "left",
-) -> None:
-    """Put the first of ``texts`` that fits inside the visible part of a bar, if any does.
+    fontsize: float = 7.5,
+) -> tuple[float, float] | None:
+    """Put the first of ``texts`` that fits inside the visible part of a bar, if any does;
+    returns the part of the bar it took (None: no text fits).
 
     Widths are estimated from the character count (7.5 pt glyphs are about 4.3 pt
     wide on average), against the axes' share of the figure width.
@@ -132,7 +155,8 @@ def _label(
     axes_width_pt = axes.get_position().width * width_in * 72.0
     available_pt = (visible_end - visible_start) / span * axes_width_pt
     for text in texts:
-        if len(text) * 4.3 + 4.0 <= available_pt:
+        text_pt = len(text) * 4.3 * fontsize / 7.5 + 4.0
+        if text_pt <= available_pt:
             pad = span * 0.003
             x = visible_start + pad if align == "left" else visible_end - pad
             axes.text(
@@ -141,12 +165,14 @@ def _label(
                 text,
                 ha=align,
                 va="center",
-                fontsize=7.5,
+                fontsize=fontsize,
                 color=colour,
                 clip_on=True,
-                zorder=6,
+                zorder=9 if fontsize < 7.5 else 6,
             )
-            return
+            width = text_pt / axes_width_pt * span
+            return (x, x + width) if align == "left" else (x - width, x)
+    return None
 
 
 def _draw_partitions(
@@ -281,6 +307,196 @@ def _draw_clogs(
             )
 
 
+STRIP_HEIGHT = 0.15
+"""Height of the fault strip on the top edge of a lane's bar, in lanes."""
+
+
+def mark_gid(kind: MarkKind, node: str | None) -> str:
+    """The gid of the artist that draws the marks of ``kind`` on ``node``'s lane."""
+    return f"fault-{kind.name.lower().replace('_', '-')}-{node or 'network'}"
+
+
+def _strip_y(lane: int, kind: MarkKind | None = None) -> float:
+    """The centre of the strip a mark of ``kind`` is drawn in on ``lane``: the bar's top
+    edge (clear of the partition labels under the lane above; the y axis points down),
+    or for a disk that lasts (slow, halted) the inside of the bar's bottom edge, so a
+    clock and a disk fault at once are both seen."""
+    if kind in _BOTTOM_KINDS:
+        return lane + BAR_HEIGHT / 2 - STRIP_HEIGHT / 2
+    return lane - BAR_HEIGHT / 2
+
+
+_BOTTOM_KINDS = frozenset({MarkKind.DISK_SLOW, MarkKind.HALTED})
+
+
+def _text_width_ms(axes: Axes, text: str, fontsize: float, window_ms: tuple[float, float]) -> float:
+    """The width of ``text`` in data units (ms), estimated as ``_label`` does."""
+    figure = axes.get_figure(root=True)
+    width_in = figure.get_figwidth() if figure is not None else 14.0
+    axes_width_pt = axes.get_position().width * width_in * 72.0
+    text_pt = len(text) * 4.3 * fontsize / 7.5 + 4.0
+    return text_pt / axes_width_pt * (window_ms[1] - window_ms[0])
+
+
+def _free(taken: list[tuple[float, float]], extent: tuple[float, float]) -> bool:
+    return all(extent[1] <= low or extent[0] >= high for low, high in taken)
+
+
+def _draw_fault_marks(
+    axes: Axes, marks: Sequence[FaultMark], nodes: Sequence[str], window_ms: tuple[float, float]
+) -> list[MarkKind]:
+    """Draw ``marks`` (module rules); returns the kinds drawn, for the legend.
+
+    Bars first, each labelled inside when its text fits; then markers, each with its
+    text beside it when that text overlaps no other text of its strip."""
+    lane_of = {node: index + 1 for index, node in enumerate(nodes)}
+    shown = [
+        mark
+        for mark in marks
+        if (mark.node is None or mark.node in lane_of)
+        and (
+            _overlaps(mark.start_ms, mark.end_ms, window_ms)
+            or window_ms[0] <= mark.start_ms <= window_ms[1]
+        )
+    ]
+    order = list(MarkKind)
+    groups: dict[tuple[MarkKind, str | None], list[FaultMark]] = {}
+    transfers: list[FaultMark] = []
+    for mark in shown:
+        if mark.kind is MarkKind.TRANSFER and mark.peer in lane_of and mark.node in lane_of:
+            transfers.append(mark)
+        else:
+            groups.setdefault((mark.kind, mark.node), []).append(mark)
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (
+            item[0][0] not in SPAN_KINDS,
+            order.index(item[0][0]),
+            lane_of.get(item[0][1] or "", 0),
+        ),
+    )
+    taken: dict[float, list[tuple[float, float]]] = {}  # strip centre -> text extents
+    for (kind, node), group in ordered:
+        style = MARK_STYLES[kind]
+        y = _strip_y(lane_of[node] if node is not None else 0, kind)
+        texts = taken.setdefault(y, [])
+        if kind in SPAN_KINDS:
+            axes.broken_barh(
+                [(mark.start_ms, max(mark.end_ms - mark.start_ms, 0.0)) for mark in group],
+                (y - STRIP_HEIGHT / 2, STRIP_HEIGHT),
+                facecolors=style.colour,
+                edgecolors="white" if style.hatch else "none",
+                linewidths=0.0,
+                hatch=style.hatch,
+                alpha=0.9,
+                zorder=7,
+                gid=mark_gid(kind, node),
+            )
+            for mark in group:
+                extent = _label(
+                    axes,
+                    mark.start_ms,
+                    mark.end_ms,
+                    y,
+                    (mark.short,),
+                    window_ms,
+                    colour=style.text_colour,
+                    fontsize=6.5,
+                )
+                if extent is not None:
+                    texts.append(extent)
+            continue
+        axes.scatter(
+            [mark.start_ms for mark in group],
+            [y] * len(group),
+            s=style.size,
+            marker=style.marker,
+            c=style.colour if style.filled else "none",
+            edgecolors=style.colour,
+            linewidths=0.9,
+            zorder=8,
+            clip_on=True,
+            gid=mark_gid(kind, node),
+        )
+        if style.text:
+            for mark in group:
+                _place_text(axes, mark, y, style, window_ms, texts)
+    style = MARK_STYLES[MarkKind.TRANSFER]
+    for index, mark in enumerate(transfers):
+        assert mark.node is not None and mark.peer is not None
+        start, end = lane_of[mark.node], lane_of[mark.peer]
+        toward = 1 if end > start else -1
+        axes.add_patch(
+            FancyArrowPatch(
+                (mark.start_ms, start - toward * BAR_HEIGHT / 2),
+                (mark.start_ms, end - toward * BAR_HEIGHT / 2),
+                arrowstyle="-|>",
+                mutation_scale=9,
+                color=style.colour,
+                linewidth=1.4,
+                zorder=8,
+                gid=f"fault-transfer-{index}",
+            )
+        )
+        y = _strip_y(start, MarkKind.TRANSFER)
+        axes.scatter(
+            [mark.start_ms], [y], s=style.size, marker=style.marker, c=style.colour, zorder=8
+        )
+        _place_text(axes, mark, y, style, window_ms, taken.setdefault(y, []))
+    return [kind for kind in order if any(mark.kind is kind for mark in shown)]
+
+
+def _mark_text(axes: Axes, x: float, y: float, text: str, style: MarkStyle) -> None:
+    axes.text(
+        x, y, text, ha="left", va="center", fontsize=6.5, color=style.colour, clip_on=True, zorder=8
+    )
+
+
+def _place_text(
+    axes: Axes,
+    mark: FaultMark,
+    y: float,
+    style: MarkStyle,
+    window_ms: tuple[float, float],
+    taken: list[tuple[float, float]],
+) -> None:
+    """Write a marker's short text beside it when the window shows it and the text
+    overlaps no text already in its strip (``taken``, which it joins)."""
+    if not window_ms[0] <= mark.start_ms <= window_ms[1]:
+        return
+    x = mark.start_ms + (window_ms[1] - window_ms[0]) * 0.005
+    extent = (mark.start_ms, x + _text_width_ms(axes, mark.short, 6.5, window_ms))
+    if _free(taken, extent):
+        _mark_text(axes, x, y, mark.short, style)
+        taken.append(extent)
+
+
+def _mark_handle(kind: MarkKind) -> Patch | Line2D:
+    style = MARK_STYLES[kind]
+    if kind in SPAN_KINDS:
+        return Patch(
+            facecolor=style.colour,
+            edgecolor="white" if style.hatch else style.colour,
+            hatch=style.hatch,
+            linewidth=0.0,
+            label=kind.value,
+        )
+    if kind is MarkKind.TRANSFER:
+        return Line2D(
+            [], [], color=style.colour, marker=style.marker, linewidth=1.4, label=kind.value
+        )
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker=style.marker,
+        markersize=math.sqrt(style.size),
+        markerfacecolor=style.colour if style.filled else "none",
+        markeredgecolor=style.colour,
+        label=kind.value,
+    )
+
+
 def _draw_terms(axes: Axes, events: Sequence[EventRecord], window_ms: tuple[float, float]) -> None:
     span = window_ms[1] - window_ms[0]
     on_top = blended_transform_factory(axes.transData, axes.transAxes)
@@ -361,6 +577,7 @@ def plot_timeline(
     clogs = clog_spans(events, end_ms)
     outside = outside_spans(events, lanes_nodes, end_ms)
     commits = commit_series(events, lanes_nodes, end_ms)
+    marks = fault_marks(events, end_ms)
 
     with plot_style():
         lane_count = len(lanes_nodes) + 1
@@ -464,6 +681,7 @@ def plot_timeline(
                 window,
                 colour="#555555",
             )
+        marked = _draw_fault_marks(lanes, marks, lanes_nodes, window)
         _draw_terms(lanes, events, window)
 
         lanes.set_yticks(range(lane_count), ["network", *lanes_nodes])
@@ -551,7 +769,9 @@ def plot_timeline(
                     label="outside the configuration",
                 )
             )
+        handles += [_mark_handle(kind) for kind in MarkKind if kind in marked]
         figure.suptitle(f"Raft timeline — {title}" if title else "Raft timeline")
-        columns = len(handles) if len(handles) <= 8 else math.ceil(len(handles) / 2)
+        rows = math.ceil(len(handles) / 8)
+        columns = math.ceil(len(handles) / rows)
         figure.legend(handles=handles, loc="outside lower center", ncols=columns)
     return figure

@@ -31,11 +31,11 @@ from typing import Any
 
 import orjson
 
+from harmonysim.runlog.faultmarks import MARKED_KINDS, is_marked
 from harmonysim.runlog.fold import STATE_KINDS, ClusterState, Health, NodeState
 from harmonysim.runlog.folder import RunFolder
 from harmonysim.runlog.vocabulary import (
     BTREE_KINDS,
-    FAULT_RECORD_KINDS,
     HEALTH_KINDS,
     EventKind,
     EventRecord,
@@ -202,6 +202,8 @@ class RunIndex:
         # run.start (its initial members) and membership requests, for who is outside
         # the configuration when (harmonysim.viz.derive.outside_spans)
         self.membership: list[EventRecord] = []
+        # The records listed as faults (harmonysim.runlog.faultmarks.is_marked), which
+        # the fault marks of the timeline are derived from.
         self.faults: list[EventRecord] = []
         self.persists: dict[str, list[EventRecord]] = {node: [] for node in initial}
         self.commits: dict[str, list[tuple[float, int]]] = {node: [] for node in initial}
@@ -240,7 +242,7 @@ class RunIndex:
             self._state_times.append(t_ms)
             if len(self._state_events) % CHECKPOINT_EVERY == 0:
                 self._checkpoints.append(self._state.copy())
-        if kind in FAULT_RECORD_KINDS:
+        if kind in MARKED_KINDS and is_marked(record):
             self.faults.append(record)
         if kind in _LIFECYCLE_KINDS:
             self.lifecycle.append(record)

@@ -148,6 +148,7 @@ class LiveRun:
             DEFAULT_METRICS_EVERY_MS,
             DEFAULT_TRACE_SAMPLE,
             EVENTS_FILE,
+            FAULTS_IN_TRACES,
             HISTORY_FILE,
             RUN_FILE,
             RunOutcome,
@@ -178,6 +179,7 @@ class LiveRun:
             telemetry = Telemetry(
                 world, self.out_dir, DEFAULT_TRACE_SAMPLE, DEFAULT_METRICS_EVERY_MS
             )
+            world.log.watch(FAULTS_IN_TRACES, telemetry.instrumentation.fault_hit)
             cluster = Cluster(world, scenario)
             world.faults.schedule(scenario.faults)
             cluster.start()

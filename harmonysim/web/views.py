@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harmonysim.runlog.faultmarks import fault_label, fault_marks, mark_node
 from harmonysim.runlog.violations import violations_from_checks
-from harmonysim.runlog.vocabulary import EventKind
 from harmonysim.viz.derive import outage_spans, outside_spans, role_spans
 from harmonysim.web.index import ClientOp, LogEntry, RunIndex
 
@@ -41,39 +41,6 @@ MAX_IN_FLIGHT = 300
 
 def _clamp(index: RunIndex, t_ms: float) -> float:
     return min(max(t_ms, 0.0), index.end_ms)
-
-
-def _fault_label(record: dict[str, Any]) -> str:
-    kind = str(record["kind"])
-    node = record.get("node")
-    if kind == EventKind.NET_PARTITION:
-        shape = record.get("shape", "")
-        target = record.get("target") or record.get("groups") or ""
-        return f"partition {shape} {target}".strip()
-    if kind in (EventKind.NET_CLOG, EventKind.NET_UNCLOG):
-        links = record.get("links", [])
-        return f"{kind.split('.')[1]} {len(links)} link(s)"
-    if kind == EventKind.NEMESIS:
-        return f"nemesis {record.get('fault', '')}"
-    if kind == EventKind.NODE_CLOCK:
-        if record.get("after"):
-            return f"{node} clock reset"
-        change = (
-            f"rate {record['rate']:g}"
-            if "rate" in record
-            else f"jump {record['jump_ms']:+g} ms"
-            if "jump_ms" in record
-            else "strobe"
-        )
-        return f"{node} clock {change}"
-    if kind == EventKind.LEADER_TRANSFER:
-        return f"transfer {node} -> {record.get('to')}"
-    if kind == EventKind.FAULT_NOOP:
-        return f"no-op {record.get('fault')}: {record.get('reason')}"
-    if kind == EventKind.DISK_LOST:
-        return f"{node} lost {record.get('ops', 0)} unsynced disk op(s)"
-    verb = kind.split(".")[-1]
-    return f"{verb} {node}" if node else verb
 
 
 def run_payload(run_id: str, mode: str, index: RunIndex) -> dict[str, Any]:
@@ -101,7 +68,12 @@ def run_payload(run_id: str, mode: str, index: RunIndex) -> dict[str, Any]:
         "violations": [violation.to_json() for violation in violations],
         "open_ms": min(violations[0].time_ms, index.end_ms) if violations else 0.0,
         "faults": [
-            {"t_ms": float(record["t"]), "kind": record["kind"], "label": _fault_label(record)}
+            {
+                "t_ms": float(record["t"]),
+                "kind": record["kind"],
+                "node": mark_node(record),
+                "label": fault_label(record),
+            }
             for record in index.faults
         ],
     }
@@ -157,7 +129,9 @@ def network_payload(index: RunIndex, t_ms: float, window_ms: float) -> dict[str,
 
 def timeline_payload(index: RunIndex) -> dict[str, Any]:
     """Role and health intervals per node over the whole run, when each was outside the
-    configuration (thesis §4.1), and each term's leader."""
+    configuration (thesis §4.1), each term's leader, and the marks of the faults the
+    roles and health do not show (``harmonysim.runlog.faultmarks``) on the lane of the
+    server they hit."""
     with index.lock:
         end_ms = index.end_ms
         nodes = index.nodes
@@ -188,12 +162,27 @@ def timeline_payload(index: RunIndex) -> dict[str, Any]:
         outside: dict[str, list[dict[str, float]]] = {node: [] for node in index.nodes}
         for span in outside_spans(index.membership, index.nodes, end_ms):
             outside[span.node].append({"start_ms": span.start_ms, "end_ms": span.end_ms})
+        marks: dict[str, list[dict[str, Any]]] = {node: [] for node in nodes}
+        for mark in fault_marks(index.faults, end_ms):
+            if mark.node in marks:
+                marks[mark.node].append(
+                    {
+                        "kind": mark.kind.name.lower(),
+                        "name": mark.kind.value,
+                        "start_ms": mark.start_ms,
+                        "end_ms": mark.end_ms,
+                        "label": mark.label,
+                        "short": mark.short,
+                        "peer": mark.peer,
+                    }
+                )
         return {
             "end_ms": end_ms,
             "nodes": index.nodes,
             "roles": roles,
             "health": health,
             "outside": outside,
+            "marks": marks,
             "leaders": leaders,
             "elections": sum(1 for record in index.roles if record["role"] == "candidate"),
         }

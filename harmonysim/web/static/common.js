@@ -237,8 +237,99 @@ export async function startView(init, draw) {
   timeControl.set(Number.isFinite(initial) && params.has("t") ? initial : (run.mode === "live" ? run.end_ms : (run.open_ms ?? 0)));
 }
 
+// Fault marks (harmonysim.runlog.faultmarks), as the timeline plot draws them: a bar on
+// the lane's top edge for what lasts, a shape for an instant, an arrow for a transfer.
+export const MARK_STYLES = {
+  clock_rate: { colour: "#01665e" },
+  clock_strobe: { colour: "#80cdc1" },
+  disk_slow: { colour: "#a6611a" },
+  halted: { colour: "#67001f" },
+  clock_jump: { colour: "#01665e", shape: "diamond" },
+  disk_fault: { colour: "#8c510a", shape: "square" },
+  damage: { colour: "#d7301f", shape: "cross" },
+  repaired: { colour: "#1a9850", shape: "plus" },
+  transfer: { colour: "#b8860b", shape: "dot" },
+  remove: { colour: "#542788", shape: "down" },
+  add: { colour: "#542788", shape: "up" },
+  noop: { colour: "#737373", shape: "ring" },
+};
+
+function markShape(shape, x, y, colour) {
+  const r = 4;
+  const paths = {
+    diamond: `M${x} ${y - r}L${x + r} ${y}L${x} ${y + r}L${x - r} ${y}Z`,
+    square: `M${x - r + 0.5} ${y - r + 0.5}h${2 * r - 1}v${2 * r - 1}h${1 - 2 * r}Z`,
+    cross: `M${x - r} ${y - r}L${x + r} ${y + r}M${x + r} ${y - r}L${x - r} ${y + r}`,
+    plus: `M${x - r} ${y}H${x + r}M${x} ${y - r}V${y + r}`,
+    down: `M${x - r} ${y - r}H${x + r}L${x} ${y + r}Z`,
+    up: `M${x - r} ${y + r}H${x + r}L${x} ${y - r}Z`,
+  };
+  if (shape === "ring" || shape === "dot") {
+    return svg("circle", {
+      cx: x, cy: y, r: shape === "dot" ? 3 : r - 0.5,
+      fill: shape === "dot" ? colour : "#fff", stroke: colour, "stroke-width": 1.5,
+    });
+  }
+  const stroked = shape === "cross" || shape === "plus";
+  return svg("path", {
+    d: paths[shape], fill: stroked ? "none" : colour, stroke: colour,
+    "stroke-width": stroked ? 2.2 : 0.8,
+  });
+}
+
+// A disk that lasts (slow, halted) sits on the bar's bottom edge, a clock on its top one,
+// so both are seen at once (as on the timeline plot).
+const BOTTOM_MARKS = new Set(["disk_slow", "halted"]);
+
+function drawMarks(root, timeline, x, laneTop, barHeight) {
+  const present = new Map();
+  timeline.nodes.forEach((node) => {
+    for (const mark of (timeline.marks || {})[node] || []) {
+      const style = MARK_STYLES[mark.kind] || { colour: "#737373", shape: "dot" };
+      present.set(mark.kind, mark.name);
+      const y = laneTop(node);
+      const group = svg("g", { class: `fault-mark ${mark.kind}`, "data-kind": mark.kind, "data-node": node });
+      let tip = `${mark.label}\n${formatMs(mark.start_ms)}`;
+      if (!style.shape) {
+        group.append(svg("rect", {
+          x: x(mark.start_ms), y: BOTTOM_MARKS.has(mark.kind) ? y + barHeight - 4 : y - 2, height: 5, rx: 1,
+          width: Math.max(2, x(mark.end_ms) - x(mark.start_ms)), fill: style.colour,
+        }));
+        tip += ` → ${formatMs(mark.end_ms)}`;
+      } else {
+        if (mark.kind === "transfer" && mark.peer && laneTop(mark.peer) !== null) {
+          group.append(svg("line", {
+            x1: x(mark.start_ms), x2: x(mark.start_ms), y1: y, y2: laneTop(mark.peer),
+            stroke: style.colour, "stroke-width": 2, "marker-end": "url(#transfer-arrow)",
+          }));
+        }
+        group.append(markShape(style.shape, x(mark.start_ms), y, style.colour));
+      }
+      attachTooltip(group, tip);
+      root.append(group);
+    }
+  });
+  return present;
+}
+
+function drawMarkLegend(container, present) {
+  if (!present.size) return;
+  const legend = el("div", { class: "mark-legend" });
+  const order = Object.keys(MARK_STYLES);
+  const kinds = [...present.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  for (const kind of kinds) {
+    const name = present.get(kind);
+    const style = MARK_STYLES[kind] || { colour: "#737373", shape: "dot" };
+    const icon = svg("svg", { width: 14, height: 10, viewBox: "0 0 14 10" });
+    icon.append(style.shape ? markShape(style.shape, 7, 5, style.colour)
+      : svg("rect", { x: 0, y: 3, width: 14, height: 5, rx: 1, fill: style.colour }));
+    legend.append(el("span", { class: "mark-key", "data-kind": kind }, icon, name));
+  }
+  container.append(legend);
+}
+
 // Roles over time: one lane per node, coloured by role, grey where the node was down,
-// pale and dotted where it was outside the configuration.
+// pale and dotted where it was outside the configuration, with the fault marks.
 export function drawTimeline(container, timeline, t, onPick) {
   const width = container.clientWidth || 900;
   const lane = 22;
@@ -252,6 +343,12 @@ export function drawTimeline(container, timeline, t, onPick) {
   pattern.append(svg("circle", { cx: 3, cy: 3, r: 1, fill: "#9e9e9e" }));
   const defs = svg("defs", {});
   defs.append(pattern);
+  const arrow = svg("marker", {
+    id: "transfer-arrow", viewBox: "0 0 6 6", refX: 5, refY: 3,
+    markerWidth: 5, markerHeight: 5, orient: "auto",
+  });
+  arrow.append(svg("path", { d: "M0 0L6 3L0 6Z", fill: MARK_STYLES.transfer.colour }));
+  defs.append(arrow);
   root.append(defs);
   timeline.nodes.forEach((node, row) => {
     const y = row * lane + 4;
@@ -285,6 +382,9 @@ export function drawTimeline(container, timeline, t, onPick) {
       }));
     }
   });
+  const rows = new Map(timeline.nodes.map((node, row) => [node, row]));
+  const laneTop = (node) => (rows.has(node) ? rows.get(node) * lane + 4 : null);
+  const present = drawMarks(root, timeline, x, laneTop, lane - 6);
   const axisY = timeline.nodes.length * lane + 18;
   for (let i = 0; i <= 10; i++) {
     const ms = (end * i) / 10;
@@ -300,4 +400,5 @@ export function drawTimeline(container, timeline, t, onPick) {
     });
   }
   container.replaceChildren(root);
+  drawMarkLegend(container, present);
 }

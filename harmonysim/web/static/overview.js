@@ -116,6 +116,25 @@ function drawTopology(container, state, network) {
   container.replaceChildren(root);
 }
 
+// The faults in effect on a server, as the fold has them at `t` (rows only when some is).
+function faultRows(node, state) {
+  const rows = [];
+  const clock = [];
+  if (node.clock_rate !== null && node.clock_rate !== undefined) clock.push(`rate ×${Number(node.clock_rate.toPrecision(4))}`);
+  if (node.clock_step_ms) clock.push(`stepped ${node.clock_step_ms > 0 ? "+" : ""}${node.clock_step_ms} ms`);
+  if (node.clock_strobe) clock.push("strobing");
+  if (clock.length) rows.push(["clock", clock.join(", ")]);
+  const disk = [];
+  if (node.disk_slow_ms !== null && node.disk_slow_ms !== undefined) disk.push(`slow (fsync ${node.disk_slow_ms} ms)`);
+  if (node.halted) disk.push("halted (damaged)");
+  if (disk.length) rows.push(["disk", disk.join(", ")]);
+  if (state.members && !state.members.includes(node.id)) rows.push(["member", "no (outside the configuration)"]);
+  if (state.transfer_from === node.id) rows.push(["transfer", "handing leadership over"]);
+  return rows.flatMap(([name, value]) => [
+    el("dt", { text: name }), el("dd", { text: value, class: "fault-state", "data-field": name }),
+  ]);
+}
+
 function drawCards(container, state) {
   container.replaceChildren(...state.nodes.map((node) => {
     const shown = node.health === "up" ? node.role : node.health;
@@ -128,7 +147,8 @@ function drawCards(container, state) {
         el("dt", { text: "applied" }), el("dd", { text: String(node.applied_index) }),
         el("dt", { text: "last index" }), el("dd", { text: String(node.last_index) }),
         el("dt", { text: "leader" }), el("dd", { text: node.leader ?? "–" }),
-        el("dt", { text: "health" }), el("dd", { text: node.health })));
+        el("dt", { text: "health" }), el("dd", { text: node.health }),
+        ...faultRows(node, state)));
   }));
 }
 
