@@ -39,7 +39,9 @@ Rules:
   the configuration at the end of the run moves to a term in which a server outside
   that configuration stood as a candidate before (it took the removed server's term, so
   the removed server deposed or delayed a leader). Judged only when the final
-  configuration is known (a live run), and counted once per member and term.
+  configuration is known (a live run), and counted once per member and term, and only
+  when the servers run a defence against it: CheckQuorum's leader stickiness or PreVote
+  (without both, Raft lets a removed server disrupt, as etcd does: the details say so).
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
   node up, not paused and not halted by a damaged disk, no cut and no clogged link,
@@ -439,8 +441,14 @@ class LivenessMonitor:
         service = _judge_operations(operations, bounds, scenario.workload.timeout_ms)
         details.update(service.details)
         problems.extend(service.problems)
-        if members is not None:
+        raft = scenario.cluster.raft
+        if members is not None and (raft.check_quorum or raft.prevote):
             problems.extend(self.disruptions(members, bounds.elected_by_ms))
+        elif members is not None:
+            details["disruption"] = (
+                "not judged: without CheckQuorum or PreVote nothing stops a removed server "
+                "from deposing leaders (thesis §4.2.3)"
+            )
         if problems:
             return _violation(problems, details, [*window_rows, *service.rows])
         leader = f"leader {elected[1]} at {elected[0]:g} ms" if elected else "no leader"

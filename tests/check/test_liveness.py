@@ -419,6 +419,28 @@ def test_a_member_taking_a_removed_servers_term_after_the_bound_is_a_disruption(
     assert monitor.judge(scenario(), [], members).status is CheckStatus.OK  # L4 not asked
 
 
+def test_disruption_is_judged_only_where_the_servers_defend_against_it() -> None:
+    # Without CheckQuorum's stickiness and without PreVote, Raft lets a removed server
+    # depose leaders (thesis §4.2.3): the same records are no violation there.
+    monitor = elected()
+    monitor.observe({"t": 700.0, "seq": 0, "kind": "raft.role", "node": "n5", "term": 7,
+                     "role": "candidate"})  # fmt: skip
+    monitor.observe({"t": 750.0, "seq": 0, "kind": "raft.term", "node": "n1", "term": 7})
+    members = ("n1", "n2", "n3", "n4")
+    undefended = parse_scenario(
+        BASE.replace("heartbeat_interval: 50ms}", "heartbeat_interval: 50ms, "
+                     "check_quorum: false, prevote: false}")
+    )  # fmt: skip
+    result = monitor.judge(undefended, [], members, members)
+    assert result.status is CheckStatus.OK
+    assert "not judged" in result.details["disruption"]
+    for defence in ("check_quorum: true, prevote: false", "check_quorum: false, prevote: true"):
+        defended = parse_scenario(
+            BASE.replace("heartbeat_interval: 50ms}", f"heartbeat_interval: 50ms, {defence}}}")
+        )
+        assert monitor.judge(defended, [], members, members).status is CheckStatus.VIOLATION
+
+
 def test_a_server_halted_by_its_disk_closes_windows_until_it_restarts() -> None:
     monitor = LivenessMonitor()
     for event in [
