@@ -9,18 +9,19 @@ Rules:
   ``apply`` and ``read`` do the work they wrap), so the simulated run is the same
   observed or not (tested).
 - The observer keeps what it opened by the server's own keys: a write by the log index it
-  was proposed at, a read by its ReadIndex request id. ``serving`` hands back an opaque
-  handle (the request's span, or None) that the server passes, unread, to the call that
-  settles the request; no handle outlives the request's arrival.
+  was proposed at, a read by its ReadIndex request id. A handle it returns (``serving``,
+  ``read_due``: the request's span, or None) goes unread to the next call about that
+  request; the server keeps none.
 - ``crashed`` is told once, as the node crashes; the observer ends everything it holds.
   ``leadership_lost`` is told before the server answers its waiting clients "retry".
-- Calls are cheap when nothing is traced: they sit on the server's per-message path.
+- Calls sit on the server's per-message path: ``ServerObserver`` is a base class, not a
+  Protocol, so the compiled build calls its methods directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from harmonysim.cluster.commands import Command, ReplyStatus
 from harmonysim.raft import Entry, RaftNode
@@ -34,13 +35,21 @@ if TYPE_CHECKING:
 __all__ = ["NullServerObserver", "ServerObserver"]
 
 
-class ServerObserver(Protocol):
-    """The events of one server (one incarnation: a restarted server gets a new one)."""
+class ServerObserver:
+    """The events of one server incarnation (a restarted server gets a new observer).
+
+    Each method here observes nothing: ``NullServerObserver`` is this class as it is,
+    ``ServerTelemetry`` overrides every method.
+    """
+
+    __slots__ = ()
 
     # -- messages ------------------------------------------------------------------------
 
     def send_messages(self, node: SimNode, messages: Sequence[Any]) -> None:
         """Send a Ready's Raft messages from ``node``, each carrying the trace it belongs to."""
+        for message in messages:
+            node.send(message.dst, message)
 
     def received(self, envelope: Envelope) -> None:
         """A Raft message arrived (before the core steps it)."""
@@ -50,6 +59,7 @@ class ServerObserver(Protocol):
     def serving(self, request: ClientRequest, trace: Any) -> Any:
         """The leader took a client request (``trace``: what its envelope carried); returns
         the handle that the call settling it is given."""
+        return None
 
     def refused(self, serve: Any) -> None:
         """The request was answered with a redirect: the core refused it."""
@@ -65,12 +75,14 @@ class ServerObserver(Protocol):
 
     def read_due(self, read_id: int) -> Any:
         """The confirmed read ``read_id`` is applied here and is served now: its handle."""
+        return None
 
     def ready_reads_dropped(self) -> None:
         """A snapshot replaced the state every confirmed read was waiting to read."""
 
     def read(self, machine: KVStateMachine, command: Command, serve: Any) -> tuple[Any, Any]:
         """Read ``command`` from ``machine``: (the result, the trace the reply carries)."""
+        return machine.read(command), None
 
     def write_answered(self, index: int, result: str, error: str | None = None) -> None:
         """The write proposed at ``index`` was answered (``error``: it was not applied)."""
@@ -94,6 +106,8 @@ class ServerObserver(Protocol):
     ) -> tuple[ReplyStatus, Any, Any]:
         """Apply a normal entry's ``command`` to ``machine``: (status, result, the trace
         the reply carries)."""
+        status, result = machine.apply(command)
+        return status, result, None
 
     def compacted(self, index: int) -> None:
         """The log was compacted up to ``index``: what it held up there is gone."""
@@ -116,77 +130,7 @@ class ServerObserver(Protocol):
         """The node crashed: nothing of this server survives it."""
 
 
-class NullServerObserver:
-    """An unobserved server: nothing is traced or counted (see the module docstring)."""
+class NullServerObserver(ServerObserver):
+    """What an unobserved server holds: nothing is traced or counted."""
 
     __slots__ = ()
-
-    def send_messages(self, node: SimNode, messages: Sequence[Any]) -> None:
-        for message in messages:
-            node.send(message.dst, message)
-
-    def received(self, envelope: Envelope) -> None:
-        return None
-
-    def serving(self, request: ClientRequest, trace: Any) -> Any:
-        return None
-
-    def refused(self, serve: Any) -> None:
-        return None
-
-    def proposed(self, index: int, term: int, serve: Any) -> None:
-        return None
-
-    def read_index_started(self, read_id: int, term: int, serve: Any) -> None:
-        return None
-
-    def read_confirmed(self, read_id: int, index: int) -> None:
-        return None
-
-    def read_due(self, read_id: int) -> Any:
-        return None
-
-    def ready_reads_dropped(self) -> None:
-        return None
-
-    def read(self, machine: KVStateMachine, command: Command, serve: Any) -> tuple[Any, Any]:
-        return machine.read(command), None
-
-    def write_answered(self, index: int, result: str, error: str | None = None) -> None:
-        return None
-
-    def leadership_lost(self) -> None:
-        return None
-
-    def entries_written(self, entries: tuple[Entry, ...]) -> None:
-        return None
-
-    def entries_durable(self, entries: tuple[Entry, ...], leader: bool) -> None:
-        return None
-
-    def committed(self, commit_index: int) -> None:
-        return None
-
-    def apply(
-        self, machine: KVStateMachine, entry: Entry, command: Command
-    ) -> tuple[ReplyStatus, Any, Any]:
-        status, result = machine.apply(command)
-        return status, result, None
-
-    def compacted(self, index: int) -> None:
-        return None
-
-    def btree_split(self, node_kind: str, tree_node: int, separator: Any, reason: str) -> None:
-        return None
-
-    def btree_merge(self, node_kind: str, tree_node: int, separator: Any, reason: str) -> None:
-        return None
-
-    def raft_state(self, raft: RaftNode, role_changed: bool) -> None:
-        return None
-
-    def damage_detected(self, file: str, records: int) -> None:
-        return None
-
-    def crashed(self) -> None:
-        return None

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from harmonysim.cluster.commands import Command, Op, ReplyStatus
+from harmonysim.cluster.server_observer import ServerObserver
 from harmonysim.obs import Operation, Span
 from harmonysim.obs.integration import RaftOp
 from harmonysim.raft import (
@@ -54,7 +55,7 @@ CRASHED = "node crashed"
 LEADERSHIP_LOST = "leadership lost"
 
 
-class ServerTelemetry:
+class ServerTelemetry(ServerObserver):
     """The spans and metrics of one server incarnation (see the module docstring)."""
 
     def __init__(self, telemetry: Telemetry, node: str) -> None:
