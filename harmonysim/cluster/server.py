@@ -651,7 +651,7 @@ class KVServer:
             fields["entries"] = [
                 [entry.index, entry.term, entry_id(entry)] for entry in ready.entries
             ]
-            # Led by the role the event log shows (raft.role follows this record).
+            # Leader or not as the event log shows it (raft.role follows this record).
             self.observer.entries_durable(ready.entries, self._role is Role.LEADER)
         self.node.emit(EventKind.RAFT_PERSIST, fields)
 
