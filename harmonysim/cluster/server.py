@@ -25,6 +25,11 @@ Rules (the Ready contract of ``harmonysim.raft``):
   server's configuration once the entry that caused it is durable. A server outside
   its own configuration (a spare not yet added, a removed server) answers clients
   with a redirect that names no leader: it cannot know the current one.
+- Tracing and metrics are its observer's (``cluster/server_observer.py``): the server
+  tells a ``ServerObserver`` what happened, one call per event, and holds no span (an
+  unobserved server's observer is the no-op ``NullServerObserver``). Requests awaiting
+  an answer are ``PendingWrite`` (by log index), ``PendingRead`` (by ReadIndex request
+  id) and ``ReadyRead`` (confirmed, awaiting the apply of its index).
 
 Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
