@@ -44,6 +44,8 @@ MODULES: tuple[str, ...] = (
     "harmonysim.cluster.client",
     "harmonysim.cluster.history",
     "harmonysim.cluster.server",
+    "harmonysim.cluster.server_observer",
+    "harmonysim.cluster.server_telemetry",
     "harmonysim.cluster.state_machine",
     "harmonysim.cluster.telemetry",
     "harmonysim.obs.metrics",

@@ -147,7 +147,7 @@ def run_scenario(
     started = time.perf_counter()
     with (out_dir / EVENTS_FILE).open("wb") as sink:
         checks = RunChecks(scenario)
-        world, cluster, summary = _simulate(
+        world, cluster, _, summary = _simulate(
             scenario,
             sink,
             out_dir,
@@ -201,13 +201,14 @@ def _simulate(
     progress: Callable[[float], None] | None = None,
     keep: KeptTraces | None = None,
     metrics_every_ms: float = DEFAULT_METRICS_EVERY_MS,
-) -> tuple[World, Cluster, dict[str, Any]]:
-    """One simulation of ``scenario``: its world (event log finished), cluster and summary."""
+) -> tuple[World, Cluster, Telemetry, dict[str, Any]]:
+    """One simulation of ``scenario``: its world (event log finished), cluster, telemetry
+    (finished) and summary."""
     scenario = swarm.draw(scenario)
     world = World.from_scenario(scenario, sink=sink)
     telemetry = Telemetry(world, out_dir, trace_sample, metrics_every_ms, keep=keep)
     world.log.watch(FAULTS_IN_TRACES, telemetry.instrumentation.fault_hit)
-    cluster = Cluster(world, scenario)
+    cluster = Cluster(world, scenario, telemetry)
     if checks is not None:
         checks.attach(world, cluster)
     world.faults.schedule(scenario.faults)
@@ -230,7 +231,7 @@ def _simulate(
     }
     world.finish({"ops_ok": summary["ops_ok"]})
     summary["events"] = world.log.count
-    return world, cluster, summary
+    return world, cluster, telemetry, summary
 
 
 MAX_KEPT_REQUESTS = 1000
@@ -286,14 +287,13 @@ def keep_failure_traces(
         return record
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".traces-", dir=out_dir) as scratch:
-        world, _, _ = _simulate(scenario, None, Path(scratch), trace_sample, keep=kept)
+        world, _, telemetry, _ = _simulate(scenario, None, Path(scratch), trace_sample, keep=kept)
         if world.log.hexdigest == event_hash:
             (Path(scratch) / RunFolder.TRACES).replace(out_dir / RunFolder.TRACES)
             record["replayed"] = True
             # The trace ids of the first kept requests (a failed check's, before errors')
             # and of the kept elections, to open them in a trace viewer.
             # Named "c3:17" (client c3's request 17) and "n2@5" (n2's election for term 5).
-            telemetry: Telemetry = world.telemetry
             requests = telemetry.kept_request_ids
             listed = [request for request in kept.requests if request in requests]
             trace_ids = {f"{c}:{seq}": requests[(c, seq)] for c, seq in listed[:KEPT_IDS_LISTED]}

@@ -41,6 +41,7 @@ from harmonysim.sim.events import EventKind
 from harmonysim.sim.network import Envelope
 
 if TYPE_CHECKING:
+    from harmonysim.cluster.telemetry import Telemetry
     from harmonysim.scenario import Workload
     from harmonysim.sim.world import World
 
@@ -65,6 +66,7 @@ class Client:
         stop_ms: float,
         space: KeySpace | None = None,
         expected_inserts: int = 0,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.world = world
         self.id = f"c{number}"
@@ -88,8 +90,9 @@ class Client:
         self.latencies_ms: list[tuple[str, str, float]] = []
         self._invoked_at_ms = 0.0
         self._next_arrival_ms = 0.0
-        # The operation's trace (cluster/telemetry.py): its root span, and what requests carry.
-        telemetry = world.telemetry
+        # The operation's trace (cluster/telemetry.py), when the run is observed: its root
+        # span, and what requests carry.
+        self._telemetry = telemetry
         self._instrumentation = telemetry.for_node(self.id) if telemetry is not None else None
         self._trace: TracedOperation | None = None
         self._carried: Any = None
@@ -135,9 +138,9 @@ class Client:
             self._invoke_value(operation),
             seq,
         )
-        if self._instrumentation is not None:
-            telemetry = self.world.telemetry
-            keep = telemetry is not None and telemetry.keeps_request(self.id, seq)
+        telemetry = self._telemetry
+        if telemetry is not None and self._instrumentation is not None:
+            keep = telemetry.keeps_request(self.id, seq)
             self._trace = self._instrumentation.client_operation(
                 operation.f.value, operation.key, request=seq, keep=keep
             )

@@ -3,6 +3,11 @@
 The cluster installs the world's leader oracle (for faults that target "the
 leader"): the node that is up, believes it leads, and has the highest term; and its
 membership hook: a ``MembershipDriver`` that serves ``add`` / ``remove`` faults.
+An observed run gives the cluster its ``Telemetry`` (built on the same world first): each
+server incarnation gets its own ``ServerTelemetry``, each client the telemetry; without
+one, servers hold ``NullServerObserver`` and nothing is traced or counted. A cluster
+built without telemetry on a world a ``Telemetry`` observes is refused
+(``TelemetryOrderError``): its servers and clients would go unobserved.
 Servers n1..nM (``cluster.members``) form the initial configuration; the others run
 outside it until added. Clients know every server: a non-member redirects them.
 """
@@ -17,6 +22,8 @@ from harmonysim.cluster.client import Client, Loader
 from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.membership import MembershipDriver
 from harmonysim.cluster.server import KVServer
+from harmonysim.cluster.server_observer import NullServerObserver, ServerObserver
+from harmonysim.cluster.telemetry import Telemetry, TelemetryOrderError
 from harmonysim.cluster.workload import KeySpace
 from harmonysim.raft import Role
 from harmonysim.scenario import scenario_to_data
@@ -43,9 +50,19 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 class Cluster:
     """Servers and clients of one run, wired into a world."""
 
-    def __init__(self, world: World, scenario: Scenario) -> None:
+    def __init__(
+        self, world: World, scenario: Scenario, telemetry: Telemetry | None = None
+    ) -> None:
+        if telemetry is None and isinstance(world.network.observer, Telemetry):
+            raise TelemetryOrderError(
+                "the world is observed by a Telemetry the cluster was not given: pass it, "
+                "Cluster(world, scenario, telemetry)"
+            )
+        if telemetry is not None and telemetry.world is not world:
+            raise TelemetryOrderError("the cluster's Telemetry observes another world")
         self.world = world
         self.scenario = scenario
+        self.telemetry = telemetry
         voters = scenario.member_ids
         self.stats: dict[str, int] = {"elections": 0, "leader_changes": 0}
         self.membership = MembershipDriver(
@@ -65,7 +82,9 @@ class Cluster:
         for node_id in scenario.node_ids:
             world.add_node(
                 node_id,
-                lambda node: KVServer(node, scenario, voters, self.stats, applied, diagnoses),
+                lambda node: KVServer(
+                    node, scenario, voters, self.stats, applied, diagnoses, self._observer(node.id)
+                ),
                 scenario.cluster.disk.fsync_latency_ms,
             )
             world.nodes[node_id].disk.configure_faults(
@@ -98,6 +117,7 @@ class Cluster:
                 scenario.duration_ms,
                 space,
                 inserts,
+                telemetry,
             )
             for number in range(1, workload.clients + 1)
         ]
@@ -112,6 +132,12 @@ class Cluster:
                 self._count_tree_change,
             )
         self._role_events = 0
+
+    def _observer(self, node_id: str) -> ServerObserver:
+        """What a server incarnation starting on ``node_id`` reports to."""
+        if self.telemetry is None:
+            return NullServerObserver()
+        return self.telemetry.server_observer(node_id)
 
     def start(self) -> None:
         fields: dict[str, Any] = {"scenario": self.scenario.name, "nodes": len(self.world.nodes)}

@@ -26,6 +26,11 @@ Rules (the Ready contract of ``harmonysim.raft``):
   server's configuration once the entry that caused it is durable. A server outside
   its own configuration (a spare not yet added, a removed server) answers clients
   with a redirect that names no leader: it cannot know the current one.
+- Tracing and metrics are its observer's (``cluster/server_observer.py``): the server
+  tells a ``ServerObserver`` what happened, one call per event, and holds no span (an
+  unobserved server's observer is the no-op ``NullServerObserver``). Requests awaiting
+  an answer are ``PendingWrite`` (by log index), ``PendingRead`` (by ReadIndex request
+  id) and ``ReadyRead`` (confirmed, awaiting the apply of its index).
 
 Bug switches (``scenario.bugs``) that live here: ``forget_vote_on_restart`` (the
 vote is not reloaded after a crash), ``ack_before_fsync`` (messages leave before
@@ -99,13 +104,10 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, Op, ReplyStatus
+from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
+from harmonysim.cluster.server_observer import NullServerObserver, ServerObserver
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
-from harmonysim.obs import Instrumentation, Operation, Span
-from harmonysim.obs.integration import RaftOp
 from harmonysim.raft import (
-    AppendEntries,
-    AppendEntriesResponse,
     Bug,
     ConfigChange,
     ConfigOp,
@@ -115,8 +117,6 @@ from harmonysim.raft import (
     RaftConfig,
     RaftNode,
     Ready,
-    RequestVote,
-    RequestVoteResponse,
     Role,
     Snapshot,
 )
@@ -128,7 +128,7 @@ if TYPE_CHECKING:
     from harmonysim.scenario import Scenario
     from harmonysim.sim.node import SimNode
 
-__all__ = ["KVServer"]
+__all__ = ["KVServer", "PendingRead", "PendingWrite", "ReadyRead"]
 
 RAFT_BUGS = frozenset(bug.value for bug in Bug)  # the bug switches that live in the core
 
@@ -161,21 +161,45 @@ def entry_id(entry: Entry) -> str:
     return f"config:{change.op}:{change.node}"
 
 
+@dataclass(slots=True)
+class PendingWrite:
+    """A client write this server proposed as leader, awaiting its apply (by log index)."""
+
+    client: str
+    seq: int
+    reply_to: str  # where the request came from
+
+
+@dataclass(slots=True)
+class PendingRead:
+    """A client read awaiting its ReadIndex round (by request id, thesis §6.4)."""
+
+    request: ClientRequest
+    reply_to: str
+
+
+@dataclass(slots=True)
+class ReadyRead:
+    """A read whose round confirmed leadership at ``index``: served once it is applied."""
+
+    index: int
+    read_id: int
+    request: ClientRequest
+    reply_to: str
+
+
 class _TreeEvents:
-    """B+ tree observer: structural changes into the event log, and onto the apply's span."""
+    """B+ tree observer: structural changes into the event log and to the server's observer."""
 
     def __init__(self, node: SimNode, server: KVServer) -> None:
         self._emit = node.emit
         self._server = server
+        self._observer = server.observer
 
     def on_split(
         self, kind: NodeKind, node_id: int, new_node_id: int, separator_key: Any, reason: str
     ) -> None:
-        instrumentation = self._server.instrumentation
-        if instrumentation is not None:
-            instrumentation.record_btree_split(
-                self._server.apply_span, node_id, separator_key, reason, kind.value
-            )
+        self._observer.btree_split(kind.value, node_id, separator_key, reason)
         self._emit(
             EventKind.BTREE_SPLIT,
             {
@@ -190,11 +214,7 @@ class _TreeEvents:
     def on_merge(
         self, kind: NodeKind, node_id: int, absorbed_node_id: int, separator_key: Any, reason: str
     ) -> None:
-        instrumentation = self._server.instrumentation
-        if instrumentation is not None:
-            instrumentation.record_btree_merge(
-                self._server.apply_span, node_id, separator_key, reason, kind.value
-            )
+        self._observer.btree_merge(kind.value, node_id, separator_key, reason)
         self._emit(
             EventKind.BTREE_MERGE,
             {
@@ -246,8 +266,11 @@ class KVServer:
         stats: dict[str, int] | None = None,
         on_config_applied: Callable[[str, Entry], None] | None = None,
         diagnoses: list[dict[str, Any]] | None = None,
+        observer: ServerObserver | None = None,
     ) -> None:
         self.node = node
+        # Whoever observes this server (cluster/server_observer.py): its spans and metrics.
+        self.observer: ServerObserver = observer if observer is not None else NullServerObserver()
         self.diagnoses = diagnoses if diagnoses is not None else []
         self.stats = stats if stats is not None else {}
         # Told (node id, entry) whenever this server applies a CONFIG entry: it is committed.
@@ -277,41 +300,15 @@ class KVServer:
             max_clock_drift=settings.max_clock_drift,
             bugs=frozenset(bug for bug in self.bugs if bug in RAFT_BUGS),
         )
-        # Tracing and metrics (cluster/telemetry.py), when the run is observed: the
-        # spans of entries this server knows a trace for, by index, and so on.
-        telemetry = self._telemetry = node.world.telemetry
-        self.instrumentation: Instrumentation | None = (
-            telemetry.for_node(node.id) if telemetry is not None else None
-        )
-        self.tracing = telemetry is not None and telemetry.tracing
-        self._entry_trace: dict[int, Span] = {}
-        # Client entries awaiting commit when observed: (index, proposed at µs, the commit
-        # span's operation if traced). Every entry is kept, traced or not, for the commit
-        # latency metric, so metrics never depend on the trace sample.
-        self._commits: deque[tuple[int, int, Operation | None]] = deque()
-        self._commit_latency = (
-            self.instrumentation.metrics.raft_commit_latency.labels(node.id)
-            if self.instrumentation is not None
-            else None
-        )
-        self._election: Span | None = None
-        self._vote_trace: dict[str, Span] = {}  # candidate -> its RequestVote's hop
-        self._persist: list[Operation] = []  # append spans of the Ready being persisted
-        self.apply_span: Span | None = None
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
         self.machine.set_observer(_TreeEvents(node, self))
         self.raft = self._recover()
         node.disk.on_write_error = self._on_write_error
         self._persisting = False
         self._next_read = 0
-        # index -> (client, seq, reply_to, serving span) of writes proposed here as leader
-        self._pending_writes: dict[int, tuple[str, int, str, Operation | None]] = {}
-        # read request id -> the request, who asked, and the read's trace operation
-        self._pending_reads: dict[int, tuple[ClientRequest, str, Operation | None]] = {}
-        # read request id -> the span of its ReadIndex round (traced reads only)
-        self._read_rounds: dict[int, Operation] = {}
-        # reads confirmed at an index, waiting for this server to apply it
-        self._ready_reads: deque[tuple[int, ClientRequest, str, Operation | None]] = deque()
+        self._pending_writes: dict[int, PendingWrite] = {}  # by log index
+        self._pending_reads: dict[int, PendingRead] = {}  # by ReadIndex request id
+        self._ready_reads: deque[ReadyRead] = deque()  # in the order confirmed
         self._role = self.raft.role
         self._term = self.raft.term
         self._commit = self.raft.commit_index
@@ -529,9 +526,7 @@ class KVServer:
             fields["from_index"] = index
         fields["action"] = action
         self.node.emit(EventKind.DISK_DAMAGE, fields)
-        if self.instrumentation is not None:
-            metric = self.instrumentation.metrics.disk_corruptions_detected
-            metric.labels(self.node.id, name).inc(max(1, records))
+        self.observer.damage_detected(name, records)
 
     def _halt(self, why: str) -> None:
         """Stop this server for good: no timers, every message ignored."""
@@ -584,26 +579,8 @@ class KVServer:
             self._drive()
 
     def on_crash(self) -> None:
-        """The node crashed: end this server's open spans (nothing else survives it)."""
-        for _, _, _, serve in self._pending_writes.values():
-            if serve is not None:
-                serve.finish("node crashed", result="crashed")
-        for _, _, commit in self._commits:
-            if commit is not None:
-                commit.finish("node crashed", result="crashed")
-        for _, _, query in self._pending_reads.values():
-            if query is not None:
-                query.finish("node crashed", result="crashed")
-        for round_ in self._read_rounds.values():
-            round_.finish("node crashed", result="crashed")
-        self._read_rounds.clear()
-        for _, _, _, query in self._ready_reads:
-            if query is not None:
-                query.finish("node crashed", result="crashed")
-        for operation in self._persist:
-            operation.finish("node crashed before fsync completed", result="crashed")
-        if self._election is not None and self.instrumentation is not None:
-            self.instrumentation.election_finished(self._election, won=False)
+        """The node crashed: nothing of this server survives it (its observer ends its spans)."""
+        self.observer.crashed()
 
     def _catch_up_clock(self, now_us: int | None = None) -> bool:
         """Tell the core every whole tick of local time since the last one it saw."""
@@ -631,18 +608,7 @@ class KVServer:
         if isinstance(payload, ClientRequest):
             self._on_client_request(payload, envelope.src, envelope.trace)
         else:
-            if envelope.trace is not None and type(payload) is RequestVote:
-                self._vote_trace[envelope.src] = envelope.trace  # the answer joins its trace
-            elif (
-                self._election is not None
-                and self.instrumentation is not None
-                and type(payload) is RequestVoteResponse
-            ):
-                self.instrumentation.vote_received(self._election, payload.src, payload.granted)
-            if envelope.trace is not None and type(payload) is AppendEntries and payload.entries:
-                # The message carries the trace of its last entry (the leader's choice in
-                # _message_parent); the first message to bring an entry names its trace.
-                self._entry_trace.setdefault(payload.entries[-1].index, envelope.trace)
+            self.observer.received(envelope)
             self.raft.step(payload)
         self._drive()
 
@@ -668,44 +634,27 @@ class KVServer:
             self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         operation = request.operation
-        instrumentation = self.instrumentation
-        serve = None
-        if instrumentation is not None and trace is not None:
-            serve = instrumentation.serve_request(trace, operation.f.value, operation.key)
+        observer = self.observer
+        serve = observer.serving(request, trace)
         if operation.f.is_read:
-            query = serve
             if "read_without_read_index" in self.bugs:
-                self._serve_read(request, sender, query)
+                self._serve_read(request, sender, serve)
                 return
             self._next_read += 1
             if raft.read_index(self._next_read):
-                self._pending_reads[self._next_read] = (request, sender, query)
-                if query is not None and instrumentation is not None:
-                    # The ReadIndex round (§6.4): until a heartbeat round confirms leadership.
-                    self._read_rounds[self._next_read] = instrumentation.trace_raft_operation(
-                        query.span, RaftOp.READ_INDEX, raft.term
-                    )
+                self._pending_reads[self._next_read] = PendingRead(request, sender)
+                observer.read_index_started(self._next_read, raft.term, serve)
             else:
-                if query is not None:
-                    query.finish(result="redirect")
+                observer.refused(serve)
                 self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
         index = raft.propose(Command(request.client, request.seq, operation))
         if index is None:
-            if serve is not None:
-                serve.finish(result="redirect")
+            observer.refused(serve)
             self._reply(sender, request, ReplyStatus.REDIRECT, trace=trace)
             return
-        self._pending_writes[index] = (request.client, request.seq, sender, serve)
-        if instrumentation is None:
-            return
-        commit = None
-        if serve is not None:
-            term = raft.term
-            instrumentation.trace_raft_operation(serve.span, RaftOp.PROPOSE, term, index).finish()
-            commit = instrumentation.trace_raft_operation(serve.span, RaftOp.COMMIT, term, index)
-            self._entry_trace[index] = commit.span
-        self._commits.append((index, self.node.now_us, commit))
+        self._pending_writes[index] = PendingWrite(request.client, request.seq, sender)
+        observer.proposed(index, raft.term, serve)
 
     def transfer_leadership(self, target: str) -> bool:
         """Start handing leadership to ``target`` (thesis §3.10); False if the core refuses."""
@@ -723,31 +672,11 @@ class KVServer:
             self._drive()
         return index
 
-    def _serve_read(self, request: ClientRequest, sender: str, query: Operation | None) -> None:
-        """Read the B+ tree (a span below the query when traced, a count always) and reply."""
+    def _serve_read(self, request: ClientRequest, sender: str, serve: Any) -> None:
+        """Read the B+ tree and reply (``serve``: the observer's handle of the request)."""
         command = Command(request.client, request.seq, request.operation)
-        instrumentation = self.instrumentation
-        if instrumentation is None:
-            result = self.machine.read(command)
-        elif query is None:
-            result = self.machine.read(command)
-            instrumentation.metrics.btree_operations.labels(
-                self.node.id, request.operation.f.value, "ok"
-            ).inc()
-        else:
-            tree = instrumentation.trace_btree_operation(
-                query.span, request.operation.f.value, request.operation.key
-            )
-            if request.operation.f is Op.SCAN:
-                # Traced down to the leaves: the span says how many the scan read.
-                result, leaves = self.machine.scan_leaves(command)
-                tree.span.set_attribute("btree.leaves_visited", leaves)
-                tree.span.set_attribute("btree.items", len(result))
-            else:
-                result = self.machine.read(command)
-            tree.finish(result="ok")
-            query.finish(result="ok")
-        self._reply(sender, request, ReplyStatus.OK, result, query.span if query else None)
+        result, trace = self.observer.read(self.machine, command, serve)
+        self._reply(sender, request, ReplyStatus.OK, result, trace)
 
     # -- the Ready loop -----------------------------------------------------------------
 
@@ -763,6 +692,7 @@ class KVServer:
             wrote = True
         if ready.entries:
             self._write_entries(ready.entries)
+            self.observer.entries_written(ready.entries)
             wrote = True
         if ready.hard_state is not None:
             self._write_hard_state(ready.hard_state)
@@ -771,40 +701,25 @@ class KVServer:
             self._handle(ready)
             return
         incarnation = self.node.incarnation
-        persist: list[Operation] = []
-        if self.tracing and ready.entries and self.instrumentation is not None:
-            # One append span per traced entry written, ended when the fsync completes.
-            entry_trace = self._entry_trace
-            for entry in ready.entries:
-                parent = entry_trace.get(entry.index)
-                if parent is not None:
-                    persist.append(
-                        self.instrumentation.trace_raft_operation(
-                            parent, RaftOp.APPEND, entry.term, entry.index
-                        )
-                    )
-            self._persist = persist
         if "ack_before_fsync" in self.bugs:
             # The bug: act on the Ready (send votes and acks) before it is durable.
-            disk.fsync(lambda: self._durable(ready, incarnation, persist))
+            disk.fsync(lambda: self._durable(ready, incarnation))
             self._handle(ready)
             return
         self._persisting = True
-        disk.fsync(lambda: self._persisted(ready, incarnation, persist))
+        disk.fsync(lambda: self._persisted(ready, incarnation))
 
-    def _persisted(self, ready: Ready, incarnation: int, persist: list[Operation]) -> None:
+    def _persisted(self, ready: Ready, incarnation: int) -> None:
         if incarnation != self.node.incarnation:
             return
-        self._durable(ready, incarnation, persist)
+        self._durable(ready, incarnation)
         self._persisting = False
         self._handle(ready)
 
-    def _durable(self, ready: Ready, incarnation: int, persist: list[Operation]) -> None:
+    def _durable(self, ready: Ready, incarnation: int) -> None:
         """Record what just became durable: checkers rebuild each node's stable log from these."""
         if incarnation != self.node.incarnation:
             return
-        for operation in persist:
-            operation.finish(result="ok")
         fields: dict[str, Any] = {}
         if ready.hard_state is not None:
             fields["term"] = ready.hard_state.term
@@ -816,12 +731,8 @@ class KVServer:
             fields["entries"] = [
                 [entry.index, entry.term, entry_id(entry)] for entry in ready.entries
             ]
-            if self._telemetry is not None:
-                # The role the event log shows (raft.role follows this record), as
-                # harmonysim.obs.derive reads it: both measure the same latencies.
-                self._telemetry.entries_persisted(
-                    self.node.id, self._role is Role.LEADER, ready.entries, self.node.now_us
-                )
+            # Leader or not as the event log shows it (raft.role follows this record).
+            self.observer.entries_durable(ready.entries, self._role is Role.LEADER)
         self.node.emit(EventKind.RAFT_PERSIST, fields)
 
     def _write_entries(self, entries: tuple[Entry, ...]) -> None:
@@ -848,30 +759,25 @@ class KVServer:
     def _handle(self, ready: Ready) -> None:
         node = self.node
         raft = self.raft
-        send = node.send
-        if self.tracing and (self._entry_trace or self._vote_trace or self._election is not None):
-            for message in ready.messages:
-                send(message.dst, message, self._message_parent(message))
-        else:
-            for message in ready.messages:
-                send(message.dst, message)
+        observer = self.observer
+        observer.send_messages(node, ready.messages)
         if ready.snapshot is not None:
             self.machine.restore(ready.snapshot.data)  # type: ignore[arg-type]
             node.emit(
                 EventKind.RAFT_RESTORE, {"index": ready.snapshot.index, "term": ready.snapshot.term}
             )
             self._ready_reads.clear()
+            observer.ready_reads_dropped()
         for entry in ready.committed_entries:
             self._apply(entry)
         for read_state in ready.read_states:
-            pending = self._pending_reads.pop(read_state.request_id, None)  # type: ignore[call-overload]
-            round_ = self._read_rounds.pop(read_state.request_id, None)  # type: ignore[call-overload]
-            if round_ is not None:
-                round_.span.set_attribute("raft.index", read_state.index)
-                round_.finish(result="confirmed")
+            read_id: int = read_state.request_id  # type: ignore[assignment]
+            pending = self._pending_reads.pop(read_id, None)
+            observer.read_confirmed(read_id, read_state.index)
             if pending is not None:
-                request, sender, query = pending
-                self._ready_reads.append((read_state.index, request, sender, query))
+                self._ready_reads.append(
+                    ReadyRead(read_state.index, read_id, pending.request, pending.reply_to)
+                )
         self._note_state(ready)
         if ready.entries or ready.snapshot is not None:
             self._note_config()
@@ -911,17 +817,9 @@ class KVServer:
             if ready.hard_state.commit != self._commit:
                 self._commit = ready.hard_state.commit
                 node.emit(EventKind.RAFT_COMMIT, {"index": self._commit, "term": self._term})
-                commits = self._commits
-                if commits and self._commit_latency is not None:
-                    now_us = node.now_us
-                    while commits and commits[0][0] <= self._commit:
-                        _, proposed_us, commit = commits.popleft()
-                        self._commit_latency.observe((now_us - proposed_us) / 1e6)
-                        if commit is not None:
-                            commit.finish(result="ok")
-        instrumentation = self.instrumentation
-        if instrumentation is not None and (ready.soft_state or ready.hard_state):
-            self._observe_state(instrumentation, ready)
+                self.observer.committed(self._commit)
+        if ready.soft_state is not None or ready.hard_state is not None:
+            self.observer.raft_state(raft, ready.soft_state is not None)
 
     def _note_config(self) -> None:
         """``raft.config`` when this server's configuration changed (thesis §4.1: it takes
@@ -941,50 +839,6 @@ class KVServer:
             },
         )
 
-    def _observe_state(self, instrumentation: Instrumentation, ready: Ready) -> None:
-        """Gauges of this server's Raft state, and elections as traces (§5.2)."""
-        raft = self.raft
-        role = raft.role
-        instrumentation.update_raft_state(
-            role.name.lower(),
-            raft.term,
-            raft.leader,
-            raft.log_length,
-            len(raft.voters),
-            raft.commit_index,
-            raft.applied_index,
-        )
-        if ready.soft_state is None:
-            return
-        if role in (Role.PRE_CANDIDATE, Role.CANDIDATE):
-            if self._election is None:
-                telemetry = self._telemetry
-                # The term it campaigns for (a pre-candidate's is the next one, §9.6).
-                term = raft.term + 1 if role is Role.PRE_CANDIDATE else raft.term
-                keep = telemetry is not None and telemetry.keeps_election(term)
-                self._election = instrumentation.election_started(raft.term, keep=keep)
-                if keep:
-                    telemetry.kept_election(self.node.id, term, self._election.trace_id)
-        elif self._election is not None:
-            instrumentation.election_finished(self._election, won=role is Role.LEADER)
-            self._election = None
-
-    def _message_parent(self, message: Any) -> Any:
-        """The trace a Raft message belongs to: its entries', or the election's."""
-        kind = type(message)
-        if kind is AppendEntries:
-            entries = message.entries
-            return self._entry_trace.get(entries[-1].index) if entries else None
-        if kind is AppendEntriesResponse:
-            return self._entry_trace.get(message.match_index)
-        if kind is RequestVote:
-            # An unsampled election is its root span alone: its RequestVotes carry nothing.
-            election = self._election
-            return election if election is not None and election.sampled else None
-        if kind is RequestVoteResponse:
-            return self._vote_trace.pop(message.dst, None)
-        return None
-
     def _apply(self, entry: Entry) -> None:
         node = self.node
         if entry.kind is not EntryKind.NORMAL:
@@ -1001,29 +855,7 @@ class KVServer:
                 self.on_config_applied(node.id, entry)
             return
         command: Command = entry.data  # type: ignore[assignment]
-        instrumentation = self.instrumentation
-        parent = self._entry_trace.pop(entry.index, None)
-        apply_span = None
-        if instrumentation is None:
-            status, result = self.machine.apply(command)
-        elif parent is None:  # not traced: count it only
-            status, result = self.machine.apply(command)
-            instrumentation.metrics.btree_operations.labels(
-                node.id, command.operation.f.value, status.value
-            ).inc()
-        else:
-            apply = instrumentation.trace_raft_operation(
-                parent, RaftOp.APPLY, entry.term, entry.index
-            )
-            tree = instrumentation.trace_btree_operation(
-                apply.span, command.operation.f.value, command.operation.key
-            )
-            self.apply_span = tree.span
-            status, result = self.machine.apply(command)
-            self.apply_span = None
-            tree.finish(result=status.value)
-            apply.finish(result=status.value)
-            apply_span = apply.span
+        status, result, trace = self.observer.apply(self.machine, entry, command)
         node.emit(
             EventKind.RAFT_APPLY,
             {
@@ -1036,50 +868,35 @@ class KVServer:
                 "status": status.value,
             },
         )
-        pending = self._pending_writes.pop(entry.index, None)
-        if pending is None:
+        write = self._pending_writes.pop(entry.index, None)
+        if write is None:
             return
-        client, seq, reply_to, serve = pending
-        request = ClientRequest(client, seq, command.operation)
-        if client == command.client and seq == command.seq:
-            if serve is not None:
-                serve.finish(result=status.value)
-            self._reply(reply_to, request, status, result, apply_span)
+        request = ClientRequest(write.client, write.seq, command.operation)
+        if write.client == command.client and write.seq == command.seq:
+            self.observer.write_answered(entry.index, status.value)
+            self._reply(write.reply_to, request, status, result, trace)
         else:
-            if serve is not None:
-                serve.finish("another entry took its index", result="retry")
-            self._reply(reply_to, request, ReplyStatus.RETRY, trace=apply_span)
+            self.observer.write_answered(entry.index, "retry", "another entry took its index")
+            self._reply(write.reply_to, request, ReplyStatus.RETRY, trace=trace)
 
     def _serve_reads(self) -> None:
         applied = self.raft.applied_index
         reads = self._ready_reads
-        while reads and reads[0][0] <= applied:
-            _, request, sender, query = reads.popleft()
-            self._serve_read(request, sender, query)
+        while reads and reads[0].index <= applied:
+            read = reads.popleft()
+            self._serve_read(read.request, read.reply_to, self.observer.read_due(read.read_id))
 
     def _abandon_requests(self) -> None:
         """Leadership lost: tell waiting clients to retry elsewhere."""
+        self.observer.leadership_lost()
         for index in sorted(self._pending_writes):
-            client, seq, reply_to, serve = self._pending_writes[index]
-            if serve is not None:
-                serve.finish("leadership lost", result="retry")
-            self.node.send(reply_to, ClientReply(client, seq, ReplyStatus.RETRY))
-        for request_id in sorted(self._pending_reads):
-            request, sender, query = self._pending_reads[request_id]
-            round_ = self._read_rounds.pop(request_id, None)
-            if round_ is not None:
-                round_.finish("leadership lost", result="retry")
-            if query is not None:
-                query.finish("leadership lost", result="retry")
-            self._reply(sender, request, ReplyStatus.RETRY)
-        for _, request, sender, query in self._ready_reads:
-            if query is not None:
-                query.finish("leadership lost", result="retry")
-            self._reply(sender, request, ReplyStatus.RETRY)
-        for _, _, commit in self._commits:
-            if commit is not None:
-                commit.finish("leadership lost before commit", result="abandoned")
-        self._commits.clear()
+            write = self._pending_writes[index]
+            self.node.send(write.reply_to, ClientReply(write.client, write.seq, ReplyStatus.RETRY))
+        for read_id in sorted(self._pending_reads):
+            read = self._pending_reads[read_id]
+            self._reply(read.reply_to, read.request, ReplyStatus.RETRY)
+        for ready in self._ready_reads:
+            self._reply(ready.reply_to, ready.request, ReplyStatus.RETRY)
         self._pending_writes.clear()
         self._pending_reads.clear()
         self._ready_reads.clear()
@@ -1096,8 +913,7 @@ class KVServer:
         self._rewrite_log_after(applied, rest)
         disk.fsync()
         self.node.emit(EventKind.RAFT_SNAPSHOT, {"index": snapshot.index, "term": snapshot.term})
-        if self._entry_trace:  # traces of entries that were never applied here (overwritten)
-            self._entry_trace = {i: span for i, span in self._entry_trace.items() if i > applied}
+        self.observer.compacted(applied)
 
     # -- views for the cluster, checkers and dashboards -------------------------------------
 

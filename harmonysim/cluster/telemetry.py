@@ -16,6 +16,12 @@ Rules:
   however many spans it builds. ``keep`` names client requests and election terms
   traced whatever the sampler says: a run replayed to keep what a failure touched
   (``harmonysim.runner``) keeps the same sampled traces and those.
+- Telemetry is built on a world before its cluster, and given to it
+  (``Cluster(world, scenario, telemetry)``): the cluster hands each server incarnation
+  its ``ServerTelemetry`` (``server_observer``) and each client this object. Nothing
+  finds it through the world. It observes what the world holds itself (the network,
+  the disks, the clock); built on a world that already has nodes (a cluster built
+  without it), it raises ``TelemetryOrderError``.
 - Host and disk metrics come from the hosts, as an operator's node exporter sees the
   machine: ``harmonysim_node_up`` and the clock skew are read from the hosts before
   every sample; fsync latency is reported by each disk as an fsync completes (from its
@@ -37,6 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 import simpy
 
+from harmonysim.cluster.server_telemetry import ServerTelemetry
 from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
@@ -48,7 +55,7 @@ if TYPE_CHECKING:
     from harmonysim.sim.network import Envelope
     from harmonysim.sim.world import World
 
-__all__ = ["KeptTraces", "Telemetry"]
+__all__ = ["KeptTraces", "Telemetry", "TelemetryOrderError"]
 
 TRACES_FILE = RunFolder.TRACES
 TRACE_ID_STREAM = "ids/trace"
@@ -74,6 +81,10 @@ class KeptTraces:
         return bool(self.requests or self.terms)
 
 
+class TelemetryOrderError(ValueError):
+    """Telemetry and a cluster put together in an order that would leave part unobserved."""
+
+
 class Telemetry:
     """The run's tracer and metrics, and the network's observer (``NetworkObserver``)."""
 
@@ -86,6 +97,12 @@ class Telemetry:
         *,
         keep: KeptTraces | None = None,
     ) -> None:
+        if world.nodes:
+            nodes = ", ".join(sorted(world.nodes))
+            raise TelemetryOrderError(
+                f"Telemetry built on a world that already has nodes ({nodes}): build it "
+                "first and give it to the cluster, Cluster(world, scenario, telemetry)"
+            )
         self.world = world
         self.kept = keep if keep is not None else KeptTraces()
         self._kept_requests = frozenset(self.kept.requests)
@@ -128,14 +145,15 @@ class Telemetry:
         self._leader_writes: dict[int, tuple[str, int, int]] = {}
         self._replication: dict[str, Any] = {}  # follower -> its bound latency histogram
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
-        world.telemetry = self
         world.network.observer = self
         # Disks report fsync latency themselves: watching disk events would make the log
         # build a record for each of them (measured: about 2% of a run).
         world.on_fsync_synced = self._fsync_synced
-        for host in world.nodes.values():
-            host.disk.on_synced = self._fsync_synced
         env.process(self._sampler())
+
+    def server_observer(self, node: str) -> ServerTelemetry:
+        """The spans and metrics of a server incarnation starting on ``node``."""
+        return ServerTelemetry(self, node)
 
     # -- replication latency ----------------------------------------------------------
 

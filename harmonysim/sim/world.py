@@ -63,8 +63,6 @@ class World:
         self.transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
         # Told (node, fsync latency in µs) by every disk added after it is set (metrics).
         self.on_fsync_synced: Callable[[str, int], None] | None = None
-        # The run's tracing and metrics (``cluster.telemetry.Telemetry``), when observed.
-        self.telemetry: Any = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, *, sink: IO[bytes] | None = None) -> World:

@@ -180,7 +180,7 @@ class LiveRun:
                 world, self.out_dir, DEFAULT_TRACE_SAMPLE, DEFAULT_METRICS_EVERY_MS
             )
             world.log.watch(FAULTS_IN_TRACES, telemetry.instrumentation.fault_hit)
-            cluster = Cluster(world, scenario)
+            cluster = Cluster(world, scenario, telemetry)
             world.faults.schedule(scenario.faults)
             cluster.start()
             steps = max(1, round(scenario.duration_ms / SLICE_MS))

@@ -226,7 +226,7 @@ def test_unsampled_traces_propagate_nothing() -> None:
     scenario = _scenario(3, [])
     world = World.from_scenario(scenario)
     telemetry = Telemetry(world, None, 1e-12)
-    cluster = Cluster(world, scenario)
+    cluster = Cluster(world, scenario, telemetry)
     world.faults.schedule(scenario.faults)
     cluster.start()
     world.run(scenario.duration_ms)
