@@ -36,6 +36,7 @@ faults:
   - {at: 2500ms, crash: n2, for: 200ms}
   - {at: 3s, resume: n1}
   - {at: 3200ms, disk: {node: n3, corrupt: {file: hard_state}}}
+  - {at: 3200ms, disk: {node: n3, corrupt: {file: hard_state.b}}}
   - {at: 3200ms, crash: n3, for: 200ms}
 checks: []
 """
