@@ -13,12 +13,16 @@ Rules:
   from the leader and so stops applying; it is still compared, at the index where
   it stopped, with the servers that applied exactly as far. A spare never added has
   applied nothing. The result lists the servers outside the final configuration.
+- A server whose state machine raised (``server.panic``: a tree op or a restore from a
+  snapshot failed, and the server stopped for good) is a violation, rule
+  ``state_machine_failed``, at the panic's time: a store that raises is broken, even
+  if the trees still alive pass.
 - The check only reads: it never changes a tree or a server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated
@@ -62,10 +66,24 @@ def check_replicas(
     servers: Sequence[tuple[str, KVServer]],
     node_count: int,
     configuration: Sequence[str] | None = None,
+    panics: Sequence[Mapping[str, Any]] = (),
 ) -> CheckResult:
     """B+ tree invariants on every live server, and equal stores at equal applied index.
-    ``configuration`` is the final configuration (default: every server)."""
-    problems: list[dict[str, Any]] = []
+    ``configuration`` is the final configuration (default: every server). ``panics`` are
+    the ``server.panic`` records of the run: a store that raised is broken whatever the
+    live trees say."""
+    problems: list[dict[str, Any]] = [
+        {
+            "rule": "state_machine_failed",
+            "nodes": [panic["node"]],
+            "at_ms": panic["t"],
+            "message": (
+                f"{panic['node']}'s state machine failed during {panic['during']} of index "
+                f"{panic['index']} at {panic['t']:g} ms: {panic['error']}"
+            ),
+        }
+        for panic in panics
+    ]
     groups: dict[int, list[tuple[str, tuple[tuple[Any, Any], ...]]]] = {}
     for node, server in servers:
         tree = server.machine.tree

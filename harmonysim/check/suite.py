@@ -12,7 +12,8 @@ Rules:
   step budget (``unknown`` when it runs out), starting from the load phase's
   records. ``btree_invariants``: every live tree's invariants and equal stores
   at equal applied index (a removed server stops applying where its removal
-  left it, and is compared at that index).
+  left it, and is compared at that index), and no server whose state machine
+  failed (``server.panic``: the tree raised, and the server stopped).
   ``liveness``: see ``harmonysim.check.liveness``, over the configuration the
   cluster ends with and the servers running at its end (up, not paused, not stopped
   by a damaged hard state);
@@ -89,7 +90,10 @@ class RunChecks:
             elif name == "btree_invariants":
                 servers = [(node.id, server) for node, server in cluster.servers()]
                 results[name] = check_replicas(
-                    servers, self.scenario.cluster.nodes, cluster.membership.members
+                    servers,
+                    self.scenario.cluster.nodes,
+                    cluster.membership.members,
+                    panics=cluster.panics,
                 )
             else:
                 results[name] = self._liveness(world, cluster)

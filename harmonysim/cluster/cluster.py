@@ -132,6 +132,9 @@ class Cluster:
                 self._count_tree_change,
             )
         self._role_events = 0
+        # Every server whose state machine failed (``server.panic``), over all incarnations.
+        self.panics: list[dict[str, Any]] = []
+        world.log.watch((EventKind.SERVER_PANIC,), self.panics.append)
 
     def _observer(self, node_id: str) -> ServerObserver:
         """What a server incarnation starting on ``node_id`` reports to."""

@@ -272,6 +272,7 @@ class KVServer:
         # Whoever observes this server (cluster/server_observer.py): its spans and metrics.
         self.observer: ServerObserver = observer if observer is not None else NullServerObserver()
         self.diagnoses = diagnoses if diagnoses is not None else []
+        self.panic: dict[str, Any] | None = None  # how its state machine failed, if it did
         self.stats = stats if stats is not None else {}
         # Told (node id, entry) whenever this server applies a CONFIG entry: it is committed.
         self.on_config_applied = on_config_applied
@@ -528,6 +529,15 @@ class KVServer:
         self.node.emit(EventKind.DISK_DAMAGE, fields)
         self.observer.damage_detected(name, records)
 
+    def _panic(self, during: str, index: int, error: Exception) -> None:
+        """The state machine raised (``during`` restore or apply, at log ``index``): the
+        store is broken, so the server stops for good rather than serve from it; the run
+        goes on and ``btree_invariants`` reports the failure."""
+        what = f"{type(error).__name__}: {error}"
+        self.panic = {"t_ms": self.node.now_ms, "during": during, "index": index, "error": what}
+        self.node.emit(EventKind.SERVER_PANIC, {"during": during, "index": index, "error": what})
+        self._halt(f"the state machine failed during {during} at index {index}: {what}")
+
     def _halt(self, why: str) -> None:
         """Stop this server for good: no timers, every message ignored."""
         self._halted = True
@@ -762,14 +772,22 @@ class KVServer:
         observer = self.observer
         observer.send_messages(node, ready.messages)
         if ready.snapshot is not None:
-            self.machine.restore(ready.snapshot.data)  # type: ignore[arg-type]
+            try:
+                self.machine.restore(ready.snapshot.data)  # type: ignore[arg-type]
+            except Exception as error:  # a broken store: stop, as a real server panics
+                self._panic("restore", ready.snapshot.index, error)
+                return
             node.emit(
                 EventKind.RAFT_RESTORE, {"index": ready.snapshot.index, "term": ready.snapshot.term}
             )
             self._ready_reads.clear()
             observer.ready_reads_dropped()
         for entry in ready.committed_entries:
-            self._apply(entry)
+            try:
+                self._apply(entry)
+            except Exception as error:  # a broken store: stop, as a real server panics
+                self._panic("apply", entry.index, error)
+                return
         for read_state in ready.read_states:
             read_id: int = read_state.request_id  # type: ignore[assignment]
             pending = self._pending_reads.pop(read_id, None)

@@ -298,6 +298,9 @@ class ClusterState:
         if record.get("action") == "halt":
             self._node(record).halted = True
 
+    def _panic(self, record: EventRecord) -> None:
+        self._node(record).halted = True  # its state machine failed: stopped for good
+
     def _disk_fault(self, record: EventRecord) -> None:
         if record.get("fault") != "slow":
             return
@@ -444,6 +447,7 @@ TRANSITIONS: dict[str, Callable[[ClusterState, EventRecord], None]] = {
     EventKind.NODE_CLOCK: ClusterState._clock,
     EventKind.DISK_FAULT: ClusterState._disk_fault,
     EventKind.DISK_DAMAGE: ClusterState._damage,
+    EventKind.SERVER_PANIC: ClusterState._panic,
     EventKind.LEADER_TRANSFER: ClusterState._transfer,
 }
 """Event kind -> how it changes the cluster state; kinds not listed leave it alone."""

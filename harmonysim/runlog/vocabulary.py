@@ -96,6 +96,9 @@ class EventKind(StrEnum):
     DISK_DAMAGE = "disk.damage"
     # a server whose disk lost entries holds the leader's log again (raft/node.py, Repair)
     RAFT_REPAIRED = "raft.repaired"
+    # a server's state machine raised while applying or restoring: the server stops for
+    # good, as a real one panics (cluster/server.py); btree_invariants reports it
+    SERVER_PANIC = "server.panic"
     # the Raft core, as its server sees it (cluster/server.py)
     RAFT_ROLE = "raft.role"
     RAFT_TERM = "raft.term"

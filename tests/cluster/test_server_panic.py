@@ -1,0 +1,68 @@
+"""A server whose state machine raises stops for good, and btree_invariants reports it.
+
+A broken B+ tree (a bug switched on) can raise inside a server: a restore from a
+snapshot with keys out of order, a tree operation on a corrupt node. The run goes on,
+as a cluster goes on when one server panics, and the check that owns the store says
+what failed, where and when, instead of the simulation ending in a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harmonysim.check.result import CheckStatus
+from tests.cluster.support import run_text
+
+SCENARIO = """
+name: panic
+duration: 3s
+cluster: {nodes: 3}
+network: {latency: {distribution: constant, value: 2ms}}
+workload: {clients: 2, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+checks: [raft_safety, linearizability, btree_invariants, liveness]
+"""
+
+
+def test_a_state_machine_that_raises_stops_its_server_and_fails_btree_invariants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harmonysim.cluster.server as server_module
+
+    original = server_module.KVServer._apply
+    applied: dict[str, int] = {}
+
+    def apply(self: Any, entry: Any) -> None:
+        node = self.node.id
+        if node == "n2" and getattr(entry.data, "operation", None) is not None:
+            applied[node] = applied.get(node, 0) + 1
+            if applied[node] == 20:
+                raise ValueError("bulk load needs strictly increasing keys")
+        original(self, entry)
+
+    monkeypatch.setattr(server_module.KVServer, "_apply", apply)
+    run = run_text(SCENARIO, tmp_path, seed=1)
+    [panic] = run.of("server.panic")
+    assert panic["node"] == "n2" and panic["during"] == "apply"
+    assert panic["error"] == "ValueError: bulk load needs strictly increasing keys"
+    # n2 stopped: it applies nothing after its panic, while the others go on.
+    later = [e for e in run.of("raft.apply", "n2") if e["t"] > panic["t"]]
+    assert later == []
+    assert [e for e in run.of("raft.apply", "n1") if e["t"] > panic["t"]]
+    result = run.outcome.checks["btree_invariants"]
+    assert result.status is CheckStatus.VIOLATION
+    [problem] = result.details["violations"]
+    assert problem["rule"] == "state_machine_failed"
+    assert problem["nodes"] == ["n2"] and problem["at_ms"] == panic["t"]
+    assert f"index {panic['index']}" in problem["message"]
+    # Two servers of three keep the cluster safe and live.
+    assert run.outcome.checks["raft_safety"].status is CheckStatus.OK
+    assert run.outcome.checks["linearizability"].status is CheckStatus.OK
+
+
+def test_a_run_without_a_failing_state_machine_has_no_panic(tmp_path: Path) -> None:
+    run = run_text(SCENARIO, tmp_path, seed=1)
+    assert run.of("server.panic") == []
+    assert run.outcome.checks["btree_invariants"].status is CheckStatus.OK
