@@ -42,6 +42,9 @@ Rules:
   configuration is known (a live run), and counted once per member and term, and only
   when the servers run a defence against it: CheckQuorum's leader stickiness or PreVote
   (without both, Raft lets a removed server disrupt, as etcd does: the details say so).
+  Without either defence, liveness is not promised while a removed server still runs:
+  the tail is then not applicable, and a window whose configuration lacks a node of the
+  initial one is not judged.
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
   node up, not paused and not halted by a damaged disk, no cut and no clogged link,
@@ -146,6 +149,13 @@ def liveness_bounds(scenario: Scenario) -> LivenessBounds:
     return LivenessBounds(
         quiet, election, election + scenario.workload.timeout_ms, scenario.duration_ms
     )
+
+
+def defended(scenario: Scenario) -> bool:
+    """Whether the servers keep a removed server from deposing leaders (thesis §4.2.3):
+    CheckQuorum's leader stickiness or PreVote."""
+    raft = scenario.cluster.raft
+    return raft.check_quorum or raft.prevote
 
 
 def split_vote_chance(scenario: Scenario) -> float:
@@ -377,9 +387,11 @@ class LivenessMonitor:
         rows: Iterable[Mapping[str, Any]],
         healthy: Sequence[str],
         members: Sequence[str] | None = None,
+        removed_running: Sequence[str] = (),
     ) -> CheckResult:
         """The liveness verdict for a finished run (see the module rules); ``members``
-        is the configuration at the end of the run, for L4 (None: L4 is not judged)."""
+        is the configuration at the end of the run, for L4 (None: L4 is not judged);
+        ``removed_running`` the servers removed from it that still run at the end."""
         bounds = liveness_bounds(scenario)
         if self.membership_settled_ms > bounds.quiet_from_ms:
             bounds = replace(bounds, quiet_from_ms=self.membership_settled_ms)
@@ -420,6 +432,12 @@ class LivenessMonitor:
                 f"the quiet tail after the last fault ({bounds.tail_ms:g} ms) "
                 f"is shorter than the liveness bound ({bounds.bound_ms:g} ms)"
             )
+        elif removed_running and not defended(scenario):
+            skipped = (
+                f"removed server(s) {', '.join(removed_running)} still run, and without "
+                "CheckQuorum or PreVote nothing stops them from deposing leaders (thesis "
+                "§4.2.3)"
+            )
         operations = _operations(rows)
         problems, window_rows = self._judge_windows(scenario, operations, bounds, details)
         if skipped is not None:
@@ -441,8 +459,7 @@ class LivenessMonitor:
         service = _judge_operations(operations, bounds, scenario.workload.timeout_ms)
         details.update(service.details)
         problems.extend(service.problems)
-        raft = scenario.cluster.raft
-        if members is not None and (raft.check_quorum or raft.prevote):
+        if members is not None and defended(scenario):
             problems.extend(self.disruptions(members, bounds.elected_by_ms))
         elif members is not None:
             details["disruption"] = (
@@ -534,6 +551,8 @@ class LivenessMonitor:
             healthy = healthy_majority(scenario, scenario.node_ids, (), voters)
             if not healthy:
                 continue  # the link settings rule a majority out: nothing to promise
+            if not defended(scenario) and set(scenario.member_ids) - set(voters):
+                continue  # a removed server runs, and nothing stops it deposing leaders
             span = LivenessBounds(
                 window.from_ms, bounds.election_bound_ms, bounds.bound_ms, window.until_ms
             )

@@ -154,4 +154,7 @@ class RunChecks:
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
         members = cluster.membership.members  # the committed configuration at the end
         healthy = healthy_majority(self.scenario, running, broken, members)
-        return monitor.judge(self.scenario, cluster.history.iter_rows(), healthy, members)
+        removed = [n for n in running if n in self.scenario.member_ids and n not in members]
+        return monitor.judge(
+            self.scenario, cluster.history.iter_rows(), healthy, members, removed_running=removed
+        )

@@ -452,3 +452,24 @@ def test_a_server_halted_by_its_disk_closes_windows_until_it_restarts() -> None:
         monitor.observe(event)
     found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
     assert found == [(0.0, 2000.0), (5000.0, 9000.0)]
+
+
+def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> None:
+    # Thesis §4.2.3: without CheckQuorum or PreVote a removed server that still runs may
+    # depose leaders for ever; Raft promises no liveness then. A stalled tail is skipped
+    # with that reason, and judged as usual once either defence is on.
+    rows = ops((1, 1000.0, "info", 1500.0))  # timed out, nothing else answered
+    members = ("n1", "n2", "n3", "n4")
+    undefended = parse_scenario(
+        BASE.replace(
+            "heartbeat_interval: 50ms}",
+            "heartbeat_interval: 50ms, check_quorum: false, prevote: false}",
+        )
+    )
+    result = elected().judge(undefended, rows, members, members, removed_running=("n5",))
+    assert result.status is CheckStatus.SKIPPED
+    assert "removed server(s) n5 still run" in result.summary
+    assert elected().judge(undefended, rows, members, members).status is CheckStatus.VIOLATION
+    defended = parse_scenario(BASE)
+    result = elected().judge(defended, rows, members, members, removed_running=("n5",))
+    assert result.status is CheckStatus.VIOLATION
