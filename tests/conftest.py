@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.runs import FAILING, LOADED, PASSING, make_run
+from tests.runs import DEEP, FAILING, LOADED, ONE_LEAF, PASSING, make_runs
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", print_blob=True)
@@ -35,16 +35,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
 @pytest.fixture(scope="session")
 def loaded_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of one run, ``tests.runs.LOADED``: a load phase of 3,000 records."""
-    root = tmp_path_factory.mktemp("loaded-runs")
-    make_run(root, LOADED)
-    return root
+    return make_runs(tmp_path_factory, "loaded-runs", LOADED)
 
 
 @pytest.fixture(scope="session")
 def violation_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of two runs: ``tests.runs.FAILING`` (raft_safety and linearizability
     fail) and ``tests.runs.PASSING``."""
-    root = tmp_path_factory.mktemp("violation-runs")
-    make_run(root, FAILING)
-    make_run(root, PASSING)
-    return root
+    return make_runs(tmp_path_factory, "violation-runs", FAILING, PASSING)
+
+
+@pytest.fixture(scope="session")
+def btree_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two B+ tree runs: ``tests.runs.DEEP`` and ``tests.runs.ONE_LEAF``."""
+    return make_runs(tmp_path_factory, "btree-runs", DEEP, ONE_LEAF)

@@ -9,16 +9,20 @@ The session fixtures that make these once for the whole test session are in
 - ``FAILING``: entries applied before they commit (raft_safety fails from about
   0.2 s) and stale reads from a leader isolated at 1 s (linearizability fails after
   1 s); ``PASSING`` a short run whose checks pass.
+- ``DEEP``: a deep B+ tree (order 4, 2000 keys, deletes: many splits, merges and
+  borrows); ``ONE_LEAF``: a tree that never outgrows its root leaf.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harmonysim.runner import run_scenario
 from harmonysim.scenario import parse_scenario
 
-__all__ = ["FAILING", "LOADED", "PASSING", "make_run"]
+__all__ = ["DEEP", "FAILING", "LOADED", "ONE_LEAF", "PASSING", "make_run", "make_runs"]
 
 LOADED = """
 name: loaded
@@ -63,6 +67,25 @@ workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
 checks: [raft_safety, linearizability, btree_invariants]
 """
 
+DEEP = """
+name: btree-deep
+seed: 3
+duration: 5s
+cluster: {nodes: 3, btree: {order: 4}}
+workload: {clients: 8, rate: 600/s, mix: {put: 0.6, delete: 0.25, get: 0.15},
+           keys: {count: 2000, distribution: uniform}}
+checks: []
+"""
+
+ONE_LEAF = """
+name: btree-one-leaf
+seed: 1
+duration: 2s
+cluster: {nodes: 3}
+workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
+checks: []
+"""
+
 
 def make_run(root: Path, text: str) -> Path:
     """Run the scenario ``text`` into ``root / <its name>``; that folder."""
@@ -70,3 +93,11 @@ def make_run(root: Path, text: str) -> Path:
     out = root / scenario.name
     run_scenario(scenario, out)
     return out
+
+
+def make_runs(factory: pytest.TempPathFactory, folder: str, *texts: str) -> Path:
+    """A new folder of runs (named after ``folder``), one run per scenario text."""
+    root = factory.mktemp(folder)
+    for text in texts:
+        make_run(root, text)
+    return root

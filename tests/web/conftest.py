@@ -1,7 +1,7 @@
 """Shared runs and the browser for the dashboard tests.
 
-The runs are made once per session: two short scenario runs and two B+ tree runs here,
-a loaded run and runs whose checks fail or pass in ``tests/conftest.py``. ``page`` is
+The runs are made once per session: two short scenario runs here; the B+ tree runs, a
+loaded run and runs whose checks fail or pass in ``tests/conftest.py``. ``page`` is
 Debian's chromium, headless, driven by Playwright, one per test module, on the
 ``base_url`` its module serves (``tests.web.harness.serve``); without chromium or
 Playwright its tests skip locally and fail under CI (``tests.tools``).
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.runs import make_run
+from tests.runs import make_runs
 from tests.tools import require_module, require_tool
 from tests.web.harness import WAIT_MS
 
@@ -46,10 +46,7 @@ faults:
 @pytest.fixture(scope="session")
 def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of two runs: the leader isolated at 5 s, and crash/restart churn."""
-    root = tmp_path_factory.mktemp("runs")
-    make_run(root, ISOLATION)
-    make_run(root, CHURN)
-    return root
+    return make_runs(tmp_path_factory, "runs", ISOLATION, CHURN)
 
 
 @pytest.fixture(scope="session")
@@ -60,35 +57,6 @@ def isolation_run(runs_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def churn_run(runs_root: Path) -> Path:
     return runs_root / "crash-restart-churn"
-
-
-DEEP = """
-name: btree-deep
-seed: 3
-duration: 5s
-cluster: {nodes: 3, btree: {order: 4}}
-workload: {clients: 8, rate: 600/s, mix: {put: 0.6, delete: 0.25, get: 0.15},
-           keys: {count: 2000, distribution: uniform}}
-checks: []
-"""
-
-ONE_LEAF = """
-name: btree-one-leaf
-seed: 1
-duration: 2s
-cluster: {nodes: 3}
-workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
-checks: []
-"""
-
-
-@pytest.fixture(scope="session")
-def btree_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of two B+ tree runs: a deep tree (order 4, 2000 keys, deletes), one leaf."""
-    root = tmp_path_factory.mktemp("btree-runs")
-    make_run(root, DEEP)
-    make_run(root, ONE_LEAF)
-    return root
 
 
 @pytest.fixture(scope="module")
