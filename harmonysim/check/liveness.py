@@ -647,18 +647,11 @@ def _judge_operations(
     timed_out = 0
     for start, end in operations.spans:
         invoked_ms = float(start["time"])
-        label = f"client process {start['process']} {start['f']} {start['key']!r}"
         if invoked_ms < bounds.quiet_from_ms:
             ended_ms = float(end["time"]) if end is not None else math.inf
             if hang and ended_ms > hang_deadline:
-                problems.append(
-                    Problem(
-                        hang_deadline,
-                        f"{label} invoked at {invoked_ms:g} ms, pending at the last fault, "
-                        f"did not complete by {hang_deadline:g} ms",
-                        key=start["key"],
-                    )
-                )
+                why = f", pending at the last fault, did not complete by {hang_deadline:g} ms"
+                problems.append(_operation_problem(start, hang_deadline, why))
                 problem_rows.append(start.get("index", -1))
             continue
         if not serve_from <= invoked_ms <= serve_until:
@@ -671,20 +664,24 @@ def _judge_operations(
         first = bisect.bisect_right(answers, invoked_ms)
         if first < len(answers) and answers[first] <= waited_until:
             continue  # lost to the network while the cluster served others
-        problems.append(
-            Problem(
-                waited_until,
-                f"{label} invoked at {invoked_ms:g} ms timed out and the cluster answered no "
-                f"operation until {waited_until:g} ms",
-                key=start["key"],
-            )
-        )
+        why = f" timed out and the cluster answered no operation until {waited_until:g} ms"
+        problems.append(_operation_problem(start, waited_until, why))
         problem_rows.append(start.get("index", -1))
     return _Service(
         checked,
         problems,
         {"operations_checked": checked, "operations_timed_out": timed_out},
         problem_rows,
+    )
+
+
+def _operation_problem(start: Mapping[str, Any], deadline_ms: float, why: str) -> Problem:
+    """A client operation (its invocation row) that missed ``deadline_ms``, and ``why``."""
+    return Problem(
+        deadline_ms,
+        f"client process {start['process']} {start['f']} {start['key']!r} invoked at "
+        f"{float(start['time']):g} ms{why}",
+        key=start["key"],
     )
 
 
