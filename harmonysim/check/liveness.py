@@ -438,14 +438,8 @@ class LivenessMonitor:
             )
         elected = self.leader_time(healthy, bounds.quiet_from_ms)
         if elected is None or elected[0] > bounds.elected_by_ms:
-            when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
-            problems.append(
-                Problem(
-                    bounds.elected_by_ms,
-                    f"no leader among {', '.join(healthy)} within {bounds.election_bound_ms:g} "
-                    f"ms of the last fault at {bounds.quiet_from_ms:g} ms: elected {when}",
-                )
-            )
+            since = f"of the last fault at {bounds.quiet_from_ms:g} ms"
+            problems.append(_election_problem(healthy, bounds, since, elected))
         else:
             details["leader_at_ms"] = elected[0]
             details["leader"] = elected[1]
@@ -546,14 +540,8 @@ class LivenessMonitor:
             found: list[Problem] = []
             elected = self.leader_time(healthy, window.from_ms)
             if elected is None or elected[0] > span.elected_by_ms:
-                when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
-                found.append(
-                    Problem(
-                        span.elected_by_ms,
-                        f"{label}: no leader among {', '.join(healthy)} within "
-                        f"{span.election_bound_ms:g} ms of its start: elected {when}",
-                    )
-                )
+                late = _election_problem(healthy, span, "of its start", elected)
+                found.append(replace(late, text=f"{label}: {late.text}"))
             service = _judge_operations(operations, span, timeout_ms, hang=False)
             found.extend(
                 replace(problem, text=f"{label}: {problem.text}") for problem in service.problems
@@ -672,6 +660,22 @@ def _judge_operations(
         problems,
         {"operations_checked": checked, "operations_timed_out": timed_out},
         problem_rows,
+    )
+
+
+def _election_problem(
+    healthy: Sequence[str],
+    bounds: LivenessBounds,
+    since: str,
+    elected: tuple[float, str] | None,
+) -> Problem:
+    """L1 missed: no leader among ``healthy`` by ``bounds.elected_by_ms``; ``elected`` is
+    when one was elected after all, if ever."""
+    when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
+    return Problem(
+        bounds.elected_by_ms,
+        f"no leader among {', '.join(healthy)} within {bounds.election_bound_ms:g} ms "
+        f"{since}: elected {when}",
     )
 
 
