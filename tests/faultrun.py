@@ -6,8 +6,9 @@ n3's wall clock jumps 250 ms (0.6 s) and strobes (0.7 s .. 1 s); n2's fsyncs tak
 20 ms (0.8 s .. 1.2 s); the leader n1 hands leadership to n2 (1 s); n3 is removed
 (1.5 s) and added back (2 s); n2's log is corrupted and n2 crashes (2.5 s), reads the
 damage back when it restarts (2.7 s) and is repaired by the leader; resuming n1, which
-is not paused, has no effect (3 s); n3's hard state is corrupted and n3 crashes
-(3.2 s): it reads it back damaged and halts (3.4 s).
+is not paused, has no effect (3 s); both copies of n3's hard state are corrupted and n3
+crashes (3.2 s): it reads them back damaged and halts (3.4 s); one damaged copy alone
+would be recovered from the other.
 """
 
 from __future__ import annotations

@@ -39,6 +39,12 @@ Rules:
   speed and load, so it must not be used where results have to replay exactly.
 - On a violation the result keeps the longest linearizable prefix found and the
   operations that could not be linearized after it; ``explain()`` renders them.
+- A violation's problems (``LinearizabilityResult.problems``, in the shape of
+  ``harmonysim.check.result.Problem``): one per violated partition, in the order of
+  ``partitions``, at the call of the first operation (in call order) that cannot
+  follow the longest linearizable prefix, until its return (None when it is
+  indeterminate); its key is the partition's (the list of keys of a merged one,
+  None for a register); its text names the key and the operation.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ from harmonysim.check.models import (
     get_model,
     project_scans,
 )
+from harmonysim.check.result import Problem
 
 __all__ = [
     "LinearizabilityResult",
@@ -147,6 +154,20 @@ class LinearizabilityResult:
     def violations(self) -> tuple[PartitionResult, ...]:
         return tuple(part for part in self.partitions if part.verdict is Verdict.VIOLATION)
 
+    def problems(self) -> list[Problem]:
+        """The violated partitions as problems on the clock (see the module rules)."""
+        found: list[Problem] = []
+        for part in self.violations:
+            op = part.stuck[0].op if part.stuck else part.deadline
+            if op is None:
+                continue
+            keyed = isinstance(part.key, KeyGroup)
+            key = part.key.to_json() if isinstance(part.key, KeyGroup) else part.key
+            text = f"not linearizable on {_key_label(part.key)}: {_op_text(op, self.model, keyed)}"
+            until = None if op.status is OpStatus.INFO else op.ret
+            found.append(Problem(op.call, text, until, key))
+        return found
+
     def explain(self) -> str:
         """A human-readable account of the verdict; for a violation, which key and
         which operations, with their call and return times."""
@@ -192,16 +213,20 @@ def _time_label(moment: float) -> str:
     return f"{moment:g}"
 
 
-def _op_label(op: CompletedOp, model: Model, keyed: bool = False) -> str:
-    """One operation for an explanation; ``keyed`` names its key (a part of several)."""
+def _op_text(op: CompletedOp, model: Model, keyed: bool = False) -> str:
+    """Who did what: ``keyed`` names the operation's key (a part of several)."""
     described = model.describe_operation(OpInput(op.f, op.key, op.input), op.output)
     if keyed and op.f not in ("scan", SCAN_KEY):
         described = f"{op.key!r} {described}"
+    return f"process {op.process!r}: {described}"
+
+
+def _op_label(op: CompletedOp, model: Model, keyed: bool = False) -> str:
+    """One operation for an explanation, with its times."""
     if op.status is OpStatus.INFO:
-        return f"process {op.process!r}: {described}  (call {_time_label(op.call)}, indeterminate)"
+        return f"{_op_text(op, model, keyed)}  (call {_time_label(op.call)}, indeterminate)"
     return (
-        f"process {op.process!r}: {described}  "
-        f"(call {_time_label(op.call)}, return {_time_label(op.ret)})"
+        f"{_op_text(op, model, keyed)}  (call {_time_label(op.call)}, return {_time_label(op.ret)})"
     )
 
 

@@ -76,6 +76,13 @@ Rules:
   (liveness not applicable or not requested, or the run ended within ``B`` of the
   batch) nothing was judged: the verdict is ``unknown``, which makes the run
   inconclusive, with the reason.
+- Each problem is also recorded on the clock (``details["problems"]``, the shape of
+  ``harmonysim.check.result.Problem``, in the order of ``details["violations"]``), at
+  the deadline it missed: L1 the election bound (``Q + E``, in a window ``a + E``),
+  L2 the end of the operation's timeout (by then the cluster had answered nothing),
+  L3 the bound after the last fault (``Q + B``), L5 the time the load batch was due;
+  an L4 disruption at the moment the member took the removed server's term. L2 and
+  L3 name the operation's key.
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ from typing import Any
 
 import networkx as nx
 
-from harmonysim.check.result import CheckResult, CheckStatus, Implicated
+from harmonysim.check.result import CheckResult, CheckStatus, Implicated, Problem
 from harmonysim.runlog.fold import ClusterState, Health
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
@@ -356,7 +363,7 @@ class LivenessMonitor:
                 return quiet_from_ms, found
         return None
 
-    def disruptions(self, members: Sequence[str], from_ms: float) -> list[str]:
+    def disruptions(self, members: Sequence[str], from_ms: float) -> list[Problem]:
         """L4: members that took, at or after ``from_ms``, a term in which a server
         outside ``members`` had stood as a candidate before; one line per member and term."""
         outside = [
@@ -366,7 +373,7 @@ class LivenessMonitor:
         ]
         if not outside:
             return []
-        found: list[str] = []
+        found: list[Problem] = []
         for time_ms, node, term in self._term_changes:
             if time_ms < from_ms or node not in members:
                 continue
@@ -376,8 +383,11 @@ class LivenessMonitor:
             )
             if cause is not None:
                 found.append(
-                    f"removed server {cause} disrupted member {node}: it took {cause}'s "
-                    f"term {term} at {time_ms:g} ms"
+                    Problem(
+                        time_ms,
+                        f"removed server {cause} disrupted member {node}: it took {cause}'s "
+                        f"term {term} at {time_ms:g} ms",
+                    )
                 )
         return found
 
@@ -448,11 +458,8 @@ class LivenessMonitor:
             )
         elected = self.leader_time(healthy, bounds.quiet_from_ms)
         if elected is None or elected[0] > bounds.elected_by_ms:
-            when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
-            problems.append(
-                f"no leader among {', '.join(healthy)} within {bounds.election_bound_ms:g} ms "
-                f"of the last fault at {bounds.quiet_from_ms:g} ms: elected {when}"
-            )
+            since = f"of the last fault at {bounds.quiet_from_ms:g} ms"
+            problems.append(_election_problem(healthy, bounds, since, elected))
         else:
             details["leader_at_ms"] = elected[0]
             details["leader"] = elected[1]
@@ -537,10 +544,10 @@ class LivenessMonitor:
         operations: _Operations,
         bounds: LivenessBounds,
         details: dict[str, Any],
-    ) -> tuple[list[str], list[int]]:
+    ) -> tuple[list[Problem], list[int]]:
         """L1 and L2 in every fault-free window before ``Q`` at least ``B`` long (module
         rules, "Between faults"); the problems and their history rows."""
-        problems: list[str] = []
+        problems: list[Problem] = []
         problem_rows: list[int] = []
         judged: list[dict[str, Any]] = []
         timeout_ms = scenario.workload.timeout_ms
@@ -557,16 +564,15 @@ class LivenessMonitor:
                 window.from_ms, bounds.election_bound_ms, bounds.bound_ms, window.until_ms
             )
             label = f"in the fault-free window {window.from_ms:g}-{window.until_ms:g} ms"
-            found: list[str] = []
+            found: list[Problem] = []
             elected = self.leader_time(healthy, window.from_ms)
             if elected is None or elected[0] > span.elected_by_ms:
-                when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
-                found.append(
-                    f"{label}: no leader among {', '.join(healthy)} within "
-                    f"{span.election_bound_ms:g} ms of its start: elected {when}"
-                )
+                late = _election_problem(healthy, span, "of its start", elected)
+                found.append(replace(late, text=f"{label}: {late.text}"))
             service = _judge_operations(operations, span, timeout_ms, hang=False)
-            found.extend(f"{label}: {problem}" for problem in service.problems)
+            found.extend(
+                replace(problem, text=f"{label}: {problem.text}") for problem in service.problems
+            )
             problems.extend(found)
             problem_rows.extend(service.rows)
             judged.append(
@@ -597,18 +603,19 @@ _KIND_VALUES = frozenset(
 @dataclass(frozen=True, slots=True)
 class _Service:
     checked: int
-    problems: list[str]
+    problems: list[Problem]
     details: dict[str, Any]
     rows: list[int]  # the history rows (invocations) of the operations in ``problems``
 
 
-def _violation(problems: list[str], details: dict[str, Any], rows: list[int]) -> CheckResult:
-    details["violations"] = problems[:_MAX_REPORTED]
+def _violation(problems: list[Problem], details: dict[str, Any], rows: list[int]) -> CheckResult:
+    details["violations"] = [problem.text for problem in problems[:_MAX_REPORTED]]
+    details["problems"] = [problem.to_json() for problem in problems[:_MAX_REPORTED]]
     details["violation_count"] = len(problems)
     return CheckResult(
         CHECK_NAME,
         CheckStatus.VIOLATION,
-        f"{len(problems)} liveness problem(s); first: {problems[0]}",
+        f"{len(problems)} liveness problem(s); first: {problems[0].text}",
         details,
         Implicated(history_rows=tuple(row for row in rows if row >= 0)),
     )
@@ -649,20 +656,17 @@ def _judge_operations(
     serve_from = bounds.elected_by_ms
     serve_until = bounds.duration_ms - timeout_ms
     hang_deadline = bounds.quiet_from_ms + bounds.bound_ms
-    problems: list[str] = []
+    problems: list[Problem] = []
     problem_rows: list[int] = []
     checked = 0
     timed_out = 0
     for start, end in operations.spans:
         invoked_ms = float(start["time"])
-        label = f"client process {start['process']} {start['f']} {start['key']!r}"
         if invoked_ms < bounds.quiet_from_ms:
             ended_ms = float(end["time"]) if end is not None else math.inf
             if hang and ended_ms > hang_deadline:
-                problems.append(
-                    f"{label} invoked at {invoked_ms:g} ms, pending at the last fault, "
-                    f"did not complete by {hang_deadline:g} ms"
-                )
+                why = f", pending at the last fault, did not complete by {hang_deadline:g} ms"
+                problems.append(_operation_problem(start, hang_deadline, why))
                 problem_rows.append(start.get("index", -1))
             continue
         if not serve_from <= invoked_ms <= serve_until:
@@ -675,16 +679,40 @@ def _judge_operations(
         first = bisect.bisect_right(answers, invoked_ms)
         if first < len(answers) and answers[first] <= waited_until:
             continue  # lost to the network while the cluster served others
-        problems.append(
-            f"{label} invoked at {invoked_ms:g} ms timed out and the cluster answered no "
-            f"operation until {waited_until:g} ms"
-        )
+        why = f" timed out and the cluster answered no operation until {waited_until:g} ms"
+        problems.append(_operation_problem(start, waited_until, why))
         problem_rows.append(start.get("index", -1))
     return _Service(
         checked,
         problems,
         {"operations_checked": checked, "operations_timed_out": timed_out},
         problem_rows,
+    )
+
+
+def _election_problem(
+    healthy: Sequence[str],
+    bounds: LivenessBounds,
+    since: str,
+    elected: tuple[float, str] | None,
+) -> Problem:
+    """L1 missed: no leader among ``healthy`` by ``bounds.elected_by_ms``; ``elected`` is
+    when one was elected after all, if ever."""
+    when = f"only at {elected[0]:g} ms ({elected[1]})" if elected else "never"
+    return Problem(
+        bounds.elected_by_ms,
+        f"no leader among {', '.join(healthy)} within {bounds.election_bound_ms:g} ms "
+        f"{since}: elected {when}",
+    )
+
+
+def _operation_problem(start: Mapping[str, Any], deadline_ms: float, why: str) -> Problem:
+    """A client operation (its invocation row) that missed ``deadline_ms``, and ``why``."""
+    return Problem(
+        deadline_ms,
+        f"client process {start['process']} {start['f']} {start['key']!r} invoked at "
+        f"{float(start['time']):g} ms{why}",
+        key=start["key"],
     )
 
 
@@ -717,14 +745,14 @@ def judge_load(result: CheckResult, load: LoadProgress, duration_ms: float) -> C
     if result.status in (CheckStatus.OK, CheckStatus.VIOLATION):
         due_ms = max(load.pending_since_ms, details["quiet_from_ms"]) + details["bound_ms"]
         if due_ms <= duration_ms:
-            problem = f"{stuck} (due by {due_ms:g} ms): the clients never started"
-            problems = [problem, *details.get("violations", ())][:_MAX_REPORTED]
-            details["violations"] = problems
+            problem = Problem(due_ms, f"{stuck} (due by {due_ms:g} ms): the clients never started")
+            details["violations"] = [problem.text, *details.get("violations", ())][:_MAX_REPORTED]
+            details["problems"] = [problem.to_json(), *details.get("problems", ())][:_MAX_REPORTED]
             details["violation_count"] = int(details.get("violation_count", 0)) + 1
             return CheckResult(
                 CHECK_NAME,
                 CheckStatus.VIOLATION,
-                f"{details['violation_count']} liveness problem(s); first: {problem}",
+                f"{details['violation_count']} liveness problem(s); first: {problem.text}",
                 details,
                 Implicated(
                     history_rows=result.implicated.history_rows,

@@ -12,6 +12,16 @@ Rules:
   of the client operations, the client requests, the keys and the terms its
   explanation names. A run keeps the traces of those (``harmonysim.runner``);
   it is not part of the JSON, whose details already name them.
+- A check that can say when each problem it found stands on the virtual clock
+  records its problems in ``details["problems"]``, a list of ``Problem.to_json()``
+  in the check's own order: ``{"at_ms": T, "until_ms": T or null, "key": K or
+  null, "text": "..."}``. ``at_ms`` is the moment the check blames (its module
+  rules say which: an event, an operation's call, a deadline missed),
+  ``until_ms`` where the problem ends when it spans time, ``key`` the key it
+  concerns (as the history names it) and ``text`` one line naming it. Readers
+  place problems on the clock from these fields alone
+  (``harmonysim.runlog.violations``), never from the wording of a summary or an
+  explanation, so rewording a message cannot move a mark.
 - The overall status of several checks is the worst one: any violation beats
   any unknown, which beats ok; skipped checks never change it. It maps onto the
   command-line exit statuses: 0 ok, 1 a check failed, 3 inconclusive.
@@ -24,7 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CheckResult", "CheckStatus", "Implicated", "overall_status"]
+__all__ = ["CheckResult", "CheckStatus", "Implicated", "Problem", "overall_status"]
 
 
 class CheckStatus(StrEnum):
@@ -70,6 +80,19 @@ class Implicated:
 
 
 NOTHING = Implicated()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem a check found, placed on the virtual clock (see the module rules)."""
+
+    at_ms: float
+    text: str
+    until_ms: float | None = None
+    key: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at_ms": self.at_ms, "until_ms": self.until_ms, "key": self.key, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)

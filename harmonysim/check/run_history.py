@@ -19,6 +19,11 @@ Rules:
   linearizable prefix and the operations that cannot follow it, with times. It
   implicates those operations, the one that had to be preceded by an effect, and
   the last few of the prefix (the writes they contradict).
+- A violation's ``details["problems"]`` (``harmonysim.check.result``) place it on
+  the clock: one per violated partition, at the call of the first operation that
+  cannot follow the longest linearizable prefix, until its return
+  (``LinearizabilityResult.problems``). A malformed history has none: no operation
+  is to blame.
 """
 
 from __future__ import annotations
@@ -94,7 +99,7 @@ def check_run_history(
             CHECK_NAME,
             CheckStatus.VIOLATION,
             f"the history itself is malformed: {error}",
-            {"error": str(error)},
+            {"error": str(error), "problems": []},
         )
     keys = len({op.key for op in ops if op.f != "scan"})
     scans = sum(1 for op in ops if op.f == "scan")
@@ -141,6 +146,7 @@ def check_run_history(
             details,
         )
     details["violated_keys"] = [_json_key(part.key) for part in result.violations]
+    details["problems"] = [problem.to_json() for problem in result.problems()]
     culprit_rows: list[int] = []
     for part in result.violations:
         # The operations that cannot follow, the one that had to be preceded by an

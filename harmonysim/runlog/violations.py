@@ -5,24 +5,32 @@ diagram centres on it, so a user sees the failure before anything else.
 
 Rules (one per check; the check's own ``details`` are the only input, so the
 marks are a function of ``run.json`` alone):
+- A check that records its problems on the clock (``details["problems"]``, the
+  shape of ``harmonysim.check.result.Problem``) is marked at each problem's
+  ``at_ms``, spanning to its ``until_ms``, labelled with its ``text``; an empty
+  list (a malformed history) is one mark at the end of the run. Nothing is read
+  from the wording of summaries or explanations then.
 - ``raft_safety``: every reported violation at the time of the event that broke
   the rule (its ``time_ms``). The check reports at most its first few; the marks
   are those.
 - ``linearizability``: one mark per violated key (partition), at the call time of
   the first operation that cannot be linearized after the longest linearizable
-  prefix, spanning to its return (an indeterminate operation has no return). The
-  times come from the check's explanation lines, whose operation lines end in
-  ``(call T, return T)`` or ``(call T, indeterminate)``; a violation without that
-  explanation (a malformed history) is marked at the call time its summary names,
-  else at the end of the run.
-- ``liveness``: a liveness violation is a deadline missed, so it is marked at the
-  deadline: problems found before the first fault at the first fault
-  (``before_first_fault.until_ms``), every other problem at the bound after the
-  last fault (``quiet_from_ms + bound_ms``), never past the end of the run.
+  prefix, spanning to its return (an indeterminate operation has no return): its
+  problems (``harmonysim.check.run_history``).
+- ``liveness``: a liveness violation is a deadline missed, so each problem is
+  marked at the deadline it missed (``harmonysim.check.liveness`` says which; a
+  removed server's disruption at the moment it happened), never past the end of
+  the run.
 - ``btree_invariants`` (trees and replica agreement, judged once the run is over)
   and any check without a rule here: one mark at the end of the run.
 - Marks are sorted by time, then by the order of the checks in ``run.json``; only
   checks whose status is ``violation`` have marks, so a run that passes has none.
+- Older ``run.json`` files, written before checks recorded ``problems``, are read by
+  the text rules that served then: linearizability from its explanation's operation
+  lines (``(call T, return T)`` or ``(call T, indeterminate)`` after ``Next,``),
+  else the call time its summary names; liveness's problems found before the first
+  fault at the first fault (``before_first_fault.until_ms``), every other problem at
+  the bound after the last fault (``quiet_from_ms + bound_ms``).
 """
 
 from __future__ import annotations
@@ -77,12 +85,15 @@ def violations_from_checks(checks: Mapping[str, Any], duration_ms: float) -> lis
         details = result.get("details")
         details = details if isinstance(details, Mapping) else {}
         summary = str(result.get("summary", ""))
-        if name == "raft_safety":
+        problems = details.get("problems")
+        if isinstance(problems, Sequence) and not isinstance(problems, str):
+            marks = _problems(name, problems, duration_ms)
+        elif name == "raft_safety":
             marks = _raft_safety(details, summary, duration_ms)
         elif name == "linearizability":
-            marks = _linearizability(details, summary, duration_ms)
+            marks = _linearizability_text(details, summary)
         elif name == "liveness":
-            marks = _liveness(details, summary, duration_ms)
+            marks = _liveness_text(details, duration_ms)
         else:
             marks = []
         if not marks:
@@ -103,6 +114,24 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+_BASIS = {"linearizability": "operation", "liveness": "deadline"}
+
+
+def _problems(name: str, problems: Sequence[Any], duration_ms: float) -> list[Violation]:
+    basis = _BASIS.get(name, "event")
+    marks: list[Violation] = []
+    for problem in problems:
+        if not isinstance(problem, Mapping):
+            continue
+        at_ms = _number(problem.get("at_ms"))
+        if at_ms is None:
+            continue
+        until_ms = _number(problem.get("until_ms"))
+        label = str(problem.get("text") or name)
+        marks.append(Violation(name, min(at_ms, duration_ms), label, basis, until_ms))
+    return marks
+
+
 def _raft_safety(details: Mapping[str, Any], summary: str, duration_ms: float) -> list[Violation]:
     marks: list[Violation] = []
     for violation in details.get("violations") or ():
@@ -119,9 +148,8 @@ def _raft_safety(details: Mapping[str, Any], summary: str, duration_ms: float) -
     return marks
 
 
-def _linearizability(
-    details: Mapping[str, Any], summary: str, duration_ms: float
-) -> list[Violation]:
+def _linearizability_text(details: Mapping[str, Any], summary: str) -> list[Violation]:
+    """The text rule of older run.json files (module rules)."""
     marks: list[Violation] = []
     key = ""
     stuck_next = False
@@ -150,7 +178,8 @@ def _linearizability(
     return marks
 
 
-def _liveness(details: Mapping[str, Any], summary: str, duration_ms: float) -> list[Violation]:
+def _liveness_text(details: Mapping[str, Any], duration_ms: float) -> list[Violation]:
+    """The text rule of older run.json files (module rules)."""
     problems = [str(problem) for problem in details.get("violations") or ()]
     before = details.get("before_first_fault")
     first_fault = _number(before.get("until_ms")) if isinstance(before, Mapping) else None

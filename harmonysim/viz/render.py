@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from matplotlib.figure import Figure
 
@@ -52,6 +53,9 @@ from harmonysim.viz.records import (
 )
 from harmonysim.viz.style import ImageFormat, save_figure
 from harmonysim.viz.timeline import TIMELINE_KINDS, plot_timeline
+
+if TYPE_CHECKING:
+    from harmonysim.scenario import Workload
 
 __all__ = [
     "MESSAGE_WINDOW_MAX_MS",
@@ -188,6 +192,18 @@ def _message_events(records: RunRecords, window_ms: tuple[float, float]) -> list
     return list(heapq.merge(records.events, messages, key=lambda record: int(record["seq"])))
 
 
+class _TreeArguments(TypedDict):
+    """What both B+ tree plots are given of the run."""
+
+    nodes: tuple[str, ...]
+    window_ms: tuple[float, float] | None
+    title: str
+    order: int
+    bugs: tuple[str, ...]
+    replica: str | None
+    workload: Workload | None
+
+
 def plot_run(
     run_dir: Path | str,
     out_dir: Path | str | None = None,
@@ -235,6 +251,15 @@ def plot_run(
             window_reason=chosen.reason,
         )
 
+    trees: _TreeArguments = {
+        "nodes": nodes,
+        "window_ms": window,
+        "title": records.title,
+        "order": records.btree_order,
+        "bugs": records.bugs,
+        "replica": replica,
+        "workload": records.workload,
+    }
     draw: dict[PlotKind, Callable[[], Figure]] = {
         PlotKind.TIMELINE: lambda: plot_timeline(
             records.events,
@@ -251,27 +276,9 @@ def plot_run(
             title=records.title,
             violations=violations,
         ),
-        PlotKind.BTREE: lambda: plot_btree(
-            records.events,
-            nodes=nodes,
-            window_ms=window,
-            title=records.title,
-            order=records.btree_order,
-            bugs=records.bugs,
-            replica=replica,
-            workload=records.workload,
-            violations=violations,
-        ),
+        PlotKind.BTREE: lambda: plot_btree(records.events, **trees, violations=violations),
         PlotKind.BTREE_STRUCTURE: lambda: plot_btree_structure(
-            records.events,
-            nodes=nodes,
-            window_ms=window,
-            title=records.title,
-            order=records.btree_order,
-            bugs=records.bugs,
-            replica=replica,
-            subtree=subtree,
-            workload=records.workload,
+            records.events, **trees, subtree=subtree
         ),
     }
     written: list[Path] = []

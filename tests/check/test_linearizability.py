@@ -17,8 +17,16 @@ from harmonysim.check.history import (
     format_jsonl,
     pair_operations,
 )
-from harmonysim.check.linearizability import Verdict, check, check_history_file
+from harmonysim.check.linearizability import (
+    LinearizabilityResult,
+    PartitionResult,
+    StuckOperation,
+    Verdict,
+    check,
+    check_history_file,
+)
 from harmonysim.check.models import KvModel, RegisterModel
+from harmonysim.check.result import Problem
 
 
 def op(
@@ -295,3 +303,29 @@ def test_explanation_marks_indeterminate_operations() -> None:
     text = result.explain()
     assert "process 0: write(1) -> ?  (call 0, indeterminate)" in text
     assert "process 1: read() -> nil  (call 3, return 4): impossible in state 1" in text
+
+
+def test_a_violation_is_a_problem_at_the_call_of_the_first_operation_that_cannot_follow() -> None:
+    history = [
+        op("put", "x", "x", 0, 1, key="a"),
+        op("put", "y", "y", 2, 3, key="b"),
+        op("get", None, "x", 4, 9, key="b", process=1),  # cannot follow put('y')
+        op("get", None, "z", 5, 7, key="b", process=2),  # nor can this: called later,
+    ]  # but it returns first (the deadline)
+    result = check(history, KV)
+    assert result.violations[0].deadline == history[3]
+    assert result.problems() == [
+        Problem(4.0, "not linearizable on key 'b': process 1: get() -> 'x'", 9.0, "b")
+    ]
+    assert check(history[:2], KV).problems() == []
+
+
+def test_an_indeterminate_operation_that_cannot_follow_is_a_problem_without_an_end() -> None:
+    write = op("write", 2, UNKNOWN, 3, 0, process=1)
+    part = PartitionResult(
+        None, Verdict.VIOLATION, 2, 1, (op("write", 1, 1, 0, 1),), 1, (StuckOperation(write, True),)
+    )
+    result = LinearizabilityResult(Verdict.VIOLATION, (part,), REGISTER, 1, 2)
+    assert result.problems() == [
+        Problem(3.0, "not linearizable on the register: process 1: write(2) -> ?", None, None)
+    ]

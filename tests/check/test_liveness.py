@@ -15,7 +15,7 @@ from harmonysim.check.liveness import (
     liveness_bounds,
     split_vote_chance,
 )
-from harmonysim.check.result import CheckStatus
+from harmonysim.check.result import CheckResult, CheckStatus
 from harmonysim.scenario import Scenario, parse_scenario
 
 BASE = """
@@ -156,6 +156,36 @@ def test_no_leader_within_the_election_bound_is_a_violation() -> None:
     assert "only at 900 ms" in result.summary
 
 
+def problems(result: CheckResult) -> list[tuple[float, Any]]:
+    """(at_ms, key) of each problem the result records on the clock, in order."""
+    recorded = result.details["problems"]
+    assert [problem["text"] for problem in recorded] == result.details["violations"]
+    assert all(problem["until_ms"] is None for problem in recorded)
+    return [(problem["at_ms"], problem["key"]) for problem in recorded]
+
+
+def test_an_election_too_late_after_the_last_fault_is_at_the_election_bound() -> None:
+    # Q = 2 s, E = 600 ms: a leader was due by 2.6 s; n2 took over at 2.9 s.
+    faulted = scenario("faults: [{at: 2s, crash: n1}]")
+    late = elected((2000.0, "n1", "node.crash", None), (2900.0, "n2", "raft.role", "leader"))
+    assert problems(late.judge(faulted, [], ("n2", "n3", "n4", "n5"))) == [(2600.0, None)]
+
+
+def test_a_stall_is_at_the_end_of_each_timeout_the_cluster_answered_nothing_in() -> None:
+    rows = ops((1, 1000.0, "ok", 1010.0), (2, 2000.0, "info", 2500.0), (1, 2100.0, "info", 2600.0))
+    assert problems(elected().judge(scenario(), rows, NODES)) == [(2500.0, "k"), (2600.0, "k")]
+
+
+def test_an_operation_hung_past_the_last_fault_is_at_the_bound_after_it() -> None:
+    # Pending at the crash at 2 s and never completed: due by Q + B = 3.1 s.
+    faulted = scenario("faults: [{at: 2s, crash: n5}]")
+    rows = ops((1, 1000.0, "ok", 1010.0), (1, 4000.0, "ok", 4010.0))
+    rows.insert(2, {"process": 2, "type": "invoke", "f": "get", "key": "h", "value": None,
+                    "time": 1900.0})  # fmt: skip
+    crash = (2000.0, "n5", "node.crash", None)
+    assert problems(elected(crash).judge(faulted, rows, NODES[:4])) == [(3100.0, "h")]
+
+
 def test_not_applicable_without_a_majority_or_without_a_quiet_tail() -> None:
     no_majority = elected().judge(scenario(), [], ())
     assert no_majority.status is CheckStatus.SKIPPED
@@ -282,6 +312,26 @@ def test_a_stall_between_faults_is_a_violation() -> None:
         "in the fault-free window 3000-8000 ms: no leader among n1, n2, n3, n4, n5 within "
         "600 ms of its start: elected only at 4000 ms (n1)"
     ]
+
+
+def test_a_stall_between_faults_is_at_the_deadlines_of_its_window() -> None:
+    # As above: the timeouts of 4 s and 4.1 s end unanswered at 4.5 s and 4.6 s; with no
+    # leader, one was due E = 600 ms after the window opened at 3 s.
+    monitor = elected(
+        (2000.0, "n1", "node.crash", None),
+        (2400.0, "n2", "raft.role", "leader"),
+        (3000.0, "n1", "node.restart", None),
+    )
+    steps(monitor, (8000.0, "n5", "node.crash", None), first_seq=10)
+    rows = ops((1, 3700.0, "ok", 3710.0), (2, 4000.0, "info", 4500.0),
+               (1, 4100.0, "info", 4600.0), (1, 9000.0, "ok", 9010.0))  # fmt: skip
+    stalled = monitor.judge(scenario(GAP), rows, ("n1", "n2", "n3", "n4"))
+    assert problems(stalled) == [(4500.0, "k"), (4600.0, "k")]
+    leaderless = elected((2000.0, "n1", "node.crash", None), (3000.0, "n1", "node.restart", None))
+    steps(leaderless, (4000.0, "n1", "raft.role", "leader"), first_seq=10)
+    steps(leaderless, (8000.0, "n5", "node.crash", None), first_seq=20)
+    late = leaderless.judge(scenario(GAP), [], ("n1", "n2", "n3", "n4"))
+    assert problems(late) == [(3600.0, None)]
 
 
 def test_a_stall_between_faults_is_reported_even_without_a_quiet_tail() -> None:
@@ -414,6 +464,7 @@ def test_a_member_taking_a_removed_servers_term_after_the_bound_is_a_disruption(
     assert result.details["violations"] == [
         "removed server n5 disrupted member n1: it took n5's term 7 at 750 ms"
     ]
+    assert problems(result) == [(750.0, None)]  # when it took the term
     assert monitor.disruptions(members, 760.0) == []  # before the bound: not judged
     assert monitor.disruptions(NODES, 0.0) == []  # n5 a member: an ordinary election
     assert monitor.judge(scenario(), [], members).status is CheckStatus.OK  # L4 not asked

@@ -55,6 +55,18 @@ def test_a_batch_never_acknowledged_on_a_healthy_cluster_is_a_violation() -> Non
     )
     assert result.implicated.requests == (("c0", 17),)
     assert result.details["load_pending_batch"] == 17
+    (problem,) = result.details["problems"]
+    assert (problem["at_ms"], problem["until_ms"], problem["key"]) == (3100.0, None, None)
+    assert problem["text"] == result.details["violations"][0]
+
+
+def test_an_unfinished_load_comes_first_among_the_problems() -> None:
+    # n1 leads only at 900 ms, past E = 600 ms: two problems, the load's first.
+    monitor = LivenessMonitor()
+    monitor.observe({"t": 900.0, "seq": 1, "kind": "raft.role", "node": "n1", "role": "leader"})
+    late = monitor.judge(scenario(), [], NODES)
+    result = judge_load(late, LoadProgress(50, 17, 2000.0), 10_000.0)
+    assert [problem["at_ms"] for problem in result.details["problems"]] == [3100.0, 600.0]
 
 
 def test_a_batch_sent_before_the_last_fault_is_due_a_bound_after_it() -> None:

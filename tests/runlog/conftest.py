@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harmonysim.runlog.folder import RunFolder
-from harmonysim.runner import run_scenario
-from harmonysim.scenario import parse_scenario
 from harmonysim.sim.events import read_events
+from tests.runs import make_run
 
 CHURN = """
 name: fold-churn
@@ -41,16 +39,9 @@ faults:
 """
 
 
-def make_run(text: str, root: Path) -> RunFolder:
-    scenario = parse_scenario(text, source="<test>")
-    folder = RunFolder(root / scenario.name)
-    run_scenario(scenario, folder.path)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def churn_run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
-    return make_run(CHURN, tmp_path_factory.mktemp("fold"))
+    return RunFolder(make_run(tmp_path_factory.mktemp("fold"), CHURN))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
-"""One short run with every fault the plots draw, shared by the plot tests, and a run
+"""One short run with every fault the plots draw, shared by the plot tests; the run
 that loads 3,000 records through Raft (a replica crashes during the load and restarts
-from a snapshot taken in it).
+from a snapshot taken in it) and the run whose checks fail are the dashboard's too
+(``tests.runs``).
 
 The scenario isolates the leader (1 s .. 2 s), pauses n4 inside that partition,
 crashes n2 (2.2 s .. 3 s) and clogs n4 <-> n5 (3.2 s .. 3.5 s); a small B+ tree
@@ -51,26 +52,10 @@ checks: []
 """
 
 
-LOADED = """
-name: viz-load
-seed: 5
-duration: 3s
-cluster: {nodes: 3, btree: {order: 8}, raft: {snapshot_threshold: 8}}
-network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
-workload: {clients: 3, rate: 100/s, mix: {get: 0.3, put: 0.4, delete: 0.3},
-           keys: {distribution: uniform}, load: {records: 3000, batch: 100}}
-faults:
-  - {at: 400ms, crash: n3}
-  - {at: 900ms, restart: n3}
-checks: []
-"""
-
-
 @pytest.fixture(scope="session")
-def loaded_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("viz-load") / "run"
-    run_scenario(parse_scenario(LOADED), out, trace_sample=0.0)
-    return out
+def loaded_run_dir(loaded_runs_root: Path) -> Path:
+    """The run that loads 3,000 records (``tests.runs.LOADED``)."""
+    return loaded_runs_root / "loaded"
 
 
 @pytest.fixture(scope="session")
@@ -91,32 +76,9 @@ def all_events(run_dir: Path) -> list[EventRecord]:
     return read_events(run_dir / "events.jsonl")
 
 
-FAILING = """
-name: viz-violation
-description: Stale reads and early applies, caught by two checks.
-seed: 3
-duration: 3s
-cluster:
-  nodes: 5
-  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}
-network:
-  latency: {distribution: lognormal, mean: 5ms, p99: 30ms}
-workload:
-  clients: 4
-  rate: 200/s
-  mix: {get: 0.5, put: 0.5}
-  keys: {count: 5, distribution: uniform}
-  timeout: 300ms
-faults:
-  - {at: 1s, partition: {isolate: leader}, for: 1s}
-bugs: [read_without_read_index, apply_before_commit]
-"""
-
-
 @pytest.fixture(scope="session")
-def failing_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def failing_run_dir(violation_runs_root: Path) -> Path:
     """A run that fails raft_safety (applies before commit, from about 0.2 s) and
-    linearizability (a stale read from the isolated leader, after 1 s)."""
-    out = tmp_path_factory.mktemp("viz-violation") / "run"
-    run_scenario(parse_scenario(FAILING), out, trace_sample=0.0)
-    return out
+    linearizability (a stale read from the isolated leader, after 1 s):
+    ``tests.runs.FAILING``."""
+    return violation_runs_root / "stale-reads"

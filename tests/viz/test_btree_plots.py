@@ -19,8 +19,6 @@ from matplotlib.text import Text
 
 from harmonysim.btree import BPlusTree
 from harmonysim.cli import main
-from harmonysim.runner import run_scenario
-from harmonysim.scenario import parse_scenario
 from harmonysim.sim.events import EventRecord, read_events
 from harmonysim.viz import PlotInputError, RunRecords, load_run_records
 from harmonysim.viz.btree import ONE_LEAF_TEXT, plot_btree, plot_btree_structure
@@ -28,44 +26,15 @@ from harmonysim.viz.btree_shape import subtree_boxes, tree_levels
 from harmonysim.web.btree_view import TreeReplayer
 from harmonysim.web.index import load_run_index
 
-DEEP = """
-name: btree-deep
-seed: 3
-duration: 6s
-cluster: {nodes: 3, btree: {order: 4}}
-workload:
-  clients: 8
-  rate: 600/s
-  mix: {put: 0.6, delete: 0.25, get: 0.15}
-  keys: {count: 2000, distribution: uniform}
-checks: []
-"""
 
-ONE_LEAF = """
-name: btree-one-leaf
-seed: 1
-duration: 2s
-cluster: {nodes: 3}
-workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
-checks: []
-"""
-
-
-def make(root: Path, text: str) -> Path:
-    scenario = parse_scenario(text, source="<test>")
-    out = root / scenario.name
-    run_scenario(scenario, out)
-    return out
+@pytest.fixture(scope="module")
+def deep_dir(btree_runs_root: Path) -> Path:
+    return btree_runs_root / "btree-deep"
 
 
 @pytest.fixture(scope="module")
-def deep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make(tmp_path_factory.mktemp("btree"), DEEP)
-
-
-@pytest.fixture(scope="module")
-def one_leaf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make(tmp_path_factory.mktemp("btree"), ONE_LEAF)
+def one_leaf_dir(btree_runs_root: Path) -> Path:
+    return btree_runs_root / "btree-one-leaf"
 
 
 @pytest.fixture(scope="module")

@@ -44,8 +44,8 @@ def violations(failing_run_dir: Path, failing: RunRecords) -> list[Violation]:
 def recorded_times(run_dir: Path) -> dict[str, list[float]]:
     checks = orjson.loads((run_dir / "run.json").read_bytes())["checks"]
     safety = [v["time_ms"] for v in checks["raft_safety"]["details"]["violations"]]
-    called = checks["linearizability"]["summary"].split("called at ")[1].removesuffix(" ms")
-    return {"raft_safety": safety, "linearizability": [float(called)]}
+    called = [p["at_ms"] for p in checks["linearizability"]["details"]["problems"]]
+    return {"raft_safety": safety, "linearizability": called}
 
 
 def marks(axes: Axes) -> dict[str, float]:

@@ -1,13 +1,23 @@
-"""Shared runs for the dashboard tests: two short scenario runs, made once per session."""
+"""Shared runs and the browser for the dashboard tests.
+
+The runs are made once per session: two short scenario runs here; the B+ tree runs, a
+loaded run and runs whose checks fail or pass in ``tests/conftest.py``. ``page`` is
+Debian's chromium, headless, driven by Playwright, one per test module, on the
+``base_url`` its module serves (``tests.web.harness.serve``); without chromium or
+Playwright its tests skip locally and fail under CI (``tests.tools``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harmonysim.runner import run_scenario
-from harmonysim.scenario import parse_scenario
+from tests.runs import make_runs
+from tests.tools import require_module, require_tool
+from tests.web.harness import WAIT_MS
 
 ISOLATION = """
 name: leader-isolation
@@ -33,20 +43,10 @@ faults:
 """
 
 
-def make_run(root: Path, text: str) -> Path:
-    scenario = parse_scenario(text, source="<test>")
-    out = root / scenario.name
-    run_scenario(scenario, out)
-    return out
-
-
 @pytest.fixture(scope="session")
 def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of two runs: the leader isolated at 5 s, and crash/restart churn."""
-    root = tmp_path_factory.mktemp("runs")
-    make_run(root, ISOLATION)
-    make_run(root, CHURN)
-    return root
+    return make_runs(tmp_path_factory, "runs", ISOLATION, CHURN)
 
 
 @pytest.fixture(scope="session")
@@ -59,95 +59,32 @@ def churn_run(runs_root: Path) -> Path:
     return runs_root / "crash-restart-churn"
 
 
-DEEP = """
-name: btree-deep
-seed: 3
-duration: 5s
-cluster: {nodes: 3, btree: {order: 4}}
-workload: {clients: 8, rate: 600/s, mix: {put: 0.6, delete: 0.25, get: 0.15},
-           keys: {count: 2000, distribution: uniform}}
-checks: []
-"""
-
-ONE_LEAF = """
-name: btree-one-leaf
-seed: 1
-duration: 2s
-cluster: {nodes: 3}
-workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
-checks: []
-"""
-
-
-@pytest.fixture(scope="session")
-def btree_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of two B+ tree runs: a deep tree (order 4, 2000 keys, deletes), one leaf."""
-    root = tmp_path_factory.mktemp("btree-runs")
-    make_run(root, DEEP)
-    make_run(root, ONE_LEAF)
-    return root
-
-
-LOADED = """
-name: loaded
-seed: 5
-duration: 3s
-cluster: {nodes: 3, btree: {order: 8}, raft: {snapshot_threshold: 8}}
-network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}, loss: 0.01}
-workload: {clients: 3, rate: 100/s, mix: {get: 0.3, put: 0.4, delete: 0.3},
-           keys: {distribution: uniform}, load: {records: 3000, batch: 100}}
-faults:
-  - {at: 400ms, crash: n3}
-  - {at: 900ms, restart: n3}
-checks: []
-"""
-
-
-@pytest.fixture(scope="session")
-def loaded_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of one run that loads 3,000 records through Raft in 30 batches (n3 crashes
-    during the load and restarts from snapshots taken in it)."""
-    root = tmp_path_factory.mktemp("loaded-runs")
-    make_run(root, LOADED)
-    return root
-
-
-FAILING = """
-name: stale-reads
-seed: 3
-duration: 3s
-cluster:
-  nodes: 5
-  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}
-network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
-workload:
-  clients: 4
-  rate: 200/s
-  mix: {get: 0.5, put: 0.5}
-  keys: {count: 5, distribution: uniform}
-  timeout: 300ms
-faults:
-  - {at: 1s, partition: {isolate: leader}, for: 1s}
-bugs: [read_without_read_index, apply_before_commit]
-checks: [raft_safety, linearizability, btree_invariants]
-"""
-
-PASSING = """
-name: passing
-seed: 4
-duration: 2s
-cluster: {nodes: 3}
-workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}, keys: {count: 20}}
-checks: [raft_safety, linearizability, btree_invariants]
-"""
-
-
-@pytest.fixture(scope="session")
-def violation_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of two runs: entries applied before they commit (raft_safety fails from
-    about 0.2 s) and stale reads from an isolated leader (linearizability fails after
-    1 s), and a run whose checks pass."""
-    root = tmp_path_factory.mktemp("violation-runs")
-    make_run(root, FAILING)
-    make_run(root, PASSING)
-    return root
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A chromium tab; the module's tests fail at its end if the pages raised any
+    JavaScript error."""
+    chromium = require_tool("chromium", "Debian package `chromium`; `make system-deps`")
+    sync_api = require_module("playwright.sync_api", "the dev extra installs Playwright")
+    sync_api.expect.set_options(timeout=WAIT_MS)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        tab = browser.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        yield tab
+        browser.close()
+    assert errors == [], f"JavaScript errors: {errors}"

@@ -3,26 +3,21 @@
 Each view is loaded from a uvicorn server on a free port, the slider is moved,
 and the test checks that what is drawn changed; screenshots go to ``tmp_path``.
 Every wait is on a condition (Playwright's ``expect`` retries until it holds or times
-out), never a fixed sleep. Without chromium or Playwright the tests skip locally and
-fail under CI (``tests.tools``).
+out), never a fixed sleep. The browser is the ``page`` fixture of ``conftest.py``:
+without chromium or Playwright the tests skip locally and fail under CI
+(``tests.tools``).
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from harmonysim.web import RunCatalog, create_app
-from tests.tools import require_module, require_tool
-
-WAIT_MS = 10_000
+from tests.web.harness import serve, wait_for
 
 ISO = "leader-isolation"
 CHURN = "crash-restart-churn"
@@ -30,53 +25,8 @@ CHURN = "crash-restart-churn"
 
 @pytest.fixture(scope="module")
 def base_url(runs_root: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(RunCatalog(runs_root)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:  # polls a condition, with a deadline
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5.0)
-
-
-@pytest.fixture(scope="module")
-def page(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    chromium = require_tool("chromium", "Debian package `chromium`; `make system-deps`")
-    sync_api = require_module("playwright.sync_api", "the dev extra installs Playwright")
-    sync_api.expect.set_options(timeout=WAIT_MS)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=chromium,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        tab = browser.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.errors = errors
-        yield tab
-        browser.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with serve(create_app(RunCatalog(runs_root))) as url:
+        yield url
 
 
 def _slide(page: Any, t_ms: int) -> None:
@@ -87,11 +37,6 @@ def _slide(page: Any, t_ms: int) -> None:
         t_ms,
     )
     wait_for(page.locator("#time-label")).to_have_text(f"t = {t_ms / 1000:.3f} s")
-
-
-def wait_for(locator: Any) -> Any:
-    """Playwright's retrying assertions on ``locator`` (each waits up to ``WAIT_MS``)."""
-    return require_module("playwright.sync_api").expect(locator)
 
 
 def leaders(page: Any) -> list[str]:

@@ -1,26 +1,20 @@
 """The B+ tree page in a real browser, for a deep tree and for a one-leaf tree.
 
-Same harness as ``test_browser`` (its ``page`` fixture, Debian's chromium driven by
-Playwright, skipping locally without them), served over the B+ tree runs of
+Same harness as ``test_browser`` (the ``page`` fixture of ``conftest.py``, Debian's
+chromium driven by Playwright, skipping locally without them), served over the B+ tree runs of
 ``btree_runs_root``: levels, rates, hottest leaves, opening a subtree and going back.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from harmonysim.web import RunCatalog, create_app
-from tests.web.test_browser import page, wait_for
-
-__all__ = ["page"]  # the fixture, served by this module's base_url
+from tests.web.harness import serve, wait_for
 
 DEEP = "btree-deep"
 ONE_LEAF = "btree-one-leaf"
@@ -28,23 +22,8 @@ ONE_LEAF = "btree-one-leaf"
 
 @pytest.fixture(scope="module")
 def base_url(btree_runs_root: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(RunCatalog(btree_runs_root)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:  # polls a condition, with a deadline
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5.0)
+    with serve(create_app(RunCatalog(btree_runs_root))) as url:
+        yield url
 
 
 def test_deep_tree_shows_levels_rates_hot_leaves_and_opens_a_subtree(

@@ -7,21 +7,17 @@ run without them (the session's leader-isolation run).
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from harmonysim.runlog.faultmarks import MarkKind
 from harmonysim.web import RunCatalog, create_app
 from tests.faultrun import MARK_TIMES, make_marked_run
-from tests.tools import require_module, require_tool
+from tests.web.harness import serve, wait_for
 
 MARKED = "marked-faults"
 ISO = "leader-isolation"
@@ -106,58 +102,22 @@ def test_a_run_without_such_faults_has_no_marks(plain: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def base_url(marked_root: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(RunCatalog(marked_root)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:  # polls a condition, with a deadline
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5.0)
-
-
-@pytest.fixture(scope="module")
-def page(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    chromium = require_tool("chromium", "Debian package `chromium`; `make system-deps`")
-    sync_api = require_module("playwright.sync_api", "the dev extra installs Playwright")
-    sync_api.expect.set_options(timeout=10_000)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=chromium,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        tab = browser.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        yield tab
-        browser.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with serve(create_app(RunCatalog(marked_root))) as url:
+        yield url
 
 
 def test_the_overview_marks_every_kind_and_the_cards_show_the_clock(
     page: Any, base_url: str, tmp_path: Path
 ) -> None:
-    expect = require_module("playwright.sync_api").expect
     page.goto(f"{base_url}/?run={MARKED}&t=900")
     for name in MARK_TIMES:
-        expect(page.locator(f"svg.timeline g.fault-mark[data-kind={name}]").first).to_be_attached()
-    expect(page.locator(".mark-key[data-kind=clock_rate]")).to_have_text("clock rate")
+        wait_for(
+            page.locator(f"svg.timeline g.fault-mark[data-kind={name}]").first
+        ).to_be_attached()
+    wait_for(page.locator(".mark-key[data-kind=clock_rate]")).to_have_text("clock rate")
     # at 0.9 s n2's clock runs at 0.97 and its disk is slow: the fold says so on its card
     card = page.locator(".card[data-node=n2]")
-    expect(card.locator("[data-field=clock]")).to_have_text("rate ×0.97")
-    expect(card.locator("[data-field=disk]")).to_have_text("slow (fsync 20 ms)")
-    expect(page.locator(".card[data-node=n1] [data-field=clock]")).to_have_count(0)
+    wait_for(card.locator("[data-field=clock]")).to_have_text("rate ×0.97")
+    wait_for(card.locator("[data-field=disk]")).to_have_text("slow (fsync 20 ms)")
+    wait_for(page.locator(".card[data-node=n1] [data-field=clock]")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "overview-marks.png"), full_page=True)

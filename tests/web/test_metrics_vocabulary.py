@@ -1,24 +1,19 @@
 """``/metrics`` speaks the run's own vocabulary: the families and values of its ``metrics.prom``.
 
 The last test scrapes a live run with a real Prometheus server (Debian's ``prometheus``);
-it skips without one locally and fails under CI (``CI`` set). It takes about 7 s: the
+it skips without one locally and fails under CI (``tests.tools``). It takes about 7 s: the
 live run is paced at real time (3 s) so that Prometheus scrapes it while it runs.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,6 +21,8 @@ from harmonysim.runner import run_scenario
 from harmonysim.scenario import parse_scenario
 from harmonysim.web import RunCatalog, create_app
 from harmonysim.web.live import LiveRun
+from tests.tools import require_tool
+from tests.web.harness import free_port, serve
 
 TINY = """
 name: tiny-live
@@ -91,45 +88,21 @@ def test_a_live_run_writes_the_metrics_a_plain_run_writes(tmp_path: Path) -> Non
 # -- a real Prometheus scraping a live run ------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("prometheus is missing under CI (install Debian's prometheus package)")
-        pytest.skip("prometheus not installed")
-    return found
+    return require_tool("prometheus", "Debian package `prometheus`")
 
 
 @pytest.fixture
-def served_live_run(tmp_path: Path) -> Iterator[tuple[LiveRun, int]]:
+def served_live_run(tmp_path: Path) -> Iterator[tuple[LiveRun, str]]:
+    """A live run paced at real time, served; with its server's address (host:port)."""
     live = LiveRun(parse_scenario(TINY, source="<test>"), tmp_path / "live", speed=1.0)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(RunCatalog(None, live)), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    live.start()
-    try:
-        yield live, port
-    finally:
-        live.stop()
-        server.should_exit = True
-        thread.join(10.0)
+    with serve(create_app(RunCatalog(None, live))) as url:
+        live.start()
+        try:
+            yield live, url.removeprefix("http://")
+        finally:
+            live.stop()
 
 
 def _query(api: str, expr: str) -> dict[SeriesKey, float]:
@@ -147,15 +120,15 @@ def _query(api: str, expr: str) -> dict[SeriesKey, float]:
 
 
 def test_prometheus_scrapes_a_live_run_and_agrees_with_its_metrics_prom(
-    prometheus_binary: str, served_live_run: tuple[LiveRun, int], tmp_path: Path
+    prometheus_binary: str, served_live_run: tuple[LiveRun, str], tmp_path: Path
 ) -> None:
-    live, port = served_live_run
-    prometheus_port = _free_port()
+    live, address = served_live_run
+    prometheus_port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - job_name: harmonysim\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+        f"  - job_name: harmonysim\n    static_configs: [{{targets: ['{address}']}}]\n"
     )
     process = subprocess.Popen(
         [

@@ -1,26 +1,22 @@
 """Failures first on the dashboard: the run API places violations on the clock and says
 where the pages open; in a browser the slider marks them and the page opens at the first.
 
-The browser tests reuse the Playwright page of ``test_browser`` over their own runs, and
-skip locally (fail under CI) without chromium or Playwright, as those do.
+The browser tests use the Playwright page of ``conftest.py`` over their own runs, and
+skip locally (fail under CI) without chromium or Playwright.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from harmonysim.web import RunCatalog, create_app
-from tests.web.test_browser import page, wait_for  # noqa: F401 -- the page fixture
+from tests.web.harness import serve, wait_for
 
 FAILING = "stale-reads"
 PASSING = "passing"
@@ -42,9 +38,9 @@ def test_a_failing_run_lists_its_violations_in_time_order(
     body = client.get("/api/run", params={"run": FAILING}).json()
     checks = recorded(violation_runs_root)
     safety = sorted(v["time_ms"] for v in checks["raft_safety"]["details"]["violations"])
-    called = float(checks["linearizability"]["summary"].split("called at ")[1].split(" ms")[0])
+    called = [p["at_ms"] for p in checks["linearizability"]["details"]["problems"]]
     assert [(v["check"], v["time_ms"]) for v in body["violations"]] == sorted(
-        [("raft_safety", t) for t in safety] + [("linearizability", called)],
+        [("raft_safety", t) for t in safety] + [("linearizability", t) for t in called],
         key=lambda item: item[1],
     )
     assert all(v["label"] for v in body["violations"])
@@ -69,26 +65,8 @@ def test_a_passing_run_has_no_violations_and_opens_at_zero(client: TestClient) -
 
 @pytest.fixture(scope="module")
 def base_url(violation_runs_root: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(RunCatalog(violation_runs_root)),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:  # polls a condition, with a deadline
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5.0)
+    with serve(create_app(RunCatalog(violation_runs_root))) as url:
+        yield url
 
 
 def label_of(t_ms: float) -> str:
@@ -99,7 +77,7 @@ def label_of(t_ms: float) -> str:
 
 
 def test_the_page_opens_at_the_first_violation_and_marks_each_on_the_slider(
-    page: Any,  # noqa: F811 -- the fixture imported above
+    page: Any,
     base_url: str,
     client: TestClient,
     tmp_path: Path,
@@ -119,7 +97,7 @@ def test_the_page_opens_at_the_first_violation_and_marks_each_on_the_slider(
 
 
 def test_a_time_in_the_url_still_wins_and_a_passing_run_opens_at_zero(
-    page: Any,  # noqa: F811 -- the fixture imported above
+    page: Any,
     base_url: str,
 ) -> None:
     page.goto(f"{base_url}/raft?run={FAILING}&t=2500")
