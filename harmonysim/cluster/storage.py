@@ -55,6 +55,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from harmonysim.raft import (
     AppendEntriesResponse,
     Entry,
@@ -95,6 +97,7 @@ SNAPSHOT_RULE = "snapshot"
 PERSIST_BEFORE_SEND = "persist before send"
 
 
+@mypyc_attr(native_class=False)  # compiled, an exception subclass must stay a Python class
 class ContractViolation(AssertionError):
     """A write breaks the storage contract; ``rule`` names the clause."""
 
@@ -239,7 +242,11 @@ class Storage:
     def append(self, entries: Sequence[Entry]) -> None:
         """Write entries, first cutting the stored suffix they replace."""
         first = entries[0].index
-        last = self.last_index
+        disk = self.disk
+        stored = disk.length(LOG)
+        last = self.log_first + stored - 1 if stored else 0
+        if last < self.snapshot_index:
+            last = self.snapshot_index
         if first > last + 1 or entries[-1].index != first + len(entries) - 1:
             raise ContractViolation(
                 GAP,
@@ -252,8 +259,6 @@ class Storage:
                 f"entries from {first} replace stored ones, but entries up to "
                 f"{max(self.commit, self.snapshot_index)} are committed",
             )
-        disk = self.disk
-        stored = disk.length(LOG)
         if stored and self.log_first + stored - 1 <= self.snapshot_index:
             # Only entries the snapshot covers (a crash came between the snapshot's
             # write and the log's rewrite): the new entries start the log afresh.
