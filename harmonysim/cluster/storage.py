@@ -34,9 +34,10 @@ The contract (``save``, ``compact``), checked on every write; a breach raises
   an acknowledgement only for what is stored. The harnesses call it on every message;
   the server gets it by construction (messages leave from the fsync callback) and skips
   it on the hot path.
-Writes go snapshot, entries, hard state: a crash between them (the disk keeps a prefix
-of its writes) leaves at worst entries whose term the hard state does not name yet, which
-a restart can read as any follower's unacknowledged entries.
+Writes go snapshot, entries, hard state. Nothing a Ready's messages speak for leaves
+before all three are durable, so a crash between them (the disk keeps a prefix of its
+writes) loses only what no peer was told. A crash between a snapshot and the log's
+rewrite leaves a log the snapshot covers: entries that follow start the log afresh.
 
 Reading back: ``load`` for a disk that cannot be damaged (the harnesses). The server
 reads with the finer calls (``read_hard_state``, ``read_snapshot``, ``read_log``,
