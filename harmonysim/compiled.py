@@ -34,9 +34,9 @@ MANIFEST = PACKAGE_DIR / ".compiled.json"
 PURE_ENV = "HARMONYSIM_PURE"
 
 # Where a whole run's time goes (cProfile of scenarios/standard.yaml, ``bench btree`` and
-# ``bench tracing``): the Raft core, the server, network and event log, disks, telemetry
-# and metrics, the online safety checker, the client and its history, the B+ tree, the
-# tracer and its OTLP span encoder.
+# ``bench tracing``): the Raft core, the server and its storage (every Ready), network and
+# event log, disks, telemetry and metrics, the online safety checker, the client and its
+# history, the B+ tree, the tracer and its OTLP span encoder.
 MODULES: tuple[str, ...] = (
     "harmonysim.btree.nodes",
     "harmonysim.btree.tree",
@@ -47,6 +47,7 @@ MODULES: tuple[str, ...] = (
     "harmonysim.cluster.server_observer",
     "harmonysim.cluster.server_telemetry",
     "harmonysim.cluster.state_machine",
+    "harmonysim.cluster.storage",
     "harmonysim.cluster.telemetry",
     "harmonysim.obs.metrics",
     "harmonysim.obs.otlp",

@@ -19,7 +19,10 @@ Rules (the Ready contract of ``harmonysim.raft``):
   confirmed leadership for a commit index and this server has applied it.
 - Disk files: ``hard_state`` and ``hard_state.b`` (copies A and B of the HardState,
   below), ``snapshot`` (a Snapshot), ``log`` (the Entry records after the snapshot, in
-  index order).
+  index order), ``repair`` (below). ``cluster/storage.py`` owns them: it writes a Ready
+  and checks the storage contract (no gap, no truncation below commit, a snapshot
+  replaces the prefix), and reads them back; the test harnesses use the same module.
+  What a damaged record means (repair, rewrite, halt) is decided here.
 - Membership (thesis §4.1): ``propose_membership`` hands one add or remove to the
   core when this server leads; the configuration takes effect on each server as soon
   as its CONFIG entry is in the log, and ``raft.config`` records each change of a
@@ -107,6 +110,16 @@ import simpy
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Command, ReplyStatus
 from harmonysim.cluster.server_observer import NullServerObserver, ServerObserver
 from harmonysim.cluster.state_machine import KVStateMachine, MachineSnapshot
+from harmonysim.cluster.storage import (
+    HARD_STATE,
+    HARD_STATE_B,
+    LOG,
+    REPAIR,
+    SNAPSHOT,
+    HardStateCopy,
+    Storage,
+    first_bad_position,
+)
 from harmonysim.raft import (
     Bug,
     ConfigChange,
@@ -128,26 +141,20 @@ if TYPE_CHECKING:
     from harmonysim.scenario import Scenario
     from harmonysim.sim.node import SimNode
 
-__all__ = ["KVServer", "PendingRead", "PendingWrite", "ReadyRead"]
+__all__ = [
+    "HARD_STATE",
+    "HARD_STATE_B",
+    "HardStateCopy",
+    "KVServer",
+    "PendingRead",
+    "PendingWrite",
+    "ReadyRead",
+]
 
 RAFT_BUGS = frozenset(bug.value for bug in Bug)  # the bug switches that live in the core
 
-HARD_STATE = "hard_state"  # copy A of the hard state (module docstring)
-HARD_STATE_B = "hard_state.b"  # copy B, written after A
-HARD_STATE_COPIES = (HARD_STATE, HARD_STATE_B)
-SNAPSHOT = "snapshot"
-LOG = "log"
-REPAIR = "repair"  # 0, or the index a server in repair must hold the leader's log up to
 UNKNOWN_MARK = 2**62  # a damaged repair marker: the leader's answer bounds the repair
 EIO_RESTART_US = 100_000  # a failed fsync: the supervisor restarts the server this later
-
-
-@dataclass(frozen=True, slots=True)
-class HardStateCopy:
-    """One copy of the hard state on disk: the state and its update's sequence number."""
-
-    seq: int
-    state: HardState
 
 
 def entry_id(entry: Entry) -> str:
@@ -303,6 +310,7 @@ class KVServer:
         )
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
         self.machine.set_observer(_TreeEvents(node, self))
+        self.storage = Storage(node.disk)
         self.raft = self._recover()
         node.disk.on_write_error = self._on_write_error
         self._persisting = False
@@ -321,11 +329,11 @@ class KVServer:
     def _recover(self) -> RaftNode:
         hard_state, snapshot, stored, repair_until = self._read_disk()
         floor = snapshot.index if snapshot is not None else 0
-        self._log_first_index = stored[0].index if stored else floor + 1
         entries = [entry for entry in stored if entry.index > floor]
         last = entries[-1].index if entries else floor
         if hard_state is not None and hard_state.commit > last:  # a log cut by damage
             hard_state = replace(hard_state, commit=last)
+        self.storage.recovered(hard_state, snapshot, stored)
         if hard_state is not None and "forget_vote_on_restart" in self.bugs:
             hard_state = replace(hard_state, voted_for=None)
         if snapshot is not None:
@@ -361,7 +369,6 @@ class KVServer:
     _halted = False
     _halted_by_damage = False
     _repairing = False
-    _hard_seq = 0  # the sequence number of the last hard-state update written
 
     @property
     def halted(self) -> bool:
@@ -378,13 +385,14 @@ class KVServer:
     def _read_disk(
         self,
     ) -> tuple[HardState | None, Snapshot | None, list[Entry], int]:
-        """Hard state, snapshot, the intact prefix of the log, and the repair mark (0: none)."""
-        disk = self.node.disk
+        """Hard state, snapshot, the intact prefix of the log, and the repair mark (0: none).
+        The storage module reads the files and finds where damage lies; what to do about it
+        is decided here (module docstring)."""
+        storage = self.storage
         hard_state, hard_damaged = self._read_hard_state()
-        snapshot, snapshot_problems = disk.read_checked(SNAPSHOT)
-        stored, log_problems = disk.read_checked(LOG)
-        mark, mark_problems = disk.read_checked(REPAIR)
-        stored = stored or []
+        snapshot, snapshot_problems = storage.read_snapshot()
+        stored, log_problems = storage.read_log()
+        mark, mark_problems = storage.read_repair_mark()
         repair_until = UNKNOWN_MARK if mark_problems else int(mark or 0)
         if mark_problems:
             self._detected(REPAIR, mark_problems[0].reason, 0, "repair")
@@ -393,7 +401,7 @@ class KVServer:
         held_last = stored[-1].index if stored else 0
         if snapshot is not None:
             held_last = max(held_last, snapshot.index)
-        cut = self._first_bad_position(stored, log_problems, snapshot)
+        cut = first_bad_position(stored, log_problems, snapshot)
         if snapshot_problems:
             self._detected(SNAPSHOT, snapshot_problems[0].reason, 1, "repair")
             snapshot, cut = None, 0
@@ -425,15 +433,16 @@ class KVServer:
                 "truncate" if "truncate_at_damaged_entry" in self.bugs else "repair",
                 first + cut,
             )
-        disk.truncate(LOG, cut)
+        storage.cut_log(cut)
         if snapshot_problems:
-            disk.write(SNAPSHOT, None)
+            storage.drop_snapshot()
+        disk = self.node.disk
         if "truncate_at_damaged_entry" in self.bugs:
             # The bug (PAR, FAST 2018): the damaged entry is taken as the end of the log.
             disk.fsync()
             return hard_state, snapshot, stored[:cut], 0
         repair_until = max(repair_until if repair_until != UNKNOWN_MARK else 0, held_last)
-        disk.write(REPAIR, repair_until)  # durable before the damaged suffix is dropped
+        storage.write_repair_mark(repair_until)  # durable with the cut, in one fsync
         disk.fsync()
         return hard_state, snapshot, stored[:cut], repair_until
 
@@ -441,17 +450,8 @@ class KVServer:
         """The hard state to restart on (module docstring): the valid copy with the highest
         sequence number, a copy never written counting as sequence 0 (None: the initial
         state). One damaged copy is rewritten; both damaged stop the server (True)."""
-        disk = self.node.disk
-        best = HardStateCopy(0, HardState(0, None, 0))
-        found = False  # a copy holds a written state (not the initial one)
-        damaged: list[tuple[str, str]] = []  # (copy, why)
-        for name in HARD_STATE_COPIES:
-            copy, problems = disk.read_checked(name)
-            if problems:
-                damaged.append((name, problems[0].reason))
-            elif copy is not None and (not found or copy.seq > best.seq):
-                best, found = copy, True
-        if len(damaged) == len(HARD_STATE_COPIES):
+        state, damaged = self.storage.read_hard_state()
+        if len(damaged) == 2:
             self._detected(HARD_STATE, damaged[0][1], len(damaged), "halt")
             self._halted_by_damage = True
             self._halt(
@@ -459,25 +459,12 @@ class KVServer:
                 "no peer can restore a vote"
             )
             return None, True
-        self._hard_seq = best.seq
         if damaged:
             ((name, reason),) = damaged
             self._detected(name, reason, 1, "rewrite")
-            others = [other for other in HARD_STATE_COPIES if other != name]
-            self._write_hard_state(best.state, (name, *others))
-            disk.fsync()
-        return (best.state if found else None), False
-
-    def _write_hard_state(
-        self, state: HardState, order: tuple[str, ...] = HARD_STATE_COPIES
-    ) -> None:
-        """One hard-state update: the next sequence number, written to every copy in
-        ``order`` (module docstring); durable with the next fsync."""
-        self._hard_seq += 1
-        copy = HardStateCopy(self._hard_seq, state)
-        disk = self.node.disk
-        for name in order:
-            disk.write(name, copy)
+            self.storage.rewrite_hard_state(HardState(0, None, 0) if state is None else state, name)
+            self.node.disk.fsync()
+        return state, False
 
     def _load_from_one(
         self, hard_state: HardState | None, snapshot: Snapshot, stored: list[Entry]
@@ -497,28 +484,6 @@ class KVServer:
             return None, None, [], 0
         renumbered = [replace(entry, index=position + 1) for position, entry in enumerate(stored)]
         return hard_state, snapshot, renumbered, 0
-
-    @staticmethod
-    def _first_bad_position(
-        stored: list[Entry], problems: list[Any], snapshot: Snapshot | None
-    ) -> int | None:
-        """The position of the first record that failed its checksum, could not be read,
-        or holds another index than its position's (a misdirected write); None if none."""
-        cut = problems[0].position if problems else None
-        if not stored or cut == 0:
-            return cut
-        first = stored[0].index
-        if len(stored) > 1 and cut != 1 and stored[1].index != first + 1:
-            return 0  # the first record holds another index than its successor implies
-        if (snapshot is not None and first > snapshot.index + 1) or (
-            snapshot is None and first != 1
-        ):
-            return 0  # the first record is not the one after the snapshot: misplaced
-        limit = len(stored) if cut is None else cut
-        for position in range(limit):
-            if stored[position].index != first + position:
-                return position
-        return cut
 
     def _detected(self, name: str, reason: str, records: int, action: str, index: int = 0) -> None:
         """A ``disk.damage`` event, counted in the corruption metric."""
@@ -561,7 +526,7 @@ class KVServer:
         if self.raft.repair_until:
             return
         self._repairing = False
-        self.node.disk.write(REPAIR, 0)
+        self.storage.write_repair_mark(0)
         self.node.emit(
             EventKind.RAFT_REPAIRED,
             {"last_index": self.raft.last_index, "leader": self.raft.leader},
@@ -694,22 +659,12 @@ class KVServer:
         if self._persisting or not self.raft.has_ready():
             return
         ready = self.raft.ready()
-        disk = self.node.disk
-        wrote = False
-        if ready.snapshot is not None:
-            disk.write(SNAPSHOT, ready.snapshot)
-            self._rewrite_log_after(ready.snapshot.index, ())
-            wrote = True
-        if ready.entries:
-            self._write_entries(ready.entries)
-            self.observer.entries_written(ready.entries)
-            wrote = True
-        if ready.hard_state is not None:
-            self._write_hard_state(ready.hard_state)
-            wrote = True
-        if not wrote:
+        if not self.storage.save(ready):  # snapshot, entries, hard state (storage.py)
             self._handle(ready)
             return
+        if ready.entries:
+            self.observer.entries_written(ready.entries)
+        disk = self.node.disk
         incarnation = self.node.incarnation
         if "ack_before_fsync" in self.bugs:
             # The bug: act on the Ready (send votes and acks) before it is durable.
@@ -744,27 +699,6 @@ class KVServer:
             # Leader or not as the event log shows it (raft.role follows this record).
             self.observer.entries_durable(ready.entries, self._role is Role.LEADER)
         self.node.emit(EventKind.RAFT_PERSIST, fields)
-
-    def _write_entries(self, entries: tuple[Entry, ...]) -> None:
-        """Append to the on-disk log, first cutting any suffix the new entries replace."""
-        disk = self.node.disk
-        stored = disk.length(LOG)
-        if stored == 0:
-            self._log_first_index = entries[0].index
-        else:
-            keep = entries[0].index - self._log_first_index
-            if keep < stored:
-                disk.truncate(LOG, max(0, keep))
-                if keep <= 0:
-                    self._log_first_index = entries[0].index
-        disk.append(LOG, entries)
-
-    def _rewrite_log_after(self, index: int, entries: tuple[Entry, ...]) -> None:
-        """Replace the on-disk log by ``entries``, which follow a snapshot at ``index``."""
-        disk = self.node.disk
-        disk.truncate(LOG, 0)
-        disk.append(LOG, entries)
-        self._log_first_index = index + 1
 
     def _handle(self, ready: Ready) -> None:
         node = self.node
@@ -925,11 +859,8 @@ class KVServer:
         if applied - raft.snapshot_index < self.snapshot_threshold:
             return
         snapshot = raft.compact(applied, self.machine.snapshot())
-        disk = self.node.disk
-        disk.write(SNAPSHOT, snapshot)
-        rest = raft.entries(applied + 1, raft.last_index)
-        self._rewrite_log_after(applied, rest)
-        disk.fsync()
+        self.storage.compact(snapshot, raft.entries(applied + 1, raft.last_index))
+        self.node.disk.fsync()
         self.node.emit(EventKind.RAFT_SNAPSHOT, {"index": snapshot.index, "term": snapshot.term})
         self.observer.compacted(applied)
 

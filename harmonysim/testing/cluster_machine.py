@@ -9,13 +9,16 @@ then search and shrink over exactly those choices. A simpy world would hide them
 behind its own latency draws and timers.
 
 Rules of this file:
-- Each node is a ``RaftNode`` plus a ``KVStateMachine`` and an in-memory disk, driven
-  the way ``harmonysim.cluster.server.KVServer`` drives them: every ``Ready`` is
-  persisted (snapshot, entries replacing the log from their first index, hard state)
-  before its messages enter the network; then committed entries are applied, then
-  ``advance``. A crash drops the core and the state machine; a restart rebuilds both
-  from the disk alone. ``compact`` snapshots a node's state machine at its applied
-  index (§7), so lagging followers get ``InstallSnapshot``.
+- Each node is a ``RaftNode`` plus a ``KVStateMachine`` and the server's storage module
+  (``harmonysim.cluster.storage``) over a ``MemoryDisk``, driven the way
+  ``harmonysim.cluster.server.KVServer`` drives them: every ``Ready`` is persisted
+  (snapshot, entries replacing the log from their first index, hard state) before its
+  messages enter the network; then committed entries are applied, then ``advance``. The
+  module checks the storage contract on every write (no gap, no truncation below commit,
+  a snapshot replaces the prefix) and persist-before-send on every message. A crash
+  drops the core and the state machine; a restart rebuilds both from the disk alone.
+  ``compact`` snapshots a node's state machine at its applied index (§7), so lagging
+  followers get ``InstallSnapshot``.
 - Each program draws its cluster (1 to 5 nodes unless fixed) and its Raft options:
   PreVote, CheckQuorum and lease reads (which need CheckQuorum). Clients write (put,
   delete, cas) through the log, read through ReadIndex (or the lease), and an operator
@@ -50,7 +53,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -59,17 +62,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from harmonysim.check.raft_safety import RaftSafetyMonitor, entry_name
 from harmonysim.cluster.commands import Command, Op, Operation, ReplyStatus
 from harmonysim.cluster.state_machine import KVStateMachine
+from harmonysim.cluster.storage import MemoryDisk, Storage
 from harmonysim.raft import (
     Bug,
     ConfigOp,
     Entry,
     EntryKind,
-    HardState,
     Message,
     RaftConfig,
     RaftNode,
     Role,
-    Snapshot,
 )
 from harmonysim.sim.events import EventKind, EventRecord
 
@@ -81,15 +83,6 @@ BTREE_ORDER = 3
 MAX_NODES = 5
 RAFT_BUGS = frozenset(bug.value for bug in Bug)
 _MAX_DELIVERIES = 400
-
-
-@dataclass
-class _Disk:
-    """What survives a crash."""
-
-    hard_state: HardState | None = None
-    snapshot: Snapshot | None = None
-    entries: list[Entry] = field(default_factory=list)
 
 
 class KVModel:
@@ -188,7 +181,7 @@ class ClusterModel:
             for node in self.ids
         }
         self.seed = seed
-        self.disks = {node: _Disk() for node in self.ids}
+        self.disks = {node: Storage(MemoryDisk()) for node in self.ids}  # what survives a crash
         self.cores: dict[str, RaftNode | None] = {node: None for node in self.ids}
         self.machines: dict[str, KVStateMachine] = {}
         self.network: list[Message] = []
@@ -236,17 +229,17 @@ class ClusterModel:
 
     def start(self, node: str) -> None:
         """Build the node's core and state machine from its disk alone (a restart)."""
-        disk = self.disks[node]
+        hard_state, snapshot, entries = self.disks[node].load()
         machine = KVStateMachine(BTREE_ORDER, self.bugs)
-        if disk.snapshot is not None:
-            machine.restore(disk.snapshot.data)  # type: ignore[arg-type]
+        if snapshot is not None:
+            machine.restore(snapshot.data)  # type: ignore[arg-type]
         rand = random.Random(f"{self.seed}/{node}/{self._incarnations[node]}")
         core = RaftNode(
             self.configs[node],
             rand,
-            hard_state=disk.hard_state,
-            snapshot=disk.snapshot,
-            entries=tuple(disk.entries),
+            hard_state=hard_state,
+            snapshot=snapshot,
+            entries=entries,
         )
         self.cores[node] = core
         self.machines[node] = machine
@@ -280,22 +273,20 @@ class ClusterModel:
         disk = self.disks[node]
         while core.has_ready():
             ready = core.ready()
+            disk.save(ready)
             fields: dict[str, Any] = {}
             if ready.hard_state is not None:
-                disk.hard_state = ready.hard_state
                 fields["term"] = ready.hard_state.term
                 fields["voted_for"] = ready.hard_state.voted_for
                 fields["commit"] = ready.hard_state.commit
             if ready.snapshot is not None:
-                disk.snapshot = ready.snapshot
-                disk.entries = []
                 fields["snapshot"] = [ready.snapshot.index, ready.snapshot.term]
             if ready.entries:
-                first = ready.entries[0].index
-                disk.entries = [e for e in disk.entries if e.index < first] + list(ready.entries)
                 fields["entries"] = [[e.index, e.term, entry_name(e)] for e in ready.entries]
             if fields:
                 self.emit(EventKind.RAFT_PERSIST, node, fields)
+            for message in ready.messages:
+                disk.check_sent(message)
             self.network.extend(ready.messages)
             machine = self.machines[node]
             if ready.snapshot is not None:
@@ -453,9 +444,7 @@ class ClusterModel:
         if index <= core.snapshot_index or index > core.commit_index:
             return False
         snapshot = core.compact(index, self.machines[node].snapshot())
-        disk = self.disks[node]
-        disk.snapshot = snapshot
-        disk.entries = [entry for entry in disk.entries if entry.index > index]
+        self.disks[node].compact(snapshot, core.entries(index + 1, core.last_index))
         self.emit(EventKind.RAFT_SNAPSHOT, node, {"index": snapshot.index, "term": snapshot.term})
         self.coverage["compaction"] += 1
         return True

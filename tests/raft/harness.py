@@ -2,10 +2,12 @@
 
 Rules of this file:
 
-- Each node has an in-memory "disk" (hard state, snapshot, stable entries) written exactly
-  as the ``Ready`` contract says: snapshot, entries and hard state first, then messages go on
-  the network, then committed entries are applied, then ``advance``. The harness verifies
-  persist-before-send for votes and acknowledgements as it goes.
+- Each node's disk is the server's storage module (``harmonysim.cluster.storage``) over a
+  ``MemoryDisk``, written exactly as the ``Ready`` contract says: snapshot, entries and hard
+  state first (the module checks: no gap, no truncation below commit, a snapshot replaces
+  the prefix), then messages go on the network (the module checks each is persisted before
+  it is sent), then committed entries are applied, then ``advance``. A breach raises the
+  module's ``ContractViolation`` naming the rule.
 - The network is an explicit list of in-flight messages the test controls: deliver the
   oldest, deliver by predicate, pick one at random, drop, duplicate, partition. Nothing is
   delivered implicitly.
@@ -27,11 +29,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from harmonysim.cluster.storage import MemoryDisk, Storage
 from harmonysim.raft import (
-    AppendEntriesResponse,
     ConfigOp,
     Entry,
     EntryKind,
@@ -42,8 +43,6 @@ from harmonysim.raft import (
     RandomSource,
     ReadState,
     Ready,
-    RequestVote,
-    RequestVoteResponse,
     Role,
     Snapshot,
     describe_entry,
@@ -68,21 +67,6 @@ class ScriptedRand:
         self._position += 1
         self.draws += 1
         return min(max(value, a), b)
-
-
-@dataclass
-class Disk:
-    """What survives a crash."""
-
-    hard_state: HardState | None = None
-    snapshot: Snapshot | None = None
-    entries: list[Entry] = field(default_factory=list)
-
-    @property
-    def last_index(self) -> int:
-        if self.entries:
-            return self.entries[-1].index
-        return self.snapshot.index if self.snapshot is not None else 0
 
 
 def format_log(node: RaftNode) -> str:
@@ -116,7 +100,7 @@ class Cluster:
         self.configs: dict[str, RaftConfig] = {}
         self.rands: dict[str, RandomSource] = {}
         self.strict = strict
-        self.disks: dict[str, Disk] = {}
+        self.disks: dict[str, Storage] = {}  # what survives a crash
         self.nodes: dict[str, RaftNode | None] = {}
         self.state_machines: dict[str, list[Entry]] = {}
         self.read_states: dict[str, list[tuple[ReadState, int]]] = {}
@@ -160,7 +144,7 @@ class Cluster:
         self.ids = sorted([*self.ids, node_id])
         self.configs[node_id] = RaftConfig(node_id=node_id, voters=tuple(sorted(voters)), **config)
         self.rands[node_id] = rand or random.Random(f"{self.seed}/{node_id}")
-        self.disks[node_id] = Disk()
+        self.disks[node_id] = Storage(MemoryDisk())
         self.state_machines[node_id] = []
         self.read_states[node_id] = []
         self._checked_commit[node_id] = 0
@@ -214,20 +198,9 @@ class Cluster:
                     f"{node_id} installed snapshot {snapshot.index}@{snapshot.term} "
                     f"voters={','.join(snapshot.voters)}"
                 )
-            if ready.snapshot is not None:
-                disk.snapshot = ready.snapshot
-                disk.entries = []
-            if ready.entries:
-                first = ready.entries[0].index
-                kept = [entry for entry in disk.entries if entry.index < first]
-                base = kept[-1].index if kept else disk.snapshot.index if disk.snapshot else 0
-                if base != first - 1:
-                    raise AssertionError(f"{node_id}: Ready entries leave a gap at {base + 1}")
-                disk.entries = kept + list(ready.entries)
-            if ready.hard_state is not None:
-                disk.hard_state = ready.hard_state
+            disk.save(ready)
             for msg in ready.messages:
-                self._check_durable_before_send(node_id, msg)
+                disk.check_sent(msg)
             self.network.extend(ready.messages)
             machine = self.state_machines[node_id]
             if ready.snapshot is not None:
@@ -291,9 +264,7 @@ class Cluster:
         upto = min(node.applied_index, node.commit_index) if index is None else index
         data = tuple(self.state_machines[node_id][:upto])
         snapshot = node.compact(upto, data)
-        disk = self.disks[node_id]
-        disk.snapshot = snapshot
-        disk.entries = [entry for entry in disk.entries if entry.index > upto]
+        self.disks[node_id].compact(snapshot, node.entries(upto + 1, node.last_index))
         self.process(node_id)
         return snapshot
 
@@ -305,7 +276,7 @@ class Cluster:
 
     def restart(self, node_id: str, **config_changes: Any) -> RaftNode:
         """Rebuild a node from its disk alone (optionally with a changed config)."""
-        disk = self.disks[node_id]
+        hard_state, snapshot, entries = self.disks[node_id].load()
         if config_changes:
             config = self.configs[node_id]
             values = {name: getattr(config, name) for name in config.__dataclass_fields__}
@@ -314,13 +285,13 @@ class Cluster:
         node = RaftNode(
             self.configs[node_id],
             self.rands[node_id],
-            hard_state=disk.hard_state,
-            snapshot=disk.snapshot,
-            entries=tuple(disk.entries),
+            hard_state=hard_state,
+            snapshot=snapshot,
+            entries=entries,
         )
         self.nodes[node_id] = node
         self.state_machines[node_id] = (
-            self._snapshot_contents(disk.snapshot) if disk.snapshot is not None else []
+            self._snapshot_contents(snapshot) if snapshot is not None else []
         )
         self._checked_commit[node_id] = node.snapshot_index
         self.process(node_id)
@@ -341,10 +312,10 @@ class Cluster:
             for index, entry_term in enumerate(terms, start=1)
         ]
         last_term = entries[-1].term if entries else 0
-        disk = self.disks[node_id]
-        disk.entries = entries
-        disk.snapshot = None
-        disk.hard_state = HardState(term if term is not None else last_term, voted_for, commit)
+        disk = self.disks[node_id] = Storage(MemoryDisk())
+        if entries:
+            disk.append(entries)
+        disk.write_hard_state(HardState(term if term is not None else last_term, voted_for, commit))
         self.nodes[node_id] = None
         transcript, self.transcript = self.transcript, None
         node = self.restart(node_id)
@@ -431,19 +402,6 @@ class Cluster:
         if not isinstance(contents, tuple):
             raise AssertionError("harness snapshots hold the applied entries as a tuple")
         return [entry for entry in contents if isinstance(entry, Entry)]
-
-    def _check_durable_before_send(self, node_id: str, msg: Message) -> None:
-        disk = self.disks[node_id]
-        hard = disk.hard_state
-        vote = isinstance(msg, RequestVoteResponse) and msg.granted and not msg.pre_vote
-        if vote and (hard is None or hard.voted_for != msg.dst or hard.term != msg.term):
-            raise AssertionError(f"{node_id} sent a vote before persisting it: {msg}")
-        acked = msg.match_index if isinstance(msg, AppendEntriesResponse) and msg.success else 0
-        if disk.last_index < acked:
-            raise AssertionError(f"{node_id} acknowledged unpersisted entries: {msg}")
-        pre_vote = isinstance(msg, RequestVote | RequestVoteResponse) and msg.pre_vote
-        if not pre_vote and (hard is None or hard.term < msg.term):
-            raise AssertionError(f"{node_id} sent term {msg.term} before persisting it")
 
     def _record_applied(self, node_id: str, entry: Entry) -> None:
         known = self.applied.setdefault(entry.index, entry)
