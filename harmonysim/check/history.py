@@ -1,7 +1,7 @@
 """Client histories, Jepsen style: events, their pairing into operations, and parsers.
 
 Rules:
-- A history is a sequence of ``Operation`` events in the order they were recorded.
+- A history is a sequence of ``HistoryEvent`` events in the order they were recorded.
   Each client process alternates ``invoke`` and a completion: ``ok`` (the operation
   took effect, with this result), ``fail`` (it certainly did not take effect) or
   ``info`` (indeterminate, e.g. timed out: it may or may not have taken effect,
@@ -48,13 +48,13 @@ __all__ = [
     "UNKNOWN",
     "CompletedOp",
     "FailCas",
+    "HistoryEvent",
     "HistoryFormat",
     "HistoryParseError",
     "Indeterminate",
     "Keyword",
     "OpStatus",
     "OpType",
-    "Operation",
     "Symbol",
     "default_fail_cas",
     "format_jsonl",
@@ -117,7 +117,7 @@ class Symbol:
 
 
 @dataclass(frozen=True, slots=True)
-class Operation:
+class HistoryEvent:
     """One history event: an invocation or a completion of a client operation.
 
     ``index`` is the event's 0-based position in its source; ``line`` is the
@@ -188,12 +188,12 @@ class HistoryFormat(StrEnum):
 # --------------------------------------------------------------------------- pairing
 
 
-def _event_line(event: Operation) -> int:
+def _event_line(event: HistoryEvent) -> int:
     return event.line if event.line is not None else event.index + 1
 
 
 def pair_operations(
-    events: Iterable[Operation],
+    events: Iterable[HistoryEvent],
     *,
     source: str = "<history>",
     ignore_processes: Sequence[int | str] = ("nemesis",),
@@ -212,11 +212,11 @@ def pair_operations(
     selected = [event for event in events if event.process not in ignored]
     use_time = bool(selected) and all(event.time is not None for event in selected)
 
-    def moment(event: Operation) -> float:
+    def moment(event: HistoryEvent) -> float:
         return float(event.time) if use_time and event.time is not None else float(event.index)
 
-    open_invokes: dict[int | str, Operation] = {}
-    pairs: list[tuple[Operation, Operation | None]] = []
+    open_invokes: dict[int | str, HistoryEvent] = {}
+    pairs: list[tuple[HistoryEvent, HistoryEvent | None]] = []
     slot_of: dict[int | str, int] = {}
     for event in selected:
         if event.type is OpType.INVOKE:
@@ -361,14 +361,14 @@ def _brief(value: object) -> str:
     return text if len(text) <= _BRIEF_CHARS else text[: _BRIEF_CHARS - 3] + "..."
 
 
-def parse_jsonl(text: str, source: str = "<jsonl>") -> list[Operation]:
+def parse_jsonl(text: str, source: str = "<jsonl>") -> list[HistoryEvent]:
     """Parse our ``history.jsonl``: one JSON object per line.
 
     Keys: ``process`` (int or string), ``type`` (``invoke|ok|fail|info``), ``f``
     (string), optional ``key``, ``value`` (defaults to null), optional ``time``
     (number, or null). Other keys are allowed and ignored. Blank lines are skipped.
     """
-    events: list[Operation] = []
+    events: list[HistoryEvent] = []
     for line_number, raw in enumerate(_lines(text), start=1):
         if not raw.strip():
             continue
@@ -414,7 +414,7 @@ def parse_jsonl(text: str, source: str = "<jsonl>") -> list[Operation]:
                 source, line_number, f"a value is nested more than {MAX_NESTING} levels deep"
             ) from None
         events.append(
-            Operation(
+            HistoryEvent(
                 process=process,
                 type=op_type,
                 f=f,
@@ -428,7 +428,7 @@ def parse_jsonl(text: str, source: str = "<jsonl>") -> list[Operation]:
     return events
 
 
-def format_jsonl(events: Iterable[Operation]) -> str:
+def format_jsonl(events: Iterable[HistoryEvent]) -> str:
     """Render events as ``history.jsonl`` text (the inverse of ``parse_jsonl``)."""
     lines: list[str] = []
     for event in events:
@@ -670,7 +670,7 @@ def _keyword_name(value: object) -> str | None:
 
 def _event_from_edn_map(
     record: dict[object, object], *, index: int, source: str, line: int
-) -> Operation:
+) -> HistoryEvent:
     fields = {
         field_key.name: field_value
         for field_key, field_value in record.items()
@@ -703,7 +703,7 @@ def _event_from_edn_map(
     key = fields.get("key")
     if isinstance(key, dict):
         raise HistoryParseError(source, line, f":key must not be a map, got {_brief(key)}")
-    return Operation(
+    return HistoryEvent(
         process=process,
         type=_OP_TYPES[type_name],
         f=f,
@@ -715,7 +715,7 @@ def _event_from_edn_map(
     )
 
 
-def parse_jepsen_edn(text: str, source: str = "<edn>") -> list[Operation]:
+def parse_jepsen_edn(text: str, source: str = "<edn>") -> list[HistoryEvent]:
     """Parse a Jepsen EDN history: a sequence of op maps, or one vector of them.
 
     Maps need ``:process``, ``:type`` and ``:f``; ``:key``, ``:value`` and
@@ -731,7 +731,7 @@ def parse_jepsen_edn(text: str, source: str = "<edn>") -> list[Operation]:
         forms = list(zip(item_lines, vector, strict=True))
     else:
         forms = [(line, form) for line, form, _ in top_level]
-    events: list[Operation] = []
+    events: list[HistoryEvent] = []
     for line, form in forms:
         if not isinstance(form, dict):
             raise HistoryParseError(source, line, f"expected an operation map, got {_brief(form)}")
@@ -747,14 +747,14 @@ _LOG_OP_LINE: Final = re.compile(
 )
 
 
-def parse_jepsen_log(text: str, source: str = "<log>") -> list[Operation]:
+def parse_jepsen_log(text: str, source: str = "<log>") -> list[HistoryEvent]:
     """Parse Jepsen's log form: ``INFO  jepsen.util - 0	:invoke	:cas	[3 0]``.
 
     Fields are separated by tabs or spaces; the value is one EDN form (``nil``,
     ``3``, ``[3 0]``, ``:timed-out``). Lines that are not ``jepsen.util`` operation
     lines are ignored; an operation line with a bad process or value is an error.
     """
-    events: list[Operation] = []
+    events: list[HistoryEvent] = []
     for line_number, raw in enumerate(_lines(text), start=1):
         if "jepsen.util" not in raw:
             continue
@@ -789,7 +789,7 @@ def parse_jepsen_log(text: str, source: str = "<log>") -> list[Operation]:
                 )
             value = values[0]
         events.append(
-            Operation(
+            HistoryEvent(
                 process=process,
                 type=_OP_TYPES[match["type"]],
                 f=match["f"][1:],
@@ -834,7 +834,7 @@ def default_fail_cas(fmt: HistoryFormat) -> FailCas:
 
 def load_history_as(
     path: str | Path, fmt: FormatName | HistoryFormat = "auto"
-) -> tuple[list[Operation], HistoryFormat]:
+) -> tuple[list[HistoryEvent], HistoryFormat]:
     """Read a history file, and say which format it was read as (JSONL, EDN or LOG).
 
     ``auto`` sniffs the format from the first content line; ``jepsen`` means either
@@ -866,6 +866,6 @@ def load_history_as(
     return parse_jepsen_log(text, source), chosen
 
 
-def load_history(path: str | Path, fmt: FormatName | HistoryFormat = "auto") -> list[Operation]:
+def load_history(path: str | Path, fmt: FormatName | HistoryFormat = "auto") -> list[HistoryEvent]:
     """Read a history file (see ``load_history_as``)."""
     return load_history_as(path, fmt)[0]

@@ -33,8 +33,8 @@ from typing import Any
 
 from harmonysim.check.history import (
     FailCas,
+    HistoryEvent,
     HistoryParseError,
-    Operation,
     OpType,
     pair_operations,
 )
@@ -63,12 +63,12 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def history_events(rows: Iterable[Mapping[str, Any]]) -> list[Operation]:
+def history_events(rows: Iterable[Mapping[str, Any]]) -> list[HistoryEvent]:
     """History rows as checker events."""
-    events: list[Operation] = []
+    events: list[HistoryEvent] = []
     for position, row in enumerate(rows):
         events.append(
-            Operation(
+            HistoryEvent(
                 process=row["process"],
                 type=_OP_TYPES[row["type"]],
                 f=row["f"],

@@ -35,7 +35,7 @@ from harmonysim.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from harmonysim.check.history import Operation
+    from harmonysim.check.history import HistoryEvent
 
 NAME = "check-history"
 HELP = "check a client history (history.jsonl or Jepsen) for linearizability"
@@ -98,7 +98,7 @@ def handle(args: argparse.Namespace, out: Console) -> int:
     from harmonysim.check.models import KvModel, ModelError, get_model
 
     path: Path = args.file
-    events: list[Operation] = []
+    events: list[HistoryEvent] = []
     if not path.is_file():
         raise BadInput(
             escape(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
@@ -189,7 +189,7 @@ def _json_key(key: object) -> object:
     return repr(key)
 
 
-def _line_of(events: list[Operation], index: int) -> int | None:
+def _line_of(events: list[HistoryEvent], index: int) -> int | None:
     """The line of the event at ``index`` in the history as read."""
     if 0 <= index < len(events) and events[index].index == index:
         return events[index].line

@@ -36,7 +36,7 @@ import simpy
 from harmonysim.cluster.commands import ClientReply, ClientRequest, Op, Operation, ReplyStatus
 from harmonysim.cluster.history import HistoryRecorder
 from harmonysim.cluster.workload import KeySpace, OperationGenerator, load_batch
-from harmonysim.obs import Operation as TracedOperation
+from harmonysim.obs import TracedOperation
 from harmonysim.sim.events import EventKind
 from harmonysim.sim.network import Envelope
 

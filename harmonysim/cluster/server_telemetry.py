@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from harmonysim.cluster.commands import Command, Op, ReplyStatus
 from harmonysim.cluster.server_observer import ServerObserver
-from harmonysim.obs import Operation, Span
+from harmonysim.obs import Span, TracedOperation
 from harmonysim.obs.integration import RaftOp
 from harmonysim.raft import (
     AppendEntries,
@@ -69,18 +69,18 @@ class ServerTelemetry(ServerObserver):
         self._entry_trace: dict[int, Span] = {}
         # Client entries awaiting commit: (index, proposed at µs, the commit span's
         # operation if traced). Every entry is kept, traced or not, for the commit latency.
-        self._commits: deque[tuple[int, int, Operation | None]] = deque()
+        self._commits: deque[tuple[int, int, TracedOperation | None]] = deque()
         self._election: Span | None = None
         self._vote_trace: dict[str, Span] = {}  # candidate -> its RequestVote's hop
         # Spans of the requests being served, traced ones only: writes by index, reads
         # by ReadIndex request id (awaiting the round, and confirmed awaiting the apply),
         # the rounds by the same id.
-        self._writes: dict[int, Operation] = {}
-        self._reads: dict[int, Operation] = {}
-        self._read_rounds: dict[int, Operation] = {}
-        self._ready_reads: dict[int, Operation] = {}
+        self._writes: dict[int, TracedOperation] = {}
+        self._reads: dict[int, TracedOperation] = {}
+        self._read_rounds: dict[int, TracedOperation] = {}
+        self._ready_reads: dict[int, TracedOperation] = {}
         # Writes awaiting their fsync: (the entries written, their append spans).
-        self._appends: list[tuple[tuple[Entry, ...], list[Operation]]] = []
+        self._appends: list[tuple[tuple[Entry, ...], list[TracedOperation]]] = []
         self._apply_span: Span | None = None  # the B+ tree operation of the apply under way
 
     # -- messages ------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class ServerTelemetry(ServerObserver):
                 self.node, operation.f.value, "ok"
             ).inc()
             return result, None
-        query: Operation = serve
+        query: TracedOperation = serve
         tree = instrumentation.trace_btree_operation(query.span, operation.f.value, operation.key)
         if operation.f is Op.SCAN:
             # Traced down to the leaves: the span says how many the scan read.
@@ -220,7 +220,7 @@ class ServerTelemetry(ServerObserver):
         if not self.tracing:
             return
         entry_trace = self._entry_trace
-        appends: list[Operation] = []
+        appends: list[TracedOperation] = []
         for entry in entries:
             parent = entry_trace.get(entry.index)
             if parent is not None:

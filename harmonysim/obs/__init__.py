@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from harmonysim.obs.catalogue import ClusterMetrics
     from harmonysim.obs.derive import metrics_from_events, spans_from_events
     from harmonysim.obs.export import ExportError, ExportFormat, export_run
-    from harmonysim.obs.integration import Instrumentation, Operation, use_instrumentation
+    from harmonysim.obs.integration import Instrumentation, TracedOperation, use_instrumentation
     from harmonysim.obs.metrics import Counter, Gauge, Histogram, Registry
     from harmonysim.obs.otlp import OtlpSpanWriter, push_otlp
     from harmonysim.obs.tracing import (
@@ -75,7 +75,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "catalogue": ("ClusterMetrics",),
     "derive": ("metrics_from_events", "spans_from_events"),
     "export": ("ExportError", "ExportFormat", "export_run"),
-    "integration": ("Instrumentation", "Operation", "use_instrumentation"),
+    "integration": ("Instrumentation", "TracedOperation", "use_instrumentation"),
     "metrics": ("Counter", "Gauge", "Histogram", "Registry"),
     "otlp": ("OtlpSpanWriter", "push_otlp"),
     "tracing": (
@@ -97,13 +97,13 @@ __all__ = [
     "Histogram",
     "IdSource",
     "Instrumentation",
-    "Operation",
     "OtlpSpanWriter",
     "Registry",
     "Span",
     "SpanKind",
     "StatusCode",
     "TraceContext",
+    "TracedOperation",
     "Tracer",
     "export_run",
     "metrics_from_events",

@@ -309,7 +309,7 @@ class SpanCollector:
 
 
 @dataclass(slots=True)
-class _Operation:
+class _OpenRequest:
     root: Span
     client: str
     seq: int
@@ -329,7 +329,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
     clock = [0]
     collector = SpanCollector()
     tracer = Tracer(ids, lambda: clock[0], 1.0, collector, max_buffered_spans=0, batch_spans=1)
-    operations: dict[str, _Operation] = {}  # client -> its open operation
+    operations: dict[str, _OpenRequest] = {}  # client -> its open operation
     by_entry: dict[str, TraceContext] = {}  # "client:seq" -> root context of that operation
     hops: dict[int, _Hop] = {}  # message id -> its hop span, until its last copy arrives
     serving: dict[tuple[str, str], Span] = {}  # (server, client) -> request being handled
@@ -441,7 +441,7 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
                     "client.seq": int(record["request"]),
                 },
             )
-            operations[node] = _Operation(root, node, int(record["request"]))
+            operations[node] = _OpenRequest(root, node, int(record["request"]))
             by_entry[f"{node}:{int(record['request'])}"] = root.context
         elif kind in CLIENT_END_KINDS and node is not None:
             operation = operations.pop(node, None)

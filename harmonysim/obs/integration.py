@@ -10,7 +10,7 @@ Rules:
   (``cluster/telemetry.py``, ``cluster/server.py``), so metrics never depend on the
   trace sample.
 - The operation helpers (``trace_btree_operation``, ``trace_raft_operation``,
-  ``trace_distributed_query``, ``client_operation``) return an ``Operation``:
+  ``trace_distributed_query``, ``client_operation``) return a ``TracedOperation``:
   unpack it as ``(span, finish)`` in the style of the Go API this mirrors
   (``ctx, finish := TraceBTreeOperation(ctx, op, key)``), or use it as a context
   manager, which finishes it (with the error, if one escapes).
@@ -66,8 +66,8 @@ from harmonysim.runlog.faultmarks import fault_label, is_marked, mark_node
 
 __all__ = [
     "Instrumentation",
-    "Operation",
     "RaftOp",
+    "TracedOperation",
     "current_instrumentation",
     "raft_span_name",
     "record_btree_split",
@@ -123,7 +123,7 @@ def _no_clock() -> int:
 
 
 @dataclass(slots=True)
-class Operation:
+class TracedOperation:
     """A started operation: a span, when it started, and what to update when it finishes."""
 
     span: Span
@@ -233,15 +233,15 @@ class Instrumentation:
         sibling._roles = self._roles
         return sibling
 
-    def _timed(self, span: Span, on_finish: Callable[[str, float], None] | None) -> Operation:
+    def _timed(self, span: Span, on_finish: Callable[[str, float], None] | None) -> TracedOperation:
         clock_us = self.tracer.now_us
         # A recorded span started now: its start is the clock, read once.
         started_us = clock_us() if span is NOOP_SPAN else span.start_us
-        return Operation(span, on_finish, clock_us, started_us)
+        return TracedOperation(span, on_finish, clock_us, started_us)
 
     # -- the B+ tree --------------------------------------------------------------------
 
-    def trace_btree_operation(self, ctx: Parent, op: str, key: Any) -> Operation:
+    def trace_btree_operation(self, ctx: Parent, op: str, key: Any) -> TracedOperation:
         """A B+ tree get/put/delete below the apply of an entry."""
         name = _BTREE_SPAN_NAMES.get(op)
         if name is None:
@@ -305,7 +305,7 @@ class Instrumentation:
 
     def trace_raft_operation(
         self, ctx: Parent, op: RaftOp | str, term: int, index: int | None = None
-    ) -> Operation:
+    ) -> TracedOperation:
         """A Raft step of an entry on this node (propose, append, commit, apply)."""
         step = _RAFT_STEPS.get(op)
         if step is None:
@@ -323,7 +323,9 @@ class Instrumentation:
         # trace sample), so the spans carry none. ``_timed`` inlined (a traced run
         # starts one of these per entry per server and step).
         clock_us = tracer.now_us
-        return Operation(span, None, clock_us, clock_us() if span is NOOP_SPAN else span.start_us)
+        return TracedOperation(
+            span, None, clock_us, clock_us() if span is NOOP_SPAN else span.start_us
+        )
 
     def update_raft_state(
         self,
@@ -438,7 +440,7 @@ class Instrumentation:
 
     def client_operation(
         self, op: str, key: Any, *, request: int | None = None, keep: bool = False
-    ) -> Operation:
+    ) -> TracedOperation:
         """The root of a client operation's trace; finish with result ok / fail / info.
         ``request`` is the client's sequence number for it (the attribute ``kv.request``,
         which with the client's node names its rows in the history); ``keep`` traces it
@@ -451,7 +453,7 @@ class Instrumentation:
         )
         return self._timed(span, self._client_finished(op))
 
-    def serve_request(self, ctx: Parent, op: str, key: Any) -> Operation:
+    def serve_request(self, ctx: Parent, op: str, key: Any) -> TracedOperation:
         """A server handling one client request, from its arrival to the reply."""
         span = self.tracer.start_span(
             f"serve {op}",
@@ -463,7 +465,7 @@ class Instrumentation:
         )
         return self._timed(span, None)
 
-    def trace_distributed_query(self, ctx: Parent, query: str) -> Operation:
+    def trace_distributed_query(self, ctx: Parent, query: str) -> TracedOperation:
         """A query fanned out across nodes; its hops and server spans are children."""
         span = self.tracer.start_span(
             "query", ctx, self.node, Category.CLIENT, SpanKind.CLIENT, {"db.statement": query}
@@ -524,9 +526,9 @@ def use_instrumentation(
         _current = previous
 
 
-def trace_btree_operation(ctx: Parent, op: str, key: Any) -> Operation:
+def trace_btree_operation(ctx: Parent, op: str, key: Any) -> TracedOperation:
     if _current is None:
-        return Operation(NOOP_SPAN)
+        return TracedOperation(NOOP_SPAN)
     return _current.trace_btree_operation(ctx, op, key)
 
 
@@ -535,9 +537,9 @@ def record_btree_split(ctx: Parent, node: int, separator_key: Any, reason: str) 
         _current.record_btree_split(ctx, node, separator_key, reason)
 
 
-def trace_raft_operation(ctx: Parent, op: RaftOp | str, term: int) -> Operation:
+def trace_raft_operation(ctx: Parent, op: RaftOp | str, term: int) -> TracedOperation:
     if _current is None:
-        return Operation(NOOP_SPAN)
+        return TracedOperation(NOOP_SPAN)
     return _current.trace_raft_operation(ctx, op, term)
 
 
@@ -548,7 +550,7 @@ def update_raft_state(
         _current.update_raft_state(role, term, leader, log_length, peers)
 
 
-def trace_distributed_query(ctx: Parent, query: str) -> Operation:
+def trace_distributed_query(ctx: Parent, query: str) -> TracedOperation:
     if _current is None:
-        return Operation(NOOP_SPAN)
+        return TracedOperation(NOOP_SPAN)
     return _current.trace_distributed_query(ctx, query)

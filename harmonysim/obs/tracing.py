@@ -77,8 +77,9 @@ class IdSource(Protocol):
 class RandomIds:
     """Ids drawn from a seeded ``random.Random``: ``getrandbits`` again until not zero.
 
-    The same draws as ``harmonysim.sim.rng.IdSource`` over the same stream (a test
-    holds this); the tracer recognises it and calls ``getrandbits`` directly.
+    The ``IdSource`` the seeded RNG tree hands out (``harmonysim.sim.rng.RngTree.ids``);
+    the tracer recognises it and calls ``getrandbits`` directly (the same ids: a test
+    holds this).
     """
 
     __slots__ = ("getrandbits",)

@@ -787,7 +787,7 @@ class MembershipSettings(SchemaModel):
     )
 
 
-class Cluster(SchemaModel):
+class ClusterSettings(SchemaModel):
     """The database servers: `nodes` servers with ids n1..nN.
 
     `members` (default: all of them) is the size of the initial Raft configuration:
@@ -1793,7 +1793,7 @@ class Scenario(SchemaModel):
     description: Annotated[str, BeforeValidator(_text)] = ""
     seed: Annotated[int, BeforeValidator(_integer_in(0, MAX_SEED, SEED_EXPECTED))] = 1
     duration_ms: PositiveDuration = Field(alias="duration")
-    cluster: Cluster = Field(default_factory=Cluster)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     network: Network = Field(default_factory=Network)
     workload: Workload = Field(default_factory=Workload)
     faults: tuple[Fault, ...] = ()

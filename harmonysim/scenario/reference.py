@@ -30,7 +30,7 @@ from harmonysim.scenario.model import (
     ClockFault,
     ClockSettings,
     ClockStrobe,
-    Cluster,
+    ClusterSettings,
     DiskFault,
     DiskFaultSettings,
     DiskRecords,
@@ -61,7 +61,7 @@ __all__ = ["KEY_NOTES", "missing_notes", "reference_markdown"]
 
 SECTIONS: Final[tuple[tuple[str, type[BaseModel]], ...]] = (
     ("top level", Scenario),
-    ("cluster", Cluster),
+    ("cluster", ClusterSettings),
     ("cluster.raft", RaftSettings),
     ("cluster.btree", BTreeSettings),
     ("cluster.disk", DiskSettings),
@@ -103,16 +103,16 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Scenario.swarm": "swarm testing of the settings: a dotted path (`cluster.raft`) to the "
     "values each seed draws one of; a mapping merges into the settings there, every value "
     "of a path naming the same keys (default none)",
-    "Cluster.nodes": "how many servers, ids n1..nN (at most 15)",
-    "Cluster.members": "the initial Raft configuration is n1..nM; the others are spares an "
+    "ClusterSettings.nodes": "how many servers, ids n1..nN (at most 15)",
+    "ClusterSettings.members": "the initial Raft configuration is n1..nM; the others are spares an "
     "`add` fault can bring in (default: every node)",
-    "Cluster.raft": "Raft timing and options (below)",
-    "Cluster.btree": "the B+ tree each server stores (below)",
-    "Cluster.disk": "the simulated disk (below)",
-    "Cluster.clocks": "each node's clock (below)",
+    "ClusterSettings.raft": "Raft timing and options (below)",
+    "ClusterSettings.btree": "the B+ tree each server stores (below)",
+    "ClusterSettings.disk": "the simulated disk (below)",
+    "ClusterSettings.clocks": "each node's clock (below)",
     "ClockSettings.drift_ppm": "each node's clock runs at a rate drawn from the seed in "
     "1 ± drift_ppm / 10^6",
-    "Cluster.membership": "the operator that serves `add` / `remove` faults (below)",
+    "ClusterSettings.membership": "the operator that serves `add` / `remove` faults (below)",
     "MembershipSettings.wait": "`committed` (default): ask for the next change once the last "
     "one committed; `accepted`: once a leader accepted it (a fire-and-forget script)",
     "RaftSettings.election_timeout": "[min, max]: each election timer is drawn from this "
@@ -320,7 +320,7 @@ _DEFAULTS_BY_DATA: Final[dict[type[BaseModel], Any]] = {
     Keys: Keys,
     Workload: Workload,
     Network: Network,
-    Cluster: Cluster,
+    ClusterSettings: ClusterSettings,
 }
 
 

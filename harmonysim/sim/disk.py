@@ -56,7 +56,7 @@ import simpy
 
 from harmonysim.sim.events import EventKind, EventLog
 
-__all__ = ["Disk", "DiskFaults", "DiskOp", "Problem", "checksum"]
+__all__ = ["Disk", "DiskFaults", "DiskOp", "UnreadableRecord", "checksum"]
 
 VALUE = -1  # the damage position of a value file
 
@@ -86,7 +86,7 @@ class DiskFaults:
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class UnreadableRecord:
     """A record that could not be read back intact: its position (``VALUE`` for a value
     file) and why (``checksum``: damaged; ``eio``: the read failed)."""
 
@@ -463,27 +463,27 @@ class Disk:
 
     # -- reading back with checksums ---------------------------------------------------
 
-    def read_checked(self, name: str) -> tuple[Any, list[Problem]]:
+    def read_checked(self, name: str) -> tuple[Any, list[UnreadableRecord]]:
         """What a restart reads: the durable content (the current view is a copy of it
         after a crash) and the records that fail their checksum or cannot be read."""
         value = self._durable.get(name)
         damage = self._damage.get(name) or {}
         eio = self._eio.get(name) or set()
         read_error = self.faults.read_error if self.faults is not None else 0.0
-        problems: list[Problem] = []
+        problems: list[UnreadableRecord] = []
         if not isinstance(value, list):
             if value is None:
                 return None, problems
             if VALUE in eio or (read_error and self._rng.random() < read_error):
-                problems.append(Problem(VALUE, "eio"))
+                problems.append(UnreadableRecord(VALUE, "eio"))
             elif checksum(value) ^ damage.get(VALUE, 0) != checksum(value):
-                problems.append(Problem(VALUE, "checksum"))
+                problems.append(UnreadableRecord(VALUE, "checksum"))
             return value, problems
         if not damage and not eio and not read_error:
             return list(value), problems  # no record can fail: every CRC matches its own
         for position, record in enumerate(value):
             if position in eio or (read_error and self._rng.random() < read_error):
-                problems.append(Problem(position, "eio"))
+                problems.append(UnreadableRecord(position, "eio"))
             elif checksum(record) ^ damage.get(position, 0) != checksum(record):
-                problems.append(Problem(position, "checksum"))
+                problems.append(UnreadableRecord(position, "checksum"))
         return list(value), problems

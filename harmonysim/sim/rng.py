@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import random
 
+from harmonysim.obs.tracing import RandomIds
+
 __all__ = ["RngTree"]
 
 
@@ -29,27 +31,7 @@ class RngTree:
         """A new ``random.Random`` for ``name``; equal names give equal streams."""
         return random.Random(f"{self.seed}/{name}")
 
-    def ids(self, name: str) -> IdSource:
-        """A source of 64/128-bit ids (trace and span ids) for ``name``."""
-        return IdSource(self.stream(f"ids/{name}"))
-
-
-class IdSource:
-    """Deterministic non-zero ids drawn from a seeded stream (never os.urandom)."""
-
-    __slots__ = ("_random",)
-
-    def __init__(self, rng: random.Random) -> None:
-        self._random = rng
-
-    def id64(self) -> int:
-        value = 0
-        while value == 0:
-            value = self._random.getrandbits(64)
-        return value
-
-    def id128(self) -> int:
-        value = 0
-        while value == 0:
-            value = self._random.getrandbits(128)
-        return value
+    def ids(self, name: str) -> RandomIds:
+        """A source of 64/128-bit ids (trace and span ids) for ``name``: the stream
+        ``ids/{name}`` as an ``obs.tracing.IdSource``."""
+        return RandomIds(self.stream(f"ids/{name}"))

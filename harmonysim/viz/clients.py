@@ -29,8 +29,8 @@ from matplotlib.transforms import blended_transform_factory
 from harmonysim.runlog.violations import Violation
 from harmonysim.sim.events import EventKind, EventRecord
 from harmonysim.viz.derive import (
-    Operation,
     OperationOutcome,
+    OperationSpan,
     Outage,
     event_nodes,
     operations,
@@ -113,7 +113,7 @@ def _operation_colours(names: Sequence[str]) -> dict[str, str]:
     return colours
 
 
-def _operation_order(ops: Sequence[Operation]) -> list[str]:
+def _operation_order(ops: Sequence[OperationSpan]) -> list[str]:
     known = [name for name in OPERATION_COLOURS if any(op.f == name for op in ops)]
     others = sorted({op.f for op in ops} - set(OPERATION_COLOURS))
     return known + others

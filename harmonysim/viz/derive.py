@@ -64,8 +64,8 @@ __all__ = [
     "CommitSeries",
     "MessageArrow",
     "MessageFate",
-    "Operation",
     "OperationOutcome",
+    "OperationSpan",
     "Outage",
     "OutageSpan",
     "OutsideSpan",
@@ -550,7 +550,9 @@ class OperationOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Operation:
+class OperationSpan:
+    """One client operation as the plots draw it: from its invocation to its completion."""
+
     process: int
     f: str
     key: Any
@@ -563,10 +565,10 @@ class Operation:
         return self.complete_ms - self.invoke_ms
 
 
-def operations(history: Iterable[HistoryRow]) -> list[Operation]:
+def operations(history: Iterable[HistoryRow]) -> list[OperationSpan]:
     """Pair invocations with completions, in the order operations were invoked."""
     pending: dict[int, tuple[int, HistoryRow]] = {}
-    done: list[tuple[int, Operation]] = []
+    done: list[tuple[int, OperationSpan]] = []
     last_ms = 0.0
     for order, row in enumerate(history):
         process = int(row["process"])
@@ -597,7 +599,7 @@ def operations(history: Iterable[HistoryRow]) -> list[Operation]:
         done.append(
             (
                 first,
-                Operation(
+                OperationSpan(
                     process,
                     str(invoke["f"]),
                     invoke.get("key"),
@@ -611,7 +613,7 @@ def operations(history: Iterable[HistoryRow]) -> list[Operation]:
         done.append(
             (
                 first,
-                Operation(
+                OperationSpan(
                     int(invoke["process"]),
                     str(invoke["f"]),
                     invoke.get("key"),

@@ -1,7 +1,7 @@
 """Traces for the dashboard: one source interface, two sources (derived and OTLP).
 
 Rules:
-- A trace is a tree of ``Span`` records: a root span plus children, each on one
+- A trace is a tree of ``SpanRecord``s: a root span plus children, each on one
   node, with start and end in virtual ms. Zero-length spans are instants
   (a persist, an apply). The page draws any ``TraceSource`` the same way.
 - ``OtlpTraceSource`` reads ``traces.otlp.jsonl`` (OTLP/JSON: hex ids,
@@ -36,7 +36,7 @@ from harmonysim.web.index import ClientOp, Outcome, RunIndex
 __all__ = [
     "DerivedTraceSource",
     "OtlpTraceSource",
-    "Span",
+    "SpanRecord",
     "TraceFilter",
     "TraceSource",
     "TraceSummary",
@@ -49,7 +49,7 @@ NANOS_PER_MS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
+class SpanRecord:
     """One timed step of a trace on one node (an instant when ``end_ms == start_ms``)."""
 
     span_id: str
@@ -136,7 +136,7 @@ class TraceSource(Protocol):
 
     def summaries(self) -> list[TraceSummary]: ...
 
-    def spans(self, trace_id: str) -> list[Span] | None: ...
+    def spans(self, trace_id: str) -> list[SpanRecord] | None: ...
 
 
 def select(
@@ -159,7 +159,7 @@ class DerivedTraceSource:
         with self.index.lock:
             return [_summary(op) for op in self.index.ops]
 
-    def spans(self, trace_id: str) -> list[Span] | None:
+    def spans(self, trace_id: str) -> list[SpanRecord] | None:
         with self.index.lock:
             op = self.index.ops_by_trace.get(trace_id)
             if op is None:
@@ -169,12 +169,12 @@ class DerivedTraceSource:
                 key=lambda s: (s.parent_id is not None, s.start_ms, s.node, s.name, s.span_id),
             )
 
-    def _spans(self, op: ClientOp) -> list[Span]:
+    def _spans(self, op: ClientOp) -> list[SpanRecord]:
         index = self.index
         end_ms = op.end_ms if op.end_ms is not None else index.end_ms
         root_id = "op"
         spans = [
-            Span(
+            SpanRecord(
                 root_id,
                 None,
                 _op_name(op),
@@ -197,7 +197,7 @@ class DerivedTraceSource:
             if message.deliver_ms is None and message.drop_ms is None:
                 status = "lost"
             spans.append(
-                Span(
+                SpanRecord(
                     f"msg-{message.id}",
                     root_id,
                     f"{message.type} {message.src}→{message.dst}",
@@ -224,7 +224,7 @@ class DerivedTraceSource:
                 if leader is None:
                     leader, entry_index, first_persist = node, position, t_ms
                 spans.append(
-                    Span(
+                    SpanRecord(
                         f"persist-{number}",
                         root_id,
                         f"persist #{position}" + (" (leader append)" if node == leader else ""),
@@ -238,7 +238,7 @@ class DerivedTraceSource:
                 )
             else:
                 spans.append(
-                    Span(
+                    SpanRecord(
                         f"apply-{number}",
                         root_id,
                         f"apply #{record['index']} {record.get('f', '')}",
@@ -254,7 +254,7 @@ class DerivedTraceSource:
             committed = index.commit_time(leader, entry_index, first_persist)
             if committed is not None:
                 spans.append(
-                    Span(
+                    SpanRecord(
                         "replicate",
                         root_id,
                         f"replicate #{entry_index} to a majority",
@@ -290,7 +290,7 @@ class OtlpTraceSource:
 
     kind = "otlp"
 
-    def __init__(self, spans_by_trace: dict[str, list[Span]]) -> None:
+    def __init__(self, spans_by_trace: dict[str, list[SpanRecord]]) -> None:
         self._spans = spans_by_trace
         self._summaries = [
             _otlp_summary(trace_id, spans) for trace_id, spans in spans_by_trace.items()
@@ -299,7 +299,7 @@ class OtlpTraceSource:
 
     @classmethod
     def from_file(cls, path: Path) -> OtlpTraceSource:
-        spans: dict[str, list[Span]] = {}
+        spans: dict[str, list[SpanRecord]] = {}
         with path.open("rb") as handle:
             for line in handle:
                 if line.strip():
@@ -314,12 +314,12 @@ class OtlpTraceSource:
     def summaries(self) -> list[TraceSummary]:
         return list(self._summaries)
 
-    def spans(self, trace_id: str) -> list[Span] | None:
+    def spans(self, trace_id: str) -> list[SpanRecord] | None:
         found = self._spans.get(trace_id)
         return None if found is None else list(found)
 
 
-def _otlp_summary(trace_id: str, spans: list[Span]) -> TraceSummary:
+def _otlp_summary(trace_id: str, spans: list[SpanRecord]) -> TraceSummary:
     roots = [span for span in spans if span.parent_id is None] or spans
     root = min(roots, key=lambda s: (s.start_ms, s.span_id))
     failed = any(span.status == "error" for span in spans)
@@ -352,8 +352,8 @@ def _attributes(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {str(item.get("key")): _attribute_value(item.get("value", {})) for item in items}
 
 
-def _decode_request(request: dict[str, Any]) -> list[tuple[str, Span]]:
-    found: list[tuple[str, Span]] = []
+def _decode_request(request: dict[str, Any]) -> list[tuple[str, SpanRecord]]:
+    found: list[tuple[str, SpanRecord]] = []
     for resource_spans in request.get("resourceSpans", []):
         resource = _attributes(resource_spans.get("resource", {}).get("attributes", []))
         node = str(resource.get("service.name", "?"))
@@ -365,7 +365,7 @@ def _decode_request(request: dict[str, Any]) -> list[tuple[str, Span]]:
                 found.append(
                     (
                         str(item["traceId"]),
-                        Span(
+                        SpanRecord(
                             str(item["spanId"]),
                             item.get("parentSpanId") or None,
                             str(item.get("name", "")),

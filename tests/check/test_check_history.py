@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from harmonysim.check.history import (
     UNKNOWN,
+    HistoryEvent,
     HistoryParseError,
     Keyword,
-    Operation,
     OpStatus,
     OpType,
     Symbol,
@@ -36,8 +36,8 @@ def event(
     *,
     key: object | None = None,
     time: float | None = None,
-) -> Operation:
-    return Operation(process, op_type, f, key, value, time, index, index + 1)
+) -> HistoryEvent:
+    return HistoryEvent(process, op_type, f, key, value, time, index, index + 1)
 
 
 # --------------------------------------------------------------------------- pairing
@@ -144,9 +144,9 @@ JSONL_EXAMPLE = """\
 def test_parse_jsonl_example() -> None:
     events = parse_jsonl(JSONL_EXAMPLE, "h.jsonl")
     assert events == [
-        Operation(0, OpType.INVOKE, "put", "k", "v", 1.5, 0, 1),
-        Operation(0, OpType.OK, "put", "k", "v", 2.0, 1, 2),
-        Operation("c1", OpType.INVOKE, "cas", "k", ("v", "w"), None, 2, 4),
+        HistoryEvent(0, OpType.INVOKE, "put", "k", "v", 1.5, 0, 1),
+        HistoryEvent(0, OpType.OK, "put", "k", "v", 2.0, 1, 2),
+        HistoryEvent("c1", OpType.INVOKE, "cas", "k", ("v", "w"), None, 2, 4),
     ]
 
 
@@ -201,7 +201,7 @@ events_strategy = st.lists(
 @given(events_strategy)
 def test_jsonl_round_trip(drafts: list[tuple[object, ...]]) -> None:
     events = [
-        Operation(process, op_type, f, key, value, time, index, index + 1)  # type: ignore[arg-type]
+        HistoryEvent(process, op_type, f, key, value, time, index, index + 1)  # type: ignore[arg-type]
         for index, (process, op_type, f, key, value, time) in enumerate(drafts)
     ]
     assert parse_jsonl(format_jsonl(events)) == events
@@ -257,9 +257,9 @@ def test_parse_jepsen_edn_porcupine_style() -> None:
     )
     events = parse_jepsen_edn(text, "c.txt")
     assert events == [
-        Operation(0, OpType.INVOKE, "append", "0", "x 0 0 y", None, 0, 1),
-        Operation(0, OpType.OK, "append", "0", "x 0 0 y", None, 1, 2),
-        Operation("nemesis", OpType.INFO, "start", None, None, 12.0, 2, 3),
+        HistoryEvent(0, OpType.INVOKE, "append", "0", "x 0 0 y", None, 0, 1),
+        HistoryEvent(0, OpType.OK, "append", "0", "x 0 0 y", None, 1, 2),
+        HistoryEvent("nemesis", OpType.INFO, "start", None, None, 12.0, 2, 3),
     ]
 
 

@@ -11,7 +11,7 @@ import pytest
 from harmonysim.check.history import (
     UNKNOWN,
     CompletedOp,
-    Operation,
+    HistoryEvent,
     OpStatus,
     OpType,
     format_jsonl,
@@ -144,10 +144,10 @@ def test_indeterminate_write_takes_effect_at_most_once() -> None:
 
 def test_failed_operations_never_happened() -> None:
     events = [
-        Operation(0, OpType.INVOKE, "write", None, 5, None, 0),
-        Operation(0, OpType.FAIL, "write", None, 5, None, 1),
-        Operation(1, OpType.INVOKE, "read", None, None, None, 2),
-        Operation(1, OpType.OK, "read", None, None, None, 3),
+        HistoryEvent(0, OpType.INVOKE, "write", None, 5, None, 0),
+        HistoryEvent(0, OpType.FAIL, "write", None, 5, None, 1),
+        HistoryEvent(1, OpType.INVOKE, "read", None, None, None, 2),
+        HistoryEvent(1, OpType.OK, "read", None, None, None, 3),
     ]
     assert check(pair_operations(events), REGISTER).verdict is Verdict.OK
 
@@ -275,12 +275,12 @@ def test_repeated_checks_are_identical() -> None:
 
 def test_check_history_file_reads_our_jsonl(tmp_path: Path) -> None:
     events = [
-        Operation(0, OpType.INVOKE, "put", "k", "v", 0.0, 0),
-        Operation(1, OpType.INVOKE, "get", "k", None, 1.0, 1),
-        Operation(0, OpType.OK, "put", "k", "v", 2.0, 2),
-        Operation(1, OpType.OK, "get", "k", "v", 3.0, 3),
-        Operation(1, OpType.INVOKE, "get", "k", None, 4.0, 4),
-        Operation(1, OpType.OK, "get", "k", None, 5.0, 5),
+        HistoryEvent(0, OpType.INVOKE, "put", "k", "v", 0.0, 0),
+        HistoryEvent(1, OpType.INVOKE, "get", "k", None, 1.0, 1),
+        HistoryEvent(0, OpType.OK, "put", "k", "v", 2.0, 2),
+        HistoryEvent(1, OpType.OK, "get", "k", "v", 3.0, 3),
+        HistoryEvent(1, OpType.INVOKE, "get", "k", None, 4.0, 4),
+        HistoryEvent(1, OpType.OK, "get", "k", None, 5.0, 5),
     ]
     path = tmp_path / "history.jsonl"
     path.write_text(format_jsonl(events), encoding="utf-8")

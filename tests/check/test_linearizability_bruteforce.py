@@ -26,7 +26,7 @@ from harmonysim.check.history import (
     UNKNOWN,
     CompletedOp,
     FailCas,
-    Operation,
+    HistoryEvent,
     OpStatus,
     OpType,
     pair_operations,
@@ -249,22 +249,22 @@ def _scan_kv_call(rng: random.Random) -> tuple[str, object, object]:
     return f, key, (rng.choice([None, "x", "y", "xy"]), rng.choice(["x", "y"]))
 
 
-def _as_events(history: Sequence[CompletedOp]) -> list[Operation]:
+def _as_events(history: Sequence[CompletedOp]) -> list[HistoryEvent]:
     """Jepsen events for ``history``: an invoke and a completion per operation, in time
     order; a cas that returned false completes with ``fail``."""
-    timed: list[tuple[float, int, Operation]] = []
+    timed: list[tuple[float, int, HistoryEvent]] = []
     for op in history:
         process = op.invoke_index
-        invoke = Operation(process, OpType.INVOKE, op.f, op.key, op.input, op.call, 0)
+        invoke = HistoryEvent(process, OpType.INVOKE, op.f, op.key, op.input, op.call, 0)
         timed.append((op.call, 0, invoke))
         if op.status is OpStatus.INFO:
             continue
         kind = OpType.FAIL if op.f == "cas" and op.output is False else OpType.OK
         value = op.input if kind is OpType.FAIL else op.output
-        timed.append((op.ret, 1, Operation(process, kind, op.f, op.key, value, op.ret, 0)))
+        timed.append((op.ret, 1, HistoryEvent(process, kind, op.f, op.key, value, op.ret, 0)))
     timed.sort(key=lambda item: (item[0], item[1]))
     return [
-        Operation(e.process, e.type, e.f, e.key, e.value, e.time, index)
+        HistoryEvent(e.process, e.type, e.f, e.key, e.value, e.time, index)
         for index, (_, _, e) in enumerate(timed)
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harmonysim.explore import SeedTask, ShrinkError, run_task, shrink_scenario
-from harmonysim.scenario import Cluster, Scenario, dump_scenario, parse_scenario, resolve
+from harmonysim.scenario import ClusterSettings, Scenario, dump_scenario, parse_scenario, resolve
 from tests.explore import doubles
 
 
@@ -44,7 +44,7 @@ def test_shrink_finds_a_smaller_scenario_failing_the_same_check(
 def test_shrink_keeps_an_odd_cluster_of_at_least_three_nodes(
     small_scenario: Scenario,
 ) -> None:
-    five = resolve(small_scenario.model_copy(update={"cluster": Cluster(nodes=5)}))
+    five = resolve(small_scenario.model_copy(update={"cluster": ClusterSettings(nodes=5)}))
     report = shrink_scenario(five, doubles.SERVED_CHECK, budget=60, judge=doubles.judge_served)
     assert report.before.nodes == 5
     assert report.after.nodes == 3

@@ -22,7 +22,7 @@ from harmonysim.obs.tracing import (
 
 
 class Ids:
-    """A seeded id source (what harmonysim.sim.rng.IdSource provides)."""
+    """A seeded ``IdSource`` (the run draws its ids from ``harmonysim.sim.rng.RngTree.ids``)."""
 
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)

@@ -50,7 +50,7 @@ from harmonysim.raft import (
 )
 
 
-class SafetyViolation(AssertionError):
+class HarnessSafetyError(AssertionError):
     """A Raft safety property (Figure 3 of the paper) does not hold."""
 
 
@@ -394,7 +394,7 @@ class Cluster:
     def _violation(self, text: str) -> None:
         self.violations.append(text)
         if self.strict:
-            raise SafetyViolation(text)
+            raise HarnessSafetyError(text)
 
     @staticmethod
     def _snapshot_contents(snapshot: Snapshot) -> list[Entry]:
@@ -464,7 +464,7 @@ class Cluster:
         """Run the whole-cluster checks (the per-step ones run on every Ready)."""
         self.check_log_matching()
         if self.violations:
-            raise SafetyViolation("; ".join(self.violations))
+            raise HarnessSafetyError("; ".join(self.violations))
 
     # ------------------------------------------------------------------ rendering
 

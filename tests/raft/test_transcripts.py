@@ -134,7 +134,7 @@ def test_figure_8_with_its_bug_commits_2_at_1_and_the_expectation_says_so() -> N
 
 def test_a_safety_violation_stops_a_strict_transcript_at_its_command() -> None:
     interaction = Interaction(bugs=frozenset({"commit_prior_term_by_count"}))
-    with pytest.raises(DataDrivenError, match=r"figure_8.txt:\d+: deliver: SafetyViolation"):
+    with pytest.raises(DataDrivenError, match=r"figure_8.txt:\d+: deliver: HarnessSafetyError"):
         interaction.run(TRANSCRIPTS / "figure_8.txt")
 
 

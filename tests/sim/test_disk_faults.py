@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from harmonysim.sim.disk import VALUE, Disk, DiskFaults, Problem, checksum
+from harmonysim.sim.disk import VALUE, Disk, DiskFaults, UnreadableRecord, checksum
 
 from .pingpong import make_world
 
@@ -43,14 +43,14 @@ def test_corrupt_damages_the_records_of_an_index_range_at_rest() -> None:
     disk, _ = disk_with(6)
     assert disk.corrupt("log", 2, 3) == [1, 2]
     _, problems = disk.read_checked("log")
-    assert problems == [Problem(1, "checksum"), Problem(2, "checksum")]
+    assert problems == [UnreadableRecord(1, "checksum"), UnreadableRecord(2, "checksum")]
     assert disk.fault_counts == {"corrupt": 1}
 
 
 def test_corrupting_a_value_file_and_nothing_to_corrupt() -> None:
     disk, _ = disk_with(1)
     assert disk.corrupt("hard_state", None, None) == [VALUE]
-    assert disk.read_checked("hard_state")[1] == [Problem(VALUE, "checksum")]
+    assert disk.read_checked("hard_state")[1] == [UnreadableRecord(VALUE, "checksum")]
     assert disk.corrupt("snapshot", None, None) == []
 
 
@@ -67,7 +67,7 @@ def test_rewriting_a_damaged_record_heals_it() -> None:
 def test_eio_fails_the_read_of_a_record() -> None:
     disk, _ = disk_with(3)
     disk.read_error("log", 2, None)
-    assert disk.read_checked("log")[1] == [Problem(1, "eio")]
+    assert disk.read_checked("log")[1] == [UnreadableRecord(1, "eio")]
 
 
 def test_a_torn_crash_lands_pending_writes_fully_partially_or_not_at_all() -> None:
@@ -87,7 +87,8 @@ def test_a_torn_crash_lands_pending_writes_fully_partially_or_not_at_all() -> No
         else:
             kind = "partial"
             assert records[2:] == [Rec(i) for i in range(3, 3 + landed)]  # a prefix
-            assert problems in ([], [Problem(len(records) - 1, "checksum")])  # maybe a torn last
+            torn_last = UnreadableRecord(len(records) - 1, "checksum")
+            assert problems in ([], [torn_last])  # maybe a torn last
         outcomes[kind] = outcomes.get(kind, 0) + 1
     assert set(outcomes) == {"none", "full", "partial"}
 
