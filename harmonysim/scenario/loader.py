@@ -170,7 +170,10 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
     Keys follow the schema's declaration order; unset optional values are left
     out. The result is plain JSON/YAML data (dicts, lists, str, int, float, bool).
     """
-    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not data.get("swarm"):
+        del data["swarm"]  # a scenario without a swarm reads as it did before there was one
+    return data
 
 
 def dump_scenario(scenario: Scenario) -> str:

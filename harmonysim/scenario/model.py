@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeGuard
 
+import orjson
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -1804,6 +1805,11 @@ class Scenario(SchemaModel):
     swarm: Annotated[dict[str, tuple[Any, ...]], BeforeValidator(_swarm_shape)] = Field(
         default_factory=dict
     )
+
+    def __hash__(self) -> int:
+        # A swarm's values may be mappings, which do not hash: hash the data form (sorted
+        # keys, so equal scenarios hash equal whatever order their swarm was written in).
+        return hash(orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS))
 
     @property
     def node_ids(self) -> tuple[str, ...]:
