@@ -37,6 +37,11 @@ _DELIVER = EventKind.MSG_DELIVER
 _FLUSH_LINES: Final = 8192
 
 
+def _literal(value: str | None) -> bytes:
+    """``value`` as JSON, to be baked into a line template (``%`` doubled)."""
+    return orjson.dumps(value).replace(b"%", b"%%")
+
+
 class LinkRecords:
     """The ``msg.send`` and ``msg.deliver`` lines of one directed link, endpoints baked in.
 
@@ -49,14 +54,13 @@ class LinkRecords:
     def __init__(self, src: str, dst: str) -> None:
         self.src = src
         self.dst = dst
-        src_json = orjson.dumps(src)
-        dst_json = orjson.dumps(dst)
-        self.send = (b'{"t":%s,"seq":%d,"kind":' + orjson.dumps(_SEND) + b',"node":' + src_json) + (
-            b',"dst":' + dst_json + b',"id":%d,"type":"%s"}'
-        )
-        self.deliver = (
-            b'{"t":%s,"seq":%d,"kind":' + orjson.dumps(_DELIVER) + b',"node":' + dst_json
-        ) + (b',"src":' + src_json + b',"id":%d}')
+        head = b'{"t":%s,"seq":%d,"kind":'
+        src_json = _literal(src)
+        dst_json = _literal(dst)
+        self.send = head + _literal(_SEND) + b',"node":' + src_json + b',"dst":' + dst_json
+        self.send += b',"id":%d,"type":"%s"}'
+        self.deliver = head + _literal(_DELIVER) + b',"node":' + dst_json + b',"src":' + src_json
+        self.deliver += b',"id":%d}'
 
 
 class EventLog:
@@ -132,7 +136,7 @@ class EventLog:
         head = self._heads.get((kind, node))
         if head is None:
             head = self._heads[(kind, node)] = (
-                b'{"t":%s,"seq":%d,"kind":' + orjson.dumps(kind) + b',"node":' + orjson.dumps(node)
+                b'{"t":%s,"seq":%d,"kind":' + _literal(kind) + b',"node":' + _literal(node)
             )
         stamp = self._stamp if self._stamp_us == now_us else self._restamp(now_us)
         line = head % (stamp, seq)
