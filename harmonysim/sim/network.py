@@ -331,9 +331,10 @@ class Network:
             endpoint.hold(envelope)
             return
         self.delivered += 1
-        self._log.emit_deliver(link.records, self._env._now, envelope.id)  # type: ignore[arg-type]
+        now: int = self._env._now  # type: ignore[assignment]
+        self._log.emit_deliver(link.records, now, envelope.id)
         if self.observer is not None:
-            self.observer.delivered(envelope, self._env._now)  # type: ignore[arg-type]
+            self.observer.delivered(envelope, now)
         endpoint.receive(envelope)
 
     def drop_held(self, envelope: Envelope, reason: str) -> None:

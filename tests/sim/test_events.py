@@ -68,7 +68,7 @@ def test_time_prints_as_exact_milliseconds(now_us: int) -> None:
     assert log.lines[0].startswith(b'{"t":%d.%03d,' % divmod(now_us, 1000))
 
 
-_NAMES = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+_NAMES = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
 
 
 @given(
