@@ -518,7 +518,7 @@ class KVServer:
             {"file": None, "reason": "eio", "records": 0, "action": "restart"},
         )
         node.crash({"cause": "fsync failed (EIO)"})
-        restart = simpy.Timeout(node.world.env, EIO_RESTART_US)
+        restart = simpy.Timeout(node.env, EIO_RESTART_US)
         restart.callbacks.append(lambda _: node.restart({"after": "eio"}))
 
     def _note_repair(self) -> None:

@@ -14,6 +14,9 @@ Rules:
 - Kind-specific fields never reuse the names ``t``, ``seq``, ``kind`` or ``node``.
 - Field values must be JSON scalars, lists or dicts built deterministically (no
   sets, no object ids, no wall clock).
+- Every line is formatted here: ``emit`` for any record, ``emit_send`` and
+  ``emit_deliver`` for the two per-message records (the network's hot path), which
+  fill a link's ``LinkRecords`` templates and write the same bytes ``emit`` would.
 """
 
 from __future__ import annotations
@@ -27,7 +30,37 @@ import orjson
 
 from harmonysim.runlog.vocabulary import EventKind, EventRecord
 
-__all__ = ["EventKind", "EventLog", "EventRecord"]
+__all__ = ["EventKind", "EventLog", "EventRecord", "LinkRecords"]
+
+_SEND = EventKind.MSG_SEND
+_DELIVER = EventKind.MSG_DELIVER
+_FLUSH_LINES: Final = 8192
+
+
+def _literal(value: str | None) -> bytes:
+    """``value`` as JSON, to be baked into a line template (``%`` doubled)."""
+    return orjson.dumps(value).replace(b"%", b"%%")
+
+
+class LinkRecords:
+    """The ``msg.send`` and ``msg.deliver`` lines of one directed link, endpoints baked in.
+
+    Only time, seq, message id (and the payload's type) are left to fill, so the
+    per-message records are formatted bytes instead of dicts encoded by orjson.
+    """
+
+    __slots__ = ("deliver", "dst", "send", "src")
+
+    def __init__(self, src: str, dst: str) -> None:
+        self.src = src
+        self.dst = dst
+        head = b'{"t":%s,"seq":%d,"kind":'
+        src_json = _literal(src)
+        dst_json = _literal(dst)
+        self.send = head + _literal(_SEND) + b',"node":' + src_json + b',"dst":' + dst_json
+        self.send += b',"id":%d,"type":"%s"}'
+        self.deliver = head + _literal(_DELIVER) + b',"node":' + dst_json + b',"src":' + src_json
+        self.deliver += b',"id":%d}'
 
 
 class EventLog:
@@ -37,8 +70,8 @@ class EventLog:
     and written to ``sink`` (a binary file) in one batch: SHA-256 is a stream, so
     hashing batches gives the same digest as hashing line by line, for a fraction
     of the per-event cost. ``subscribers`` receive each record dict as it is made
-    (online checkers, tracers, live views); while there are none, the network's
-    per-message path formats its lines directly (``plain`` is True).
+    (online checkers, tracers, live views); while there are none, the per-message
+    records are formatted from their link's templates, without a dict.
     """
 
     __slots__ = (
@@ -46,15 +79,16 @@ class EventLog:
         "_hash",
         "_heads",
         "_sink",
+        "_stamp",
+        "_stamp_us",
+        "_type_names",
         "_watchers",
         "count",
         "lines",
-        "stamp",
-        "stamp_us",
         "subscribers",
     )
 
-    FLUSH_LINES: Final = 8192
+    FLUSH_LINES: Final = _FLUSH_LINES
 
     def __init__(self, clock_us: Callable[[], int], sink: IO[bytes] | None = None) -> None:
         self._clock = clock_us
@@ -67,8 +101,9 @@ class EventLog:
         self._heads: dict[tuple[str, str | None], bytes] = {}
         # The encoded time of the latest event: events come in bursts at one instant (a
         # delivery and the sends it causes), so most lines reuse it.
-        self.stamp_us = -1
-        self.stamp = b""
+        self._stamp_us = -1
+        self._stamp = b""
+        self._type_names: dict[type, bytes] = {}  # payload type -> its name in msg.send
 
     def watch(self, kinds: Iterable[EventKind], callback: Callable[[EventRecord], None]) -> None:
         """Call ``callback`` with each record of the given kinds (online checkers).
@@ -82,16 +117,11 @@ class EventLog:
             else:
                 self._watchers.setdefault(kind.value, []).append(callback)
 
-    def restamp(self, now_us: int) -> bytes:
+    def _restamp(self, now_us: int) -> bytes:
         """Encode ``now_us`` as the ``t`` of a line (milliseconds, three decimals)."""
-        self.stamp_us = now_us
-        self.stamp = b"%d.%03d" % (now_us // 1000, now_us % 1000)
-        return self.stamp
-
-    @property
-    def plain(self) -> bool:
-        """True when nobody needs record dicts, so lines may be formatted directly."""
-        return not self.subscribers
+        self._stamp_us = now_us
+        self._stamp = b"%d.%03d" % (now_us // 1000, now_us % 1000)
+        return self._stamp
 
     def emit(self, kind: EventKind, node: str | None, fields: dict[str, Any] | None = None) -> None:
         """Append one event at the current virtual time.
@@ -106,9 +136,9 @@ class EventLog:
         head = self._heads.get((kind, node))
         if head is None:
             head = self._heads[(kind, node)] = (
-                b'{"t":%s,"seq":%d,"kind":' + orjson.dumps(kind) + b',"node":' + orjson.dumps(node)
+                b'{"t":%s,"seq":%d,"kind":' + _literal(kind) + b',"node":' + _literal(node)
             )
-        stamp = self.stamp if self.stamp_us == now_us else self.restamp(now_us)
+        stamp = self._stamp if self._stamp_us == now_us else self._restamp(now_us)
         line = head % (stamp, seq)
         line += b"," + orjson.dumps(fields)[1:] if fields else b"}"
         lines = self.lines
@@ -126,6 +156,41 @@ class EventLog:
                 if watchers:
                     for watcher in watchers:
                         watcher(record)
+
+    def emit_send(
+        self, link: LinkRecords, now_us: int, message_id: int, payload_type: type
+    ) -> None:
+        """Append the ``msg.send`` of message ``message_id`` on ``link``, sent at ``now_us``
+        (the current virtual time): ``emit`` of its fields, formatted from the link's
+        template while there are no subscribers. Once per message."""
+        if self.subscribers:
+            fields = {"dst": link.dst, "id": message_id, "type": payload_type.__name__}
+            self.emit(_SEND, link.src, fields)
+            return
+        name = self._type_names.get(payload_type)
+        if name is None:
+            name = self._type_names[payload_type] = payload_type.__name__.encode()
+        stamp = self._stamp if self._stamp_us == now_us else self._restamp(now_us)
+        seq = self.count
+        self.count = seq + 1
+        lines = self.lines
+        lines.append(link.send % (stamp, seq, message_id, name))
+        if len(lines) >= _FLUSH_LINES:
+            self.flush()
+
+    def emit_deliver(self, link: LinkRecords, now_us: int, message_id: int) -> None:
+        """Append the ``msg.deliver`` of message ``message_id`` over ``link`` at ``now_us``
+        (the current virtual time), as ``emit_send`` does its ``msg.send``."""
+        if self.subscribers:
+            self.emit(_DELIVER, link.dst, {"src": link.src, "id": message_id})
+            return
+        stamp = self._stamp if self._stamp_us == now_us else self._restamp(now_us)
+        seq = self.count
+        self.count = seq + 1
+        lines = self.lines
+        lines.append(link.deliver % (stamp, seq, message_id))
+        if len(lines) >= _FLUSH_LINES:
+            self.flush()
 
     @property
     def hexdigest(self) -> str:

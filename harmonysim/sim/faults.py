@@ -39,31 +39,54 @@ Rules:
   layer's driver), which requests the change from the leader and logs each step
   as ``membership`` events; a ``leader`` target is resolved by the driver when it
   finds a leader to serve the request.
+- The injector is given the parts of the kernel it acts on (environment, RNG tree,
+  event log, network, the nodes by id) and the ``Hooks`` the layer above installs
+  (who leads, membership, transfer), never the world that holds them.
 """
 
 from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 
 from harmonysim.sim import partitions
-from harmonysim.sim.events import EventKind, EventRecord
+from harmonysim.sim.events import EventKind, EventLog, EventRecord
+from harmonysim.sim.network import Network
+from harmonysim.sim.rng import RngTree
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from harmonysim.scenario import ClockStrobe, DiskFault, Fault, LinkRef, Nemesis, Partition
-    from harmonysim.sim.world import World
+    from harmonysim.sim.node import SimNode
 
 _LEADER_ELECTED = "leader_elected"
 _LEADER_COMMIT = "leader_commit"
 
-__all__ = ["FaultInjector"]
+__all__ = ["FaultInjector", "Hooks"]
+
+
+@dataclass(slots=True)
+class Hooks:
+    """What the protocol layer running on a world plugs in, after the world is built.
+
+    ``leader_oracle`` answers the current leader (so faults can target "the leader");
+    ``membership`` takes an op ("add" or "remove") and a node (an id, or "leader");
+    ``transfer`` (thesis §3.10), asked with a node id or "any", answers (leader,
+    target, outcome): outcome "started" or why nothing was started.
+    """
+
+    leader_oracle: Callable[[], str | None] | None = None
+    membership: Callable[[str, str], None] | None = None
+    transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
+
+    def leader(self) -> str | None:
+        return self.leader_oracle() if self.leader_oracle is not None else None
 
 
 def _call(action: Callable[[], object], _: simpy.Event) -> None:
@@ -116,11 +139,27 @@ def _nothing() -> None:
 
 
 class FaultInjector:
-    """Applies faults to a world: partitions, heals, crashes, restarts, pauses and clogs."""
+    """Applies faults to a world: partitions, heals, crashes, restarts, pauses and clogs.
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self._leader_stream = world.rng.stream("faults/leader")
+    ``nodes`` is the world's own map of nodes, so nodes added later are seen.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        rng: RngTree,
+        log: EventLog,
+        network: Network,
+        nodes: Mapping[str, SimNode],
+        hooks: Hooks,
+    ) -> None:
+        self._env = env
+        self._rng = rng
+        self._log = log
+        self._network = network
+        self._nodes = nodes
+        self._hooks = hooks
+        self._leader_stream = rng.stream("faults/leader")
         self.counts: dict[str, int] = {}
         self._armed: list[Fault] = []  # faults with `when` waiting for their trigger, file order
         self._roles: dict[str, str] = {}  # node -> role it last reported (for leader_commit)
@@ -138,7 +177,7 @@ class FaultInjector:
     # -- scheduling ---------------------------------------------------------------
 
     def schedule(self, faults: Sequence[Fault]) -> None:
-        env = self.world.env
+        env = self._env
         for index, fault in enumerate(faults):
             if fault.nemesis is not None:
                 env.process(self._nemesis(index, fault.at_ms, fault.nemesis))
@@ -161,7 +200,7 @@ class FaultInjector:
             return
         self._watching = True
         kinds = (EventKind.RAFT_ROLE, EventKind.RAFT_COMMIT, EventKind.NODE_CRASH)
-        self.world.log.watch(kinds, self._on_event)
+        self._log.watch(kinds, self._on_event)
 
     def _arm(self, fault: Fault) -> None:
         self._armed.append(fault)
@@ -181,7 +220,7 @@ class FaultInjector:
             trigger = _LEADER_COMMIT
         if trigger is None or not self._armed:
             return
-        now_us = self.world.env.now
+        now_us = self._env.now
         waiting = []
         for fault in self._armed:
             if fault.until_ms is not None and now_us >= round(fault.until_ms * 1000.0):
@@ -194,11 +233,11 @@ class FaultInjector:
 
     def _soon(self, action: Callable[[], None]) -> None:
         """Run ``action`` at the current virtual time, after what is running now."""
-        timeout = simpy.Timeout(self.world.env, 0)
+        timeout = simpy.Timeout(self._env, 0)
         timeout.callbacks.append(lambda _: action())
 
     def _at(self, at_ms: float, action: Callable[[], object]) -> None:
-        env = self.world.env
+        env = self._env
         delay = max(0, round(at_ms * 1000.0) - env.now)
         timeout = simpy.Timeout(env, delay)
         timeout.callbacks.append(functools.partial(_call, action))
@@ -207,7 +246,7 @@ class FaultInjector:
 
     @property
     def node_ids(self) -> list[str]:
-        return sorted(self.world.nodes)
+        return sorted(self._nodes)
 
     def resolve(self, ref: str, leader: str | None = None) -> tuple[str, dict[str, Any]]:
         """A node id for ``ref`` ("n3" or "leader"), and notes for the event log.
@@ -217,7 +256,7 @@ class FaultInjector:
             return ref, {}
         if leader is not None:
             return leader, {"ref": "leader"}
-        leader = self.world.leader()
+        leader = self._hooks.leader()
         if leader is not None:
             return leader, {"ref": "leader"}
         chosen = self._leader_stream.choice(self.node_ids)
@@ -225,18 +264,18 @@ class FaultInjector:
 
     def _emit(self, kind: EventKind, node: str | None, fields: dict[str, Any]) -> None:
         self.counts[kind.value] = self.counts.get(kind.value, 0) + 1
-        self.world.log.emit(kind, node, fields)
+        self._log.emit(kind, node, fields)
 
     def _noop(
         self, action: str, node: str | None, reason: str, notes: dict[str, Any] | None = None
     ) -> None:
         fields = {"fault": action, "reason": reason, **(notes or {})}
-        self.noops.append({"t_ms": self.world.now_ms, "node": node, **fields})
-        self.world.log.emit(EventKind.FAULT_NOOP, node, fields)
+        self.noops.append({"t_ms": self._env.now / 1000.0, "node": node, **fields})
+        self._log.emit(EventKind.FAULT_NOOP, node, fields)
 
     def _later(self, delay_ms: float | None, action: Callable[[], object]) -> None:
         if delay_ms is not None:
-            self._at(self.world.env.now / 1000.0 + delay_ms, action)
+            self._at(self._env.now / 1000.0 + delay_ms, action)
 
     # -- actions ------------------------------------------------------------------
 
@@ -295,7 +334,7 @@ class FaultInjector:
         that is down (``crashed`` / ``all``) or paused (``paused`` / ``all``)."""
         if ref not in ("crashed", "paused", "all"):
             return [self.resolve(ref, leader)]
-        nodes = self.world.nodes
+        nodes = self._nodes
         chosen = [
             node
             for node in self.node_ids
@@ -307,7 +346,7 @@ class FaultInjector:
         return [(node, {"ref": ref}) for node in chosen]
 
     def _heal_if_current(self, graph: nx.DiGraph) -> None:
-        if self.world.network.partition is graph:
+        if self._network.partition is graph:
             self.heal({"after": "partition"})
         else:
             self._noop("heal", None, "the partition it would undo was already replaced or healed")
@@ -350,16 +389,16 @@ class FaultInjector:
         return graph
 
     def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> None:
-        self.world.network.set_partition(graph)
+        self._network.set_partition(graph)
         self._emit(EventKind.NET_PARTITION, None, {**fields, "cut": partitions.describe(graph)})
 
     def heal(self, extra: dict[str, Any] | None = None) -> None:
-        self.world.network.set_partition(None)
+        self._network.set_partition(None)
         self._emit(EventKind.NET_HEAL, None, dict(extra or {}))
 
     def crash(self, node: str, notes: dict[str, Any] | None = None) -> bool:
         """Crash ``node``; False (and a ``fault.noop``) when it is already down."""
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         if not sim_node.up:
             self._noop("crash", node, "the node is already down", notes)
             return False
@@ -369,7 +408,7 @@ class FaultInjector:
 
     def restart(self, node: str, notes: dict[str, Any] | None = None) -> bool:
         """Restart ``node``; False (and a ``fault.noop``) when it is up."""
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         if sim_node.up:
             self._noop("restart", node, "the node is up", notes)
             return False
@@ -381,7 +420,7 @@ class FaultInjector:
 
     def pause(self, node: str, notes: dict[str, Any] | None = None) -> bool:
         """Pause ``node``; False (and a ``fault.noop``) when it is down or paused."""
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         if not sim_node.up or sim_node.paused:
             reason = "the node is down" if not sim_node.up else "the node is already paused"
             self._noop("pause", node, reason, notes)
@@ -392,7 +431,7 @@ class FaultInjector:
 
     def resume(self, node: str, notes: dict[str, Any] | None = None) -> bool:
         """Resume ``node``; False (and a ``fault.noop``) when it is not paused."""
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         if not sim_node.up or not sim_node.paused:
             reason = "the node is down" if not sim_node.up else "the node is not paused"
             self._noop("resume", node, reason, notes)
@@ -426,7 +465,7 @@ class FaultInjector:
         notes: dict[str, Any] | None = None,
     ) -> Callable[[], None]:
         """Change ``node``'s clock; returns the undo (its rate and wall time given back)."""
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         before_rate, before_offset = sim_node.clock_rate, sim_node.wall_offset_us
         fields: dict[str, Any] = dict(notes or {})
         strobing = [False]
@@ -439,7 +478,7 @@ class FaultInjector:
         if strobe is not None:
             strobing[0] = True
             fields["strobe"] = {"delta_ms": strobe.delta_ms, "period_ms": strobe.period_ms}
-            self.world.env.process(self._strobe(sim_node, strobe, strobing))
+            self._env.process(self._strobe(sim_node, strobe, strobing))
         self._emit_clock(node, fields)
 
         def undo() -> None:
@@ -454,24 +493,24 @@ class FaultInjector:
         self, node: str, spec: DiskFault, notes: dict[str, Any] | None = None
     ) -> Callable[[], None]:
         """A storage fault on ``node``'s disk; returns its undo (a slow disk's only)."""
-        disk = self.world.nodes[node].disk
+        disk = self._nodes[node].disk
         self.counts["disk"] = self.counts.get("disk", 0) + 1
         if spec.slow is not None:
             return disk.slow(max(1, round(spec.slow.fsync_ms * 1000.0)))
         if spec.torn is not None:
             disk.arm_torn()
             fields = {"fault": "torn", "armed": True, **(notes or {})}
-            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            self._log.emit(EventKind.DISK_FAULT, node, fields)
             return _nothing
         if spec.write_error is not None:
             disk.arm_write_error()
             fields = {"fault": "write_error", "armed": True, **(notes or {})}
-            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            self._log.emit(EventKind.DISK_FAULT, node, fields)
             return _nothing
         if spec.misdirect is not None:
             disk.arm_misdirect()
             fields = {"fault": "misdirect", "armed": True, **(notes or {})}
-            self.world.log.emit(EventKind.DISK_FAULT, node, fields)
+            self._log.emit(EventKind.DISK_FAULT, node, fields)
             return _nothing
         records = spec.corrupt if spec.corrupt is not None else spec.eio
         assert records is not None
@@ -483,7 +522,7 @@ class FaultInjector:
         return _nothing
 
     def _emit_clock(self, node: str, fields: dict[str, Any]) -> None:
-        sim_node = self.world.nodes[node]
+        sim_node = self._nodes[node]
         local_ms = sim_node.local_us / 1000.0
         wall_ms = sim_node.wall_us / 1000.0
         self._emit(EventKind.NODE_CLOCK, node, {**fields, "local_ms": local_ms, "wall_ms": wall_ms})
@@ -495,7 +534,7 @@ class FaultInjector:
         period_us = max(1, round(strobe.period_ms * 1000.0))
         ahead = False
         while strobing[0]:
-            yield self.world.env.timeout(period_us)
+            yield self._env.timeout(period_us)
             if not strobing[0]:
                 return
             ahead = not ahead
@@ -503,10 +542,10 @@ class FaultInjector:
 
     def transfer(self, to: str, extra: dict[str, Any] | None = None) -> bool:
         """Ask whoever leads to hand leadership to ``to`` (a node id or ``any``)."""
-        if self.world.transfer is None:
+        if self._hooks.transfer is None:
             self._noop("transfer", None, "nothing runs Raft on this world", extra)
             return False
-        leader, target, outcome = self.world.transfer(to)
+        leader, target, outcome = self._hooks.transfer(to)
         if outcome != "started":
             self._noop("transfer", leader, outcome, {"to": target or to, **(extra or {})})
             return False
@@ -514,23 +553,23 @@ class FaultInjector:
         return True
 
     def clog(self, pairs: list[tuple[str, str]], extra: dict[str, Any] | None = None) -> None:
-        self.world.network.clog(pairs)
+        self._network.clog(pairs)
         fields = {"links": [list(pair) for pair in pairs], **(extra or {})}
         self._emit(EventKind.NET_CLOG, None, fields)
 
     def unclog(
         self, pairs: list[tuple[str, str]] | None, extra: dict[str, Any] | None = None
     ) -> None:
-        listed = self.world.network.clogged_links() if pairs is None else pairs
-        released = self.world.network.unclog(pairs)
+        listed = self._network.clogged_links() if pairs is None else pairs
+        released = self._network.unclog(pairs)
         fields = {"links": [list(pair) for pair in listed], "released": released, **(extra or {})}
         self._emit(EventKind.NET_UNCLOG, None, fields)
 
     # -- the nemesis ----------------------------------------------------------------
 
     def _nemesis(self, index: int, at_ms: float, spec: Nemesis) -> Any:
-        env = self.world.env
-        rng = self.world.rng.stream(f"nemesis/{index}")
+        env = self._env
+        rng = self._rng.stream(f"nemesis/{index}")
         start_us = round(at_ms * 1000.0)
         until_us = round(spec.until_ms * 1000.0)
         interval_us = max(1, round(spec.interval_ms * 1000.0))
@@ -564,7 +603,7 @@ class FaultInjector:
         leave no majority of live voters), so while they hold the nemesis draws another
         kind. Concurrent removals are what an operator racing its own requests sends
         (RedisLabs/redisraft#17)."""
-        env = self.world.env
+        env = self._env
         active: list[tuple[float, str, Callable[[], None]]] = []  # (end, kind, undo), start order
         while env.now < until_us:
             due = [fault for fault in active if fault[0] <= env.now]
@@ -595,7 +634,7 @@ class FaultInjector:
     def _aim(self, rng: random.Random, target_leader: float, candidates: list[str]) -> str:
         """A node from ``candidates``: the leader with probability ``target_leader``."""
         if target_leader > 0.0 and rng.random() < target_leader:
-            leader = self.world.leader()
+            leader = self._hooks.leader()
             if leader is not None and leader in candidates:
                 return leader
         return rng.choice(candidates)
@@ -611,13 +650,13 @@ class FaultInjector:
         else:
             target = self._aim(rng, target_leader, nodes)
         victims.add(target)
-        disk = self.world.nodes[target].disk
+        disk = self._nodes[target].disk
         change = rng.choice(["corrupt", "torn", "slow"])
         if change == "slow":
             return disk.slow(disk.fsync_latency_us + rng.randint(10, 100) * 1000)
         if change == "torn":
             disk.arm_torn()
-            self.world.log.emit(EventKind.DISK_FAULT, target, {"fault": "torn", "armed": True})
+            self._log.emit(EventKind.DISK_FAULT, target, {"fault": "torn", "armed": True})
             return _nothing
         if not disk.corrupt("log", None, None):
             self._noop("disk.corrupt", target, "no durable record of log there")
@@ -649,9 +688,9 @@ class FaultInjector:
     def _request_membership(self, op: str, node: str) -> None:
         key = f"membership.{op}"
         self.counts[key] = self.counts.get(key, 0) + 1
-        if self.world.membership is None:
+        if self._hooks.membership is None:
             raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
-        self.world.membership(op, node)
+        self._hooks.membership(op, node)
 
     def _nemesis_fault(
         self,
@@ -669,7 +708,7 @@ class FaultInjector:
             fields.update(extra)
         self._emit(EventKind.NEMESIS, None, fields)
         if kind == "crash":
-            up = [node for node in nodes if self.world.nodes[node].up]
+            up = [node for node in nodes if self._nodes[node].up]
             target = self._aim(rng, target_leader, up) if up else rng.choice(nodes)
             if not self.crash(target):
                 return _nothing  # undo only what it did: not another fault's crash

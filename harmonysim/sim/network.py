@@ -33,11 +33,10 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
-import orjson
 import simpy
 from simpy.events import NORMAL
 
-from harmonysim.sim.events import EventKind, EventLog
+from harmonysim.sim.events import EventKind, EventLog, LinkRecords
 from harmonysim.sim.latency import LatencySpec, Sampler, make_sampler
 from harmonysim.sim.rng import RngTree
 
@@ -46,13 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Endpoint", "Envelope", "Link", "LinkSettings", "Network", "NetworkObserver"]
 
-_SEND = EventKind.MSG_SEND
-_DELIVER = EventKind.MSG_DELIVER
 _DROP = EventKind.MSG_DROP
 _DUPLICATE = EventKind.MSG_DUPLICATE
 _HOLD = EventKind.MSG_HOLD
 _NORMAL = NORMAL
-_FLUSH_LINES = EventLog.FLUSH_LINES
 
 
 class Envelope(simpy.Event):
@@ -148,10 +144,8 @@ class LinkSettings:
 class Link:
     """Mutable state of one directed link.
 
-    ``send_line`` and ``deliver_line`` are the link's event records with the
-    endpoints baked in, leaving only time, seq, message id (and type) to fill:
-    the per-message path formats bytes instead of building and encoding dicts.
-    They produce exactly what ``EventLog.emit`` would (a test holds them to it).
+    ``records`` are its ``msg.send`` and ``msg.deliver`` lines with the endpoints
+    baked in, which the event log fills once per message (``EventLog.emit_send``).
     """
 
     src: str
@@ -159,26 +153,17 @@ class Link:
     settings: LinkSettings
     sample_us: Sampler
     draw: Callable[[], float]
+    records: LinkRecords
     endpoint: Endpoint | None = None
     allowed: bool = True
     clogged: bool = False
     held: list[Envelope] = field(default_factory=list)
-    send_line: bytes = b""
-    deliver_line: bytes = b""
     loss: float = 0.0
     duplicate: float = 0.0
 
     def __post_init__(self) -> None:
         self.loss = self.settings.loss
         self.duplicate = self.settings.duplicate
-        src = orjson.dumps(self.src)
-        dst = orjson.dumps(self.dst)
-        self.send_line = (
-            b'{"t":%s,"seq":%d,"kind":"msg.send","node":' + src + b',"dst":' + dst
-        ) + b',"id":%d,"type":"%s"}'
-        self.deliver_line = (
-            b'{"t":%s,"seq":%d,"kind":"msg.deliver","node":' + dst + b',"src":' + src
-        ) + b',"id":%d}'
 
 
 class Network:
@@ -202,7 +187,6 @@ class Network:
         self._graph: nx.DiGraph | None = None
         self._graph_nodes: frozenset[str] = frozenset()
         self._next_id = 0
-        self._type_names: dict[type, bytes] = {}
         # Per-message shortcuts: the bound arrival callback (one object, not one per
         # message) and simpy's event queue and id counter, which an Environment never
         # replaces.
@@ -273,6 +257,7 @@ class Network:
                 settings=settings,
                 sample_us=make_sampler(settings.latency, stream, settings.jitter_ms),
                 draw=stream.random,
+                records=LinkRecords(src, dst),
             )
             link.allowed = self._allowed(src, dst)
             row[dst] = link
@@ -290,24 +275,7 @@ class Network:
         env = self._env
         now: int = env._now  # type: ignore[assignment]
         log = self._log
-        if log.subscribers:
-            log.emit(_SEND, src, {"dst": dst, "id": message_id, "type": type(payload).__name__})
-        else:
-            kind = payload.__class__
-            type_name = self._type_names.get(kind) or self._type_name(kind)
-            lines = log.lines
-            lines.append(
-                link.send_line
-                % (
-                    log.stamp if log.stamp_us == now else log.restamp(now),
-                    log.count,
-                    message_id,
-                    type_name,
-                )
-            )
-            log.count += 1
-            if len(lines) >= _FLUSH_LINES:
-                log.flush()
+        log.emit_send(link.records, now, message_id, payload.__class__)
         observer = self.observer
         if observer is not None:
             trace = observer.sent(src, dst, payload, message_id, trace)
@@ -347,10 +315,6 @@ class Network:
         if self.observer is not None:
             self.observer.dropped(link.src, link.dst, envelope.payload, envelope.trace, reason)
 
-    def _type_name(self, kind: type) -> bytes:
-        name = self._type_names[kind] = kind.__name__.encode()
-        return name
-
     def _arrive(self, event: simpy.Event) -> None:
         envelope: Envelope = event  # type: ignore[assignment]
         link = envelope.link
@@ -367,19 +331,10 @@ class Network:
             endpoint.hold(envelope)
             return
         self.delivered += 1
-        log = self._log
-        if log.subscribers:
-            log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
-        else:
-            lines = log.lines
-            now: int = self._env._now  # type: ignore[assignment]
-            stamp = log.stamp if log.stamp_us == now else log.restamp(now)
-            lines.append(link.deliver_line % (stamp, log.count, envelope.id))
-            log.count += 1
-            if len(lines) >= _FLUSH_LINES:
-                log.flush()
+        now: int = self._env._now  # type: ignore[assignment]
+        self._log.emit_deliver(link.records, now, envelope.id)
         if self.observer is not None:
-            self.observer.delivered(envelope, self._env._now)  # type: ignore[arg-type]
+            self.observer.delivered(envelope, now)
         endpoint.receive(envelope)
 
     def drop_held(self, envelope: Envelope, reason: str) -> None:
@@ -392,7 +347,7 @@ class Network:
         endpoint = self._endpoints[link.dst]
         if link.allowed and endpoint.up:
             self.delivered += 1
-            self._log.emit(_DELIVER, link.dst, {"src": link.src, "id": envelope.id})
+            self._log.emit_deliver(link.records, self._env._now, envelope.id)  # type: ignore[arg-type]
             if self.observer is not None:
                 self.observer.delivered(envelope, self._env._now)  # type: ignore[arg-type]
             endpoint.receive(envelope)

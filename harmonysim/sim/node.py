@@ -9,7 +9,10 @@ Rules:
 - ``pause`` freezes the node: messages to it and its timers that come due wait,
   in order, and run when it ``resume``s (as a SIGSTOP'd process would).
 - Processes talk to the world only through their node: ``send``, ``set_timer``,
-  ``disk``, ``stream`` (its seeded randomness), ``emit`` (event log) and ``now_ms``.
+  ``disk``, ``stream`` (its seeded randomness), ``emit`` (event log) and ``now_ms``;
+  ``env`` only for what must outlive the process (a supervisor restarting it).
+- A node is given the parts of the kernel it uses (the simpy environment, the RNG
+  tree, the event log and the network), never the world that holds them.
 - Each node has its own clock. Its monotonic clock (``local_us``) runs at ``clock_rate``
   times virtual time and never jumps; timers are set in its time (a delay of d fires
   after d / rate of virtual time). Its wall clock (``wall_us``) is the monotonic clock
@@ -22,16 +25,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import simpy
 
 from harmonysim.sim.disk import Disk
 from harmonysim.sim.events import EventKind, EventLog
 from harmonysim.sim.network import Envelope, Network
-
-if TYPE_CHECKING:
-    from harmonysim.sim.world import World
+from harmonysim.sim.rng import RngTree
 
 __all__ = ["Process", "ProcessFactory", "SimNode", "Timer"]
 
@@ -83,14 +84,24 @@ class Timer:
 class SimNode:
     """One virtual server: identity, disk, timers, and the process running on it."""
 
-    def __init__(self, world: World, node_id: str, factory: ProcessFactory, disk: Disk) -> None:
-        self.world = world
+    def __init__(
+        self,
+        node_id: str,
+        factory: ProcessFactory,
+        disk: Disk,
+        *,
+        env: simpy.Environment,
+        rng: RngTree,
+        log: EventLog,
+        network: Network,
+    ) -> None:
         self.id = node_id
         self.factory = factory
         self.disk = disk
-        self.log: EventLog = world.log
-        self._network: Network = world.network
-        self._env: simpy.Environment = world.env
+        self.env = env
+        self.log = log
+        self._rng = rng
+        self._network = network
         self.incarnation = 0
         self.up = False
         self.paused = False
@@ -106,16 +117,16 @@ class SimNode:
 
     @property
     def now_ms(self) -> float:
-        return self._env._now / 1000.0
+        return self.env._now / 1000.0
 
     @property
     def now_us(self) -> int:
-        return int(self._env._now)
+        return int(self.env._now)
 
     @property
     def local_us(self) -> int:
         """This node's monotonic clock, in whole microseconds (its rate, never a jump)."""
-        elapsed = self._env._now - self._clock_base_virtual_us
+        elapsed = self.env._now - self._clock_base_virtual_us
         if self.clock_rate != 1.0:
             elapsed = math.floor(elapsed * self.clock_rate)
         return int(self._clock_base_local_us + elapsed)
@@ -130,7 +141,7 @@ class SimNode:
         if not (math.isfinite(rate) and rate > 0):
             raise ValueError(f"a clock rate must be a positive number, got {rate!r}")
         self._clock_base_local_us = self.local_us
-        self._clock_base_virtual_us = int(self._env._now)
+        self._clock_base_virtual_us = int(self.env._now)
         self.clock_rate = rate
 
     def send(self, dst: str, payload: Any, trace: Any = None) -> int:
@@ -143,13 +154,13 @@ class SimNode:
         delay_us = max(0, round(delay_ms * 1000.0))
         if self.clock_rate != 1.0:
             delay_us = math.ceil(delay_us / self.clock_rate)  # due once its clock got there
-        timeout = simpy.Timeout(self._env, delay_us)
+        timeout = simpy.Timeout(self.env, delay_us)
         timeout.callbacks.append(timer.fire)
         return timer
 
     def stream(self, name: str) -> random.Random:
         """This node's seeded randomness for ``name``, fresh for each incarnation."""
-        return self.world.rng.stream(f"node/{self.id}/{self.incarnation}/{name}")
+        return self._rng.stream(f"node/{self.id}/{self.incarnation}/{name}")
 
     def emit(self, kind: EventKind, fields: dict[str, Any] | None = None) -> None:
         self.log.emit(kind, self.id, fields)

@@ -7,7 +7,11 @@ Rules:
 - Nodes are created, started and iterated in sorted id order.
 - The world knows nothing of the protocol its nodes run: a ``ProcessFactory``
   builds it, and the cluster layer may install ``leader_oracle`` so faults can
-  target "the leader", and ``membership`` so faults can add and remove servers.
+  target "the leader", and ``membership`` so faults can add and remove servers
+  (kept in ``hooks``, which the fault injector reads).
+- The world owns its parts and gives each what it uses: nodes and the fault
+  injector never see the world (``sim/node.py`` and ``sim/faults.py`` do not
+  import this module).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import simpy
 
 from harmonysim.sim.disk import Disk
 from harmonysim.sim.events import EventKind, EventLog
-from harmonysim.sim.faults import FaultInjector
+from harmonysim.sim.faults import FaultInjector, Hooks
 from harmonysim.sim.latency import LatencySpec
 from harmonysim.sim.network import LinkSettings, Network
 from harmonysim.sim.node import ProcessFactory, SimNode
@@ -54,13 +58,10 @@ class World:
                 raise ValueError("World needs a network factory or a default latency")
             self.network = Network(self.env, self.rng, self.log, LinkSettings(default_latency))
         self.nodes: dict[str, SimNode] = {}
-        self.faults = FaultInjector(self)
-        self.leader_oracle: Callable[[], str | None] | None = None
-        # Membership changes: op ("add" or "remove") and node (an id, or "leader").
-        self.membership: Callable[[str, str], None] | None = None
-        # Leadership transfer (thesis §3.10): asked with a node id or "any", it answers
-        # (leader, target, outcome) -- outcome "started" or why nothing was started.
-        self.transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
+        self.hooks = Hooks()
+        self.faults = FaultInjector(
+            self.env, self.rng, self.log, self.network, self.nodes, self.hooks
+        )
         # Told (node, fsync latency in µs) by every disk added after it is set (metrics).
         self.on_fsync_synced: Callable[[str, int], None] | None = None
 
@@ -78,16 +79,44 @@ class World:
     def now_ms(self) -> float:
         return self.env.now / 1000.0
 
+    # The hooks the cluster layer installs (``Hooks`` says what each does).
+
+    @property
+    def leader_oracle(self) -> Callable[[], str | None] | None:
+        return self.hooks.leader_oracle
+
+    @leader_oracle.setter
+    def leader_oracle(self, oracle: Callable[[], str | None] | None) -> None:
+        self.hooks.leader_oracle = oracle
+
+    @property
+    def membership(self) -> Callable[[str, str], None] | None:
+        return self.hooks.membership
+
+    @membership.setter
+    def membership(self, hook: Callable[[str, str], None] | None) -> None:
+        self.hooks.membership = hook
+
+    @property
+    def transfer(self) -> Callable[[str], tuple[str | None, str | None, str]] | None:
+        return self.hooks.transfer
+
+    @transfer.setter
+    def transfer(self, hook: Callable[[str], tuple[str | None, str | None, str]] | None) -> None:
+        self.hooks.transfer = hook
+
     def add_node(self, node_id: str, factory: ProcessFactory, fsync_latency_ms: float) -> SimNode:
         disk = Disk(self.env, self.log, node_id, max(1, round(fsync_latency_ms * 1000.0)))
         disk.on_synced = self.on_fsync_synced
-        node = SimNode(self, node_id, factory, disk)
+        node = SimNode(
+            node_id, factory, disk, env=self.env, rng=self.rng, log=self.log, network=self.network
+        )
         self.nodes[node_id] = node
         self.network.attach(node_id, node)
         return node
 
     def leader(self) -> str | None:
-        return self.leader_oracle() if self.leader_oracle is not None else None
+        return self.hooks.leader()
 
     def start(self, fields: dict[str, Any] | None = None) -> None:
         """Emit ``run.start`` and start every node's process, in id order."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harmonysim.sim.network import Envelope
+from harmonysim.sim.network import Envelope, LinkSettings, Network
 from harmonysim.sim.node import SimNode
 from harmonysim.sim.world import World
 
@@ -81,9 +81,12 @@ def make_world(
     period_ms: float = 10.0,
     latency: ConstantLatency | None = None,
     recorder: Recorder | None = None,
+    links: LinkSettings | None = None,
 ) -> tuple[World, Recorder]:
+    """A world of ``nodes`` ping-pong nodes; ``links`` replaces the default link settings."""
     recorder = recorder if recorder is not None else Recorder()
-    world = World(seed, default_latency=latency or ConstantLatency())
+    settings = links if links is not None else LinkSettings(latency or ConstantLatency())
+    world = World(seed, network=lambda env, rng, log: Network(env, rng, log, settings))
     peers = [f"n{index}" for index in range(1, nodes + 1)]
     for peer in peers:
         world.add_node(

@@ -8,9 +8,9 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harmonysim.sim.events import EventKind, EventLog, line_hash
+from harmonysim.sim.events import EventKind, EventLog, LinkRecords, line_hash
 
-from .pingpong import make_world
+from .pingpong import Ping, make_world
 
 
 def run_once(seed: int, subscribe: bool = False) -> tuple[str, bytes]:
@@ -66,3 +66,25 @@ def test_time_prints_as_exact_milliseconds(now_us: int) -> None:
     record = orjson.loads(log.lines[0])
     assert round(record["t"] * 1000) == now_us
     assert log.lines[0].startswith(b'{"t":%d.%03d,' % divmod(now_us, 1000))
+
+
+_NAMES = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
+
+
+@given(
+    _NAMES,
+    _NAMES,
+    st.integers(min_value=0, max_value=10**13),
+    st.integers(min_value=1, max_value=2**63 - 1),
+)
+def test_message_records_are_what_emit_writes(
+    src: str, dst: str, now_us: int, message_id: int
+) -> None:
+    fast = EventLog(lambda: now_us)
+    records = LinkRecords(src, dst)
+    fast.emit_send(records, now_us, message_id, Ping)
+    fast.emit_deliver(records, now_us, message_id)
+    generic = EventLog(lambda: now_us)
+    generic.emit(EventKind.MSG_SEND, src, {"dst": dst, "id": message_id, "type": "Ping"})
+    generic.emit(EventKind.MSG_DELIVER, dst, {"src": src, "id": message_id})
+    assert fast.lines == generic.lines

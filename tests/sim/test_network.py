@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harmonysim.sim import partitions
-from harmonysim.sim.network import LinkSettings, Network
+from harmonysim.sim.network import LinkSettings
 
 from .pingpong import ConstantLatency, Ping, Pong, Recorder, make_world
 
@@ -95,15 +95,8 @@ def test_partition_drops_messages_already_in_flight() -> None:
 
 
 def test_loss_and_duplication_rates_match_settings() -> None:
-    world, recorder = make_world(nodes=2, period_ms=0)
     settings = LinkSettings(ConstantLatency(value_ms=1), loss=0.2, duplicate=0.1)
-    world.network = Network(world.env, world.rng, world.log, settings)
-    for node_id, node in world.nodes.items():
-        node._network = world.network
-        world.network.attach(node_id, node)
-        node.send = lambda dst, payload, trace=None, n=node_id: world.network.send(  # type: ignore[method-assign]
-            n, dst, payload, trace
-        )
+    world, recorder = make_world(nodes=2, period_ms=0, links=settings)
     world.start()
     for seq in range(20_000):
         world.network.send("n1", "n2", Pong(seq))
