@@ -108,7 +108,7 @@ class ContractViolation(AssertionError):
 
 
 class ReadProblem(Protocol):
-    """A record that could not be read back intact (``sim.disk.Problem``)."""
+    """A record that could not be read back intact (``sim.disk.UnreadableRecord``)."""
 
     @property
     def position(self) -> int: ...

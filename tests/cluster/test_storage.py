@@ -29,7 +29,7 @@ from harmonysim.raft import (
     RequestVoteResponse,
     Snapshot,
 )
-from harmonysim.sim.disk import Problem
+from harmonysim.sim.disk import UnreadableRecord
 
 
 def entries(first: int, last: int, term: int = 1) -> tuple[Entry, ...]:
@@ -166,7 +166,7 @@ def test_the_newest_valid_hard_state_copy_wins() -> None:
 def test_the_intact_prefix_ends_at_a_damaged_or_misplaced_record() -> None:
     log = list(entries(1, 4))
     assert first_bad_position(log, [], None) is None
-    assert first_bad_position(log, [Problem(2, "checksum")], None) == 2
+    assert first_bad_position(log, [UnreadableRecord(2, "checksum")], None) == 2
     misdirected = [log[0], log[1], log[1], log[3]]  # index 2 landed at position 2
     assert first_bad_position(misdirected, [], None) == 2
     assert first_bad_position(log[1:], [], None) == 0  # not the entry after the snapshot
