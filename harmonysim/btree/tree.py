@@ -727,7 +727,7 @@ class BPlusTree(MutableMapping[K, V]):
             if stop < len(keys):
                 break
             leaf = leaf.next
-            start = 0
+            start = self._scan_resume_at  # as the untraced path: tracing changes no answer
         return items, leaves
 
     def _iter_items(self, reverse: bool = False) -> Iterator[tuple[K, V]]:
