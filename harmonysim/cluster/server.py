@@ -260,6 +260,7 @@ class _TreeEvents:
                 "items": len(tree),
             },
         )
+        self._observer.btree_root(depth, tree.node_count)
 
 
 class KVServer:

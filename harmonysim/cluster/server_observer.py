@@ -118,6 +118,10 @@ class ServerObserver:
     def btree_merge(self, node_kind: str, tree_node: int, separator: Any, reason: str) -> None:
         """Two B+ tree nodes merged."""
 
+    def btree_root(self, depth: int, node_count: int) -> None:
+        """The B+ tree's root changed (a root split or collapse, a restore, a clear): its
+        depth and node count now."""
+
     def raft_state(self, raft: RaftNode, role_changed: bool) -> None:
         """The core's soft or hard state changed (``role_changed``: its role or leader)."""
 

@@ -82,6 +82,9 @@ class ServerTelemetry(ServerObserver):
         # Writes awaiting their fsync: (the entries written, their append spans).
         self._appends: list[tuple[tuple[Entry, ...], list[TracedOperation]]] = []
         self._apply_span: Span | None = None  # the B+ tree operation of the apply under way
+        # A new incarnation starts from an empty tree (a restore or the log's replay then
+        # grows it), as the fold of the event log has it.
+        instrumentation.set_btree_shape(1, 1)
 
     # -- messages ------------------------------------------------------------------------
 
@@ -291,6 +294,9 @@ class ServerTelemetry(ServerObserver):
         self.instrumentation.record_btree_merge(
             self._apply_span, tree_node, separator, reason, node_kind
         )
+
+    def btree_root(self, depth: int, node_count: int) -> None:
+        self.instrumentation.set_btree_shape(depth, node_count)
 
     def raft_state(self, raft: RaftNode, role_changed: bool) -> None:
         """Gauges of this server's Raft state, and elections as traces (§5.2)."""

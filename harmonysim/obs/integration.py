@@ -296,6 +296,11 @@ class Instrumentation:
         self.metrics.btree_merges.labels(self.node, node_kind).inc()
         self.metrics.btree_nodes.labels(self.node).dec()
 
+    def set_btree_shape(self, depth: int, nodes: int) -> None:
+        """The tree's depth and node count, exactly (at a root change or a new start)."""
+        self.metrics.btree_depth.labels(self.node).set(depth)
+        self.metrics.btree_nodes.labels(self.node).set(nodes)
+
     def update_btree_shape(self, depth: int, nodes: int, fill_ratio: float) -> None:
         self.metrics.btree_depth.labels(self.node).set(depth)
         self.metrics.btree_nodes.labels(self.node).set(nodes)

@@ -202,3 +202,27 @@ def test_derived_traces_name_tree_events_as_the_inline_instrumentation_does() ->
     tree = next(span for span in spans if span.name == "btree.put")
     assert [event.name for event in tree.events] == ["btree.split"]
     assert tree.events[0].attributes["separator"] == "k5"
+
+
+def _gauge(text: str, family: str) -> dict[str, float]:
+    pattern = re.compile(rf'^{family}{{node="(\w+)"}} (\S+)$', re.MULTILINE)
+    return {node: float(value) for node, value in pattern.findall(text)}
+
+
+def test_the_inline_tree_gauges_end_where_the_fold_ends(
+    churn_run: RunFolder, churn_events: list[Record]
+) -> None:
+    # The server counted splits and merges into harmonysim_btree_nodes and never set the
+    # depth: restores, restarts and root changes went uncounted (43 nodes against the
+    # tree's 39 on this run). It now takes the tree's own count at each root change and
+    # starts each incarnation from one leaf, as the fold does.
+    inline = churn_run.metrics_prom.read_text(encoding="utf-8")
+    nodes, depths = (
+        _gauge(inline, "harmonysim_btree_nodes"),
+        _gauge(inline, "harmonysim_btree_depth"),
+    )
+    final = fold(churn_events)
+    for node in ("n1", "n2", "n3", "n4", "n5"):
+        shape = final.nodes[node]
+        assert nodes[node] == shape.tree_nodes, node
+        assert depths[node] == shape.tree_depth, node
