@@ -19,12 +19,7 @@ import harmonysim
 
 PACKAGE = Path(harmonysim.__file__).parent
 
-SHARED_NAMES: dict[str, str] = {
-    "Network": "harmonysim.scenario.Network is the scenario file's `network:` section and "
-    "harmonysim.sim.network.Network the simulated network; the section is to be "
-    "NetworkSettings (sim/network.py already imports it under that name) once that "
-    "module's import line can change with it",
-}
+SHARED_NAMES: dict[str, str] = {}
 
 
 def class_definitions(package: Path) -> dict[str, list[str]]:

@@ -976,7 +976,7 @@ class LinkOverride(SchemaModel):
         return (forward, (self.to_node, self.from_node)) if self.both_ways else (forward,)
 
 
-class Network(SchemaModel):
+class NetworkSettings(SchemaModel):
     """The simulated network: per-message latency, loss, duplication and jitter.
 
     Each message gets the latency draw plus a uniform [0, jitter] extra delay,
@@ -1795,7 +1795,7 @@ class Scenario(SchemaModel):
     seed: Annotated[int, BeforeValidator(_integer_in(0, MAX_SEED, SEED_EXPECTED))] = 1
     duration_ms: PositiveDuration = Field(alias="duration")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
-    network: Network = Field(default_factory=Network)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
     workload: Workload = Field(default_factory=Workload)
     faults: tuple[Fault, ...] = ()
     checks: Annotated[

@@ -41,7 +41,7 @@ from harmonysim.sim.latency import LatencySpec, Sampler, make_sampler
 from harmonysim.sim.rng import RngTree
 
 if TYPE_CHECKING:
-    from harmonysim.scenario import Network as NetworkSettings
+    from harmonysim.scenario import NetworkSettings
 
 __all__ = ["Endpoint", "Envelope", "Link", "LinkSettings", "Network", "NetworkObserver"]
 
