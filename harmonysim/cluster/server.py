@@ -311,7 +311,7 @@ class KVServer:
         )
         self.machine = KVStateMachine(scenario.cluster.btree.order, self.bugs)
         self.machine.set_observer(_TreeEvents(node, self))
-        self.storage = Storage(node.disk)
+        self.storage = Storage(node.disk, strict=not self.bugs)  # module docstring of storage
         self.raft = self._recover()
         node.disk.on_write_error = self._on_write_error
         self._persisting = False

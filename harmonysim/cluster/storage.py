@@ -30,6 +30,10 @@ The contract (``save``, ``compact``), checked on every write; a breach raises
 - snapshot: a snapshot from the leader is newer than the stored one and covers every
   committed entry, since it replaces the whole log; a compaction snapshots only stored
   entries, and the log it keeps follows the snapshot's index without a gap.
+- A server with a bug switched on writes through the storage without its truncation
+  and snapshot clauses (``strict=False``): such a bug breaks them on purpose (a follower
+  that drops entries it acknowledged), and the run's checkers, not the storage, must
+  show what follows. For the correct server and the harnesses the contract is strict.
 - ``check_sent`` (persist before send, §5.2 "stable storage"): a granted vote, a term and
   an acknowledgement only for what is stored. The harnesses call it on every message;
   the server gets it by construction (messages leave from the fsync callback) and skips
@@ -188,8 +192,12 @@ def first_bad_position(
 class Storage:
     """The files of one server on one medium, and the contract of writing them."""
 
-    def __init__(self, disk: Files) -> None:
+    def __init__(self, disk: Files, *, strict: bool = True) -> None:
         self.disk = disk
+        # Whether a write that breaks the contract raises. A server with a bug switched on
+        # breaks it on purpose (a follower that drops acknowledged entries): there the
+        # write goes through and the checkers judge what follows, not the storage.
+        self.strict = strict
         self.hard_state: HardState | None = None  # the last one written or recovered
         self.commit = 0  # its commit index: entries up to it never change
         self.snapshot_index = 0
@@ -229,7 +237,7 @@ class Storage:
     def install_snapshot(self, snapshot: Snapshot) -> None:
         """A snapshot from the leader replaces the whole log."""
         index = snapshot.index
-        if index <= self.snapshot_index or index < self.commit:
+        if self.strict and (index <= self.snapshot_index or index < self.commit):
             raise ContractViolation(
                 SNAPSHOT_RULE,
                 f"a snapshot at {index} replaces the log, but the stored snapshot is at "
@@ -254,7 +262,7 @@ class Storage:
                 f"entries {first}..{entries[-1].index} ({len(entries)} of them) after "
                 f"stored entries up to {last}",
             )
-        if first <= self.commit or first <= self.snapshot_index:
+        if self.strict and (first <= self.commit or first <= self.snapshot_index):
             raise ContractViolation(
                 TRUNCATION_BELOW_COMMIT,
                 f"entries from {first} replace stored ones, but entries up to "

@@ -91,6 +91,16 @@ def test_truncation_below_commit_is_refused_above_it_replaces_the_suffix() -> No
     assert log == [*entries(1, 3), *entries(4, 4, term=2)]
 
 
+def test_a_lenient_storage_lets_a_buggy_server_truncate_below_commit() -> None:
+    # A bug switch (akka-raft#66's follower) drops acknowledged entries on purpose: its
+    # server's storage writes them through, so raft_safety can see the loss.
+    storage = stored(1, 5, commit=3)
+    storage.strict = False
+    storage.append(entries(3, 3, term=2))
+    _, _, log = Storage(storage.disk).load()
+    assert log == [*entries(1, 2), *entries(3, 3, term=2)]
+
+
 def test_a_snapshot_from_the_leader_replaces_the_log_and_must_cover_the_commit() -> None:
     storage = stored(1, 5, commit=4)
     with pytest.raises(ContractViolation) as caught:
