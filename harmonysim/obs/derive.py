@@ -52,7 +52,7 @@ from harmonysim.obs.tracing import (
     TraceContext,
     Tracer,
 )
-from harmonysim.runlog.faultmarks import SERVER_FAULT_KINDS, fault_label, is_marked, mark_node
+from harmonysim.runlog.faultmarks import SERVER_FAULT_KINDS, fault_span_event, is_marked
 from harmonysim.runlog.fold import ClusterState
 from harmonysim.runlog.vocabulary import (
     BTREE_KINDS,
@@ -360,14 +360,11 @@ def spans_from_events(records: Iterable[Record], ids: IdSource) -> list[Span]:
 
     def note_fault(record: Record) -> None:
         """A span event on every span open on the server the fault hits (module rules)."""
-        hit = mark_node(record)
-        if hit is None:
+        event = fault_span_event(record)
+        if event is None:
             return
-        attributes: dict[str, AttributeValue] = {
-            "fault.kind": str(record["kind"]),
-            "fault.node": hit,
-        }
-        label = fault_label(record)
+        hit, label, fields = event
+        attributes: dict[str, AttributeValue] = dict(fields)
         open_spans = [elections[hit]] if hit in elections else []
         open_spans += [serving[key] for key in sorted(serving) if key[0] == hit]
         for span in open_spans:

@@ -62,7 +62,7 @@ from harmonysim.obs.tracing import (
     Tracer,
     _TracedSpan,
 )
-from harmonysim.runlog.faultmarks import fault_label, is_marked, mark_node
+from harmonysim.runlog.faultmarks import fault_span_event, is_marked
 
 __all__ = [
     "Instrumentation",
@@ -496,14 +496,11 @@ class Instrumentation:
         span open on the server it hits, as a crash ends that server's open spans."""
         if not self.tracer.enabled or not is_marked(record):
             return
-        hit = mark_node(record)
-        if hit is None:
+        event = fault_span_event(record)
+        if event is None:
             return
-        attributes: dict[str, AttributeValue] = {
-            "fault.kind": str(record["kind"]),
-            "fault.node": hit,
-        }
-        name = fault_label(record)
+        hit, name, fields = event
+        attributes: dict[str, AttributeValue] = dict(fields)
         for span in self.tracer.spans_open_on(hit):
             span.add_event(name, attributes)
 

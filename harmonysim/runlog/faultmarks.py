@@ -56,6 +56,7 @@ __all__ = [
     "MarkKind",
     "fault_label",
     "fault_marks",
+    "fault_span_event",
     "is_marked",
     "mark_node",
 ]
@@ -200,6 +201,16 @@ def _damage(record: EventRecord) -> tuple[str, str]:
     action = str(record.get("action", "?"))
     because = f" ({reason})" if reason else ""
     return f"damage in {what}{because}: {action}", action
+
+
+def fault_span_event(record: EventRecord) -> tuple[str, str, dict[str, str]] | None:
+    """A fault as a span event on the server it hits: (server, name, attributes), or
+    None for a record that hits no server. The run's own traces and the traces derived
+    from its log put the same event on every span open there."""
+    hit = mark_node(record)
+    if hit is None:
+        return None
+    return hit, fault_label(record), {"fault.kind": str(record["kind"]), "fault.node": hit}
 
 
 def fault_label(record: EventRecord) -> str:
