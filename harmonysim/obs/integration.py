@@ -301,11 +301,6 @@ class Instrumentation:
         self.metrics.btree_depth.labels(self.node).set(depth)
         self.metrics.btree_nodes.labels(self.node).set(nodes)
 
-    def update_btree_shape(self, depth: int, nodes: int, fill_ratio: float) -> None:
-        self.metrics.btree_depth.labels(self.node).set(depth)
-        self.metrics.btree_nodes.labels(self.node).set(nodes)
-        self.metrics.btree_fill_ratio.labels(self.node).set(fill_ratio)
-
     # -- Raft ------------------------------------------------------------------------
 
     def trace_raft_operation(
