@@ -51,7 +51,9 @@ exact evidence each one uses:
   "Repair"), and the rules below judge whether anything committed was lost. A server
   that drops damaged entries without declaring them breaks this rule.
 - ``node_invariants``: each live core's ``check_invariants()`` passes, at the end and
-  (with a probe) whenever a node persists entries that replace a suffix of its log.
+  (with a probe) whenever a node persists entries that replace a suffix of its log;
+  and no core raised on its own impossible state while running (``server.panic``
+  during ``raft``: the server stopped there, as a real one panics).
 - ``election_quorum`` (§5.2, thesis §4.1): a leader of term T was elected by a majority
   of its configuration, the latest in its log: checked (with a probe) at its
   ``raft.role`` event, counting the members of the core's configuration whose
@@ -243,6 +245,7 @@ class RaftSafetyMonitor:
         EventKind.RAFT_PERSIST,
         EventKind.RAFT_RECOVER,
         EventKind.RAFT_RESTORE,
+        EventKind.SERVER_PANIC,
     )
 
     def __init__(self, probe: RaftProbe | None = None, *, max_per_rule: int = 10) -> None:
@@ -266,6 +269,7 @@ class RaftSafetyMonitor:
             EventKind.RAFT_PERSIST.value: self._on_persist,
             EventKind.RAFT_RECOVER.value: self._on_recover,
             EventKind.RAFT_RESTORE.value: self._on_restore,
+            EventKind.SERVER_PANIC.value: self._on_panic,
         }
 
     # -- wiring ---------------------------------------------------------------------
@@ -807,6 +811,20 @@ class RaftSafetyMonitor:
 
     def _on_restore(self, record: EventRecord, node: str, track: _NodeTrack, seen: _Seen) -> None:
         self._restored[node] = (record["index"], record["term"])
+
+    def _on_panic(self, record: EventRecord, node: str, track: _NodeTrack, seen: _Seen) -> None:
+        if record["during"] != "raft":
+            return  # the state machine failed: btree_invariants' rule
+        self._report(
+            SafetyRule.NODE_INVARIANTS,
+            (node,),
+            track.term or None,
+            record["index"] or None,
+            seen.time_ms,
+            (seen.seq,),
+            f"{node}'s Raft core raised at {seen.time_ms:g} ms and the server stopped: "
+            f"{record['error']}",
+        )
 
     # -- the end of the run -------------------------------------------------------------
 

@@ -170,30 +170,28 @@ class MembershipDriver:
             request.target = target
             self._finish("unchanged", {"voters": list(voters)})
             return
+        if done and raft.config_index > raft.commit_index:
+            self._wait(request, "the change is not committed yet")  # one retry, scheduled there
+            return
+        if done and request.proposed:
+            # Committed (the leader's commit index passed it) but not applied anywhere
+            # yet: end the request now; config_applied would have done it on apply.
+            config_index = raft.config_index
+            if config_index > self.members_index:
+                self.members_index, self.members = config_index, voters
+            self.committed += 1
+            self._finish(
+                "committed",
+                {
+                    "index": config_index,
+                    "term": raft.term_at(config_index),
+                    "voters": list(voters),
+                },
+            )
+            return
         if done:
-            if raft.config_index > raft.commit_index:
-                self._wait(request, "the change is not committed yet")
-            elif request.proposed:
-                # Committed (the leader's commit index passed it) but not applied anywhere
-                # yet: end the request now; config_applied would have done it on apply.
-                config_index = raft.config_index
-                if config_index > self.members_index:
-                    self.members_index, self.members = config_index, voters
-                self.committed += 1
-                self._finish(
-                    "committed",
-                    {
-                        "index": config_index,
-                        "term": raft.term_at(config_index),
-                        "voters": list(voters),
-                    },
-                )
-                return
-            else:
-                request.target = target
-                self._finish("unchanged", {"voters": list(voters)})
-                return
-            self._later(request)
+            request.target = target
+            self._finish("unchanged", {"voters": list(voters)})
             return
         if request.op == "remove" and voters == (target,):
             request.target = target

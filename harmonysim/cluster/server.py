@@ -128,6 +128,7 @@ from harmonysim.raft import (
     EntryKind,
     HardState,
     RaftConfig,
+    RaftInvariantError,
     RaftNode,
     Ready,
     Role,
@@ -495,10 +496,17 @@ class KVServer:
         self.node.emit(EventKind.DISK_DAMAGE, fields)
         self.observer.damage_detected(name, records)
 
+    def _raft_failed(self, error: RaftInvariantError) -> None:
+        """The Raft core found its own state impossible: the server stops for good, as a
+        real one panics, and the run goes on; ``raft_safety`` reports it (rule
+        ``node_invariants``). Only a bug reaches this: a correct core never raises."""
+        self._panic("raft", self.raft.commit_index, error)
+
     def _panic(self, during: str, index: int, error: Exception) -> None:
-        """The state machine raised (``during`` restore or apply, at log ``index``): the
-        store is broken, so the server stops for good rather than serve from it; the run
-        goes on and ``btree_invariants`` reports the failure."""
+        """The state machine raised (``during`` restore or apply, at log ``index``), or the
+        Raft core did (``during`` raft): the server stops for good rather than serve; the
+        run goes on and ``btree_invariants`` (the store) or ``raft_safety`` (the core)
+        reports the failure."""
         what = f"{type(error).__name__}: {error}"
         self.panic = {"t_ms": self.node.now_ms, "during": during, "index": index, "error": what}
         self.node.emit(EventKind.SERVER_PANIC, {"during": during, "index": index, "error": what})
@@ -551,8 +559,13 @@ class KVServer:
     def on_resume(self) -> None:
         """The process runs again after a pause: its clock jumped, so the core learns how
         long before it handles a single held message (a lease must not outlive the pause)."""
-        if self._catch_up_clock():
-            self._drive()
+        if self._halted:
+            return
+        try:
+            if self._catch_up_clock():
+                self._drive()
+        except RaftInvariantError as error:
+            self._raft_failed(error)
 
     def on_crash(self) -> None:
         """The node crashed: nothing of this server survives it (its observer ends its spans)."""
@@ -571,22 +584,30 @@ class KVServer:
 
     def _tick(self) -> None:
         # Hot path (every node, every tick): the clock is read once.
+        if self._halted:  # stopped for good: the timer is not armed again
+            return
         now_us = self._clock_us()
-        self._catch_up_clock(now_us)
-        next_us = self._last_tick_us + self._tick_us - now_us
-        self.node.set_timer(next_us / 1000.0, "tick", self._tick)
-        self._drive()
+        try:
+            self._catch_up_clock(now_us)
+            next_us = self._last_tick_us + self._tick_us - now_us
+            self.node.set_timer(next_us / 1000.0, "tick", self._tick)
+            self._drive()
+        except RaftInvariantError as error:
+            self._raft_failed(error)
 
     def on_message(self, envelope: Envelope) -> None:
         if self._halted:  # every message ignored
             return
         payload = envelope.payload
-        if isinstance(payload, ClientRequest):
-            self._on_client_request(payload, envelope.src, envelope.trace)
-        else:
-            self.observer.received(envelope)
-            self.raft.step(payload)
-        self._drive()
+        try:
+            if isinstance(payload, ClientRequest):
+                self._on_client_request(payload, envelope.src, envelope.trace)
+            else:
+                self.observer.received(envelope)
+                self.raft.step(payload)
+            self._drive()
+        except RaftInvariantError as error:
+            self._raft_failed(error)
 
     # -- client requests --------------------------------------------------------------
 
@@ -634,18 +655,30 @@ class KVServer:
 
     def transfer_leadership(self, target: str) -> bool:
         """Start handing leadership to ``target`` (thesis §3.10); False if the core refuses."""
-        started = self.raft.transfer_leadership(target)
-        if started:
-            self._drive()
+        if self._halted:
+            return False
+        try:
+            started = self.raft.transfer_leadership(target)
+            if started:
+                self._drive()
+        except RaftInvariantError as error:
+            self._raft_failed(error)
+            return False
         return started
 
     def propose_membership(self, op: ConfigOp | str, node: str) -> int | None:
         """Propose adding or removing one server (thesis §4.1): the CONFIG entry's index,
         or None when the core refuses (not leader, a change pending, nothing committed in
         this term yet, a change that changes nothing)."""
-        index = self.raft.propose_config_change(op, node)
-        if index is not None:
-            self._drive()
+        if self._halted:
+            return None
+        try:
+            index = self.raft.propose_config_change(op, node)
+            if index is not None:
+                self._drive()
+        except RaftInvariantError as error:
+            self._raft_failed(error)
+            return None
         return index
 
     def _serve_read(self, request: ClientRequest, sender: str, serve: Any) -> None:
@@ -676,11 +709,14 @@ class KVServer:
         disk.fsync(lambda: self._persisted(ready, incarnation))
 
     def _persisted(self, ready: Ready, incarnation: int) -> None:
-        if incarnation != self.node.incarnation:
+        if incarnation != self.node.incarnation or self._halted:
             return
         self._durable(ready, incarnation)
         self._persisting = False
-        self._handle(ready)
+        try:
+            self._handle(ready)
+        except RaftInvariantError as error:
+            self._raft_failed(error)
 
     def _durable(self, ready: Ready, incarnation: int) -> None:
         """Record what just became durable: checkers rebuild each node's stable log from these."""

@@ -5,7 +5,7 @@ See ``harmonysim.raft.types`` for the server's contract with a ``Ready`` and
 """
 
 from harmonysim.raft.describe import describe_entry, describe_message
-from harmonysim.raft.log import LogError, RaftLog
+from harmonysim.raft.log import LogError, RaftInvariantError, RaftLog
 from harmonysim.raft.node import RaftNode, RandomSource
 from harmonysim.raft.progress import Progress, ProgressState
 from harmonysim.raft.types import (
@@ -46,6 +46,7 @@ __all__ = [
     "InstallSnapshot",
     "InstallSnapshotResponse",
     "LogError",
+    "RaftInvariantError",
     "Message",
     "Progress",
     "ProgressState",

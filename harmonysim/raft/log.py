@@ -23,9 +23,16 @@ from mypy_extensions import mypyc_attr
 from harmonysim.raft.types import Entry, Snapshot
 
 
-# Compiled classes cannot derive from AssertionError; this one stays a plain Python class.
+# Compiled classes cannot derive from AssertionError; these stay plain Python classes.
 @mypyc_attr(native_class=False)
-class LogError(AssertionError):
+class RaftInvariantError(AssertionError):
+    """The Raft core found its own state impossible (two leaders in a term, a log that is
+    not contiguous, entries to send below the log without a snapshot): a broken protocol,
+    never bad input. A server stops for good on it, as etcd's and hashicorp's panic."""
+
+
+@mypyc_attr(native_class=False)
+class LogError(RaftInvariantError):
     """A request that would break a log invariant (a protocol violation, not bad input)."""
 
 
@@ -220,13 +227,13 @@ class RaftLog:
         previous_term = self.snapshot_term
         for position, entry in enumerate(self._entries):
             if entry.index != offset + position + 1:
-                raise AssertionError(f"log not contiguous at position {position}: {entry}")
+                raise RaftInvariantError(f"log not contiguous at position {position}: {entry}")
             if entry.term < previous_term:
-                raise AssertionError(f"log term decreases at index {entry.index}")
+                raise RaftInvariantError(f"log term decreases at index {entry.index}")
             previous_term = entry.term
         if not offset <= self.committed <= self.last_index:
-            raise AssertionError(
+            raise RaftInvariantError(
                 f"commit {self.committed} outside [{offset}, {self.last_index}] (snapshot, last)"
             )
         if not offset <= self.stable_index <= self.last_index:
-            raise AssertionError(f"stable index {self.stable_index} outside the log")
+            raise RaftInvariantError(f"stable index {self.stable_index} outside the log")

@@ -84,7 +84,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from harmonysim.raft.log import RaftLog
+from harmonysim.raft.log import RaftInvariantError, RaftLog
 from harmonysim.raft.progress import Progress, ProgressState
 from harmonysim.raft.types import (
     AppendEntries,
@@ -835,7 +835,7 @@ class RaftNode:
 
     def _handle_append_entries(self, msg: AppendEntries) -> None:
         if self._role is Role.LEADER:
-            raise AssertionError(f"two leaders in term {self._term}: {self._id} and {msg.src}")
+            raise RaftInvariantError(f"two leaders in term {self._term}: {self._id} and {msg.src}")
         self._accept_leader(msg.src)
         log = self._log
         if msg.prev_log_index < log.committed:
@@ -993,7 +993,7 @@ class RaftNode:
     def _send_snapshot(self, peer: str, progress: Progress) -> None:
         snapshot = self._log.snapshot
         if snapshot is None:
-            raise AssertionError("entries below the first index without a snapshot")
+            raise RaftInvariantError("entries below the first index without a snapshot")
         self._send(InstallSnapshot(self._id, peer, self._term, snapshot))
         progress.become_snapshot(snapshot.index)
 
@@ -1229,7 +1229,7 @@ class RaftNode:
     @staticmethod
     def _config_change(entry: Entry) -> ConfigChange:
         if not isinstance(entry.data, ConfigChange):
-            raise AssertionError(f"CONFIG entry {entry.index} without a ConfigChange")
+            raise RaftInvariantError(f"CONFIG entry {entry.index} without a ConfigChange")
         return entry.data
 
     def _voters_at(self, index: int) -> tuple[str, ...]:
@@ -1332,27 +1332,27 @@ class RaftNode:
         return self._log.committed
 
     def check_invariants(self) -> None:
-        """Raise AssertionError if the node's state is internally inconsistent."""
+        """Raise RaftInvariantError if the node's state is internally inconsistent."""
         log = self._log
         log.check_invariants()
         if self._term < log.last_term:
-            raise AssertionError(f"term {self._term} below last log term {log.last_term}")
+            raise RaftInvariantError(f"term {self._term} below last log term {log.last_term}")
         if self._applied > log.committed and not self._bug_apply_before_commit:
-            raise AssertionError(f"applied {self._applied} beyond commit {log.committed}")
+            raise RaftInvariantError(f"applied {self._applied} beyond commit {log.committed}")
         if list(self._voters) != sorted(set(self._voters)):
-            raise AssertionError(f"voters not sorted and unique: {self._voters}")
+            raise RaftInvariantError(f"voters not sorted and unique: {self._voters}")
         if self._role in (Role.LEADER, Role.CANDIDATE) and self._voted_for != self._id:
-            raise AssertionError(f"{self._role.name} {self._id} did not vote for itself")
+            raise RaftInvariantError(f"{self._role.name} {self._id} did not vote for itself")
         if self._role is Role.LEADER:
             if self._leader != self._id:
-                raise AssertionError("leader does not know it leads")
+                raise RaftInvariantError("leader does not know it leads")
             for peer, progress in self._progress.items():
                 if peer not in self._voters and peer not in self._catching_up:
-                    raise AssertionError(f"progress kept for non-voter {peer}")
+                    raise RaftInvariantError(f"progress kept for non-voter {peer}")
                 if not progress.match_index < progress.next_index <= log.last_index + 1:
-                    raise AssertionError(f"progress of {peer} inconsistent: {progress}")
+                    raise RaftInvariantError(f"progress of {peer} inconsistent: {progress}")
             for peer in self._catching_up:
                 if peer in self._voters or peer not in self._progress:
-                    raise AssertionError(f"{peer} is caught up as a voter or without progress")
+                    raise RaftInvariantError(f"{peer} is caught up as a voter or without progress")
         elif self._progress or self._catching_up:
-            raise AssertionError("non-leader keeps replication progress")
+            raise RaftInvariantError("non-leader keeps replication progress")

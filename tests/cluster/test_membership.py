@@ -251,3 +251,44 @@ def test_an_operator_that_does_not_wait_moves_on_once_a_leader_accepts(tmp_path:
     assert "committed" not in [r[3] for r in results]  # nobody waited for a commit
     assert run.outcome.summary["members"] == ["n1", "n2", "n4", "n5"]
     assert all(r.status is not CheckStatus.VIOLATION for r in run.outcome.checks.values())
+
+
+STUCK_REMOVAL = """
+name: stuck-removal
+duration: 4s
+cluster:
+  nodes: 3
+  raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms, check_quorum: false}
+network: {latency: {distribution: constant, value: 2ms}}
+workload: {clients: 2, rate: 50/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - {at: 1s, pause: n2, for: 2s}
+  - {at: 1s, pause: n3, for: 2s}
+  - {at: 1100ms, remove: n3}
+"""
+
+
+def test_a_change_waiting_to_commit_is_retried_once_per_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The operator retries an open request once per heartbeat interval. A change that
+    # waits long to commit used to schedule two retries per attempt: their number doubled
+    # every interval (2^40 after two seconds), and a sweep's run never ended.
+    from harmonysim.cluster.membership import MembershipDriver
+
+    original = MembershipDriver._attempt
+    attempts: list[float] = []
+
+    def attempt(self: MembershipDriver, request: object) -> None:
+        attempts.append(self.world.env.now)
+        if len(attempts) > 10_000:
+            raise RuntimeError("the operator's retries multiply")
+        original(self, request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MembershipDriver, "_attempt", attempt)
+    run = run_text(STUCK_REMOVAL, tmp_path, seed=1)
+    waits = [e for e in changes(run) if e["result"] == "waiting"]
+    assert [e["reason"] for e in waits] == ["the change is not committed yet"]
+    # Two seconds of waiting at a 50 ms interval: about 40 attempts, not thousands.
+    assert 30 <= len(attempts) <= 60
+    assert committed(run, "remove")

@@ -1,4 +1,5 @@
-"""A server whose state machine raises stops for good, and btree_invariants reports it.
+"""A server whose state machine raises stops for good, and btree_invariants reports it;
+one whose Raft core raises on its own impossible state stops too, and raft_safety does.
 
 A broken B+ tree (a bug switched on) can raise inside a server: a restore from a
 snapshot with keys out of order, a tree operation on a corrupt node. The run goes on,
@@ -59,6 +60,43 @@ def test_a_state_machine_that_raises_stops_its_server_and_fails_btree_invariants
     assert f"index {panic['index']}" in problem["message"]
     # Two servers of three keep the cluster safe and live.
     assert run.outcome.checks["raft_safety"].status is CheckStatus.OK
+    assert run.outcome.checks["linearizability"].status is CheckStatus.OK
+
+
+def test_a_raft_core_that_raises_stops_its_server_and_fails_raft_safety(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug can drive the core into a state it asserts impossible (two leaders in a term,
+    # entries to send below its log without a snapshot). The server panics as etcd's
+    # does; the run goes on and raft_safety names the core's own words.
+    import harmonysim.raft.node as node_module
+    from harmonysim.raft import RaftInvariantError
+
+    original = node_module.RaftNode.step
+    steps: dict[int, int] = {}  # per core: a failing run is made again with its traces
+
+    def step(self: Any, message: Any) -> None:
+        if self.id == "n2":
+            steps[id(self)] = steps.get(id(self), 0) + 1
+            if steps[id(self)] == 200:
+                raise RaftInvariantError("two leaders in term 1: n2 and n1")
+        original(self, message)
+
+    monkeypatch.setattr(node_module.RaftNode, "step", step)
+    run = run_text(SCENARIO, tmp_path, seed=1)
+    [panic] = run.of("server.panic")
+    assert panic["node"] == "n2" and panic["during"] == "raft"
+    assert panic["error"] == "RaftInvariantError: two leaders in term 1: n2 and n1"
+    # n2 stopped for good: no message handled, no timer fired, nothing persisted after.
+    assert set(steps.values()) == {200}
+    assert [e for e in run.of("raft.persist", "n2") if e["t"] > panic["t"]] == []
+    safety = run.outcome.checks["raft_safety"]
+    assert safety.status is CheckStatus.VIOLATION
+    [violation] = safety.details["violations"]
+    assert violation["rule"] == "node_invariants" and violation["nodes"] == ["n2"]
+    assert "two leaders in term 1" in violation["message"]
+    # The store did not fail: that is btree_invariants' rule, not this one.
+    assert run.outcome.checks["btree_invariants"].status is CheckStatus.OK
     assert run.outcome.checks["linearizability"].status is CheckStatus.OK
 
 
