@@ -181,6 +181,9 @@ def _disk(record: EventRecord) -> tuple[str, str]:
             return "disk slow over", "slow over"
         fsync = _number(record.get("fsync_ms", 0))
         return f"disk slow (fsync {fsync} ms)", f"slow {fsync} ms"
+    if fault == "slow_fsync":
+        fsync = _number(record.get("fsync_ms", 0))
+        return f"disk one slow fsync ({fsync} ms)", f"fsync {fsync} ms"
     where = ""
     if "file" in record:
         where = f" {record['file']}"

@@ -39,7 +39,9 @@ non-durable files, "Protocol-Aware Recovery", FAST 2018):
   it belonged), ``eio`` (reading a record fails),
   ``write_error`` (an fsync fails: its writes never become durable, as when a kernel
   drops the dirty pages of a failed fsync, and the disk's ``on_write_error`` is called
-  instead of the fsync's callback) and ``slow`` (fsyncs take longer for a while).
+  instead of the fsync's callback), ``slow_fsync`` (drawn per fsync: this one fsync takes
+  ``slow_fsync_us`` longer, a point event) and ``slow`` (asked by a fault: every fsync
+  takes longer for a while, a span that ends with a record carrying ``after``).
 - A rewrite heals: a truncated position forgets its damage, a written value too.
 """
 
@@ -243,7 +245,7 @@ class Disk:
         latency_us = self.fsync_latency_us
         if self.faults is not None and self.faults.slow and self._rng.random() < self.faults.slow:
             latency_us += self.faults.slow_fsync_us
-            self._fault("slow", None, {"fsync_ms": latency_us / 1000.0})
+            self._fault("slow_fsync", None, {"fsync_ms": latency_us / 1000.0})
         timeout = simpy.Timeout(self._env, latency_us)
         timeout.callbacks.append(complete)
 

@@ -83,6 +83,17 @@ def test_a_slow_disk_lasts_until_its_undo() -> None:
     assert len(marks) == 1
 
 
+def test_one_slow_fsync_drawn_by_probability_is_an_instant_not_a_slow_disk() -> None:
+    # `cluster.disk.faults.slow` slows single fsyncs: nothing lasts, so no span opens.
+    marks = fault_marks(
+        log((10.0, "disk.fault", "n2", {"fault": "slow_fsync", "fsync_ms": 52.0})), 100.0
+    )
+    assert [(m.kind, m.start_ms, m.end_ms, m.short) for m in marks] == [
+        (MarkKind.DISK_FAULT, 10.0, 10.0, "fsync 52 ms")
+    ]
+    assert marks[0].label == "n2 disk one slow fsync (52 ms)"
+
+
 def test_storage_faults_damage_and_repair_are_instants_named_by_kind() -> None:
     marks = fault_marks(
         log(

@@ -145,7 +145,7 @@ def test_probabilities_draw_latent_corruption_and_slow_fsyncs() -> None:
     disk, _ = disk_with(200, DiskFaults(corrupt=0.05, slow=1.0, slow_fsync_us=9_000))
     damaged = len(disk.read_checked("log")[1])
     assert 0 < damaged < 40
-    assert disk.fault_counts["slow"] == 1
+    assert disk.fault_counts["slow_fsync"] == 1  # one fsync of 200, a point event
     assert disk.fault_counts["corrupt"] == damaged
 
 
