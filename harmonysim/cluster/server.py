@@ -435,16 +435,22 @@ class KVServer:
                 "truncate" if "truncate_at_damaged_entry" in self.bugs else "repair",
                 first + cut,
             )
-        storage.cut_log(cut)
-        if snapshot_problems:
-            storage.drop_snapshot()
         disk = self.node.disk
         if "truncate_at_damaged_entry" in self.bugs:
             # The bug (PAR, FAST 2018): the damaged entry is taken as the end of the log.
+            storage.cut_log(cut)
+            if snapshot_problems:
+                storage.drop_snapshot()
             disk.fsync()
             return hard_state, snapshot, stored[:cut], 0
         repair_until = max(repair_until if repair_until != UNKNOWN_MARK else 0, held_last)
-        storage.write_repair_mark(repair_until)  # durable with the cut, in one fsync
+        # The mark is written before the cut, under one fsync: writes land in order, so a
+        # crash that tears this fsync leaves the mark without the cut (the next start cuts
+        # again), never a shorter log that looks whole and may vote.
+        storage.write_repair_mark(repair_until)
+        storage.cut_log(cut)
+        if snapshot_problems:
+            storage.drop_snapshot()
         disk.fsync()
         return hard_state, snapshot, stored[:cut], repair_until
 

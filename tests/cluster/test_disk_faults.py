@@ -68,6 +68,14 @@ def test_a_damaged_committed_entry_then_the_leader_crashes(bug: bool, tmp_path: 
         assert violations(outcome.checks) == ["linearizability", "raft_safety"]
         return
     assert damage[0]["action"] == "repair"
+    # The repair mark is written before the cut, in one fsync: a crash tearing it can
+    # leave the mark without the cut, never the shorter log without the mark.
+    fsync = next(
+        e
+        for e in events
+        if e["kind"] == "disk.fsync" and e["node"] == "n2" and e["seq"] > damage[0]["seq"]
+    )
+    assert fsync["files"] == ["repair", "log"]
     recover = [e for e in events if e["kind"] == "raft.recover" and e["node"] == "n2"][-1]
     assert recover["last_index"] == 0 and recover["repair_until"] > 100
     # n3 never had the lost entries and n2 votes for nobody: no leader until n1 is back.
