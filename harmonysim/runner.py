@@ -219,7 +219,7 @@ def _simulate(
     telemetry.finish()
     network = world.network
     summary: dict[str, Any] = {
-        "virtual_ms": scenario.duration_ms,
+        "virtual_ms": scenario.duration_ms if world.storm is None else world.now_ms,
         "events": 0,
         "messages_sent": network.sent,
         "messages_delivered": network.delivered,
@@ -229,6 +229,8 @@ def _simulate(
         "faults": dict(sorted(world.faults.counts.items())),
         "faults_without_effect": list(world.faults.noops),
     }
+    if world.storm is not None:  # the run ended early (sim/network.py: a message storm)
+        summary["message_storm"] = str(world.storm)
     world.finish({"ops_ok": summary["ops_ok"]})
     summary["events"] = world.log.count
     return world, cluster, telemetry, summary

@@ -76,6 +76,11 @@ Rules:
   (liveness not applicable or not requested, or the run ended within ``B`` of the
   batch) nothing was judged: the verdict is ``unknown``, which makes the run
   inconclusive, with the reason.
+- L6 no message storm (``judge_storm``, which replaces the verdict): the network stops a
+  run whose messages beget messages faster than any correct run sends them
+  (``harmonysim.sim.network``, ``MessageStorm``). The cluster spent itself on messages
+  instead of progress; nothing after the storm was simulated, so it is a violation at
+  the moment it broke out, whatever the scenario asked (as L5 does).
 - Each problem is also recorded on the clock (``details["problems"]``, the shape of
   ``harmonysim.check.result.Problem``, in the order of ``details["violations"]``), at
   the deadline it missed: L1 the election bound (``Q + E``, in a window ``a + E``),
@@ -725,6 +730,20 @@ class LoadProgress:
     batches: int
     pending: int
     pending_since_ms: float
+
+
+def judge_storm(at_ms: float, storm: str) -> CheckResult:
+    """L6 of the module rules: the verdict of a run a message storm ended at ``at_ms``."""
+    problem = Problem(at_ms, f"the run was cut short at {at_ms:g} ms by {storm}")
+    details = {
+        "storm_at_ms": at_ms,
+        "violations": [problem.text],
+        "problems": [problem.to_json()],
+        "violation_count": 1,
+    }
+    return CheckResult(
+        CHECK_NAME, CheckStatus.VIOLATION, f"1 liveness problem(s); first: {problem.text}", details
+    )
 
 
 def judge_load(result: CheckResult, load: LoadProgress, duration_ms: float) -> CheckResult:

@@ -18,7 +18,8 @@ Rules:
   cluster ends with and the servers running at its end (up, not paused, not stopped
   by a damaged hard state);
   a load phase that did not finish turns its verdict (even
-  "not requested") into a violation or an inconclusive one (rule L5).
+  "not requested") into a violation or an inconclusive one (rule L5), and a message
+  storm that ended the run early into a violation (rule L6).
 - A check that raises is a bug in the checker, not in the database: it propagates.
 """
 
@@ -26,7 +27,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harmonysim.check.liveness import LivenessMonitor, LoadProgress, healthy_majority, judge_load
+from harmonysim.check.liveness import (
+    LivenessMonitor,
+    LoadProgress,
+    healthy_majority,
+    judge_load,
+    judge_storm,
+)
 from harmonysim.check.raft_safety import RaftSafetyMonitor, SafetyRule
 from harmonysim.check.replicas import check_replicas
 from harmonysim.check.result import CheckResult, CheckStatus
@@ -107,6 +114,8 @@ class RunChecks:
             batches = -(-loader.records // loader.batch)
             load = LoadProgress(batches, loader.seq, loader.sent_ms)
             results["liveness"] = judge_load(results["liveness"], load, self.scenario.duration_ms)
+        if world.storm is not None:
+            results["liveness"] = judge_storm(world.storm.at_us / 1000.0, str(world.storm))
         return results
 
     def _raft_safety(self, world: World, cluster: Cluster) -> CheckResult:

@@ -25,7 +25,7 @@ from harmonysim.sim.disk import Disk
 from harmonysim.sim.events import EventKind, EventLog
 from harmonysim.sim.faults import FaultInjector, Hooks
 from harmonysim.sim.latency import LatencySpec
-from harmonysim.sim.network import LinkSettings, Network
+from harmonysim.sim.network import LinkSettings, MessageStorm, Network
 from harmonysim.sim.node import ProcessFactory, SimNode
 from harmonysim.sim.rng import RngTree
 
@@ -64,6 +64,8 @@ class World:
         )
         # Told (node, fsync latency in µs) by every disk added after it is set (metrics).
         self.on_fsync_synced: Callable[[str, int], None] | None = None
+        # The message storm that ended the run early (sim/network.py), if one did.
+        self.storm: MessageStorm | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, *, sink: IO[bytes] | None = None) -> World:
@@ -127,18 +129,22 @@ class World:
     def run(
         self, until_ms: float, *, progress: Callable[[float], None] | None = None, steps: int = 100
     ) -> None:
-        """Advance virtual time to ``until_ms``, reporting progress ``steps`` times."""
+        """Advance virtual time to ``until_ms``, reporting progress ``steps`` times; a
+        message storm stops it for good where it broke out (``storm``)."""
         until_us = round(until_ms * 1000.0)
-        if until_us <= self.env.now:
+        if until_us <= self.env.now or self.storm is not None:
             return
-        if progress is None:
-            self.env.run(until=until_us)
-        else:
-            for step in range(1, steps + 1):
-                target = max(self.env.now + 1, until_us * step // steps)
-                if target > self.env.now:
-                    self.env.run(until=min(target, until_us))
-                progress(self.env.now / 1000.0)
+        try:
+            if progress is None:
+                self.env.run(until=until_us)
+            else:
+                for step in range(1, steps + 1):
+                    target = max(self.env.now + 1, until_us * step // steps)
+                    if target > self.env.now:
+                        self.env.run(until=min(target, until_us))
+                    progress(self.env.now / 1000.0)
+        except MessageStorm as storm:
+            self.storm = storm
 
     def finish(self, fields: dict[str, Any] | None = None) -> None:
         self.log.emit(EventKind.RUN_END, None, fields)

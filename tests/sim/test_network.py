@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pytest import MonkeyPatch
+
+from harmonysim.sim import network as network_module
 from harmonysim.sim import partitions
 from harmonysim.sim.network import LinkSettings
 
@@ -121,3 +124,40 @@ def test_crashed_destination_drops_and_restart_rebuilds_the_process() -> None:
     world.run(200)
     assert recorder.starts["n2"] == 2
     assert len(recorder.received["n2"]) > count
+
+
+def test_a_message_storm_stops_the_run_where_it_broke_out(monkeypatch: MonkeyPatch) -> None:
+    # STORM_MESSAGES sent within a virtual second: the run stops there, for good.
+    monkeypatch.setattr(network_module, "STORM_MESSAGES", 1_000)
+    world, recorder = make_world(nodes=2, period_ms=0, links=LinkSettings(ConstantLatency(1)))
+    world.start()
+
+    def burst() -> None:
+        for seq in range(1_500):
+            world.network.send("n1", "n2", Pong(seq))
+
+    world.nodes["n1"].set_timer(5.0, "burst", burst)
+    world.run(100.0)
+    storm = world.storm
+    assert storm is not None
+    assert (storm.at_us, storm.messages, storm.window_us) == (5_000, 1_000, 5_000)
+    assert world.now_ms == 5.0 and world.network.sent == 1_000
+    world.run(200.0)  # stopped for good
+    assert world.now_ms == 5.0 and recorder.payloads("n2") == []
+
+
+def test_a_steady_rate_below_the_storm_line_runs_to_the_end(monkeypatch: MonkeyPatch) -> None:
+    monkeypatch.setattr(network_module, "STORM_MESSAGES", 1_000)
+    world, recorder = make_world(nodes=2, period_ms=0, links=LinkSettings(ConstantLatency(1)))
+    world.start()
+    node = world.nodes["n1"]
+
+    def tick() -> None:  # 999 messages a virtual second: just below the line
+        world.network.send("n1", "n2", Pong(0))
+        node.set_timer(1000.0 / 999, "tick", tick)
+
+    node.set_timer(1.0, "tick", tick)
+    world.run(5_000.0)
+    assert world.storm is None and world.now_ms == 5_000.0
+    assert world.network.sent > 4 * 1_000
+    assert len(recorder.payloads("n2")) >= world.network.sent - 1  # one may be in flight
