@@ -63,6 +63,17 @@ STAGED: Final = MappingProxyType(
         "btree_split_loses_key": Stage(
             "nemesis", 1, "btree_invariants", frozenset({"linearizability"})
         ),
+        # etcd-io/etcd#7331: a new leader answers ReadIndex before committing in its term,
+        # at a commit index behind its predecessor's: stale reads across a transfer.
+        "read_index_before_term_commit": Stage("leader-transfers", 3, "linearizability"),
+        # tikv/tikv#1593: the old leader, cut off just after its transfer, keeps its lease.
+        "lease_survives_transfer": Stage("transfer-then-cut", 1, "linearizability"),
+        # logcabin/logcabin#56: the removed n5's elections depose the members' leaders (L4).
+        "vote_ignores_leader_stickiness": Stage("removed-while-cut-off", 1, "liveness"),
+        # sofastack/sofa-jraft#34: a cut-off leader serves lease reads until it steps down.
+        "lease_until_step_down": Stage("leases-leader-cut-off", 2, "linearizability"),
+        # etcd-io/etcd#8334: pre-candidates refuse each other's pre-votes: no leader.
+        "pre_candidate_keeps_leader": Stage("leader-cut-off-close-timers", 5, "liveness"),
         # canonical/raft#279: a node back one term behind has its pre-vote grants dropped
         # and never takes the survivor's term: no leader while its vote is needed.
         "pre_vote_reply_own_term": Stage("stale-term-rejoin", 1, "liveness"),
@@ -81,6 +92,13 @@ STAGED: Final = MappingProxyType(
         # canonical/raft#199: n2, restarted after compaction, refuses its own log; after
         # the leader's crash n3 is alone, and no leader is elected.
         "log_start_ignores_snapshot": Stage("snapshot-restart", 1, "liveness"),
+        # The tree's own invariants; the dropped or hidden key also makes reads wrong.
+        "btree_merge_drops_key": Stage(
+            "btree-churn", 1, "btree_invariants", frozenset({"linearizability"})
+        ),
+        "btree_borrow_wrong_separator": Stage(
+            "btree-churn", 1, "btree_invariants", frozenset({"linearizability"})
+        ),
         # The tree's structure is intact; only a scan's answer shows the skipped key.
         "btree_scan_skips_leaf_boundary": Stage("btree-scans", 1, "linearizability"),
         # ktoso/akka-raft#66: a late AppendEntries truncates entries the follower

@@ -43,13 +43,11 @@ def run(scenario: str, seed: int, bugs: tuple[str, ...]) -> SeedResult:
 
 
 def test_every_bug_in_the_library_declares_its_check() -> None:
-    """Each bug is pinned here (a shipped scenario), or by a staged scenario text
-    (tests/explore/test_real_bugs.py) or a scripted core schedule
+    """Each bug is pinned here (a shipped scenario) or by a scripted core schedule
     (tests/raft/test_real_bugs.py), each with its bug-free control."""
-    from tests.explore.test_real_bugs import STAGED as STAGED_IN_TESTS
     from tests.raft.test_real_bugs import SCHEDULES
 
-    declared = set(CAUGHT_BY) | set(STAGED_IN_TESTS) | {bug.value for bug in SCHEDULES}
+    declared = set(CAUGHT_BY) | {bug.value for bug in SCHEDULES}
     assert sorted(declared) == sorted(KNOWN_BUGS), "declare each new bug's pinned run"
 
 

@@ -124,9 +124,9 @@ Each has a bug-on/bug-off rule test in test_rules.py and a pinned cluster run.""
 
 LIVENESS_BUGS = {Bug.VOTE_IGNORES_LEADER_STICKINESS, Bug.PRE_CANDIDATE_KEEPS_LEADER}
 STAGED_READ_BUGS = {Bug.LEASE_UNTIL_STEP_DOWN}
-"""A read-path bug caught by linearizability in a staged run (tests/explore/test_real_bugs.py)."""
+"""A read-path bug caught by linearizability in its staged scenario (explore/staged.py)."""
 """Bugs that stall or disrupt the cluster rather than break safety: each is caught by the
-liveness check in a staged run (tests/explore/test_real_bugs.py)."""
+liveness check in its staged scenario (harmonysim/explore/staged.py)."""
 
 
 def test_every_bug_has_a_schedule() -> None:
