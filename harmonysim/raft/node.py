@@ -539,7 +539,12 @@ class RaftNode:
         if index > self._log.committed:
             raise ValueError(f"cannot compact to {index}: committed only {self._log.committed}")
         if index > self._log.stable_index:
-            raise ValueError(f"cannot compact to {index}: stable only {self._log.stable_index}")
+            # Applied entries were persisted first (the Ready contract): this is the core's
+            # own state gone wrong, not a bad argument.
+            raise RaftInvariantError(
+                f"cannot compact to {index}: applied {self._applied} but stable only "
+                f"{self._log.stable_index}"
+            )
         term = self._log.term_at(index)
         if term is None:
             raise ValueError(f"no entry at {index}")

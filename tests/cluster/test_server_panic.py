@@ -104,3 +104,19 @@ def test_a_run_without_a_failing_state_machine_has_no_panic(tmp_path: Path) -> N
     run = run_text(SCENARIO, tmp_path, seed=1)
     assert run.of("server.panic") == []
     assert run.outcome.checks["btree_invariants"].status is CheckStatus.OK
+
+
+def test_a_bug_that_unpersists_applied_entries_is_caught_not_raised() -> None:
+    # snapshot_truncates_newer_entries on nemesis-all seed 10 leaves a follower that
+    # applied entries it no longer holds durably; its next compaction finds the core's
+    # state impossible. That used to end the run in a ValueError, which sweeps counted as
+    # a simulator failure rather than a detection.
+    from harmonysim.explore.pool import SeedTask, run_task
+    from harmonysim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "nemesis-all.yaml")
+    result = run_task(
+        SeedTask(scenario=scenario, seed=10, bugs=("snapshot_truncates_newer_entries",))
+    )
+    assert result.error is None
+    assert result.failed_checks == ("raft_safety",)
