@@ -340,8 +340,14 @@ class KVServer:
             hard_state = replace(hard_state, voted_for=None)
         if snapshot is not None:
             data: MachineSnapshot = snapshot.data  # type: ignore[assignment]
-            self.machine.restore(data)
-            self.node.emit(EventKind.RAFT_RESTORE, {"index": snapshot.index, "term": snapshot.term})
+            try:
+                self.machine.restore(data)
+            except Exception as error:  # a broken store: stop, as a real server panics
+                self._panic("restore", snapshot.index, error)
+            else:
+                self.node.emit(
+                    EventKind.RAFT_RESTORE, {"index": snapshot.index, "term": snapshot.term}
+                )
         raft = RaftNode(
             self.config,
             self.node.stream("raft"),

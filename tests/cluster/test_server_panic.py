@@ -120,3 +120,16 @@ def test_a_bug_that_unpersists_applied_entries_is_caught_not_raised() -> None:
     )
     assert result.error is None
     assert result.failed_checks == ("raft_safety",)
+
+
+def test_a_restart_whose_snapshot_will_not_load_panics_its_server() -> None:
+    # btree_borrow_wrong_separator on nemesis-all seed 8: a snapshot of the broken tree
+    # repeats a key; the server restarting from it cannot rebuild its store. It stops
+    # (server.panic during restore) instead of the run ending in a ValueError.
+    from harmonysim.explore.pool import SeedTask, run_task
+    from harmonysim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "nemesis-all.yaml")
+    result = run_task(SeedTask(scenario=scenario, seed=8, bugs=("btree_borrow_wrong_separator",)))
+    assert result.error is None
+    assert "btree_invariants" in result.failed_checks
