@@ -284,7 +284,7 @@ def measure(args: argparse.Namespace, out: Console) -> int:
 
             for bug in bugs:
                 guided[bug] = explore_guided(
-                    generic, pool, bugs=(bug,), budget_runs=len(args.seeds)
+                    generic, pool, bugs=(bug,), budget_runs=len(args.seeds), detections_only=True
                 )
     undetected = [bug.bug for bug in report.bugs if bug.generic.detections == 0]
     if args.json:

@@ -19,7 +19,9 @@ Rules:
   workload and network draws). No mutated fault outlasts the original schedule's
   last fault, so the scenario's quiet tail (liveness) is kept.
 - The budget counts runs, the initial random seeds included; the exploration stops at
-  the first failing run unless asked to go on.
+  the first failing run unless asked to go on. With ``detections_only`` (the power
+  measurement of ``mutants``), a run whose simulation raised is not a failure, as in
+  ``harmonysim.explore.power``: it finds a crash of the simulator, not the bug.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harmonysim.explore.edits import Data, build, fault_at_ms, fault_kind, unroll_nemesis
-from harmonysim.explore.pool import SeedPool, SeedResult, SeedTask, sweep
+from harmonysim.explore.pool import EXCEPTION_CHECK, SeedPool, SeedResult, SeedTask, sweep
 from harmonysim.explore.verdict import RunStatus
 from harmonysim.scenario import Scenario, format_duration, parse_duration, scenario_to_data
 
@@ -183,6 +185,7 @@ def explore_guided(
     seed: int = 1,
     batch_runs: int = 8,
     stop_at_first_failure: bool = True,
+    detections_only: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> GuidedReport:
     """Explore ``scenario`` guided by coverage for ``budget_runs`` runs (see the rules)."""
@@ -234,7 +237,10 @@ def explore_guided(
         for (data, _), result in zip(candidates, results, strict=True):
             runs += 1
             cpu += result.cpu_seconds
-            if result.status is RunStatus.FAIL and first is None:
+            failed = result.status is RunStatus.FAIL and not (
+                detections_only and EXCEPTION_CHECK in result.failed_checks
+            )
+            if failed and first is None:
                 first = (result, runs, cpu, _explicit(data, result))
                 if stop_at_first_failure:
                     break

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from harmonysim.explore import LocalPool
 from harmonysim.explore.coverage import coverage_of
 from harmonysim.explore.edits import build
 from harmonysim.explore.guided import explore_guided
+from harmonysim.explore.pool import EXCEPTION_CHECK, SeedResult, SeedTask
+from harmonysim.explore.verdict import RunStatus
 from harmonysim.scenario import Scenario
 
 
@@ -62,3 +66,55 @@ def test_guided_exploration_finds_a_bug_and_writes_a_scenario_that_fails_again(
     assert report.first_failure_run is not None and report.first_failure_run <= 12
     again = build(report.failing_data)
     assert again is not None and all(fault.nemesis is None for fault in again.faults)
+
+
+class _ScriptedPool:
+    """A pool whose runs are scripted by seed: seed 2 raises, seed 4 detects a bug."""
+
+    workers = 1
+    description = "scripted"
+
+    def submit(self, task: SeedTask) -> SeedTask:
+        return task
+
+    def wait_any(self, pending: Collection[SeedTask]) -> list[SeedTask]:
+        return list(pending)
+
+    def result(self, task: SeedTask) -> SeedResult:
+        checks = {2: (EXCEPTION_CHECK,), 4: ("raft_safety",)}.get(task.seed, ())
+        return SeedResult(
+            group=task.group,
+            scenario=task.scenario.name,
+            seed=task.seed,
+            bugs=task.bugs,
+            status=RunStatus.FAIL if checks else RunStatus.PASS,
+            failed_checks=checks,
+            unknown_checks=(),
+            event_count=0,
+            event_hash="",
+            operations=0,
+            wall_seconds=0.0,
+            cpu_seconds=1.0,
+        )
+
+    def cancel(self, task: SeedTask) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_run_that_raised_is_a_finding_but_not_a_detection(small_scenario: Scenario) -> None:
+    # `explore --guided` stops at a crash of the simulator (a finding); the power
+    # measurement of `mutants` counts only a check that caught the bug, as its random
+    # column does, so a crash does not pass for a detection there.
+    finding = explore_guided(small_scenario, _ScriptedPool(), budget_runs=6, initial_seeds=6)
+    assert finding.first_failure_run == 2
+    assert finding.first_failure is not None
+    assert finding.first_failure.failed_checks == (EXCEPTION_CHECK,)
+    detection = explore_guided(
+        small_scenario, _ScriptedPool(), budget_runs=6, initial_seeds=6, detections_only=True
+    )
+    assert detection.first_failure_run == 4 and detection.cpu_seconds_to_first == 4.0
+    assert detection.first_failure is not None
+    assert detection.first_failure.failed_checks == ("raft_safety",)
