@@ -1,6 +1,7 @@
-"""Test doubles: fake checks that judge a run from its summary, for the sweep machinery.
+"""Test doubles: fake checks that judge a run from its summary, for the sweep machinery,
+and the result of a run made up by a test.
 
-They stand in for the real checkers where a test needs a run to fail on a known,
+The checks stand in for the real checkers where a test needs a run to fail on a known,
 deterministic condition. They are top-level functions so spawned workers can import
 them by name.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harmonysim.explore.pool import SeedResult
+from harmonysim.explore.verdict import RunStatus
 from harmonysim.runner import RunOutcome
 
 CRASH_CHECK = "fake_crash_seen"
@@ -49,3 +52,23 @@ def judge_served(outcome: RunOutcome) -> dict[str, Any]:
     """Violation as soon as one client operation succeeded."""
     status = "violation" if outcome.summary["ops_ok"] >= 1 else "ok"
     return {SERVED_CHECK: {"status": status, "summary": "served"}}
+
+
+def seed_result(
+    seed: int, failed: tuple[str, ...] = (), cpu: float = 1.0, group: str = "bug"
+) -> SeedResult:
+    """A run of ``seed`` that failed ``failed`` (passed when empty), costing ``cpu`` s."""
+    return SeedResult(
+        group=group,
+        scenario="s",
+        seed=seed,
+        bugs=("bug",),
+        status=RunStatus.FAIL if failed else RunStatus.PASS,
+        failed_checks=failed,
+        unknown_checks=(),
+        event_count=1,
+        event_hash="h",
+        operations=1,
+        wall_seconds=cpu,
+        cpu_seconds=cpu,
+    )

@@ -9,8 +9,9 @@ from harmonysim.explore.coverage import coverage_of
 from harmonysim.explore.edits import build
 from harmonysim.explore.guided import explore_guided
 from harmonysim.explore.pool import EXCEPTION_CHECK, SeedResult, SeedTask
-from harmonysim.explore.verdict import RunStatus
 from harmonysim.scenario import Scenario
+
+from .doubles import seed_result
 
 
 def record(t: float, kind: str, node: str | None, **fields: object) -> dict[str, object]:
@@ -82,20 +83,7 @@ class _ScriptedPool:
 
     def result(self, task: SeedTask) -> SeedResult:
         checks = {2: (EXCEPTION_CHECK,), 4: ("raft_safety",)}.get(task.seed, ())
-        return SeedResult(
-            group=task.group,
-            scenario=task.scenario.name,
-            seed=task.seed,
-            bugs=task.bugs,
-            status=RunStatus.FAIL if checks else RunStatus.PASS,
-            failed_checks=checks,
-            unknown_checks=(),
-            event_count=0,
-            event_hash="",
-            operations=0,
-            wall_seconds=0.0,
-            cpu_seconds=1.0,
-        )
+        return seed_result(task.seed, checks, group=task.group)
 
     def cancel(self, task: SeedTask) -> None:
         pass

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from harmonysim.explore.pool import EXCEPTION_CHECK, SeedResult
+from harmonysim.explore.pool import EXCEPTION_CHECK
 from harmonysim.explore.power import power_of
-from harmonysim.explore.verdict import RunStatus
 
-
-def result(seed: int, failed: tuple[str, ...] = (), cpu: float = 1.0) -> SeedResult:
-    return SeedResult(
-        group="bug",
-        scenario="s",
-        seed=seed,
-        bugs=("bug",),
-        status=RunStatus.FAIL if failed else RunStatus.PASS,
-        failed_checks=failed,
-        unknown_checks=(),
-        event_count=1,
-        event_hash="h",
-        operations=1,
-        wall_seconds=cpu,
-        cpu_seconds=cpu,
-    )
+from .doubles import seed_result as result
 
 
 def test_power_counts_rate_gaps_and_cpu_in_seed_order_whatever_the_result_order() -> None:
