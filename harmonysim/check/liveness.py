@@ -81,6 +81,13 @@ Rules:
   (``harmonysim.sim.network``, ``MessageStorm``). The cluster spent itself on messages
   instead of progress; nothing after the storm was simulated, so it is a violation at
   the moment it broke out, whatever the scenario asked (as L5 does).
+- L7 no needless halt (``judge_halts``, applied to the verdict above): a server may stop
+  itself for a damaged disk only when no peer can give back what it lost: both copies
+  of its hard state (a vote, which only its own disk knows; ``disk.damage`` on
+  ``hard_state`` with ``action: halt``). A damaged or torn log record, or a log that
+  does not fit the snapshot, is repaired from the leader (CTRL, FAST 2018; the server's
+  "Repair"), so halting on one takes a server out for nothing: a violation at the
+  moment it halted, whatever the tail (a fault of its own making, not the scenario's).
 - Each problem is also recorded on the clock (``details["problems"]``, the shape of
   ``harmonysim.check.result.Problem``, in the order of ``details["violations"]``), at
   the deadline it missed: L1 the election bound (``Q + E``, in a window ``a + E``),
@@ -102,6 +109,7 @@ from typing import Any
 import networkx as nx
 
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated, Problem
+from harmonysim.cluster.storage import HARD_STATE
 from harmonysim.runlog.fold import ClusterState, Health
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
@@ -113,6 +121,7 @@ __all__ = [
     "LoadProgress",
     "Window",
     "healthy_majority",
+    "judge_halts",
     "judge_load",
     "latency_bound_ms",
     "liveness_bounds",
@@ -319,6 +328,7 @@ class LivenessMonitor:
         # Every watched record folded in order, and after each the faults in effect.
         self._state = ClusterState.initial()
         self._marks: list[_Mark] = [_Mark(0.0, False, 0.0, None, None)]
+        self.needless_halts: list[Problem] = []  # L7
 
     def attach(self, log: EventLog) -> None:
         log.watch(self.KINDS, self.observe)
@@ -327,6 +337,18 @@ class LivenessMonitor:
         kind = str(record["kind"])
         if kind == EventKind.MEMBERSHIP.value:
             self.membership_settled_ms = max(self.membership_settled_ms, record["t"])
+        elif (
+            kind == EventKind.DISK_DAMAGE.value
+            and record.get("action") == "halt"
+            and record.get("file") != HARD_STATE
+        ):
+            self.needless_halts.append(
+                Problem(
+                    float(record["t"]),
+                    f"{record['node']} halted on a damaged {record.get('file')} "
+                    f"({record.get('reason')}) that its peers could repair",
+                )
+            )
         elif kind == EventKind.RAFT_TERM.value:
             self._term_changes.append((record["t"], record["node"], int(record["term"])))
         elif kind in _KIND_VALUES:
@@ -743,6 +765,29 @@ def judge_storm(at_ms: float, storm: str) -> CheckResult:
     }
     return CheckResult(
         CHECK_NAME, CheckStatus.VIOLATION, f"1 liveness problem(s); first: {problem.text}", details
+    )
+
+
+def judge_halts(result: CheckResult, halts: Sequence[Problem]) -> CheckResult:
+    """L7 of the module rules: ``result`` (the liveness verdict, whatever it was) with the
+    needless halts added as violations; unchanged when there were none."""
+    if not halts:
+        return result
+    details: dict[str, Any] = dict(result.details)
+    texts = [problem.text for problem in halts]
+    earlier = [] if result.status is not CheckStatus.VIOLATION else details.get("violations", [])
+    problems = [] if result.status is not CheckStatus.VIOLATION else details.get("problems", [])
+    details["violations"] = [*texts, *earlier][:_MAX_REPORTED]
+    details["problems"] = [*(p.to_json() for p in halts), *problems][:_MAX_REPORTED]
+    count = len(halts) + (
+        int(details.get("violation_count", 0)) if result.status is CheckStatus.VIOLATION else 0
+    )
+    details["violation_count"] = count
+    return CheckResult(
+        CHECK_NAME,
+        CheckStatus.VIOLATION,
+        f"{count} liveness problem(s); first: {texts[0]}",
+        details,
     )
 
 

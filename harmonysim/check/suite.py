@@ -31,6 +31,7 @@ from harmonysim.check.liveness import (
     LivenessMonitor,
     LoadProgress,
     healthy_majority,
+    judge_halts,
     judge_load,
     judge_storm,
 )
@@ -114,6 +115,8 @@ class RunChecks:
             batches = -(-loader.records // loader.batch)
             load = LoadProgress(batches, loader.seq, loader.sent_ms)
             results["liveness"] = judge_load(results["liveness"], load, self.scenario.duration_ms)
+        if self.liveness is not None:
+            results["liveness"] = judge_halts(results["liveness"], self.liveness.needless_halts)
         if world.storm is not None:
             results["liveness"] = judge_storm(world.storm.at_us / 1000.0, str(world.storm))
         return results

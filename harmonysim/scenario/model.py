@@ -1573,10 +1573,20 @@ class Nemesis(SchemaModel):
     above 1 each lasts 1..`overlap` intervals, so faults of different kinds overlap."""
     target_leader: Probability = 0.0
     """The chance that a crash, pause, isolation or removal aims at the current leader."""
+    chain: Probability = 0.0
+    """The chance, each time, that a fault is followed 1-20ms later by one more (up to
+    two) of another kind (a removal may follow a removal), aimed at the last node struck
+    (crashed, paused, isolated, its clock or disk, removed, or the leader that handed off
+    in a transfer) and lasting as long: a paused leader also cut off, an old leader
+    isolated just after its transfer."""
+    on_election: Probability = 0.0
+    """The chance that a fault waits, up to one interval, for the next leader to be
+    elected and strikes that leader at once (before it has committed in its term)."""
     swarm: StrictBool = False
     """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
-    1/2), an overlap from 1 to `overlap`, and `target_leader` or 0, announced on the
-    nemesis's first event; so seeds differ in which faults they combine."""
+    1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain` and `on_election`
+    each or 0, announced on the nemesis's first event; so seeds differ in which faults
+    they combine and how they time them."""
 
 
 def _trigger(value: object) -> FaultTrigger:

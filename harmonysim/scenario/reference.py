@@ -248,8 +248,14 @@ KEY_NOTES: Final[dict[str, str]] = {
     "intervals (default 1: one fault, then its undo)",
     "Nemesis.target_leader": "probability that a crash, pause, isolation, clock fault or "
     "removal aims at the current leader",
+    "Nemesis.chain": "probability, each time, that a fault is followed 1-20ms later by one "
+    "more (up to two) of another kind, aimed at the last node struck (a paused leader also cut "
+    "off, an old leader isolated just after its transfer, a split then two removals)",
+    "Nemesis.on_election": "probability that a fault waits (up to one interval) for the next "
+    "leader to be elected and strikes it at once",
     "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
-    "from 1 to `overlap` and the leader aim or none (default false)",
+    "from 1 to `overlap`, and the leader aim, chaining and election timing each or none "
+    "(default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {

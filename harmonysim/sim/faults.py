@@ -28,6 +28,19 @@ Rules:
   can outlast a partition (only one of its partitions at a time: a partition is a whole
   cut). With ``target_leader`` it aims node faults at the current leader with that
   probability. With the defaults it draws exactly as it always did.
+- Faults timed on events and chained on one victim (the levers of FoundationDB's
+  simulation and Jepsen's leader-targeting nemeses, drawn per fault): with ``on_election``
+  a fault waits, up to the next step, for the next leader to be elected and strikes that
+  leader at once (its event says ``timed``), before it commits in its term; with
+  ``chain`` a fault is followed, with that chance each, by up to ``CHAIN_MOST`` more,
+  each 1-20ms after the one before and of another kind (a removal may follow a
+  removal), aimed at the last node struck (crashed, paused, isolated, its clock or disk,
+  removed, or the leader that handed off in a transfer; their events say
+  ``chained_to``, or ``chained`` when no one node was struck) and undone with the first.
+  A paused leader that is also cut off, an old leader isolated just after its
+  transfer, a clock step on a leader then its isolation, a split then two removals
+  sent to the cut-off leader: the combinations real outages make and that independent
+  draws a second apart almost never do.
 - ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
   durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
   durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
@@ -99,6 +112,9 @@ def _nemesis_strobe() -> ClockStrobe:
     return ClockStrobe.model_validate({"delta": "200ms", "period": "20ms"})
 
 
+CHAIN_MOST: Final = 2
+"""At most this many faults follow one nemesis fault in its chain."""
+
 _ONE_AT_A_TIME: Final = frozenset({"partition"})
 """Nemesis kinds of which at most one fault is active at a time (a partition is a whole
 cut: a second one would replace the first). Removals have their own bound: a minority."""
@@ -106,12 +122,15 @@ cut: a second one would replace the first). Removals have their own bound: a min
 
 @dataclass(slots=True)
 class _NemesisPlan:
-    """What one nemesis draws from: its kinds, overlap and leader aim (the scenario's, or
-    the seed's swarm draw of them), and fields its first step announces."""
+    """What one nemesis draws from: its kinds, overlap, leader aim, chaining and election
+    timing (the scenario's, or the seed's swarm draw of them), and fields its first step
+    announces."""
 
     kinds: tuple[str, ...]
     overlap: int
     target_leader: float
+    chain: float = 0.0
+    on_election: float = 0.0
     first: dict[str, Any] | None = None
 
     def announce(self) -> dict[str, Any] | None:
@@ -130,8 +149,18 @@ def _swarm(spec: Nemesis, rng: random.Random) -> _NemesisPlan:
         kinds = (rng.choice(list(spec.kinds)),)
     overlap = rng.randint(1, spec.overlap)
     target_leader = spec.target_leader if rng.random() < 0.5 else 0.0
-    swarm = {"kinds": list(kinds), "overlap": overlap, "target_leader": target_leader}
-    return _NemesisPlan(kinds, overlap, target_leader, {"swarm": swarm})
+    swarm: dict[str, Any] = {"kinds": list(kinds), "overlap": overlap}
+    swarm["target_leader"] = target_leader
+    # Drawn only when the scenario asks for them, so a nemesis without them draws (and
+    # announces) exactly as before they existed.
+    chain = on_election = 0.0
+    if spec.chain > 0.0:
+        chain = spec.chain if rng.random() < 0.5 else 0.0
+        swarm["chain"] = chain
+    if spec.on_election > 0.0:
+        on_election = spec.on_election if rng.random() < 0.5 else 0.0
+        swarm["on_election"] = on_election
+    return _NemesisPlan(kinds, overlap, target_leader, chain, on_election, {"swarm": swarm})
 
 
 def _nothing() -> None:
@@ -164,6 +193,8 @@ class FaultInjector:
         self._armed: list[Fault] = []  # faults with `when` waiting for their trigger, file order
         self._roles: dict[str, str] = {}  # node -> role it last reported (for leader_commit)
         self._watching = False
+        # Nemesis steps waiting for the next leader to be elected (``on_election``).
+        self._election_waiters: list[simpy.Event] = []
         self.noops: list[dict[str, Any]] = []  # faults that did nothing, in order, with why
         # The clock drift the servers tolerate (their lease bound): the nemesis keeps its
         # clock-rate faults within it, so a correct cluster stays correct under them.
@@ -214,6 +245,10 @@ class FaultInjector:
             role = str(record["role"])
             self._roles[node] = role
             trigger = _LEADER_ELECTED if role == "leader" else None
+            if trigger is not None and self._election_waiters:
+                waiters, self._election_waiters = self._election_waiters, []
+                for waiter in waiters:  # each resumes after this event is handled
+                    waiter.succeed(node)
         elif kind == EventKind.NODE_CRASH:
             self._roles.pop(node, None)
         elif self._roles.get(node) == "leader":
@@ -577,20 +612,26 @@ class FaultInjector:
         plan = (
             _swarm(spec, rng)
             if spec.swarm
-            else _NemesisPlan(spec.kinds, spec.overlap, spec.target_leader)
+            else _NemesisPlan(
+                spec.kinds, spec.overlap, spec.target_leader, spec.chain, spec.on_election
+            )
         )
+        if plan.on_election > 0.0:
+            self._watch()
         if plan.overlap > 1:
             yield from self._overlapping_nemesis(plan, rng, until_us, interval_us)
             return
         undo: Callable[[], None] | None = None
         while env.now < until_us:
+            tick = env.now
             if undo is not None:
                 undo()
                 undo = None
             else:
                 kind = rng.choice(list(plan.kinds))
-                undo = self._nemesis_fault(kind, rng, plan.target_leader, extra=plan.announce())
-            yield env.timeout(min(interval_us, max(1, until_us - env.now)))
+                elected = yield from self._await_election(plan, rng, tick + interval_us, until_us)
+                undo, _ = self._start(kind, rng, plan, None, plan.announce(), elected, until_us)
+            yield env.timeout(max(1, min(tick + interval_us, until_us) - env.now))
         if undo is not None:
             undo()
 
@@ -602,67 +643,176 @@ class FaultInjector:
         cut) and removals of at most a minority of the initial voters at once (more could
         leave no majority of live voters), so while they hold the nemesis draws another
         kind. Concurrent removals are what an operator racing its own requests sends
-        (RedisLabs/redisraft#17)."""
+        (RedisLabs/redisraft#17). A fault and the one chained to it count as one."""
         env = self._env
-        active: list[tuple[float, str, Callable[[], None]]] = []  # (end, kind, undo), start order
+        # (end, kinds, undo) in start order; kinds: the fault's, and the one chained to it
+        active: list[tuple[float, tuple[str, ...], Callable[[], None]]] = []
         while env.now < until_us:
-            due = [fault for fault in active if fault[0] <= env.now]
-            active = [fault for fault in active if fault[0] > env.now]
+            tick = env.now
+            due = [fault for fault in active if fault[0] <= tick]
+            active = [fault for fault in active if fault[0] > tick]
             for _, _, undo in due:
                 undo()
             if len(active) < plan.overlap:
-                held = {kind for _, kind, _ in active if kind in _ONE_AT_A_TIME}
-                removals = sum(1 for _, kind, _ in active if kind == "membership")
-                if removals >= self._removals_allowed():
+                kinds_held = [kind for _, kinds, _ in active for kind in kinds]
+                held = {kind for kind in kinds_held if kind in _ONE_AT_A_TIME}
+                if kinds_held.count("membership") >= self._removals_allowed():
                     held.add("membership")
                 kinds = [k for k in plan.kinds if k not in held]
                 if kinds:
                     kind = rng.choice(kinds)
                     lifetime_us = rng.randint(1, plan.overlap) * interval_us
-                    undo = self._nemesis_fault(
-                        kind, rng, plan.target_leader, lifetime_us, plan.announce()
+                    elected = yield from self._await_election(
+                        plan, rng, tick + interval_us, until_us
                     )
-                    active.append((env.now + lifetime_us, kind, undo))
-            yield env.timeout(min(interval_us, max(1, until_us - env.now)))
+                    undo, started = self._start(
+                        kind, rng, plan, lifetime_us, plan.announce(), elected, until_us, held
+                    )
+                    active.append((env.now + lifetime_us, started, undo))
+            yield env.timeout(max(1, min(tick + interval_us, until_us) - env.now))
         for _, _, undo in active:
             undo()
+
+    def _await_election(
+        self, plan: _NemesisPlan, rng: random.Random, deadline_us: float, until_us: int
+    ) -> Any:
+        """With the plan's ``on_election`` chance, wait until the next leader is elected
+        (at most until ``deadline_us``, the next step) and return it; else None at once.
+        A generator: the nemesis yields from it."""
+        if plan.on_election <= 0.0 or rng.random() >= plan.on_election:
+            return None
+        env = self._env
+        wait_us = min(deadline_us, until_us) - env.now - 1
+        if wait_us <= 0:
+            return None
+        elected = env.event()
+        self._election_waiters.append(elected)
+        yield elected | env.timeout(wait_us)
+        if elected.triggered:
+            return str(elected.value)
+        self._election_waiters.remove(elected)
+        return None
+
+    def _start(
+        self,
+        kind: str,
+        rng: random.Random,
+        plan: _NemesisPlan,
+        lifetime_us: int | None,
+        extra: dict[str, Any] | None,
+        elected: str | None,
+        until_us: int,
+        held: set[str] | None = None,
+    ) -> tuple[Callable[[], None], tuple[str, ...]]:
+        """Start one nemesis fault (aimed at ``elected``, the leader just elected, if the
+        fault waited for one) and its chain: with the plan's ``chain`` chance, up to
+        ``CHAIN_MOST`` faults follow, each 1-20ms after the one before, of another kind
+        (a removal may follow a removal: an operator racing its own requests), aimed at
+        the last node struck and lasting as long as the first. Answers the undo of them
+        all and the kinds started."""
+        if elected is not None:
+            extra = {**(extra or {}), "timed": _LEADER_ELECTED}
+        undo, victim = self._nemesis_fault(
+            kind, rng, plan.target_leader, lifetime_us, extra, elected
+        )
+        if plan.chain <= 0.0:
+            return undo, (kind,)
+        chain: list[str] = []
+        removals = len(self._nemesis_removed)
+
+        def allowed(other: str) -> bool:
+            if other in (held or ()):
+                return False
+            if other == "membership":  # another removal, while a minority stays removed
+                return removals < self._removals_allowed()
+            return other not in (kind, *chain)  # each other kind once, one partition
+
+        while len(chain) < CHAIN_MOST and rng.random() < plan.chain:
+            others = [other for other in plan.kinds if allowed(other)]
+            if not others:
+                break
+            chain.append(rng.choice(others))
+            removals += chain[-1] == "membership"
+        if not chain:
+            return undo, (kind,)
+        delays = [rng.randint(1, 20) * 1000 for _ in chain]
+        undos = [undo]
+        state: dict[str, Any] = {"ended": False, "victim": victim}
+
+        def follow(second: str, waited_us: int) -> None:
+            if state["ended"] or self._env.now >= until_us:
+                return
+            life = None if lifetime_us is None else max(1, lifetime_us - waited_us)
+            aim = state["victim"]
+            fields = {"chained_to": aim} if aim is not None else {"chained": True}
+            then, struck = self._nemesis_fault(second, rng, plan.target_leader, life, fields, aim)
+            undos.append(then)
+            if struck is not None:
+                state["victim"] = struck
+
+        def undo_all() -> None:
+            state["ended"] = True
+            for each in reversed(undos):
+                each()
+
+        waited = 0
+        for second, delay_us in zip(chain, delays, strict=True):
+            waited += delay_us
+            self._at((self._env.now + waited) / 1000.0, functools.partial(follow, second, waited))
+        return undo_all, (kind, *chain)
 
     @staticmethod
     def _undo(action: Callable[[str], bool], node: str) -> None:
         action(node)  # a no-op undo is already logged as one
 
-    def _aim(self, rng: random.Random, target_leader: float, candidates: list[str]) -> str:
-        """A node from ``candidates``: the leader with probability ``target_leader``."""
+    def _aim(
+        self,
+        rng: random.Random,
+        target_leader: float,
+        candidates: list[str],
+        at: str | None = None,
+    ) -> str:
+        """A node from ``candidates``: ``at`` if it is one (a chained or election-timed
+        fault's victim), else the leader with probability ``target_leader``."""
+        if at is not None and at in candidates:
+            return at
         if target_leader > 0.0 and rng.random() < target_leader:
             leader = self._hooks.leader()
             if leader is not None and leader in candidates:
                 return leader
         return rng.choice(candidates)
 
-    def _nemesis_disk(self, rng: random.Random, target_leader: float) -> Callable[[], None]:
+    def _nemesis_disk(
+        self, rng: random.Random, target_leader: float, at: str | None = None
+    ) -> tuple[Callable[[], None], str]:
         """Corrupt one log record, tear the next crash or slow the fsyncs of one node, of a
         minority of nodes drawn as it goes (the repair protocol needs a majority that
         can elect a leader; never the hard state, whose damage stops a server)."""
         nodes = self.node_ids
         victims = self._disk_victims
         if len(victims) >= (len(nodes) - 1) // 2:  # a minority, fixed once drawn
-            target = rng.choice(sorted(victims)) if victims else rng.choice(nodes)
+            if at is not None and at in victims:
+                target = at
+            else:
+                target = rng.choice(sorted(victims)) if victims else rng.choice(nodes)
         else:
-            target = self._aim(rng, target_leader, nodes)
+            target = self._aim(rng, target_leader, nodes, at)
         victims.add(target)
         disk = self._nodes[target].disk
         change = rng.choice(["corrupt", "torn", "slow"])
         if change == "slow":
-            return disk.slow(disk.fsync_latency_us + rng.randint(10, 100) * 1000)
+            return disk.slow(disk.fsync_latency_us + rng.randint(10, 100) * 1000), target
         if change == "torn":
             disk.arm_torn()
             self._log.emit(EventKind.DISK_FAULT, target, {"fault": "torn", "armed": True})
-            return _nothing
+            return _nothing, target
         if not disk.corrupt("log", None, None):
             self._noop("disk.corrupt", target, "no durable record of log there")
-        return _nothing
+        return _nothing, target
 
-    def _nemesis_membership(self, rng: random.Random, target_leader: float) -> Callable[[], None]:
+    def _nemesis_membership(
+        self, rng: random.Random, target_leader: float, at: str | None = None
+    ) -> tuple[Callable[[], None], str | None]:
         """Remove one voter of the initial configuration (the leader with probability
         ``target_leader``) and add it back when the fault ends. The cluster's membership
         driver serves requests in order, so the add follows the removal it undoes."""
@@ -670,11 +820,11 @@ class FaultInjector:
         voters = [node for node in (self.initial_members or self.node_ids) if node not in removed]
         if len(voters) < 2:
             self._noop("membership.remove", None, "a single voter cannot be removed")
-            return _nothing
-        target = self._aim(rng, target_leader, voters)
+            return _nothing, None
+        target = self._aim(rng, target_leader, voters, at)
         removed.add(target)
         self._request_membership("remove", target)
-        return functools.partial(self._add_back, target)
+        return functools.partial(self._add_back, target), target
 
     def _removals_allowed(self) -> int:
         """How many nemesis removals may hold at once: a minority of the initial voters."""
@@ -699,7 +849,12 @@ class FaultInjector:
         target_leader: float = 0.0,
         lifetime_us: int | None = None,
         extra: dict[str, Any] | None = None,
-    ) -> Callable[[], None]:
+        at: str | None = None,
+    ) -> tuple[Callable[[], None], str | None]:
+        """Start one fault of ``kind`` (on ``at`` where the kind takes a node and can);
+        answers its undo and its victim: the node crashed, paused, isolated, whose clock
+        or disk it struck, removed, or the leader that handed off; None for a clog or a
+        partition into groups, which strike no one node."""
         nodes = self.node_ids
         fields: dict[str, Any] = {"fault": kind}
         if lifetime_us is not None:
@@ -709,47 +864,54 @@ class FaultInjector:
         self._emit(EventKind.NEMESIS, None, fields)
         if kind == "crash":
             up = [node for node in nodes if self._nodes[node].up]
-            target = self._aim(rng, target_leader, up) if up else rng.choice(nodes)
+            target = self._aim(rng, target_leader, up, at) if up else rng.choice(nodes)
             if not self.crash(target):
-                return _nothing  # undo only what it did: not another fault's crash
-            return functools.partial(self._undo, self.restart, target)
+                return _nothing, None  # undo only what it did: not another fault's crash
+            return functools.partial(self._undo, self.restart, target), target
         if kind == "pause":
-            target = self._aim(rng, target_leader, nodes)
+            target = self._aim(rng, target_leader, nodes, at)
             if not self.pause(target):
-                return _nothing  # undo only what it did: not another fault's pause
-            return functools.partial(self._undo, self.resume, target)
+                return _nothing, None  # undo only what it did: not another fault's pause
+            return functools.partial(self._undo, self.resume, target), target
         if kind == "transfer":
-            self.transfer("any")
-            return _nothing
+            leader = self._hooks.leader()
+            return _nothing, (leader if self.transfer("any") else None)
         if kind == "clock":
-            target = self._aim(rng, target_leader, nodes)
+            target = self._aim(rng, target_leader, nodes, at)
             change = rng.choice(["rate", "jump", "strobe"])
             if change == "rate":  # within the drift the servers tolerate
                 bound = self.clock_drift_bound
-                return self.clock(target, rate=rng.uniform(1.0 - bound, 1.0 + bound))
+                return self.clock(target, rate=rng.uniform(1.0 - bound, 1.0 + bound)), target
             if change == "jump":
                 step_ms = float(rng.randint(100, 2000)) * rng.choice([-1.0, 1.0])
-                return self.clock(target, jump_ms=step_ms)
-            return self.clock(target, strobe=_nemesis_strobe())
+                return self.clock(target, jump_ms=step_ms), target
+            return self.clock(target, strobe=_nemesis_strobe()), target
         if kind == "disk":
-            return self._nemesis_disk(rng, target_leader)
+            return self._nemesis_disk(rng, target_leader, at)
         if kind == "membership":
-            return self._nemesis_membership(rng, target_leader)
+            return self._nemesis_membership(rng, target_leader, at)
         if kind == "clog":
-            src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
+            if at is not None and len(nodes) > 1:
+                src, dst = at, rng.choice([node for node in nodes if node != at])
+            else:
+                src, dst = rng.sample(nodes, 2) if len(nodes) > 1 else (nodes[0], nodes[0])
             pairs = [(src, dst), (dst, src)]
             self.clog(pairs)
-            return lambda: self.unclog(pairs)
+            return (lambda: self.unclog(pairs)), None
+        if at is not None:  # the victim alone, cut off from the rest
+            self.set_graph(partitions.isolate(nodes, at), {"shape": "isolate", "target": at})
+            return self.heal, at
         shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
+        victim: str | None = None
         if shape == "isolate":
-            target = self._aim(rng, target_leader, nodes)
+            victim = self._aim(rng, target_leader, nodes)
             self.set_graph(
-                partitions.isolate(nodes, target), {"shape": "isolate", "target": target}
+                partitions.isolate(nodes, victim), {"shape": "isolate", "target": victim}
             )
         elif shape == "isolate_leader":
-            target, notes = self.resolve("leader")
+            victim, notes = self.resolve("leader")
             self.set_graph(
-                partitions.isolate(nodes, target), {"shape": "isolate", "target": target, **notes}
+                partitions.isolate(nodes, victim), {"shape": "isolate", "target": victim, **notes}
             )
         elif shape == "majority":
             shuffled = list(nodes)
@@ -774,4 +936,4 @@ class FaultInjector:
             self.set_graph(partitions.bridge(nodes, target), {"shape": "bridge", "target": target})
         else:
             self.set_graph(partitions.majorities_ring(nodes), {"shape": "ring"})
-        return self.heal
+        return self.heal, victim

@@ -158,3 +158,32 @@ def test_no_acknowledged_write_is_lost_when_leaders_crash_right_after_acknowledg
     states = {server.machine.tree.snapshot() for _, server in cluster.servers()
               if server.raft.applied_index == horizon}  # fmt: skip
     assert len(states) <= 1
+
+
+ON_ELECTION = """
+name: on-election
+duration: 10s
+cluster: {nodes: 5, raft: {election_timeout: [150ms, 300ms], heartbeat_interval: 50ms}}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - at: 1s
+    nemesis:
+      {kinds: [crash], interval: 500ms, until: 8s, overlap: 2, target_leader: 1, on_election: 1}
+"""
+
+
+def test_a_fault_timed_on_election_strikes_the_new_leader_the_moment_it_is_elected(
+    tmp_path: Path,
+) -> None:
+    # Every crash is aimed at the leader, so a crash is followed by an election that the
+    # next step waits for: it strikes the new leader at the same virtual time.
+    run = run_text(ON_ELECTION, tmp_path, seed=2)
+    elected = {(e["t"], e["node"]) for e in run.of("raft.role") if e["role"] == "leader"}
+    timed = [step for step in run.of("nemesis") if step.get("timed") == "leader_elected"]
+    assert len(timed) >= 3
+    crashes = run.of("node.crash")
+    for step in timed:
+        crash = next(e for e in crashes if e["seq"] > step["seq"])
+        assert crash["t"] == step["t"] and (crash["t"], crash["node"]) in elected
+    assert run.outcome.checks["raft_safety"].status.value == "ok"

@@ -17,6 +17,8 @@ import pytest
 from harmonysim.check.result import CheckStatus
 from tests.cluster.support import run_text
 
+UNCHAINED = Path(__file__).parent / "scenarios" / "nemesis-all-unchained.yaml"
+
 SCENARIO = """
 name: panic
 duration: 3s
@@ -107,14 +109,14 @@ def test_a_run_without_a_failing_state_machine_has_no_panic(tmp_path: Path) -> N
 
 
 def test_a_bug_that_unpersists_applied_entries_is_caught_not_raised() -> None:
-    # snapshot_truncates_newer_entries on nemesis-all seed 10 leaves a follower that
-    # applied entries it no longer holds durably; its next compaction finds the core's
-    # state impossible. That used to end the run in a ValueError, which sweeps counted as
-    # a simulator failure rather than a detection.
+    # snapshot_truncates_newer_entries on nemesis-all seed 10 (as it was: UNCHAINED)
+    # leaves a follower that applied entries it no longer holds durably; its next
+    # compaction finds the core's state impossible. That used to end the run in a
+    # ValueError, which sweeps counted as a simulator failure rather than a detection.
     from harmonysim.explore.pool import SeedTask, run_task
     from harmonysim.scenario import load_scenario
 
-    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "nemesis-all.yaml")
+    scenario = load_scenario(UNCHAINED)
     result = run_task(
         SeedTask(scenario=scenario, seed=10, bugs=("snapshot_truncates_newer_entries",))
     )
@@ -123,13 +125,13 @@ def test_a_bug_that_unpersists_applied_entries_is_caught_not_raised() -> None:
 
 
 def test_a_restart_whose_snapshot_will_not_load_panics_its_server() -> None:
-    # btree_borrow_wrong_separator on nemesis-all seed 8: a snapshot of the broken tree
+    # btree_borrow_wrong_separator on nemesis-all seed 8 (as it was): a snapshot of the broken tree
     # repeats a key; the server restarting from it cannot rebuild its store. It stops
     # (server.panic during restore) instead of the run ending in a ValueError.
     from harmonysim.explore.pool import SeedTask, run_task
     from harmonysim.scenario import load_scenario
 
-    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "nemesis-all.yaml")
+    scenario = load_scenario(UNCHAINED)
     result = run_task(SeedTask(scenario=scenario, seed=8, bugs=("btree_borrow_wrong_separator",)))
     assert result.error is None
     assert "btree_invariants" in result.failed_checks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from harmonysim.scenario import parse_scenario, resolve
 from harmonysim.sim.events import EventRecord
 from harmonysim.sim.world import World
@@ -319,3 +321,46 @@ def test_a_swarm_draw_is_a_function_of_the_seed() -> None:
     second, again = build(SWARM, seed=5)
     second.run(8000)
     assert again == events
+
+
+CHAINED = """
+name: chained
+duration: 8s
+cluster: {nodes: 5}
+faults:
+  - at: 1s
+    nemesis: {kinds: [pause, partition], interval: 200ms, until: 6s, overlap: 2, chain: 1}
+"""
+
+
+def test_a_chained_fault_strikes_the_same_node_within_20ms_and_is_undone_with_it() -> None:
+    world, events = build(CHAINED)
+    world.run(8000)
+
+    def struck(step: EventRecord) -> str:
+        """The node the action of a nemesis step struck (the event right after it)."""
+        action = events[events.index(step) + 1]
+        return str(action["target"] if action["kind"] == "net.partition" else action["node"])
+
+    steps = kinds(events, "nemesis")
+    chained = [(parent, step) for parent, step in itertools.pairwise(steps) if "chained_to" in step]
+    assert len(chained) > 3
+    for parent, step in chained:
+        assert step["fault"] != parent["fault"]
+        assert struck(step) == struck(parent) == step["chained_to"]
+        assert 1.0 <= float(step["t"]) - float(parent["t"]) <= 20.0
+    isolations = [e for e in kinds(events, "net.partition") if e["shape"] == "isolate"]
+    assert any(e["target"] in {step["chained_to"] for _, step in chained} for e in isolations)
+    assert all(node.up and not node.paused for node in world.nodes.values())
+    assert world.network.partition is None
+
+
+def test_a_nemesis_without_chain_or_election_timing_draws_as_before() -> None:
+    # The new knobs draw nothing when off: the swarm announces only what it had.
+    world, events = build(SWARM, seed=3)
+    world.run(8000)
+    swarm = kinds(events, "nemesis")[0]["swarm"]
+    assert sorted(swarm) == ["kinds", "overlap", "target_leader"]
+    assert not [
+        step for step in kinds(events, "nemesis") if "chained_to" in step or "timed" in step
+    ]
