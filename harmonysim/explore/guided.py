@@ -16,7 +16,10 @@ Rules:
   ``parse_scenario``, an invalid one is drawn again): move a fault in time, drop one,
   aim one at another node or at the leader, stretch or shorten a fault's ``for``, add
   a fault of a kind the scenario's nemesis uses, or change the run's seed (its
-  workload and network draws). No mutated fault outlasts the original schedule's
+  workload and network draws). A corpus entry keeps the settings its seed drew from
+  the scenario's ``swarm`` (pinned, each to the one value drawn), so a new seed
+  explores the same configuration: most bugs show under one setting, and a run that
+  reached new ground did so under its own. No mutated fault outlasts the original schedule's
   last fault, so the scenario's quiet tail (liveness) is kept.
 - The budget counts runs, the initial random seeds included; the exploration stops at
   the first failing run unless asked to go on. With ``detections_only`` (the power
@@ -37,6 +40,7 @@ from harmonysim.explore.edits import Data, build, fault_at_ms, fault_kind, unrol
 from harmonysim.explore.pool import EXCEPTION_CHECK, SeedPool, SeedResult, SeedTask, sweep
 from harmonysim.explore.verdict import RunStatus
 from harmonysim.scenario import Scenario, format_duration, parse_duration, scenario_to_data
+from harmonysim.sim.swarm import drawn_values
 
 __all__ = ["GuidedReport", "explore_guided"]
 
@@ -74,7 +78,13 @@ class GuidedReport:
 def _explicit(data: Data, result: SeedResult) -> Data:
     """``data`` with each nemesis replaced by what it did in ``result``, when that is a
     valid scenario (a nemesis may cut shapes a file may not write, such as a ring of
-    three nodes: such a nemesis stays as it is)."""
+    three nodes: such a nemesis stays as it is), and its swarmed settings pinned to what
+    its seed drew, so a mutation that changes the seed keeps them."""
+    if data.get("swarm"):
+        built = build(data, "guided candidate")
+        if built is not None:
+            pinned = {path: [value] for path, value in drawn_values(built).items()}
+            data = {**data, "swarm": pinned}
     for index in reversed(range(len(data.get("faults") or []))):
         if "nemesis" in data["faults"][index]:
             unrolled = unroll_nemesis(data, index, result.fault_events)

@@ -106,3 +106,24 @@ def test_a_run_that_raised_is_a_finding_but_not_a_detection(small_scenario: Scen
     assert detection.first_failure_run == 4 and detection.cpu_seconds_to_first == 4.0
     assert detection.first_failure is not None
     assert detection.first_failure.failed_checks == ("raft_safety",)
+
+
+def test_a_corpus_entry_keeps_the_settings_its_seed_drew_when_reseeded() -> None:
+    # Most library bugs show under one setting (lease reads, three nodes, one key); a
+    # corpus entry that reached new ground keeps its configuration under a new seed.
+    from pathlib import Path
+
+    from harmonysim.explore.guided import _explicit
+    from harmonysim.scenario import load_scenario, resolve, scenario_to_data
+    from harmonysim.sim.swarm import drawn_values
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = resolve(load_scenario(root / "scenarios" / "nemesis-all.yaml"), seed=7)
+    drawn = drawn_values(scenario)
+    entry = _explicit(scenario_to_data(scenario), seed_result(7, ()))
+    assert all(len(values) == 1 for values in entry["swarm"].values())
+    for seed in (8, 9, 1234):
+        again = build({**entry, "seed": seed})
+        assert again is not None and drawn_values(again) == drawn
+    others = {str(drawn_values(resolve(scenario, seed=seed))) for seed in (8, 9, 1234)}
+    assert others != {str(drawn)}  # unpinned, those seeds draw otherwise
