@@ -4,7 +4,9 @@ After Mallory (CCS 2023) and coverage-guided fuzzers: random seeds of a scenario
 run first; each run's coverage (``harmonysim.explore.coverage``) is compared with
 everything seen so far, and a run that reached a new feature joins the corpus as an
 explicit schedule (its nemesis unrolled into the faults it made, ``unroll_nemesis``).
-Then every further run is a mutation of a corpus entry.
+Then every further run is a mutation of a corpus entry, drawn with a weight that
+favours rare ground (as AFLFast gives energy to inputs on rarely taken paths): the
+sum, over the entry's features, of one over the number of runs that covered each.
 
 Rules:
 - Everything is drawn from ``random.Random(f"guided/{seed}")``; runs go to the pool in
@@ -42,7 +44,7 @@ from harmonysim.explore.verdict import RunStatus
 from harmonysim.scenario import Scenario, format_duration, parse_duration, scenario_to_data
 from harmonysim.sim.swarm import drawn_values
 
-__all__ = ["GuidedReport", "explore_guided"]
+__all__ = ["GuidedReport", "explore_guided", "rarity"]
 
 _NODE_FAULTS = ("crash", "pause")
 _MAX_DRAWS = 20
@@ -91,6 +93,13 @@ def _explicit(data: Data, result: SeedResult) -> Data:
             if unrolled is not None and build(unrolled, "guided candidate") is not None:
                 data = unrolled
     return data
+
+
+def rarity(features: frozenset[str], hits: dict[str, int]) -> float:
+    """A corpus entry's weight: the sum over its ``features`` of one over the number of
+    runs that covered each (``hits``). Summed in sorted order, so the float, and the
+    draw it weighs, do not depend on string hashing."""
+    return sum(1.0 / hits[feature] for feature in sorted(features))
 
 
 class _Mutator:
@@ -203,7 +212,8 @@ def explore_guided(
     mutator = _Mutator(scenario, rng)
     base = scenario_to_data(scenario)
     seen: set[str] = set()
-    corpus: list[Data] = []
+    hits: dict[str, int] = {}  # feature -> how many runs covered it
+    corpus: list[tuple[Data, frozenset[str]]] = []  # schedules and what each covered
     runs = 0
     cpu = 0.0
     growth: list[int] = []
@@ -220,7 +230,8 @@ def explore_guided(
                 data = {**copy.deepcopy(base), "seed": position + 1}
                 built = build(data, "guided candidate")
             else:
-                parent = rng.choice(corpus)
+                weights = [rarity(features, hits) for _, features in corpus]
+                parent = rng.choices([entry for entry, _ in corpus], weights=weights)[0]
                 for _ in range(_MAX_DRAWS):
                     data = mutator.mutate(parent)
                     built = build(data, "guided candidate")
@@ -254,10 +265,12 @@ def explore_guided(
                 first = (result, runs, cpu, _explicit(data, result))
                 if stop_at_first_failure:
                     break
+            for feature in result.coverage:
+                hits[feature] = hits.get(feature, 0) + 1
             new = result.coverage - seen
             if new:
                 seen |= new
-                corpus.append(_explicit(data, result))
+                corpus.append((_explicit(data, result), result.coverage))
         growth.append(len(seen))
         if progress is not None:
             progress(runs, len(seen))

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from harmonysim.explore import LocalPool
 from harmonysim.explore.coverage import coverage_of
 from harmonysim.explore.edits import build
-from harmonysim.explore.guided import explore_guided
+from harmonysim.explore.guided import explore_guided, rarity
 from harmonysim.explore.pool import EXCEPTION_CHECK, SeedResult, SeedTask
 from harmonysim.scenario import Scenario
 
@@ -38,6 +38,48 @@ def test_coverage_names_roles_under_faults_and_ignores_node_names() -> None:
     assert "after:pause:raft.role:candidate" in features
     assert "under:none:leader" in features and "term:2" in features
     assert run("n1") != coverage_of([record(1.0, "raft.role", "n1", role="leader", term=1)])
+
+
+def test_coverage_names_each_message_by_its_sender_and_receiver_states() -> None:
+    # n1 leads term 1; n2 is elected in term 2 while n1 has not heard of it; a client's
+    # read then reaches n1, a leader deposed without knowing it, and n1's heartbeat of
+    # term 1 reaches the new leader.
+    def run(old: str, new: str) -> frozenset[str]:
+        return coverage_of(
+            [
+                record(1.0, "raft.role", old, role="leader", term=1),
+                record(2.0, "raft.role", new, role="candidate", term=2),
+                record(3.0, "raft.role", new, role="leader", term=2),
+                record(4.0, "msg.send", "c1", dst=old, id=7, type="ClientRequest"),
+                record(5.0, "msg.deliver", old, src="c1", id=7),
+                record(6.0, "msg.send", old, dst=new, id=8, type="AppendEntries"),
+                record(6.5, "raft.config", old, voters=[new], member=False),
+                record(7.0, "msg.deliver", new, src=old, id=8),
+                record(8.0, "msg.send", old, dst=new, id=9, type="AppendEntries"),
+                record(9.0, "msg.deliver", new, src=old, id=9),
+            ]
+        )
+
+    features = run("n1", "n2")
+    assert features == run("n3", "n5")  # node names do not matter
+    assert "msg:ClientRequest:client>leader/stale:-" in features
+    # the sender's state is taken when it sent: removed only after the first heartbeat
+    assert "msg:AppendEntries:leader/stale>leader:<" in features
+    assert "msg:AppendEntries:leader/stale/removed>leader:<" in features
+    assert {"at-once:1:0", "at-once:2:1"} <= {f for f in features if f.startswith("at-once")}
+    assert "commit-under:none" not in features  # nothing committed
+    # an undelivered message is no edge
+    assert not any(f.startswith("msg:") for f in run_without_delivery())
+
+
+def run_without_delivery() -> frozenset[str]:
+    return coverage_of([record(1.0, "msg.send", "n1", dst="n2", id=1, type="AppendEntries")])
+
+
+def test_a_corpus_entry_on_rare_ground_weighs_more_than_one_on_common_ground() -> None:
+    hits = {"common": 40, "rare": 1, "other": 40}
+    assert rarity(frozenset({"rare"}), hits) > rarity(frozenset({"common", "other"}), hits)
+    assert rarity(frozenset({"common", "other"}), hits) == 2 / 40
 
 
 def test_guided_exploration_is_deterministic_grows_coverage_and_keeps_valid_schedules(
