@@ -34,7 +34,7 @@ from harmonysim.scenario import (
     parse_duration,
     parse_scenario,
 )
-from harmonysim.scenario.model import MIN_BRIDGE_NODES, MIN_RING_NODES
+from harmonysim.scenario.model import MIN_BRIDGE_NODES, MIN_RING_NODES, FaultTrigger
 
 __all__ = [
     "Data",
@@ -274,6 +274,8 @@ def _explicit(event: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         and node is not None
     ):
         return {event["fault"]: node}, {}  # struck a node already down or paused: nothing
+    if kind == EventKind.FAULT_NOOP and event.get("fault") == "transfer":
+        return {"transfer": {"to": event.get("to", "any")}}, {}  # no leader, or it refused
     if (
         kind == EventKind.MEMBERSHIP
         and event.get("result") == "requested"
@@ -332,13 +334,24 @@ def unroll_nemesis(
     others = [time for s in schedules if s[0] != index for time in s[1]]
     if any(abs(a - b) <= _TIME_TOLERANCE_MS for a in my_steps for b in others):
         return None
-    explicit: list[dict[str, Any]] = []
+    # (at, phase, order, fault): at one instant the nemesis undoes (phase 0) before it
+    # strikes (phase 1); it undoes due faults in the order they started, and a chain
+    # from its last fault back to its first. Written in that order, the file replays it.
+    explicit: list[tuple[float, int, tuple[float, int], dict[str, Any]]] = []
+    links: dict[float, int] = {}  # a chain (by when its first fault struck) -> its length
     for position, event in enumerate(fault_events):
         if event["kind"] != EventKind.NEMESIS:
             continue
         t_ms = float(event["t"])
         if not any(abs(t_ms - step) <= _TIME_TOLERANCE_MS for step in my_steps):
-            continue
+            # Off the interval: a fault that waited for an election (struck when the
+            # leader was elected, or just before the next step when none was) or was
+            # chained to another. Another nemesis's step is its; anything else is mine
+            # only when no other nemesis runs.
+            if any(abs(t_ms - step) <= _TIME_TOLERANCE_MS for step in others):
+                continue
+            if others or not my_steps or not my_steps[0] <= t_ms <= until_ms:
+                return None
         action = next(
             (later for later in fault_events[position + 1 :] if later["kind"] != EventKind.NEMESIS),
             None,
@@ -349,28 +362,42 @@ def unroll_nemesis(
         if pair is None:
             return None
         start, undo = pair
-        # An overlapping nemesis gives each fault its length: the unrolled fault takes it
-        # as `for`. (At one instant the nemesis undoes before it strikes; a `for` undo
-        # runs after faults written for that instant, which matters only when one node
-        # is struck again at the very instant its earlier fault ends.)
+        chain_ms = float(event.get("chain_from_ms", t_ms))
+        links[chain_ms] = links.get(chain_ms, -1) + 1
+        # The nemesis undoes a fault at its first step once the fault's length (an
+        # overlapping nemesis's `for_ms`; a chained fault's ends with the fault it
+        # follows) has run out, else at its next step. A clock fault has no undo to
+        # write: it takes `for`, whose undo runs after the faults written for that
+        # instant (which matters only when a node is struck again as its clock resets).
         lasting_ms = event.get("for_ms")
-        if "remove" in start and lasting_ms is not None:  # no `for` on a removal: add it back
-            explicit.append({"at": format_duration(t_ms), **start})
-            undo_ms = min(t_ms + float(lasting_ms), until_ms)
-            if undo_ms < duration_ms:
-                explicit.append({"at": format_duration(undo_ms), **undo})
-            continue
-        if "clock" in start and lasting_ms is None:  # a clock fault is undone by `for` only
-            lasting_ms = interval_ms
-        if lasting_ms is not None and (undo or "clock" in start):
-            undo_ms = min(t_ms + float(lasting_ms), until_ms)
+        ends_ms = t_ms + (float(lasting_ms) if lasting_ms is not None else 0.0)
+        undo_ms = next(
+            (
+                step
+                for step in my_steps
+                if step > t_ms + _TIME_TOLERANCE_MS and step >= ends_ms - _TIME_TOLERANCE_MS
+            ),
+            until_ms,
+        )
+        if "clock" in start:
             start = {**start, "for": format_duration(undo_ms - t_ms)}
-            undo = {}
-        explicit.append({"at": format_duration(t_ms), **start})
-        undo_ms = min(t_ms + interval_ms, until_ms)
+        struck: dict[str, Any] = {"at": format_duration(t_ms), **start}
+        if event.get("timed") == FaultTrigger.LEADER_ELECTED.value:
+            # It struck the moment a leader was elected, which an `at` cannot place
+            # within that instant: armed from its step, it waits for the same election.
+            armed_ms = max(step for step in my_steps if step <= t_ms + _TIME_TOLERANCE_MS)
+            struck = {
+                "at": format_duration(armed_ms),
+                "when": FaultTrigger.LEADER_ELECTED.value,
+                "until": format_duration(undo_ms),
+                **start,
+            }
+        explicit.append((t_ms, 1, (float(position), 0), struck))
         if undo and undo_ms < duration_ms:
-            explicit.append({"at": format_duration(undo_ms), **undo})
+            undone = {"at": format_duration(undo_ms), **undo}
+            explicit.append((undo_ms, 0, (chain_ms, -links[chain_ms]), undone))
+    explicit.sort(key=lambda entry: entry[:3])
     result = copy.deepcopy(dict(data))
     rest = [f for i, f in enumerate(_faults(result)) if i != index]
-    result["faults"] = _sorted_faults(rest + explicit)
+    result["faults"] = _sorted_faults(rest + [fault for *_, fault in explicit])
     return result

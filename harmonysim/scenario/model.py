@@ -1580,8 +1580,9 @@ class Nemesis(SchemaModel):
     in a transfer) and lasting as long: a paused leader also cut off, an old leader
     isolated just after its transfer."""
     on_election: Probability = 0.0
-    """The chance that a fault waits, up to one interval, for the next leader to be
-    elected and strikes that leader at once (before it has committed in its term)."""
+    """The chance that a fault waits, up to one interval (half of one when `overlap` is 1,
+    since the next step undoes it), for the next leader to be elected and strikes that
+    leader at once (before it has committed in its term)."""
     swarm: StrictBool = False
     """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
     1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain` and `on_election`

@@ -30,13 +30,15 @@ Rules:
   probability. With the defaults it draws exactly as it always did.
 - Faults timed on events and chained on one victim (the levers of FoundationDB's
   simulation and Jepsen's leader-targeting nemeses, drawn per fault): with ``on_election``
-  a fault waits, up to the next step, for the next leader to be elected and strikes that
-  leader at once (its event says ``timed``), before it commits in its term; with
+  a fault waits, up to the next step (half an interval without ``overlap``, as the next
+  step undoes it), for the next leader to be elected and strikes that leader at once
+  (its event says ``timed``), before it commits in its term; with
   ``chain`` a fault is followed, with that chance each, by up to ``CHAIN_MOST`` more,
   each 1-20ms after the one before and of another kind (a removal may follow a
   removal), aimed at the last node struck (crashed, paused, isolated, its clock or disk,
   removed, or the leader that handed off in a transfer; their events say
-  ``chained_to``, or ``chained`` when no one node was struck) and undone with the first.
+  ``chained_to``, or ``chained`` when no one node was struck, and ``chain_from_ms``, when
+  the chain's first fault struck) and undone with the first.
   A paused leader that is also cut off, an old leader isolated just after its
   transfer, a clock step on a leader then its isolation, a split then two removals
   sent to the cut-off leader: the combinations real outages make and that independent
@@ -624,14 +626,22 @@ class FaultInjector:
         undo: Callable[[], None] | None = None
         while env.now < until_us:
             tick = env.now
+            # The next step is scheduled before any wait for an election, so at its
+            # instant it runs where a step that never waited would (simpy breaks ties in
+            # the order events were scheduled): a file unrolled from this run replays it.
+            next_step = env.timeout(max(1, min(tick + interval_us, until_us) - tick))
             if undo is not None:
                 undo()
                 undo = None
             else:
                 kind = rng.choice(list(plan.kinds))
-                elected = yield from self._await_election(plan, rng, tick + interval_us, until_us)
+                # Half an interval at most: the next step undoes the fault, so one that
+                # waited in vain still holds for half an interval, not a microsecond.
+                elected = yield from self._await_election(
+                    plan, rng, tick + interval_us // 2, until_us
+                )
                 undo, _ = self._start(kind, rng, plan, None, plan.announce(), elected, until_us)
-            yield env.timeout(max(1, min(tick + interval_us, until_us) - env.now))
+            yield next_step
         if undo is not None:
             undo()
 
@@ -649,6 +659,7 @@ class FaultInjector:
         active: list[tuple[float, tuple[str, ...], Callable[[], None]]] = []
         while env.now < until_us:
             tick = env.now
+            next_step = env.timeout(max(1, min(tick + interval_us, until_us) - tick))  # see above
             due = [fault for fault in active if fault[0] <= tick]
             active = [fault for fault in active if fault[0] > tick]
             for _, _, undo in due:
@@ -669,7 +680,7 @@ class FaultInjector:
                         kind, rng, plan, lifetime_us, plan.announce(), elected, until_us, held
                     )
                     active.append((env.now + lifetime_us, started, undo))
-            yield env.timeout(max(1, min(tick + interval_us, until_us) - env.now))
+            yield next_step
         for _, _, undo in active:
             undo()
 
@@ -677,7 +688,7 @@ class FaultInjector:
         self, plan: _NemesisPlan, rng: random.Random, deadline_us: float, until_us: int
     ) -> Any:
         """With the plan's ``on_election`` chance, wait until the next leader is elected
-        (at most until ``deadline_us``, the next step) and return it; else None at once.
+        (at most until ``deadline_us``) and return it; else None at once.
         A generator: the nemesis yields from it."""
         if plan.on_election <= 0.0 or rng.random() >= plan.on_election:
             return None
@@ -738,13 +749,15 @@ class FaultInjector:
         delays = [rng.randint(1, 20) * 1000 for _ in chain]
         undos = [undo]
         state: dict[str, Any] = {"ended": False, "victim": victim}
+        first_ms = self._env.now / 1000.0  # names the chain: chains may interleave
 
         def follow(second: str, waited_us: int) -> None:
             if state["ended"] or self._env.now >= until_us:
                 return
             life = None if lifetime_us is None else max(1, lifetime_us - waited_us)
             aim = state["victim"]
-            fields = {"chained_to": aim} if aim is not None else {"chained": True}
+            fields: dict[str, Any] = {"chained_to": aim} if aim is not None else {"chained": True}
+            fields["chain_from_ms"] = first_ms
             then, struck = self._nemesis_fault(second, rng, plan.target_leader, life, fields, aim)
             undos.append(then)
             if struck is not None:

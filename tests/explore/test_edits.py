@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from harmonysim.explore import SeedTask, run_task
 from harmonysim.explore.edits import (
     build,
@@ -179,6 +181,41 @@ def test_an_overlapping_nemesis_of_every_kind_unrolls_into_what_it_did() -> None
             (event["t"], event["kind"], event["node"] or "", event.get("target") or "")
             for event in events
             if event["kind"] != "nemesis"
+        )
+
+    assert effects(again.fault_events) == effects(ran.fault_events)
+
+
+@pytest.mark.parametrize("overlap", [3, 1], ids=["lasting", "undone-at-next-step"])
+def test_faults_timed_on_an_election_and_chained_unroll_into_what_they_did(overlap: int) -> None:
+    # Off the nemesis's interval: a fault that waited for the next election struck the
+    # new leader the moment it was elected, and up to two more followed it 1-20ms later.
+    # Unrolled, they are struck at the same instants on the same nodes and undone when
+    # they were (with their own length, or at the nemesis's next step).
+    from harmonysim.scenario import parse_scenario
+
+    # (No clock faults: a clock's undo can only be written as `for`, which runs after
+    # the faults written for its instant, so a clock reset and a restart at one instant
+    # may swap; see `unroll_nemesis`.)
+    text = OVERLAPPING.replace(
+        "      overlap: 3\n", f"      overlap: {overlap}\n      chain: 1.0\n      on_election: 1.0\n"
+    ).replace("transfer, clock]", "transfer]")
+    scenario = parse_scenario(text)
+    ran = run_task(SeedTask(scenario=scenario, seed=scenario.seed, fault_events=True))
+    steps = [e for e in ran.fault_events if e["kind"] == "nemesis"]
+    assert any(e.get("chained_to") or e.get("chained") for e in steps)
+    assert any(e.get("timed") for e in steps) or overlap == 1  # it waited in vain there
+    unrolled_data = unroll_nemesis(scenario_to_data(scenario), 0, ran.fault_events)
+    assert unrolled_data is not None
+    unrolled = build(unrolled_data)
+    assert unrolled is not None and all(fault.nemesis is None for fault in unrolled.faults)
+    again = run_task(SeedTask(scenario=unrolled, seed=unrolled.seed, fault_events=True))
+
+    def effects(events: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (event["t"], event["kind"], event["node"] or "", event.get("target") or "")
+            for event in events
+            if event["kind"] not in ("nemesis", "fault.noop")
         )
 
     assert effects(again.fault_events) == effects(ran.fault_events)
