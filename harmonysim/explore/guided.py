@@ -17,12 +17,15 @@ Rules:
 - Mutations keep a schedule a valid scenario (each candidate is built by
   ``parse_scenario``, an invalid one is drawn again): move a fault in time, drop one,
   aim one at another node or at the leader, stretch or shorten a fault's ``for``, add
-  a fault of a kind the scenario's nemesis uses, or change the run's seed (its
-  workload and network draws). A corpus entry keeps the settings its seed drew from
-  the scenario's ``swarm`` (pinned, each to the one value drawn), so a new seed
-  explores the same configuration: most bugs show under one setting, and a run that
-  reached new ground did so under its own. No mutated fault outlasts the original schedule's
-  last fault, so the scenario's quiet tail (liveness) is kept.
+  a fault of a kind the scenario's nemesis uses, follow a fault 1-20ms later by one of
+  another kind on the node it struck, make a fault wait for the next election and
+  strike the new leader (``when: leader_elected``, as the nemesis's ``chain`` and
+  ``on_election``), or change the run's seed (its workload and network draws). A
+  corpus entry keeps the settings its seed drew from the scenario's ``swarm`` (pinned,
+  each to the one value drawn), so a new seed explores the same configuration: most
+  bugs show under one setting, and a run that reached new ground did so under its own.
+  No mutated fault outlasts the original schedule's last fault, so the scenario's
+  quiet tail (liveness) is kept.
 - The budget counts runs, the initial random seeds included; the exploration stops at
   the first failing run unless asked to go on. With ``detections_only`` (the power
   measurement of ``mutants``), a run whose simulation raised is not a failure, as in
@@ -126,7 +129,16 @@ class _Mutator:
         child = copy.deepcopy(parent)
         for _ in range(self.rng.randint(1, 3)):
             operator = self.rng.choice(
-                [self._shift, self._drop, self._retarget, self._stretch, self._add, self._reseed]
+                [
+                    self._shift,
+                    self._drop,
+                    self._retarget,
+                    self._stretch,
+                    self._add,
+                    self._reseed,
+                    self._chain,
+                    self._on_election,
+                ]
             )
             operator(child)
         child["faults"] = sorted(child.get("faults") or [], key=fault_at_ms)
@@ -136,8 +148,10 @@ class _Mutator:
         faults = [f for f in data.get("faults") or [] if "nemesis" not in f]
         return self.rng.choice(faults) if faults else None
 
-    def _duration(self) -> str:
-        return format_duration(self.interval_ms * self.rng.choice([0.5, 1.0, 2.0, 3.0]))
+    def _duration(self, at_ms: float) -> str:
+        """A fault's length from ``at_ms``: half to three intervals, ending by the cap."""
+        lasting_ms = self.interval_ms * self.rng.choice([0.5, 1.0, 2.0, 3.0])
+        return format_duration(max(1.0, round(min(lasting_ms, self.cap_ms - at_ms))))
 
     def _shift(self, data: Data) -> None:
         fault = self._pick(data)
@@ -187,8 +201,56 @@ class _Mutator:
         else:
             fault["transfer"] = {"to": "any"}
         if kind != "transfer":
-            fault["for"] = self._duration()
+            fault["for"] = self._duration(max(0.0, at_ms))
         data.setdefault("faults", []).append(fault)
+
+    def _victim(self, fault: dict[str, Any]) -> str | None:
+        """The node a fault strikes, when it names one."""
+        kind = fault_kind(fault)
+        if kind in _NODE_FAULTS:
+            return str(fault[kind])
+        if kind == "partition" and "isolate" in fault["partition"]:
+            return str(fault["partition"]["isolate"])
+        return None
+
+    def _chain(self, data: Data) -> None:
+        """Follow a fault 1-20ms later by another of a new kind on the node it struck (as
+        the nemesis's ``chain``): a paused leader also cut off, a crash after an isolation."""
+        fault = self._pick(data)
+        if fault is None or "when" in fault:
+            return
+        victim = self._victim(fault) or self._target()
+        kinds = [kind for kind in self.kinds if kind != fault_kind(fault) and kind != "clog"]
+        if not kinds:
+            return
+        kind = self.rng.choice(kinds)
+        at_ms = min(fault_at_ms(fault) + self.rng.randint(1, 20), self.cap_ms)
+        follower: dict[str, Any] = {"at": format_duration(at_ms)}
+        if kind in _NODE_FAULTS:
+            follower[kind] = victim
+        elif kind == "partition":
+            follower["partition"] = {"isolate": victim}
+        else:
+            follower["transfer"] = {"to": "any"}
+        if kind != "transfer":
+            follower["for"] = self._duration(at_ms)
+        data.setdefault("faults", []).append(follower)
+
+    def _on_election(self, data: Data) -> None:
+        """Make a fault wait, from its time until the next step, for the next leader to be
+        elected and strike it at once (as the nemesis's ``on_election``)."""
+        fault = self._pick(data)
+        if fault is None or "when" in fault:
+            return
+        kind = fault_kind(fault)
+        if kind in _NODE_FAULTS:
+            fault[kind] = "leader"
+        elif kind == "partition":
+            fault["partition"] = {"isolate": "leader"}
+        elif kind != "transfer":
+            return
+        fault["when"] = "leader_elected"
+        fault["until"] = format_duration(min(fault_at_ms(fault) + self.interval_ms, self.cap_ms))
 
     def _reseed(self, data: Data) -> None:
         data["seed"] = self.rng.randint(1, 2**31)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection
 
 from harmonysim.explore import LocalPool
@@ -169,3 +170,41 @@ def test_a_corpus_entry_keeps_the_settings_its_seed_drew_when_reseeded() -> None
         assert again is not None and drawn_values(again) == drawn
     others = {str(drawn_values(resolve(scenario, seed=seed))) for seed in (8, 9, 1234)}
     assert others != {str(drawn)}  # unpinned, those seeds draw otherwise
+
+
+def test_a_mutation_chains_a_fault_on_the_node_struck_or_times_it_on_the_next_election(
+    small_scenario: Scenario,
+) -> None:
+    import random
+
+    from harmonysim.explore.edits import fault_at_ms
+    from harmonysim.explore.guided import _Mutator
+    from harmonysim.scenario import scenario_to_data
+
+    data = scenario_to_data(small_scenario)
+    data["faults"] = [{"at": "500ms", "pause": "n2", "for": "250ms"}]
+    for seed in range(20):
+        mutator = _Mutator(small_scenario, random.Random(seed))
+        chained = copy.deepcopy(data)
+        mutator._chain(chained)
+        first, follower = chained["faults"]
+        assert 1.0 <= fault_at_ms(follower) - fault_at_ms(first) <= 20.0
+        kind = next(k for k in ("crash", "partition", "clog", "transfer") if k in follower)
+        assert kind != "clog" and "pause" not in follower  # another kind
+        if kind == "crash":
+            assert follower["crash"] == "n2"  # on the node struck
+        elif kind == "partition":
+            assert follower["partition"] == {"isolate": "n2"}
+        assert build(chained) is not None
+        timed = copy.deepcopy(data)
+        mutator._on_election(timed)
+        assert timed["faults"] == [
+            {
+                "at": "500ms",
+                "pause": "leader",
+                "for": "250ms",
+                "when": "leader_elected",
+                "until": "750ms",
+            }
+        ]
+        assert build(timed) is not None
