@@ -33,8 +33,12 @@ Rules:
   search of another key.
 - Budgets: ``budget_steps`` bounds the search steps summed over all partitions
   (one step is one look at a list entry, or one backtrack; the search stops at
-  the first lift or backtrack at or past the budget); when exhausted the verdict
-  is UNKNOWN, deterministically. ``timeout_s`` adds a wall-clock bound for
+  the first lift or backtrack at or past the budget); when exhausted, each part still
+  undecided gets the budget again for two lighter searches (``_per_key``): without
+  the indeterminate writes no operation observed (linearizable so is OK, since each
+  can be linearized last; nothing else is concluded), and, for a part merged for
+  scans, key by key; failing both the verdict is UNKNOWN, deterministically.
+  ``timeout_s`` adds a wall-clock bound for
   interactive use (the command line): with it, verdicts depend on the machine's
   speed and load, so it must not be used where results have to replay exactly.
 - On a violation the result keeps the longest linearizable prefix found and the
@@ -76,6 +80,7 @@ from harmonysim.check.models import (
     StepFunction,
     get_model,
     project_scans,
+    without_unobserved_writes,
 )
 from harmonysim.check.result import Problem
 
@@ -362,17 +367,32 @@ def _per_key(
     used: int,
     budget_steps: int | None,
 ) -> PartitionResult:
-    """An undecided part: UNKNOWN, unless it merged keys for scans, when its keys are
-    checked one by one (``project_scans``): a violation there is a violation of the
-    part; all passing is OK with ``scans_per_key`` (cross-key atomicity unverified)."""
-    unknown = PartitionResult(key, Verdict.UNKNOWN, len(group), used)
+    """An undecided part, searched again with the budget as two lighter problems:
+
+    - without the indeterminate writes no one observed (``without_unobserved_writes``):
+      linearizable so is OK (each can be linearized last); anything else decides
+      nothing;
+    - when it merged keys for scans, key by key (``project_scans``): a violation there
+      is a violation of the part; all passing is OK with ``scans_per_key`` (cross-key
+      atomicity unverified).
+
+    Else UNKNOWN."""
+    steps = used
+    lighter = without_unobserved_writes(group)
+    if len(lighter) < len(group):
+        result = check(lighter, model, budget_steps=budget_steps)
+        steps += result.steps
+        if result.verdict is Verdict.OK:
+            per_key = any(part.scans_per_key for part in result.partitions)
+            return PartitionResult(key, Verdict.OK, len(group), steps, scans_per_key=per_key)
+    unknown = PartitionResult(key, Verdict.UNKNOWN, len(group), steps)
     if not any(op.f == "scan" for op in group):
         return unknown
     projected = [op for part in project_scans(group) for op in part]
     if not projected:
         return unknown
     result = check(projected, model, budget_steps=budget_steps)
-    steps = used + result.steps
+    steps += result.steps
     if result.verdict is Verdict.VIOLATION:
         return replace(result.violations[0], operation_count=len(group), steps=steps)
     if result.verdict is Verdict.UNKNOWN:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, Protocol
 
-from harmonysim.check.history import UNKNOWN, CompletedOp
+from harmonysim.check.history import UNKNOWN, CompletedOp, OpStatus
 
 __all__ = [
     "MODELS",
@@ -65,6 +65,7 @@ __all__ = [
     "StepFunction",
     "get_model",
     "project_scans",
+    "without_unobserved_writes",
 ]
 
 
@@ -710,6 +711,56 @@ def project_scans(group: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
                 replace(op, f=SCAN_KEY, key=key, input=(op.key, op.input), output=values.get(key))
             )
     return [sorted(parts[key], key=lambda op: op.invoke_index) for key in keys if parts[key]]
+
+
+def without_unobserved_writes(group: Sequence[CompletedOp]) -> list[CompletedOp]:
+    """``group`` without the indeterminate writes (put, write, or cas's new value) whose
+    value no operation of the group reports or compares against.
+
+    Sound for OK only: an indeterminate operation may always be linearized after every
+    other one (it never returned, so nothing it answered can be wrong), so a history
+    that is linearizable without some of them is linearizable with them. The converse
+    fails (a failed cas may need a write no read saw), so a violation without them
+    says nothing. Used when the whole search ran out of budget (see
+    ``linearizability.check``): hundreds of timed-out writes no one read multiply the
+    orders the search must try."""
+    observed: list[object] = []  # values that cannot be hashed, compared one by one
+    seen: set[object] = set()
+
+    def note(value: object) -> None:
+        try:
+            seen.add(value)
+        except TypeError:
+            observed.append(value)
+
+    for op in group:
+        if op.f == "cas" and isinstance(op.input, tuple) and len(op.input) == 2:
+            note(op.input[0])
+        if op.status is not OpStatus.OK:
+            continue
+        if op.f == "scan" and isinstance(op.output, tuple):
+            for pair in op.output:
+                if isinstance(pair, tuple) and len(pair) == 2:
+                    note(pair[1])
+        elif op.f in ("get", "read", SCAN_KEY):
+            note(op.output)
+
+    def unobserved(value: object) -> bool:
+        try:
+            return value not in seen and all(value != other for other in observed)
+        except TypeError:
+            return False
+
+    kept: list[CompletedOp] = []
+    for op in group:
+        if op.status is OpStatus.INFO:
+            if op.f in ("put", "write") and unobserved(op.input):
+                continue
+            is_pair = isinstance(op.input, tuple) and len(op.input) == 2
+            if op.f == "cas" and is_pair and unobserved(op.input[1]):  # type: ignore[index]
+                continue
+        kept.append(op)
+    return kept
 
 
 def _make_absent(state: Hashable) -> Hashable:

@@ -146,3 +146,36 @@ def test_descriptions() -> None:
     assert KV.describe_state(None) == "absent"
     assert get_model("register").name == "register"
     assert get_model("kv").name == "kv"
+
+
+def test_only_indeterminate_writes_whose_value_no_one_observed_are_left_out() -> None:
+    from harmonysim.check.history import UNKNOWN
+    from harmonysim.check.models import without_unobserved_writes
+
+    def info(f: str, value: object) -> CompletedOp:
+        return CompletedOp(0, f, "k", value, UNKNOWN, 0.0, float("inf"), OpStatus.INFO)
+
+    def ok(f: str, value: object, output: object) -> CompletedOp:
+        return CompletedOp(0, f, "k", value, output, 0.0, 1.0, OpStatus.OK)
+
+    unread, read, scanned, compared = info("put", 1), info("put", 2), info("put", 3), info("put", 4)
+    cas_unread, cas_read = info("cas", (9, 5)), info("cas", (9, 6))
+    deleted, done = info("delete", None), ok("put", 7, None)
+    history = [
+        unread,
+        read,
+        scanned,
+        compared,
+        cas_unread,
+        cas_read,
+        deleted,
+        done,
+        ok("get", None, 2),
+        ok("get", None, 6),
+        ok("scan", "z", (("k", 3),)),
+        ok("cas", (4, 8), False),  # compared against 4, even though it failed
+    ]
+    kept = without_unobserved_writes(history)
+    assert unread not in kept and cas_unread not in kept
+    assert all(op in kept for op in (read, scanned, compared, cas_read, deleted, done))
+    assert len(kept) == len(history) - 2

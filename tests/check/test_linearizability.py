@@ -329,3 +329,34 @@ def test_an_indeterminate_operation_that_cannot_follow_is_a_problem_without_an_e
     assert result.problems() == [
         Problem(3.0, "not linearizable on the register: process 1: write(2) -> ?", None, None)
     ]
+
+
+def _unread_writes(final_read: object) -> list[CompletedOp]:
+    """put 1, ten timed-out puts no one reads, then a get: the search tries the orders of
+    the ten before it can answer (over 30,000 steps)."""
+    history = [op("put", 1, None, 0, 1, key="k")]
+    history += [op("put", 100 + n, UNKNOWN, 2, 0, key="k", process=10 + n) for n in range(10)]
+    return [*history, op("get", None, final_read, 3, 4, key="k", process=1)]
+
+
+def test_out_of_budget_a_part_is_searched_again_without_the_writes_no_one_observed() -> None:
+    history = _unread_writes(1)
+    assert check(history, KV).steps > 30_000  # the whole search, unbudgeted
+    result = check(history, KV, budget_steps=100)
+    # Without the ten the get follows put 1 at once; each of the ten can be linearized
+    # after everything (it never returned), so the history is linearizable.
+    assert result.verdict is Verdict.OK
+    assert result.partitions[0].operation_count == len(history)
+    assert result.partitions[0].steps <= 100 + 10
+
+
+def test_a_violation_without_the_unobserved_writes_decides_nothing() -> None:
+    # A get of a value never written: the lighter search fails, but that proves nothing
+    # about the whole history, which stays undecided within the budget.
+    impossible = check(_unread_writes(999), KV, budget_steps=100)
+    assert impossible.verdict is Verdict.UNKNOWN
+    # A failed cas(1, 3) needs one of the unread writes to have landed first: it is
+    # linearizable, yet not without them, so the lighter search must not decide it.
+    history = [*_unread_writes(1)[:-1], op("cas", (1, 3), False, 3, 4, key="k", process=1)]
+    assert check(history, KV).verdict is Verdict.OK
+    assert check(history, KV, budget_steps=5).verdict is Verdict.UNKNOWN
