@@ -198,7 +198,8 @@ def test_faults_timed_on_an_election_and_chained_unroll_into_what_they_did(overl
     # the faults written for its instant, so a clock reset and a restart at one instant
     # may swap; see `unroll_nemesis`.)
     text = OVERLAPPING.replace(
-        "      overlap: 3\n", f"      overlap: {overlap}\n      chain: 1.0\n      on_election: 1.0\n"
+        "      overlap: 3\n",
+        f"      overlap: {overlap}\n      chain: 1.0\n      on_election: 1.0\n",
     ).replace("transfer, clock]", "transfer]")
     scenario = parse_scenario(text)
     ran = run_task(SeedTask(scenario=scenario, seed=scenario.seed, fault_events=True))
