@@ -57,7 +57,12 @@ exact evidence each one uses:
 - ``election_quorum`` (§5.2, thesis §4.1): a leader of term T was elected by a majority
   of its configuration, the latest in its log: checked (with a probe) at its
   ``raft.role`` event, counting the members of the core's configuration whose
-  persisted vote in T is for it (votes are durable before they are sent).
+  persisted vote in T is for it (votes are durable before they are sent), and those
+  that persisted no vote in T but already a later term: a server that handles a burst
+  of vote requests in one Ready (a paused server resumed with hundreds held) grants
+  votes in several terms and persists only the last, as etcd's Ready does, which is
+  safe since a later term on disk forbids any other vote in T, and the vote it sent in
+  T is not on disk to count.
 - ``commit_quorum`` (§5.3, §5.4.2, thesis §4.1): an entry a leader reports committed
   (``raft.commit``) is durable (``raft.persist``, or under an installed snapshot) on a
   majority of a configuration its log held from that index on -- the one in effect
@@ -394,8 +399,12 @@ class RaftSafetyMonitor:
         granted = []
         for voter in voters:
             track = self._nodes.get(voter)
-            vote = track.votes.get(term) if track is not None else None
-            if vote is not None and vote[0] == node:
+            if track is None:
+                continue
+            vote = track.votes.get(term)
+            # Its vote in T, or none in T but a later term on disk (see the module rules).
+            voted = vote[0] == node if vote is not None else track.durable_term > term
+            if voted:
                 granted.append(voter)
         if len(granted) > len(voters) // 2:
             return

@@ -335,3 +335,26 @@ def test_election_quorum_counts_votes_of_members_only() -> None:
         ev.persist(node, term=term, voted_for=leader, commit=0)
     ev.leader(leader, term)
     assert monitor.ok, monitor.violations
+
+
+def test_election_quorum_counts_a_voter_that_persisted_only_a_later_term() -> None:
+    # A server resumed with a burst of held vote requests handles them in one Ready: it
+    # grants a vote in term T, moves on to a later term in the same batch and persists
+    # only that (as etcd's Ready does). Safe: on disk the later term forbids another
+    # vote in T. Such a voter counts; one that persisted a vote in T for another does not.
+    cluster, leader, voters = shrunk_cluster()
+    core = cluster.cores[leader]
+    assert core is not None
+    term = core.term
+    ahead, other = [node for node in voters if node != leader][:2]
+    monitor, ev = probe_monitor(cluster)
+    ev.persist(leader, term=term, voted_for=leader, commit=0)
+    ev.persist(ahead, term=term + 1, voted_for=None, commit=0)
+    ev.leader(leader, term)
+    assert monitor.ok, monitor.violations
+    monitor, ev = probe_monitor(cluster)
+    ev.persist(leader, term=term, voted_for=leader, commit=0)
+    ev.persist(ahead, term=term, voted_for=other, commit=0)
+    ev.persist(ahead, term=term + 1, voted_for=None, commit=0)
+    ev.leader(leader, term)
+    assert rules(monitor) == [SafetyRule.ELECTION_QUORUM]

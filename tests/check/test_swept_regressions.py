@@ -1,0 +1,39 @@
+"""Failures the bug-free 1000-seed sweep of nemesis-all found, each kept at its seed.
+
+Pinned to the scenario as it was when swept (``tests/cluster/scenarios``): a seed
+draws its settings and faults from the scenario, so a later edit of nemesis-all
+would move every seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import load_scenario, resolve
+from harmonysim.sim.events import read_events
+
+TIMED = Path(__file__).parents[1] / "cluster" / "scenarios" / "nemesis-all-timed.yaml"
+
+
+def test_a_resumed_voter_that_persisted_only_a_later_term_still_counts_for_the_leader(
+    tmp_path: Path,
+) -> None:
+    # Seed 328: n3 is resumed with 411 held messages, among them vote requests of terms
+    # 35-48 from n1 and n2. One Ready grants n1 its vote in term 47, moves on to term 48
+    # and persists only (48, nobody) before sending the answers; n1 leads term 47 with
+    # that vote. election_quorum counted only votes persisted in the term and called it
+    # a violation (a false alarm: on disk term 48 forbids another vote in 47).
+    scenario = resolve(load_scenario(TIMED), seed=328)
+    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    persisted = [
+        (e["term"], e["voted_for"])
+        for e in events
+        if e["kind"] == "raft.persist" and e["node"] == "n3" and 18000 <= e["t"] <= 18002
+    ]
+    assert persisted == [(35, None), (48, None)]
+    leader = [
+        e for e in events if e["kind"] == "raft.role" and e["role"] == "leader" and e["term"] == 47
+    ]
+    assert [e["node"] for e in leader] == ["n1"]
+    assert outcome.checks["raft_safety"].status == "ok", outcome.checks["raft_safety"].summary
