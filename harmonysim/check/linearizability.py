@@ -184,6 +184,13 @@ class LinearizabilityResult:
                 f"Linearizable ({model.name} model): {total_ops} operations in "
                 f"{len(self.partitions)} partition(s), {self.steps} search steps."
             )
+            per_key = [part for part in self.partitions if part.scans_per_key]
+            if per_key:
+                keys = ", ".join(_key_label(part.key) for part in per_key[:10])
+                lines.append(
+                    f"{len(per_key)} merged partition(s) out of budget were checked key by "
+                    f"key ({keys}): their scans' atomicity across keys is unverified."
+                )
             return "\n".join(lines)
         if self.verdict is Verdict.UNKNOWN:
             undecided = [part for part in self.partitions if part.verdict is Verdict.UNKNOWN]

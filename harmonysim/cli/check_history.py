@@ -148,6 +148,9 @@ def handle(args: argparse.Namespace, out: Console) -> int:
             "partitions": len(result.partitions),
             "steps": result.steps,
             "violated_keys": [_json_key(part.key) for part in result.violations],
+            "scans_checked_per_key": [
+                _json_key(part.key) for part in result.partitions if part.scans_per_key
+            ],
             "explanation": result.explain().splitlines(),
         }
         print_json(report)

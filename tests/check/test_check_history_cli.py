@@ -4,6 +4,7 @@ format (verdicts that differ between the two readings), and files with no operat
 from __future__ import annotations
 
 import io
+import json
 import random
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -138,3 +139,29 @@ def test_random_jepsen_logs_agree_with_brute_force(tmp_path: Path) -> None:
         assert code == (0 if expected else 1), "".join(lines) + out + err
         verdicts[code] += 1
     assert min(verdicts.values()) >= 10
+
+
+def test_a_verdict_reached_key_by_key_says_the_scans_atomicity_went_unverified(
+    tmp_path: Path,
+) -> None:
+    # The torn scan: k1 := 1, then k2 := 2, and a scan over both saw only k2. Merged, it
+    # is a violation; out of budget, key by key, each key alone passes, and the verdict
+    # says what it could not see.
+    rows = [
+        '{"process": 9, "type": "invoke", "f": "scan", "key": "k1", "value": "k2", "time": 0.0}',
+        '{"process": 1, "type": "invoke", "f": "put", "key": "k1", "value": 1, "time": 1.0}',
+        '{"process": 1, "type": "ok", "f": "put", "key": "k1", "value": 1, "time": 2.0}',
+        '{"process": 1, "type": "invoke", "f": "put", "key": "k2", "value": 2, "time": 3.0}',
+        '{"process": 1, "type": "ok", "f": "put", "key": "k2", "value": 2, "time": 4.0}',
+        '{"process": 9, "type": "ok", "f": "scan", "key": "k1", "value": [["k2", 2]], '
+        '"time": 10.0}',
+    ]
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    code, out, _ = run(str(path), "--model", "kv", "--budget", "6")
+    assert code == 0
+    assert "checked key by key" in out and "atomicity across keys is unverified" in out
+    code, out, _ = run(str(path), "--model", "kv", "--budget", "6", "--json")
+    assert json.loads(out)["scans_checked_per_key"] == [["k1", "k2"]]
+    code, out, _ = run(str(path), "--model", "kv")
+    assert code == 1 and "checked key by key" not in out
