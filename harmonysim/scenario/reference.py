@@ -251,8 +251,9 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.chain": "probability, each time, that a fault is followed 1-20ms later by one "
     "more (up to two) of another kind, aimed at the last node struck (a paused leader also cut "
     "off, an old leader isolated just after its transfer, a split then two removals)",
-    "Nemesis.on_election": "probability that a fault waits (up to one interval) for the next "
-    "leader to be elected and strikes it at once",
+    "Nemesis.on_election": "probability that a fault waits (up to one interval; half of one "
+    "with overlap 1, where the next step undoes it) for the next leader to be elected and "
+    "strikes it at once",
     "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
     "from 1 to `overlap`, and the leader aim, chaining and election timing each or none "
     "(default false)",
