@@ -20,8 +20,7 @@ Rules:
   a fault of a kind the scenario's nemesis uses, follow a fault 1-20ms later by one of
   another kind on the node it struck, make a fault wait for the next election and
   strike the new leader (``when: leader_elected``, as the nemesis's ``chain`` and
-  ``on_election``), draw one of the scenario's swarmed settings afresh, or change the
-  run's seed (its workload and network draws). A
+  ``on_election``), or change the run's seed (its workload and network draws). A
   corpus entry keeps the settings its seed drew from the scenario's ``swarm`` (pinned,
   each to the one value drawn), so a new seed explores the same configuration: most
   bugs show under one setting, and a run that reached new ground did so under its own.
@@ -125,7 +124,6 @@ class _Mutator:
         self.kinds = sorted(set(kinds) & {"crash", "pause", "partition", "clog", "transfer"})
         self.cap_ms = cap_ms or scenario.duration_ms * 0.8
         self.interval_ms = interval_ms
-        self.swarm: dict[str, list[Any]] = dict(scenario_to_data(scenario).get("swarm") or {})
 
     def mutate(self, parent: Data) -> Data:
         child = copy.deepcopy(parent)
@@ -140,7 +138,6 @@ class _Mutator:
                     self._reseed,
                     self._chain,
                     self._on_election,
-                    self._resettle,
                 ]
             )
             operator(child)
@@ -254,16 +251,6 @@ class _Mutator:
             return
         fault["when"] = "leader_elected"
         fault["until"] = format_duration(min(fault_at_ms(fault) + self.interval_ms, self.cap_ms))
-
-    def _resettle(self, data: Data) -> None:
-        """Draw one of the scenario's swarmed settings afresh (the entry's others stay
-        pinned): the same schedule under a neighbouring configuration, as most bugs need
-        one setting and one timing together."""
-        if not self.swarm:
-            return
-        path = self.rng.choice(sorted(self.swarm))
-        value = copy.deepcopy(self.rng.choice(self.swarm[path]))
-        data["swarm"] = {**(data.get("swarm") or {}), path: [value]}
 
     def _reseed(self, data: Data) -> None:
         data["seed"] = self.rng.randint(1, 2**31)
