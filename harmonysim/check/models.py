@@ -733,9 +733,14 @@ def without_unobserved_writes(group: Sequence[CompletedOp]) -> list[CompletedOp]
         except TypeError:
             observed.append(value)
 
+    def cas_pair(op: CompletedOp) -> tuple[object, object] | None:
+        pair = op.input
+        return pair if op.f == "cas" and isinstance(pair, tuple) and len(pair) == 2 else None
+
     for op in group:
-        if op.f == "cas" and isinstance(op.input, tuple) and len(op.input) == 2:
-            note(op.input[0])
+        pair = cas_pair(op)
+        if pair is not None:
+            note(pair[0])
         if op.status is not OpStatus.OK:
             continue
         if op.f == "scan" and isinstance(op.output, tuple):
@@ -754,10 +759,9 @@ def without_unobserved_writes(group: Sequence[CompletedOp]) -> list[CompletedOp]
     kept: list[CompletedOp] = []
     for op in group:
         if op.status is OpStatus.INFO:
-            if op.f in ("put", "write") and unobserved(op.input):
-                continue
-            is_pair = isinstance(op.input, tuple) and len(op.input) == 2
-            if op.f == "cas" and is_pair and unobserved(op.input[1]):  # type: ignore[index]
+            pair = cas_pair(op)
+            written = pair[1] if pair is not None else op.input
+            if (pair is not None or op.f in ("put", "write")) and unobserved(written):
                 continue
         kept.append(op)
     return kept

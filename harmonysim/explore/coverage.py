@@ -28,7 +28,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import orjson
@@ -70,6 +70,14 @@ def _bucket(value: float) -> int:
     while value > (1 << bucket) - 1 and bucket < 40:
         bucket += 1
     return bucket
+
+
+def _holding(active: dict[str, int], clocks: Collection[str]) -> str:
+    """The fault kinds in effect, sorted and joined (``none`` for none)."""
+    under = sorted(name for name, count in active.items() if count > 0)
+    if clocks:
+        under.append("clock")
+    return "+".join(under) or "none"
 
 
 class _Servers:
@@ -121,7 +129,7 @@ def coverage_of(records: Iterable[dict[str, object]]) -> frozenset[str]:
     pending: list[tuple[float, str]] = []  # (fault time, kind) awaiting the next event
     servers = _Servers()
     sent: dict[object, tuple[str, str, str, int]] = {}  # id -> (type, sender, state, term)
-    term = leaders = 0
+    leaders = 0
     last_commit_ms = 0.0
     stall_ms = 0.0
     for record in records:
@@ -175,12 +183,8 @@ def coverage_of(records: Iterable[dict[str, object]]) -> frozenset[str]:
             history = roles.setdefault(str(node), ["start"])
             history.append(role)
             features.add("role:" + ">".join(history[-3:]))
-            under = sorted(name for name, count in active.items() if count > 0)
-            if clocks:
-                under.append("clock")
-            features.add(f"under:{'+'.join(under) or 'none'}:{role}")
+            features.add(f"under:{_holding(active, clocks)}:{role}")
             node_term = int(record.get("term", 0) or 0)  # type: ignore[call-overload]
-            term = max(term, node_term)
             leaders += role == "leader"
             was = servers.role.get(str(node))
             servers.role[str(node)] = role
@@ -190,8 +194,7 @@ def coverage_of(records: Iterable[dict[str, object]]) -> frozenset[str]:
         elif kind == EventKind.RAFT_COMMIT.value:
             stall_ms = max(stall_ms, t_ms - last_commit_ms)
             last_commit_ms = t_ms
-            under = sorted(name for name, count in active.items() if count > 0)
-            features.add(f"commit-under:{'+'.join(under) or 'none'}")
+            features.add(f"commit-under:{_holding(active, ())}")
         elif kind == EventKind.RAFT_CONFIG.value:
             if record.get("member") is False:
                 servers.removed.add(str(node))
@@ -202,7 +205,7 @@ def coverage_of(records: Iterable[dict[str, object]]) -> frozenset[str]:
                 if t_ms - fault_ms <= _AFTER_MS:
                     features.add(f"after:{name}:{label}")
             pending = []
-    features.add(f"term:{_bucket(term)}")
+    features.add(f"term:{_bucket(servers.highest)}")
     features.add(f"leaders:{_bucket(leaders)}")
     features.add(f"stall:{_bucket(stall_ms / 10.0)}")
     return frozenset(features)
