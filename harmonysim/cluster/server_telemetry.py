@@ -32,6 +32,7 @@ from harmonysim.cluster.commands import Command, Op, ReplyStatus
 from harmonysim.cluster.server_observer import ServerObserver
 from harmonysim.obs import Span, TracedOperation
 from harmonysim.obs.integration import RaftOp
+from harmonysim.obs.metrics import CounterChild
 from harmonysim.raft import (
     AppendEntries,
     AppendEntriesResponse,
@@ -82,6 +83,10 @@ class ServerTelemetry(ServerObserver):
         # Writes awaiting their fsync: (the entries written, their append spans).
         self._appends: list[tuple[tuple[Entry, ...], list[TracedOperation]]] = []
         self._apply_span: Span | None = None  # the B+ tree operation of the apply under way
+        # (operation, status; None for a read) -> its bound B+ tree operation counter,
+        # bound at first use (once per operation: a ``labels`` call and two enum
+        # ``value`` reads each were measurable in a pure run).
+        self._operation_counts: dict[tuple[Op, ReplyStatus | None], CounterChild] = {}
         # A new incarnation starts from an empty tree (a restore or the log's replay then
         # grows it), as the fold of the event log has it.
         instrumentation.set_btree_shape(1, 1)
@@ -176,9 +181,7 @@ class ServerTelemetry(ServerObserver):
         operation = command.operation
         if serve is None:
             result = machine.read(command)
-            instrumentation.metrics.btree_operations.labels(
-                self.node, operation.f.value, "ok"
-            ).inc()
+            self._count_operation(operation.f, None)
             return result, None
         query: TracedOperation = serve
         tree = instrumentation.trace_btree_operation(query.span, operation.f.value, operation.key)
@@ -266,9 +269,7 @@ class ServerTelemetry(ServerObserver):
         instrumentation = self.instrumentation
         if parent is None:  # not traced: count it only
             status, result = machine.apply(command)
-            instrumentation.metrics.btree_operations.labels(
-                self.node, command.operation.f.value, status.value
-            ).inc()
+            self._count_operation(command.operation.f, status)
             return status, result, None
         apply = instrumentation.trace_raft_operation(parent, RaftOp.APPLY, entry.term, entry.index)
         tree = instrumentation.trace_btree_operation(
@@ -280,6 +281,16 @@ class ServerTelemetry(ServerObserver):
         tree.finish(result=status.value)
         apply.finish(result=status.value)
         return status, result, apply.span
+
+    def _count_operation(self, op: Op, status: ReplyStatus | None) -> None:
+        """Count one untraced B+ tree operation (a read when ``status`` is None)."""
+        counter = self._operation_counts.get((op, status))
+        if counter is None:
+            result = "ok" if status is None else status.value
+            counter = self._operation_counts[op, status] = (
+                self.instrumentation.metrics.btree_operations.labels(self.node, op.value, result)
+            )
+        counter.value += 1
 
     def compacted(self, index: int) -> None:
         if self._entry_trace:  # traces of entries that were never applied here (overwritten)

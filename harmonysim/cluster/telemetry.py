@@ -45,6 +45,7 @@ import simpy
 
 from harmonysim.cluster.server_telemetry import ServerTelemetry
 from harmonysim.obs import NOOP_SPAN, Instrumentation, OtlpSpanWriter, Registry
+from harmonysim.obs.metrics import CounterChild, HistogramChild
 from harmonysim.obs.otlp import encode_metrics, families_from_registry
 from harmonysim.obs.prometheus import prometheus_text
 from harmonysim.obs.tracing import RandomIds
@@ -140,10 +141,19 @@ class Telemetry:
         )
         self.tracing = sample_ratio > 0
         self._nodes: dict[str, Instrumentation] = {}
-        self._latency: dict[str, Any] = {}  # message type -> its bound latency histogram
+        self._latency: dict[type, HistogramChild] = {}  # message type -> latency histogram
         # index -> (leader, term, µs) of the latest leader write of each recent index
         self._leader_writes: dict[int, tuple[str, int, int]] = {}
         self._replication: dict[str, Any] = {}  # follower -> its bound latency histogram
+        # Untraced messages are counted on series bound once (a ``labels`` lookup per
+        # message was about 3% of a pure run), and counted by ``value += 1`` rather than
+        # ``inc()`` (one call less per message): (node, message type) -> the sent or
+        # delivered counter, (node, result) -> the AppendEntries answers, node -> fsync
+        # latency. Each is bound at its first use, as before, so series keep their order.
+        self._sent_counts: dict[tuple[str, type], CounterChild] = {}
+        self._delivered_counts: dict[tuple[str, type], CounterChild] = {}
+        self._append_results: dict[tuple[str, str], CounterChild] = {}
+        self._fsync_latency: dict[str, HistogramChild] = {}
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
         world.network.observer = self
         # Disks report fsync latency themselves: watching disk events would make the log
@@ -223,37 +233,61 @@ class Telemetry:
             clock_skew.labels(node_id).set((host.wall_us - now_us) / 1e6)
 
     def _fsync_synced(self, node: str, latency_us: int) -> None:
-        self.instrumentation.metrics.disk_fsync_latency.labels(node).observe(latency_us / 1e6)
+        histogram = self._fsync_latency.get(node)
+        if histogram is None:
+            metrics = self.instrumentation.metrics
+            histogram = self._fsync_latency[node] = metrics.disk_fsync_latency.labels(node)
+        histogram.observe(latency_us / 1e6)
 
     # -- the network's observer ----------------------------------------------------------
 
     def sent(self, src: str, dst: str, payload: Any, message_id: int, parent: Any) -> Any:
-        instrumentation = self.for_node(src)
         message_type = type(payload)
-        kind = message_type.__name__
         if message_type is AppendEntriesResponse:
             # A follower's answer says how it handled an AppendEntries.
             result = "ok" if payload.success else "stale" if payload.stale else "reject"
-            instrumentation.metrics.raft_append_entries.labels(src, result).inc()
+            answers = self._append_results.get((src, result))
+            if answers is None:
+                metrics = self.instrumentation.metrics
+                answers = self._append_results[src, result] = metrics.raft_append_entries.labels(
+                    src, result
+                )
+            answers.value += 1
         if parent is None:
-            instrumentation.metrics.network_messages_sent.labels(src, kind).inc()
+            sent = self._sent_counts.get((src, message_type))
+            if sent is None:
+                metrics = self.instrumentation.metrics
+                sent = self._sent_counts[src, message_type] = metrics.network_messages_sent.labels(
+                    src, message_type.__name__
+                )
+            sent.value += 1
             return None
-        hop = instrumentation.message_sent(parent, dst, kind, message_id)
+        hop = self.for_node(src).message_sent(parent, dst, message_type.__name__, message_id)
         return None if hop is NOOP_SPAN else hop
 
     def delivered(self, envelope: Envelope, now_us: int) -> None:
         hop = envelope.trace
-        kind = type(envelope.payload).__name__
-        instrumentation = self.for_node(envelope.dst)
+        message_type = type(envelope.payload)
         if hop is None:
-            metrics = instrumentation.metrics
-            metrics.network_messages_delivered.labels(envelope.dst, kind).inc()
-            latency = self._latency.get(kind)
-            if latency is None:  # bound once per type: this runs for every delivery
-                latency = self._latency[kind] = metrics.network_message_latency.labels(kind)
+            dst = envelope.dst
+            delivered = self._delivered_counts.get((dst, message_type))
+            if delivered is None:
+                metrics = self.instrumentation.metrics
+                delivered = self._delivered_counts[dst, message_type] = (
+                    metrics.network_messages_delivered.labels(dst, message_type.__name__)
+                )
+            delivered.value += 1
+            latency = self._latency.get(message_type)
+            if latency is None:
+                metrics = self.instrumentation.metrics
+                latency = self._latency[message_type] = metrics.network_message_latency.labels(
+                    message_type.__name__
+                )
             latency.observe((now_us - envelope.sent_at_us) / 1e6)
         else:
-            instrumentation.message_delivered(hop, kind, now_us - envelope.sent_at_us)
+            self.for_node(envelope.dst).message_delivered(
+                hop, message_type.__name__, now_us - envelope.sent_at_us
+            )
 
     def dropped(self, src: str, dst: str, payload: Any, hop: Any, reason: str) -> None:
         kind = type(payload).__name__

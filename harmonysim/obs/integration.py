@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import Any
 
 from harmonysim.obs.catalogue import ClusterMetrics
-from harmonysim.obs.metrics import CounterChild, HistogramChild, Registry
+from harmonysim.obs.metrics import CounterChild, GaugeChild, HistogramChild, Registry
 from harmonysim.obs.tracing import (
     NOOP_SPAN,
     AttributeValue,
@@ -186,11 +186,14 @@ class Instrumentation:
     """A tracer and the metrics catalogue, bound to one node (see the module docstring)."""
 
     __slots__ = (
+        "_applied_gauge",
         "_btree_finished",
+        "_commit_gauge",
         "_delivered",
         "_leaders",
         "_roles",
         "_sent",
+        "_state_gauges",
         "metrics",
         "node",
         "tracer",
@@ -208,6 +211,12 @@ class Instrumentation:
         # destination; message type -> bound delivered counter and latency histogram
         self._sent: dict[str, tuple[CounterChild, dict[str, str]]] = {}
         self._delivered: dict[str, tuple[CounterChild, HistogramChild]] = {}
+        # This node's Raft state gauges, bound at their first update (the order series
+        # are bound in is output): term, log length and peers; the commit and applied
+        # indexes, each once it is first known. Every server state change sets them.
+        self._state_gauges: tuple[GaugeChild, GaugeChild, GaugeChild] | None = None
+        self._commit_gauge: GaugeChild | None = None
+        self._applied_gauge: GaugeChild | None = None
 
     @classmethod
     def create(
@@ -350,13 +359,27 @@ class Instrumentation:
         if leader != previous_leader:
             metrics.set_leader(node, leader, previous_leader)
             self._leaders[node] = leader
-        metrics.raft_term.labels(node).set(term)
-        metrics.raft_log_length.labels(node).set(log_length)
-        metrics.raft_peers.labels(node).set(peers)
+        gauges = self._state_gauges
+        if gauges is None:
+            gauges = self._state_gauges = (
+                metrics.raft_term.labels(node),
+                metrics.raft_log_length.labels(node),
+                metrics.raft_peers.labels(node),
+            )
+        term_gauge, log_gauge, peers_gauge = gauges
+        term_gauge.value = term
+        log_gauge.value = log_length
+        peers_gauge.value = peers
         if commit_index is not None:
-            metrics.raft_commit_index.labels(node).set(commit_index)
+            commit_gauge = self._commit_gauge
+            if commit_gauge is None:
+                commit_gauge = self._commit_gauge = metrics.raft_commit_index.labels(node)
+            commit_gauge.value = commit_index
         if applied_index is not None:
-            metrics.raft_applied_index.labels(node).set(applied_index)
+            applied_gauge = self._applied_gauge
+            if applied_gauge is None:
+                applied_gauge = self._applied_gauge = metrics.raft_applied_index.labels(node)
+            applied_gauge.value = applied_index
 
     def election_started(self, term: int, reason: str = "timeout", *, keep: bool = False) -> Span:
         """The root span of an election this node runs (§5.2); RequestVotes are its children.

@@ -200,7 +200,7 @@ class Disk:
         """Make every write so far durable after the fsync latency, then call ``callback``."""
         upto = self._next_op
         epoch = self._epoch
-        started_us = self._env.now
+        started_us = self._env._now  # the attribute, not the property: once per fsync
         self.fsyncs += 1
         files: list[str] = []
         for _seq, _op, name, _argument in self._journal:
@@ -238,7 +238,7 @@ class Disk:
             del journal[:synced]
             self._log.emit(EventKind.DISK_SYNCED, self.node_id, {"ops": synced})
             if self.on_synced is not None:
-                self.on_synced(self.node_id, int(self._env.now - started_us))
+                self.on_synced(self.node_id, int(self._env._now - started_us))
             if callback is not None:
                 callback()
 

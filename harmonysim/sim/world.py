@@ -79,7 +79,7 @@ class World:
 
     @property
     def now_ms(self) -> float:
-        return self.env.now / 1000.0
+        return self.env._now / 1000.0  # the attribute: read once per client operation
 
     # The hooks the cluster layer installs (``Hooks`` says what each does).
 
