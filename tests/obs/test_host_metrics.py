@@ -1,5 +1,6 @@
 """Host and disk metrics: ``harmonysim_node_up`` and ``harmonysim_disk_fsync_latency_seconds``,
-kept inline from the hosts and the disk events, and derived the same from the event log."""
+kept inline from the hosts and the disk events, and derived the same from the event log;
+and the series the message path and the servers keep bound, against the same log."""
 
 from __future__ import annotations
 
@@ -65,3 +66,42 @@ def test_derived_host_metrics_equal_the_inline_ones(outage: Path) -> None:
             if dict(s.labels)["node"] == node
         ]
         assert sample.count == inline_fsync[node]["count"]  # type: ignore[index]
+
+
+def _final_series(out: Path, name: str, at: float) -> dict[tuple[tuple[str, str], ...], object]:
+    """labels -> value of one family in the sample at ``at`` of metrics.jsonl."""
+    series: dict[tuple[tuple[str, str], ...], object] = {}
+    for line in (out / "metrics.jsonl").read_bytes().splitlines():
+        record = orjson.loads(line)
+        if record["name"] == name and record["t"] == at:
+            series[tuple(sorted(record["labels"].items()))] = record["value"]
+    return series
+
+
+def test_inline_message_operation_and_state_series_equal_the_derived_ones(outage: Path) -> None:
+    """The series the message path and the servers keep bound (one per node and message
+    type, node and operation, node) count what the event log shows, across crashes and
+    restarts (every server incarnation binds its own)."""
+    derived = metrics_from_events(read_events(outage / "events.jsonl"))
+
+    def derived_series(name: str) -> dict[tuple[tuple[str, str], ...], object]:
+        return {tuple(sorted(s.labels)): s.value for s in derived.get(name).samples()}
+
+    for name in (
+        "harmonysim_network_messages_sent_total",
+        "harmonysim_network_messages_delivered_total",
+        "harmonysim_raft_term",
+        "harmonysim_raft_commit_index",
+    ):
+        inline = _final_series(outage, name, 10000.0)
+        assert inline, name
+        assert inline == derived_series(name), name
+    # The log shows applied writes; reads are counted inline only.
+    writes = {
+        labels: value
+        for labels, value in _final_series(
+            outage, "harmonysim_btree_operations_total", 10000.0
+        ).items()
+        if dict(labels)["op"] != "get"
+    }
+    assert writes and writes == derived_series("harmonysim_btree_operations_total")
