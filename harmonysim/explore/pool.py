@@ -127,9 +127,11 @@ class SeedResult:
 def run_task(task: SeedTask) -> SeedResult:
     """Run one task in a scratch folder; keep the folder at ``task.save_dir`` unless it passed.
 
-    The run is made without traces (``trace_sample`` 0, which never changes the event
-    log); a run worth keeping is made again with every trace, and the two event hashes
-    must agree, so each kept folder is also a determinism check.
+    The run is made without telemetry (no metrics, no traces: neither ever changes the
+    event log, and the folder of a run that passes is thrown away); a run worth keeping
+    is made again with every trace and metric, and the two event hashes must agree, so
+    each kept folder is also a determinism check (and one that telemetry changed
+    nothing).
     """
     from harmonysim.runner import run_scenario
     from harmonysim.scenario import resolve
@@ -139,7 +141,7 @@ def run_task(task: SeedTask) -> SeedResult:
         scratch_dir = Path(scratch)
         cpu_started = time.process_time()
         try:
-            outcome = run_scenario(scenario, scratch_dir, trace_sample=0.0)
+            outcome = run_scenario(scenario, scratch_dir, trace_sample=0.0, telemetry=False)
         except MemoryError:  # out of budget: nothing was decided about this run
             return _out_of_memory(task, scenario)
         except Exception as error:  # the simulation itself broke: that is a finding

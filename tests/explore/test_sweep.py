@@ -1,4 +1,5 @@
-"""Seed sweeps: the same per-seed results on any pool, failing seeds kept and replayable."""
+"""Seed sweeps: the same per-seed results on any pool, failing seeds kept and replayable;
+sweep runs carry no telemetry and are otherwise the same runs."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from harmonysim.explore import (
     sweep,
 )
 from harmonysim.explore.pool import MEMORY_CHECK
-from harmonysim.scenario import KNOWN_BUGS, Scenario
+from harmonysim.runlog.folder import RunFolder
+from harmonysim.runner import run_scenario
+from harmonysim.scenario import KNOWN_BUGS, Scenario, resolve
 from tests.explore import doubles
 
 
@@ -60,6 +63,10 @@ def test_failing_seeds_are_kept_and_replay(small_scenario: Scenario, tmp_path: P
     assert report.failures_by_check == {doubles.THIRD_SEED_CHECK: 2}
     kept = sorted(child.name for child in out_root.iterdir())
     assert kept == ["seed-3", "seed-6", "seed-7"]  # passing seeds leave nothing
+    for name in kept:  # made again with every trace and metric
+        folder = out_root / name
+        assert (folder / RunFolder.TRACES).stat().st_size > 0
+        assert (folder / RunFolder.METRICS).stat().st_size > 0
     assert main(["replay", str(out_root / "seed-6")]) == 0
 
 
@@ -162,3 +169,27 @@ def test_a_run_that_outgrows_its_memory_is_inconclusive_not_a_detection(
     assert result.status is RunStatus.UNKNOWN
     assert result.unknown_checks == (MEMORY_CHECK,) and result.failed_checks == ()
     assert result.error is not None and "memory budget" in result.error
+
+
+def test_a_run_without_telemetry_is_the_same_run_without_metrics_or_traces(
+    small_scenario: Scenario, tmp_path: Path
+) -> None:
+    """What sweeps run: the event log, history, summary and verdicts of the run with every
+    trace and metric, only without their files."""
+    scenario = resolve(small_scenario, seed=3)
+    full = run_scenario(scenario, tmp_path / "full", trace_sample=1.0)
+    bare = run_scenario(scenario, tmp_path / "bare", trace_sample=0.0, telemetry=False)
+    assert (bare.event_count, bare.event_hash) == (full.event_count, full.event_hash)
+    assert bare.summary == full.summary
+    assert {name: result.to_json() for name, result in bare.checks.items()} == {
+        name: result.to_json() for name, result in full.checks.items()
+    }
+    history = RunFolder.HISTORY
+    assert (tmp_path / "bare" / history).read_bytes() == (tmp_path / "full" / history).read_bytes()
+    assert sorted(path.name for path in (tmp_path / "bare").iterdir()) == sorted(
+        [RunFolder.EVENTS, RunFolder.HISTORY, RunFolder.RUN]
+    )
+    assert (tmp_path / "full" / RunFolder.TRACES).exists()
+    assert bare.telemetry == {"off": True}
+    with pytest.raises(ValueError, match="trace_sample must be 0"):
+        run_scenario(scenario, tmp_path / "sampled", trace_sample=0.1, telemetry=False)
