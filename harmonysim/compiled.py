@@ -40,6 +40,9 @@ PURE_ENV = "HARMONYSIM_PURE"
 MODULES: tuple[str, ...] = (
     "harmonysim.btree.nodes",
     "harmonysim.btree.tree",
+    "harmonysim.check.history",
+    "harmonysim.check.linearizability",
+    "harmonysim.check.models",
     "harmonysim.check.raft_safety",
     "harmonysim.cluster.client",
     "harmonysim.cluster.history",
@@ -169,10 +172,10 @@ def _compiler() -> str | None:
 
 
 def _built_files() -> list[Path]:
-    """Every extension module of the compiled build present now (any interpreter's)."""
-    files = [p for m in MODULES for p in source_path(m).parent.glob(source_path(m).stem + ".*.so")]
-    files += PACKAGE_DIR.glob(GROUP.rpartition(".")[2] + "__mypyc.*.so")
-    return sorted(files)
+    """Every extension module in the package now (any interpreter's): the package has no
+    native code but the compiled build's, and a module dropped from ``MODULES`` must
+    not leave an extension behind to shadow its source."""
+    return sorted(PACKAGE_DIR.rglob("*.so"))
 
 
 def clean() -> None:

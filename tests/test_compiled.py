@@ -92,6 +92,21 @@ def test_a_current_build_is_loaded_instead_of_the_sources(tmp_path: Path) -> Non
     assert done.stdout.split() == ["pure", "py"]
 
 
+def test_cleaning_removes_the_extension_of_a_module_no_longer_compiled(tmp_path: Path) -> None:
+    """A module dropped from ``MODULES`` keeps no extension beside its source: it would be
+    imported instead of the source, by the pure build too."""
+    root = _fake_build(tmp_path)
+    dropped = root / "harmonysim" / "check" / "suite.py"
+    dropped.with_name("suite" + importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"old")
+    subprocess.run(
+        [sys.executable, "-c", "import harmonysim.compiled as c; c.clean()"],
+        env=_env(pure=True, pythonpath=root),
+        cwd=root,
+        check=True,
+    )
+    assert sorted((root / "harmonysim").rglob("*.so")) == []
+
+
 def _run(out: Path, *, pure: bool) -> None:
     subprocess.run(
         [

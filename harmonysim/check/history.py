@@ -40,9 +40,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 import orjson
+
+Value: TypeAlias = object
+"""A key, argument or result of a history operation, whatever the client used. A
+named alias, not ``object`` itself, in dataclass fields: a compiled (mypyc) dataclass
+resolves its field annotations by name, and ``object`` is not in its namespace."""
 
 __all__ = [
     "UNKNOWN",
@@ -56,6 +61,7 @@ __all__ = [
     "OpStatus",
     "OpType",
     "Symbol",
+    "Value",
     "default_fail_cas",
     "format_jsonl",
     "load_history",
@@ -127,8 +133,8 @@ class HistoryEvent:
     process: int | str
     type: OpType
     f: str
-    key: object | None
-    value: object
+    key: Value | None
+    value: Value
     time: float | None
     index: int
     line: int | None = None
@@ -146,9 +152,9 @@ class CompletedOp:
 
     process: int | str
     f: str
-    key: object | None
-    input: object
-    output: object
+    key: Value | None
+    input: Value
+    output: Value
     call: float
     ret: float
     status: OpStatus

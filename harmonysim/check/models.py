@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, Protocol
 
-from harmonysim.check.history import UNKNOWN, CompletedOp, OpStatus
+from harmonysim.check.history import UNKNOWN, CompletedOp, OpStatus, Value
 
 __all__ = [
     "MODELS",
@@ -112,8 +112,8 @@ class OpInput:
     """What a client asked for: the function, the key (or None) and the argument."""
 
     f: str
-    key: object | None
-    value: object
+    key: Value | None
+    value: Value
 
 
 @dataclass(frozen=True, slots=True)
