@@ -141,17 +141,17 @@ class Telemetry:
         )
         self.tracing = sample_ratio > 0
         self._nodes: dict[str, Instrumentation] = {}
-        self._latency: dict[type, HistogramChild] = {}  # message type -> latency histogram
         # index -> (leader, term, µs) of the latest leader write of each recent index
         self._leader_writes: dict[int, tuple[str, int, int]] = {}
         self._replication: dict[str, Any] = {}  # follower -> its bound latency histogram
         # Untraced messages are counted on series bound once (a ``labels`` lookup per
         # message was about 3% of a pure run), and counted by ``value += 1`` rather than
         # ``inc()`` (one call less per message): (node, message type) -> the sent or
-        # delivered counter, (node, result) -> the AppendEntries answers, node -> fsync
-        # latency. Each is bound at its first use, as before, so series keep their order.
+        # delivered counter (the latter with the type's latency histogram), (node,
+        # result) -> the AppendEntries answers, node -> fsync latency. Each is bound at
+        # its first use, as before, so series keep their order.
         self._sent_counts: dict[tuple[str, type], CounterChild] = {}
-        self._delivered_counts: dict[tuple[str, type], CounterChild] = {}
+        self._delivered_counts: dict[tuple[str, type], tuple[CounterChild, HistogramChild]] = {}
         self._append_results: dict[tuple[str, str], CounterChild] = {}
         self._fsync_latency: dict[str, HistogramChild] = {}
         self._sample_every_us = max(1, round(sample_every_ms * 1000.0))
@@ -270,19 +270,16 @@ class Telemetry:
         message_type = type(envelope.payload)
         if hop is None:
             dst = envelope.dst
-            delivered = self._delivered_counts.get((dst, message_type))
-            if delivered is None:
+            series = self._delivered_counts.get((dst, message_type))
+            if series is None:
                 metrics = self.instrumentation.metrics
-                delivered = self._delivered_counts[dst, message_type] = (
-                    metrics.network_messages_delivered.labels(dst, message_type.__name__)
+                kind = message_type.__name__
+                series = self._delivered_counts[dst, message_type] = (
+                    metrics.network_messages_delivered.labels(dst, kind),
+                    metrics.network_message_latency.labels(kind),
                 )
+            delivered, latency = series
             delivered.value += 1
-            latency = self._latency.get(message_type)
-            if latency is None:
-                metrics = self.instrumentation.metrics
-                latency = self._latency[message_type] = metrics.network_message_latency.labels(
-                    message_type.__name__
-                )
             latency.observe((now_us - envelope.sent_at_us) / 1e6)
         else:
             self.for_node(envelope.dst).message_delivered(
