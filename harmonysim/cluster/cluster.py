@@ -101,6 +101,7 @@ class Cluster:
         world.faults.initial_members = scenario.member_ids
         world.leader_oracle = self.leader
         world.membership = self.membership.request
+        world.absent = self.membership.absent
         world.transfer = self.transfer_leadership
         self.history = HistoryRecorder(world.log, lambda: world.now_ms)
         servers = list(scenario.node_ids)

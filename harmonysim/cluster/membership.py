@@ -43,6 +43,7 @@ Rules:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,7 @@ class _Request:
     target: str | None = None  # fixed once a proposal is accepted
     proposed: bool = False
     reason: str | None = None  # the last waiting reason logged
+    on_end: Callable[[str], None] | None = None  # told the outcome when the request ends
 
 
 class MembershipDriver:
@@ -95,9 +97,11 @@ class MembershipDriver:
 
     # -- input -------------------------------------------------------------------------
 
-    def request(self, op: str, ref: str) -> None:
-        """A fault asks to add or remove ``ref`` (a node id, or "leader")."""
-        request = _Request(op, ref)
+    def request(self, op: str, ref: str, on_end: Callable[[str], None] | None = None) -> None:
+        """A fault asks to add or remove ``ref`` (a node id, or "leader"); ``on_end`` is
+        told the outcome ("committed", "accepted", "unchanged", "refused" or
+        "unfinished") when the request ends."""
+        request = _Request(op, ref, on_end=on_end)
         self._emit(request, "requested", {"queued": len(self._queue) + (self._current is not None)})
         self._queue.append(request)
         if self._current is None:
@@ -129,6 +133,24 @@ class MembershipDriver:
         self._queue.clear()
         for request in requests:
             self._emit(request, "unfinished", {})
+            if request.on_end is not None:
+                request.on_end("unfinished")
+
+    def absent(self, voters: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of ``voters`` out of the configuration or about to be: not in the
+        committed configuration, or not in the latest configuration of a running server
+        (an uncommitted removal, or an add not yet committed), or named by a removal
+        request still queued or open. In ``voters``' order."""
+        out = {node for node in voters if node not in self.members}
+        for node in self.world.nodes:
+            server: KVServer | None = self._server(node)
+            if server is not None:
+                latest = server.raft.voters
+                out.update(voter for voter in voters if voter not in latest)
+        for request in (*(() if self._current is None else (self._current,)), *self._queue):
+            if request.op == "remove":
+                out.add(request.target or request.ref)
+        return tuple(node for node in voters if node in out)
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -146,6 +168,8 @@ class MembershipDriver:
         assert request is not None
         self._emit(request, result, fields)
         self._next(defer=True)
+        if request.on_end is not None:
+            request.on_end(result)
 
     def _later(self, request: _Request, delay_us: int | None = None) -> None:
         timeout = simpy.Timeout(self.world.env, self.retry_us if delay_us is None else delay_us)

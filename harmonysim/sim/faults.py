@@ -91,13 +91,17 @@ class Hooks:
     """What the protocol layer running on a world plugs in, after the world is built.
 
     ``leader_oracle`` answers the current leader (so faults can target "the leader");
-    ``membership`` takes an op ("add" or "remove") and a node (an id, or "leader");
+    ``membership`` takes an op ("add" or "remove"), a node (an id, or "leader") and
+    what to call with the request's outcome when it ends (or None); ``absent``, asked
+    with voters, answers those that are out of the configuration or may soon be (the
+    membership nemesis bounds its removals by it, not by what it asked for);
     ``transfer`` (thesis §3.10), asked with a node id or "any", answers (leader,
     target, outcome): outcome "started" or why nothing was started.
     """
 
     leader_oracle: Callable[[], str | None] | None = None
-    membership: Callable[[str, str], None] | None = None
+    membership: Callable[[str, str, Callable[[str], None] | None], None] | None = None
+    absent: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None
     transfer: Callable[[str], tuple[str | None, str | None, str]] | None = None
 
     def leader(self) -> str | None:
@@ -113,6 +117,10 @@ def _nemesis_strobe() -> ClockStrobe:
 
     return ClockStrobe.model_validate({"delta": "200ms", "period": "20ms"})
 
+
+ADD_BACK_RETRY_MS: Final = 1000.0
+"""A refused add-back (the operator does not wait for commits and the leader refused the
+change) is asked again this long after, while the nemesis runs."""
 
 CHAIN_MOST: Final = 2
 """At most this many faults follow one nemesis fault in its chain."""
@@ -205,7 +213,7 @@ class FaultInjector:
         # The voters of the initial configuration (the cluster sets them): the membership
         # nemesis removes one of them for a while and adds it back.
         self.initial_members: tuple[str, ...] = ()
-        self._nemesis_removed: set[str] = set()  # voters the nemesis removed, not yet back
+        self._nemesis_until_us = 0  # when the last nemesis to end ends (add-backs retry)
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -610,6 +618,7 @@ class FaultInjector:
         start_us = round(at_ms * 1000.0)
         until_us = round(spec.until_ms * 1000.0)
         interval_us = max(1, round(spec.interval_ms * 1000.0))
+        self._nemesis_until_us = max(self._nemesis_until_us, until_us)
         yield env.timeout(max(0, start_us - env.now))
         plan = (
             _swarm(spec, rng)
@@ -667,7 +676,7 @@ class FaultInjector:
             if len(active) < plan.overlap:
                 kinds_held = [kind for _, kinds, _ in active for kind in kinds]
                 held = {kind for kind in kinds_held if kind in _ONE_AT_A_TIME}
-                if kinds_held.count("membership") >= self._removals_allowed():
+                if not self._may_remove(0):
                     held.add("membership")
                 kinds = [k for k in plan.kinds if k not in held]
                 if kinds:
@@ -729,13 +738,12 @@ class FaultInjector:
         if plan.chain <= 0.0:
             return undo, (kind,)
         chain: list[str] = []
-        removals = len(self._nemesis_removed)
 
         def allowed(other: str) -> bool:
             if other in (held or ()):
                 return False
             if other == "membership":  # another removal, while a minority stays removed
-                return removals < self._removals_allowed()
+                return self._may_remove(chain.count("membership"))
             return other not in (kind, *chain)  # each other kind once, one partition
 
         while len(chain) < CHAIN_MOST and rng.random() < plan.chain:
@@ -743,7 +751,6 @@ class FaultInjector:
             if not others:
                 break
             chain.append(rng.choice(others))
-            removals += chain[-1] == "membership"
         if not chain:
             return undo, (kind,)
         delays = [rng.randint(1, 20) * 1000 for _ in chain]
@@ -828,32 +835,57 @@ class FaultInjector:
     ) -> tuple[Callable[[], None], str | None]:
         """Remove one voter of the initial configuration (the leader with probability
         ``target_leader``) and add it back when the fault ends. The cluster's membership
-        driver serves requests in order, so the add follows the removal it undoes."""
-        removed = self._nemesis_removed
-        voters = [node for node in (self.initial_members or self.node_ids) if node not in removed]
+        driver serves requests in order, so the add follows the removal it undoes.
+        Removals are bounded by the configuration as it is, not as the nemesis asked it
+        to be: an add-back the leader refused leaves its voter out (and is asked again),
+        so it still counts against the minority that may be out at once."""
+        if not self._may_remove(0):
+            self._noop("membership.remove", None, "a minority of the voters is already out")
+            return _nothing, None
+        absent = self._absent()
+        voters = [node for node in (self.initial_members or self.node_ids) if node not in absent]
         if len(voters) < 2:
             self._noop("membership.remove", None, "a single voter cannot be removed")
             return _nothing, None
         target = self._aim(rng, target_leader, voters, at)
-        removed.add(target)
         self._request_membership("remove", target)
         return functools.partial(self._add_back, target), target
 
-    def _removals_allowed(self) -> int:
-        """How many nemesis removals may hold at once: a minority of the initial voters."""
+    def _absent(self) -> tuple[str, ...]:
+        """The initial voters out of the configuration or about to be (the hook's answer:
+        not in the committed configuration or a running server's latest one, or named
+        by a removal not yet served)."""
+        if self._hooks.absent is None:
+            return ()
+        return self._hooks.absent(self.initial_members or tuple(self.node_ids))
+
+    def _may_remove(self, more: int) -> bool:
+        """Whether one more removal, after ``more`` already chosen but not yet asked,
+        keeps the voters out at once within a minority of the initial voters."""
         voters = len(self.initial_members or self.node_ids)
-        return max(1, (voters - 1) // 2)
+        allowed = max(1, (voters - 1) // 2)
+        return len(self._absent()) + more < allowed
 
     def _add_back(self, node: str) -> None:
-        self._nemesis_removed.discard(node)
-        self._request_membership("add", node)
+        self._request_membership("add", node, functools.partial(self._added_back, node))
 
-    def _request_membership(self, op: str, node: str) -> None:
+    def _added_back(self, node: str, result: str) -> None:
+        """An add-back ended: one the leader refused is asked again a while later, while
+        the nemesis runs (after it, the voter stays out; liveness needs only a majority)."""
+        retry_us = round(ADD_BACK_RETRY_MS * 1000.0)
+        if result == "refused" and self._env.now + retry_us < self._nemesis_until_us:
+            self._at(
+                self._env.now / 1000.0 + ADD_BACK_RETRY_MS, functools.partial(self._add_back, node)
+            )
+
+    def _request_membership(
+        self, op: str, node: str, on_end: Callable[[str], None] | None = None
+    ) -> None:
         key = f"membership.{op}"
         self.counts[key] = self.counts.get(key, 0) + 1
         if self._hooks.membership is None:
             raise RuntimeError("this world has no membership hook: nothing runs Raft on it")
-        self._hooks.membership(op, node)
+        self._hooks.membership(op, node, on_end)
 
     def _nemesis_fault(
         self,

@@ -7,8 +7,9 @@ Rules:
 - Nodes are created, started and iterated in sorted id order.
 - The world knows nothing of the protocol its nodes run: a ``ProcessFactory``
   builds it, and the cluster layer may install ``leader_oracle`` so faults can
-  target "the leader", and ``membership`` so faults can add and remove servers
-  (kept in ``hooks``, which the fault injector reads).
+  target "the leader", ``membership`` so faults can add and remove servers, and
+  ``absent`` so the membership nemesis sees which voters are out (kept in ``hooks``,
+  which the fault injector reads).
 - The world owns its parts and gives each what it uses: nodes and the fault
   injector never see the world (``sim/node.py`` and ``sim/faults.py`` do not
   import this module).
@@ -92,12 +93,22 @@ class World:
         self.hooks.leader_oracle = oracle
 
     @property
-    def membership(self) -> Callable[[str, str], None] | None:
+    def membership(self) -> Callable[[str, str, Callable[[str], None] | None], None] | None:
         return self.hooks.membership
 
     @membership.setter
-    def membership(self, hook: Callable[[str, str], None] | None) -> None:
+    def membership(
+        self, hook: Callable[[str, str, Callable[[str], None] | None], None] | None
+    ) -> None:
         self.hooks.membership = hook
+
+    @property
+    def absent(self) -> Callable[[tuple[str, ...]], tuple[str, ...]] | None:
+        return self.hooks.absent
+
+    @absent.setter
+    def absent(self, hook: Callable[[tuple[str, ...]], tuple[str, ...]] | None) -> None:
+        self.hooks.absent = hook
 
     @property
     def transfer(self) -> Callable[[str], tuple[str | None, str | None, str]] | None:
