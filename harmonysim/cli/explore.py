@@ -225,6 +225,7 @@ def report_json(report: ExploreReport) -> dict[str, object]:
         "failures": {str(seed): list(checks) for seed, checks in report.failures.items()},
         "unknown": {str(seed): list(checks) for seed, checks in report.unknown.items()},
         "failures_by_check": report.failures_by_check,
+        "skipped_by_check": report.skipped_by_check,
         "runs_per_second": round(report.runs_per_second, 3),
         "wall_seconds": round(report.wall_seconds, 3),
         "workers": report.workers,
@@ -234,6 +235,7 @@ def report_json(report: ExploreReport) -> dict[str, object]:
                 "status": result.status.value,
                 "failed_checks": list(result.failed_checks),
                 "unknown_checks": list(result.unknown_checks),
+                "skipped_checks": list(result.skipped_checks),
                 "event_count": result.event_count,
                 "event_hash": result.event_hash,
                 "run_dir": result.run_dir,
@@ -257,6 +259,8 @@ def summary_table(report: ExploreReport) -> Table:
     table.add_row("inconclusive", f"{len(report.unknown):,}")
     for check, count in report.failures_by_check.items():
         table.add_row(f"  failed {check}", f"{count:,}")
+    for check, count in report.skipped_by_check.items():  # passed, judged by fewer checks
+        table.add_row(f"  {check} not applicable", f"{count:,}")
     table.add_row("runs per second", f"{report.runs_per_second:.2f}")
     table.add_row("wall time", f"{report.wall_seconds:.2f} s")
     table.add_row("workers", f"{report.workers}")

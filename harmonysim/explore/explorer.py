@@ -62,6 +62,15 @@ class ExploreReport:
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     @property
+    def skipped_by_check(self) -> dict[str, int]:
+        """Check -> in how many seeds it did not apply (and judged nothing), most first."""
+        counts: dict[str, int] = {}
+        for result in self.results:
+            for check in result.skipped_checks:
+                counts[check] = counts.get(check, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
     def runs_per_second(self) -> float:
         return len(self.results) / self.wall_seconds if self.wall_seconds > 0 else 0.0
 

@@ -122,6 +122,9 @@ class SeedResult:
     fault_events: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     cpu_seconds: float = field(default=0.0, compare=False)  # the run's process CPU time
     coverage: frozenset[str] = field(default=frozenset(), compare=False)
+    # Checks that did not apply to the run (liveness with too short a quiet tail): a
+    # sweep passes such runs, and says how many it could not judge.
+    skipped_checks: tuple[str, ...] = ()
 
 
 def run_task(task: SeedTask) -> SeedResult:
@@ -150,6 +153,7 @@ def run_task(task: SeedTask) -> SeedResult:
         checks = task.judge(outcome) if task.judge is not None else outcome.checks
         failed = tuple(checks_with_status(checks, CheckStatus.VIOLATION))
         unknown = tuple(checks_with_status(checks, CheckStatus.UNKNOWN))
+        skipped = tuple(checks_with_status(checks, CheckStatus.SKIPPED))
         status = run_status(failed, unknown)
         faults = read_fault_events(RunFolder(scratch_dir).events) if task.fault_events else ()
         covered: frozenset[str] = frozenset()
@@ -187,6 +191,7 @@ def run_task(task: SeedTask) -> SeedResult:
         fault_events=faults,
         cpu_seconds=cpu_seconds,
         coverage=covered,
+        skipped_checks=skipped,
     )
 
 

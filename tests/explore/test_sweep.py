@@ -3,6 +3,7 @@ sweep runs carry no telemetry and are otherwise the same runs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,32 @@ def test_a_run_without_telemetry_is_the_same_run_without_metrics_or_traces(
     assert bare.telemetry == {"off": True}
     with pytest.raises(ValueError, match="trace_sample must be 0"):
         run_scenario(scenario, tmp_path / "sampled", trace_sample=0.1, telemetry=False)
+
+
+def test_a_sweep_counts_the_seeds_a_check_could_not_judge(
+    small_scenario: Scenario,
+    small_scenario_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The small nemesis stops 200ms before the end, shorter than its liveness bound
+    # (900ms): liveness does not apply, and its runs pass on the other checks alone. A
+    # sweep says so rather than count them as judged.
+    with LocalPool(1) as pool:
+        report = explore(small_scenario, [1, 2], pool, out_root=tmp_path / "explore")
+    assert all(result.skipped_checks == ("liveness",) for result in report.results)
+    assert report.skipped_by_check == {"liveness": 2}
+    status = main(
+        [
+            "explore",
+            str(small_scenario_file),
+            "--seeds",
+            "1-2",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "cli"),
+        ]
+    )
+    assert status == 0
+    assert re.search(r"liveness not applicable\s+│?\s*2", capsys.readouterr().out)
