@@ -36,7 +36,8 @@ PURE_ENV = "HARMONYSIM_PURE"
 # Where a whole run's time goes (cProfile of scenarios/standard.yaml, ``bench btree`` and
 # ``bench tracing``): the Raft core, the server and its storage (every Ready), network and
 # event log, disks, telemetry and metrics, the online safety checker, the client and its
-# history, the B+ tree, the tracer and its OTLP span encoder.
+# history, the B+ tree, the tracer, its OTLP span encoder and the instrumentation that
+# starts a span per traced message and Raft step.
 MODULES: tuple[str, ...] = (
     "harmonysim.btree.nodes",
     "harmonysim.btree.tree",
@@ -52,6 +53,7 @@ MODULES: tuple[str, ...] = (
     "harmonysim.cluster.state_machine",
     "harmonysim.cluster.storage",
     "harmonysim.cluster.telemetry",
+    "harmonysim.obs.integration",
     "harmonysim.obs.metrics",
     "harmonysim.obs.otlp",
     "harmonysim.obs.tracing",
