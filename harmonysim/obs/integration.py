@@ -42,10 +42,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from harmonysim.obs.catalogue import ClusterMetrics
 from harmonysim.obs.metrics import CounterChild, GaugeChild, HistogramChild, Registry
@@ -104,7 +103,9 @@ def raft_span_name(op: RaftOp) -> str:
     return f"raft.{op.value}"
 
 
-_RAFT_STEPS: dict[str, tuple[str, str, Category]] = {
+# Final, as the other module-level names the helpers read per span: compiled, a Final
+# name is a C static, any other module global a dictionary lookup on every read.
+_RAFT_STEPS: Final[dict[str, tuple[str, str, Category]]] = {
     op.value: (
         op.value,
         raft_span_name(op),
@@ -112,25 +113,38 @@ _RAFT_STEPS: dict[str, tuple[str, str, Category]] = {
     )
     for op in RaftOp
 }
-_BTREE_SPAN_NAMES: dict[str, str] = {}
-_BTREE = Category.BTREE
-_INTERNAL = SpanKind.INTERNAL
-_MAX_CACHED_OPS = 256  # operation names are a handful; a bound in case a caller invents more
+_BTREE_SPAN_NAMES: Final[dict[str, str]] = {}
+_BTREE: Final = Category.BTREE
+_INTERNAL: Final = SpanKind.INTERNAL
+_MAX_CACHED_OPS: Final = 256  # operation names are a handful; a bound in case a caller invents more
 
 
 def _no_clock() -> int:
     return 0
 
 
-@dataclass(slots=True)
 class TracedOperation:
-    """A started operation: a span, when it started, and what to update when it finishes."""
+    """A started operation: a span, when it started, and what to update when it finishes.
 
-    span: Span
-    on_finish: Callable[[str, float], None] | None = None
-    clock_us: Callable[[], int] = _no_clock
-    started_us: int = 0
-    done: bool = field(default=False)
+    A plain class with its own ``__init__`` rather than a dataclass: a dataclass's
+    generated ``__init__`` stays interpreted in the compiled build, and a traced run
+    builds one of these per Raft step and B+ tree operation.
+    """
+
+    __slots__ = ("clock_us", "done", "on_finish", "span", "started_us")
+
+    def __init__(
+        self,
+        span: Span,
+        on_finish: Callable[[str, float], None] | None = None,
+        clock_us: Callable[[], int] = _no_clock,
+        started_us: int = 0,
+    ) -> None:
+        self.span = span
+        self.on_finish = on_finish
+        self.clock_us = clock_us
+        self.started_us = started_us
+        self.done = False
 
     def finish(self, error: BaseException | str | None = None, result: str | None = None) -> None:
         """End the span; ``error`` marks it (and keeps its trace); ``result`` labels metrics."""
