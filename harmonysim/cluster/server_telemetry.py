@@ -136,7 +136,9 @@ class ServerTelemetry(ServerObserver):
         if trace is None:
             return None
         operation = request.operation
-        return self.instrumentation.serve_request(trace, operation.f.value, operation.key)
+        # ``_value_``, not ``value``, on the traced paths: an enum's ``value`` is a Python
+        # property, interpreted even in the compiled build (two frames per read).
+        return self.instrumentation.serve_request(trace, operation.f._value_, operation.key)
 
     def refused(self, serve: Any) -> None:
         if serve is not None:
@@ -184,7 +186,7 @@ class ServerTelemetry(ServerObserver):
             self._count_operation(operation.f, None)
             return result, None
         query: TracedOperation = serve
-        tree = instrumentation.trace_btree_operation(query.span, operation.f.value, operation.key)
+        tree = instrumentation.trace_btree_operation(query.span, operation.f._value_, operation.key)
         if operation.f is Op.SCAN:
             # Traced down to the leaves: the span says how many the scan read.
             result, leaves = machine.scan_leaves(command)
@@ -273,13 +275,13 @@ class ServerTelemetry(ServerObserver):
             return status, result, None
         apply = instrumentation.trace_raft_operation(parent, RaftOp.APPLY, entry.term, entry.index)
         tree = instrumentation.trace_btree_operation(
-            apply.span, command.operation.f.value, command.operation.key
+            apply.span, command.operation.f._value_, command.operation.key
         )
         self._apply_span = tree.span
         status, result = machine.apply(command)
         self._apply_span = None
-        tree.finish(result=status.value)
-        apply.finish(result=status.value)
+        tree.finish(result=status._value_)
+        apply.finish(result=status._value_)
         return status, result, apply.span
 
     def _count_operation(self, op: Op, status: ReplyStatus | None) -> None:
