@@ -278,9 +278,13 @@ class Instrumentation:
         if finished is None:
             counter = self.metrics.btree_operations
             node = self.node
+            by_result: dict[str, CounterChild] = {}  # result -> its series, bound at first use
 
             def finished(result: str, elapsed_s: float) -> None:
-                counter.labels(node, op, result).inc()
+                series = by_result.get(result)
+                if series is None:
+                    series = by_result[result] = counter.labels(node, op, result)
+                series.inc()
 
             if len(self._btree_finished) < _MAX_CACHED_OPS:
                 self._btree_finished[op] = finished
