@@ -136,6 +136,9 @@ class Disk:
         self._log = log
         self.node_id = node_id
         self.fsync_latency_us = fsync_latency_us
+        self._slows: dict[int, int] = {}  # slow faults holding: key -> fsync µs, in start order
+        self._slow_count = 0
+        self._own_fsync_us = fsync_latency_us  # the latency without slow faults
         self._current: dict[str, Any] = {}
         self._durable: dict[str, Any] = {}
         self._journal: Journal = []
@@ -452,14 +455,30 @@ class Disk:
         self._misdirect_next = True
 
     def slow(self, fsync_latency_us: int) -> Callable[[], None]:
-        """fsyncs take ``fsync_latency_us`` from now on; returns the undo."""
-        before = self.fsync_latency_us
+        """fsyncs take ``fsync_latency_us`` from now on; returns the undo.
+
+        Slow faults nest, undone in any order: while several hold, the latest started
+        sets the latency (an undo that leaves others logs the latency they leave, with
+        no ``after``: the disk is still slow); the last undo gives the disk its own
+        latency back. Each undo restoring the latency it found left the disk slow for
+        good when two overlapping faults ended out of order."""
+        if not self._slows:
+            self._own_fsync_us = self.fsync_latency_us
+        self._slow_count += 1
+        key = self._slow_count
+        self._slows[key] = fsync_latency_us
         self.fsync_latency_us = fsync_latency_us
         self._fault("slow", None, {"fsync_ms": fsync_latency_us / 1000.0})
 
         def undo() -> None:
-            self.fsync_latency_us = before
-            self._fault("slow", None, {"fsync_ms": before / 1000.0, "after": "slow"})
+            if self._slows.pop(key, None) is None:
+                return  # undone already
+            if self._slows:
+                self.fsync_latency_us = list(self._slows.values())[-1]
+                self._fault("slow", None, {"fsync_ms": self.fsync_latency_us / 1000.0})
+                return
+            self.fsync_latency_us = self._own_fsync_us
+            self._fault("slow", None, {"fsync_ms": self._own_fsync_us / 1000.0, "after": "slow"})
 
         return undo
 

@@ -161,6 +161,28 @@ def test_slow_sets_the_fsync_latency_until_undone() -> None:
     assert disk.fsync_latency_us == 1000
 
 
+def test_overlapping_slow_faults_undone_out_of_order_give_the_disk_its_own_latency_back() -> None:
+    # Seed 148 of nemesis-all: a slow fault of 88 ms, then one of 177 ms on the same
+    # disk; the first ended first. Each undo restored the latency it found, so the
+    # second left the disk at 88 ms for the rest of the run, which the event log's fold
+    # took for a healthy disk (its last event said the slow fault was over).
+    disk, _ = disk_with(1)
+    first = disk.slow(88_000)
+    second = disk.slow(177_000)
+    first()
+    assert disk.fsync_latency_us == 177_000  # the other still holds
+    second()
+    assert disk.fsync_latency_us == 1000
+    second()  # undone already: nothing changes
+    assert disk.fsync_latency_us == 1000
+    third = disk.slow(50_000)
+    fourth = disk.slow(60_000)
+    fourth()
+    assert disk.fsync_latency_us == 50_000  # in order, as before
+    third()
+    assert disk.fsync_latency_us == 1000
+
+
 def test_a_failed_fsync_makes_nothing_durable_and_tells_the_process_not_the_callback() -> None:
     disk, world = disk_with(2)
     told: list[str] = []
