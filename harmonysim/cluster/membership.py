@@ -37,7 +37,11 @@ Rules:
   ``committed`` (index, term, voters), ``accepted`` (leader, index, term: the
   operator moves on without waiting), ``unchanged``, ``refused`` (removing the last
   member; or, not waiting for commits, a proposal the leader refused), ``unfinished``
-  (still open at the end of the run).
+  (still open at the end of the run). A request's ``on_end``, if given, is told that
+  last result.
+- ``absent`` answers which voters are out of the configuration or about to be (missing
+  from the committed configuration or from a running server's latest one, or named by
+  a removal still queued or open): the membership nemesis bounds its removals by it.
 """
 
 from __future__ import annotations
