@@ -13,7 +13,7 @@ Rules:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,20 +55,12 @@ class ExploreReport:
     @property
     def failures_by_check(self) -> dict[str, int]:
         """Check -> how many seeds it failed, most first (ties by name)."""
-        counts: dict[str, int] = {}
-        for checks in self.failures.values():
-            for check in checks:
-                counts[check] = counts.get(check, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return _most_first(self.failures.values())
 
     @property
     def skipped_by_check(self) -> dict[str, int]:
         """Check -> in how many seeds it did not apply (and judged nothing), most first."""
-        counts: dict[str, int] = {}
-        for result in self.results:
-            for check in result.skipped_checks:
-                counts[check] = counts.get(check, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return _most_first(result.skipped_checks for result in self.results)
 
     @property
     def runs_per_second(self) -> float:
@@ -81,6 +73,15 @@ class ExploreReport:
         if self.unknown:
             return RunStatus.UNKNOWN
         return RunStatus.PASS
+
+
+def _most_first(check_lists: Iterable[tuple[str, ...]]) -> dict[str, int]:
+    """Check -> in how many of ``check_lists`` it appears, most first (ties by name)."""
+    counts: dict[str, int] = {}
+    for checks in check_lists:
+        for check in checks:
+            counts[check] = counts.get(check, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def explore(
