@@ -9,7 +9,9 @@ Rules:
   nemesis if later (the nemesis undoes its last fault then), the end of the wait of
   a fault with ``when`` (it may fire as late as that), or the last ``membership``
   event if later (an ``add`` / ``remove`` is over when its change is committed, and a
-  removed leader's successor is elected after that). No fault at all: 0.
+  removed leader's successor is elected after that; a change an operator that does not
+  wait left ``accepted`` is over when its entry commits or is ``lost``). No fault at
+  all: 0.
 - Bounds, from the scenario: election bound ``E = R * election_timeout max`` with
   ``R = 2`` (one timeout for the first candidate, one more for a split vote, §5.2);
   the whole bound ``B = E + workload timeout`` (a pending operation then has one full

@@ -37,8 +37,16 @@ Rules:
   ``committed`` (index, term, voters), ``accepted`` (leader, index, term: the
   operator moves on without waiting), ``unchanged``, ``refused`` (removing the last
   member; or, not waiting for commits, a proposal the leader refused), ``unfinished``
-  (still open at the end of the run). A request's ``on_end``, if given, is told that
-  last result.
+  (still open at the end of the run). A request's ``on_end``, if given, is told the
+  result that ended the request (``accepted`` for an operator that does not wait).
+- An ``accepted`` change is still in flight in the cluster: the driver follows it to
+  its fate, so the record of the run says when the configuration really changed. It
+  is ``committed`` (index, term, voters) when a server applies its CONFIG entry, or
+  when a running server's commit index reaches its index with its entry there (or
+  compacted into a snapshot whose configuration has the change); ``lost`` (index,
+  term) when a running server committed another entry at its index (truncated with
+  its leader, §5.3). The commit indexes are looked at every ``retry_ms`` while such
+  a change is in flight; one still in flight at the end is ``unfinished``.
 - ``absent`` answers which voters are out of the configuration or about to be (missing
   from the committed configuration or from a running server's latest one, or named by
   a removal still queued or open): the membership nemesis bounds its removals by it.
@@ -75,6 +83,15 @@ class _Request:
     on_end: Callable[[str], None] | None = None  # told the outcome when the request ends
 
 
+@dataclass(slots=True)
+class _InFlight:
+    """An accepted change whose fate is not known yet."""
+
+    request: _Request
+    index: int
+    term: int
+
+
 class MembershipDriver:
     """Serves membership requests against the cluster's leader (see the module rules)."""
 
@@ -98,6 +115,8 @@ class MembershipDriver:
         self.committed = 0  # changes committed
         self._queue: deque[_Request] = deque()
         self._current: _Request | None = None
+        self._in_flight: list[_InFlight] = []  # accepted changes, in the order accepted
+        self._watching = False  # a look at the commit indexes is scheduled
 
     # -- input -------------------------------------------------------------------------
 
@@ -117,6 +136,10 @@ class MembershipDriver:
         if entry.index > self.members_index:
             self.members_index = entry.index
             self.members = change.voters
+        for flight in self._in_flight:
+            if flight.index == entry.index and flight.term == entry.term:
+                self._settle(flight, "committed", entry.index, entry.term, change.voters)
+                break
         request = self._current
         if (
             request is not None
@@ -135,6 +158,9 @@ class MembershipDriver:
         requests = [*(() if self._current is None else (self._current,)), *self._queue]
         self._current = None
         self._queue.clear()
+        for flight in self._in_flight:
+            self._emit(flight.request, "unfinished", {"index": flight.index, "term": flight.term})
+        self._in_flight.clear()
         for request in requests:
             self._emit(request, "unfinished", {})
             if request.on_end is not None:
@@ -247,10 +273,58 @@ class MembershipDriver:
         request.reason = None
         proposal = {"leader": leader, "index": index, "term": raft.term}
         if not self._wait_for_commit:
+            self._in_flight.append(_InFlight(request, index, raft.term))
+            self._watch()
             self._finish("accepted", proposal)
             return
         self._emit(request, "proposed", proposal)
         self._later(request)
+
+    # -- accepted changes in flight ------------------------------------------------------
+
+    def _settle(
+        self,
+        flight: _InFlight,
+        result: str,
+        index: int,
+        term: int,
+        voters: tuple[str, ...] | None,
+    ) -> None:
+        self._in_flight.remove(flight)
+        fields: dict[str, Any] = {"index": index, "term": term}
+        if voters is not None:
+            fields["voters"] = list(voters)
+        self._emit(flight.request, result, fields)
+
+    def _watch(self) -> None:
+        if self._watching:
+            return
+        self._watching = True
+        timeout = simpy.Timeout(self.world.env, self.retry_us)
+        timeout.callbacks.append(lambda _: self._look())
+
+    def _look(self) -> None:
+        """Settles the changes in flight that a running server's commit index passed."""
+        self._watching = False
+        for flight in list(self._in_flight):
+            for node in self.world.nodes:
+                server: KVServer | None = self._server(node)
+                if server is None or server.raft.commit_index < flight.index:
+                    continue
+                raft = server.raft
+                term = raft.term_at(flight.index)
+                voters = raft.configurations_since(flight.index)[0]
+                if term is None:  # compacted: the snapshot's configuration tells
+                    request = flight.request
+                    made = (request.target in voters) == (request.op == "add")
+                    term = flight.term if made else -1
+                if term == flight.term:
+                    self._settle(flight, "committed", flight.index, term, voters)
+                else:
+                    self._settle(flight, "lost", flight.index, flight.term, None)
+                break
+        if self._in_flight:
+            self._watch()
 
     def _wait(self, request: _Request, reason: str) -> None:
         if reason != request.reason:

@@ -83,8 +83,10 @@ SERVER_FAULT_KINDS: frozenset[str] = frozenset(
 """The marked kinds that hit one server (``mark_node``) beyond its health: what
 ``FaultMarker`` marks (a ``fault.noop`` may name no server)."""
 
-_MEMBERSHIP_ENDS = frozenset({"requested", "committed", "unchanged", "refused", "unfinished"})
-_MEMBERSHIP_FAILED = frozenset({"unchanged", "refused", "unfinished"})
+_MEMBERSHIP_ENDS = frozenset(
+    {"requested", "committed", "lost", "unchanged", "refused", "unfinished"}
+)
+_MEMBERSHIP_FAILED = frozenset({"lost", "unchanged", "refused", "unfinished"})
 
 
 class MarkKind(StrEnum):

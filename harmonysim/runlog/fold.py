@@ -33,8 +33,9 @@ Rules:
 - Membership (thesis §4.1): the configuration is the ``members`` of ``run.start``
   (``None``: every server), then the ``voters`` of each ``membership`` record whose
   ``result`` is ``committed``. ``membership_open`` counts the changes asked for and
-  not over: a ``requested`` step opens one, ``committed``, ``unchanged``, ``refused``
-  and ``unfinished`` close one.
+  not over: a ``requested`` step opens one, ``committed``, ``lost``, ``unchanged``,
+  ``refused`` and ``unfinished`` close one (an ``accepted`` change is still in flight:
+  its ``committed`` or ``lost`` comes later).
 - Clock faults (``node.clock``): a record with ``after`` gives the clock back (no
   clock fault in effect); otherwise its ``rate`` sets ``clock_rate``, its ``jump_ms``
   adds to ``clock_step_ms`` and a ``strobe`` sets ``clock_strobe``.
@@ -86,7 +87,7 @@ __all__ = [
 
 _FOLLOWER = Role.FOLLOWER.value
 _LEADER = Role.LEADER.value
-_MEMBERSHIP_OVER = frozenset({"committed", "unchanged", "refused", "unfinished"})
+_MEMBERSHIP_OVER = frozenset({"committed", "lost", "unchanged", "refused", "unfinished"})
 
 
 class Health(StrEnum):

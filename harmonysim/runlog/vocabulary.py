@@ -266,7 +266,7 @@ class NetClog(TypedDict):
 class Membership(TypedDict):
     op: str
     target: str
-    result: str  # proposed, waiting, committed, ...
+    result: str  # requested, waiting, proposed, accepted, committed, lost, ...
     voters: NotRequired[list[str]]  # the configuration, once committed
 
 

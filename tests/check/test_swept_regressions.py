@@ -1,4 +1,4 @@
-"""Failures the bug-free 1000-seed sweep of nemesis-all found, each kept at its seed.
+"""Failures the bug-free sweeps of the generic nemeses found, each kept at its seed.
 
 Pinned to the scenario as it was when swept (``tests/cluster/scenarios``): a seed
 draws its settings and faults from the scenario, so a later edit of nemesis-all
@@ -12,7 +12,9 @@ from harmonysim.runner import run_scenario
 from harmonysim.scenario import load_scenario, resolve
 from harmonysim.sim.events import read_events
 
-TIMED = Path(__file__).parents[1] / "cluster" / "scenarios" / "nemesis-all-timed.yaml"
+SCENARIOS = Path(__file__).parents[1] / "cluster" / "scenarios"
+TIMED = SCENARIOS / "nemesis-all-timed.yaml"
+LEASES = SCENARIOS / "nemesis-leases-swept.yaml"
 
 
 def test_a_resumed_voter_that_persisted_only_a_later_term_still_counts_for_the_leader(
@@ -37,3 +39,29 @@ def test_a_resumed_voter_that_persisted_only_a_later_term_still_counts_for_the_l
     ]
     assert [e["node"] for e in leader] == ["n1"]
     assert outcome.checks["raft_safety"].status == "ok", outcome.checks["raft_safety"].summary
+
+
+def test_an_accepted_change_still_uncommitted_holds_the_quiet_point_until_it_commits(
+    tmp_path: Path,
+) -> None:
+    # nemesis-leases seed 739: at 24999.999 ms the chained membership nemesis removes the
+    # leader n2 through an operator that does not wait (`accepted`, uncommitted); the
+    # add-back at 25000 ms is refused and, the nemesis being over, not asked again. The
+    # removal commits only after n2 wins term 49 (~26 s); liveness took the last
+    # membership event (25000 ms) as its quiet point and cried "no leader among n1, n3
+    # within 600 ms" while the configuration was still changing. The driver now follows
+    # an accepted change to its commit, and the quiet point waits for it.
+    scenario = resolve(load_scenario(LEASES), seed=739)
+    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    removal = [
+        (e["t"], e["result"])
+        for e in events
+        if e["kind"] == "membership" and e["op"] == "remove" and e["t"] >= 24999.0
+    ]
+    assert [result for _, result in removal] == ["requested", "accepted", "committed"]
+    committed_ms = removal[-1][0]
+    assert committed_ms > 26000.0
+    liveness = outcome.checks["liveness"]
+    assert liveness.status == "ok", liveness.summary
+    assert liveness.details["quiet_from_ms"] >= committed_ms

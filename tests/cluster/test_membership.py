@@ -289,16 +289,63 @@ def test_an_operator_that_does_not_wait_moves_on_once_a_leader_accepts(tmp_path:
     ]
     refused = changes(run)[3]
     assert refused["reason"] == "another change is not committed yet"
-    assert [r[1:] for r in results if r[0] >= 3000.0] == [
+    asked = [r[1:] for r in results if r[0] >= 3000.0 and r[3] != "committed"]
+    assert asked == [
         ("remove", "n3", "requested"),
         ("remove", "n3", "accepted"),
         ("add", "n5", "requested"),
         ("add", "n5", "waiting"),
         ("add", "n5", "accepted"),
     ]
-    assert changes(run)[-2]["reason"].startswith("catching up")
-    assert "committed" not in [r[3] for r in results]  # nobody waited for a commit
+    assert [e for e in changes(run) if e["result"] == "waiting"][-1]["reason"].startswith(
+        "catching up"
+    )
+    assert "proposed" not in [r[3] for r in results]  # nobody waited for a commit
     assert run.outcome.summary["members"] == ["n1", "n2", "n4", "n5"]
+    assert all(r.status is not CheckStatus.VIOLATION for r in run.outcome.checks.values())
+
+
+def test_an_accepted_change_is_followed_to_its_commit(tmp_path: Path) -> None:
+    # The operator moved on, but the change is still in flight: the record says when
+    # the configuration really changed (a `committed` of the same change, with its
+    # index and the voters), so the fold and liveness know the change is over.
+    run = run_text(IMPATIENT, tmp_path, seed=1)
+    accepted = [e for e in changes(run) if e["result"] == "accepted"]
+    committed = [e for e in changes(run) if e["result"] == "committed"]
+    assert [(e["target"], e["index"]) for e in committed] == [
+        (e["target"], e["index"]) for e in accepted
+    ]
+    for before, after in zip(accepted, committed, strict=True):
+        assert before["t"] <= after["t"] < before["t"] + 100.0
+    assert committed[-1]["voters"] == ["n1", "n2", "n4", "n5"]
+    assert run.outcome.summary["members"] == ["n1", "n2", "n4", "n5"]
+
+
+LOST = """
+name: lost-change
+duration: 6s
+cluster:
+  nodes: 5
+  membership: {wait: accepted}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - {at: 2s, remove: n5}
+  - {at: 2s, partition: {isolate: leader}, for: 2s}
+"""
+
+
+def test_an_accepted_change_truncated_with_its_leader_is_lost(tmp_path: Path) -> None:
+    # The leader took the removal and was cut off at once: its entry never left it, the
+    # majority elected another leader, whose no-op committed at that index (§5.3). The
+    # change is `lost`, and the configuration stays whole.
+    run = run_text(LOST, tmp_path, seed=1)
+    results = [(e["t"], e["result"]) for e in changes(run)]
+    assert [r for _, r in results] == ["requested", "accepted", "lost"]
+    accepted, lost = changes(run)[1], changes(run)[2]
+    assert lost["index"] == accepted["index"] and lost["term"] == accepted["term"]
+    assert 2000.0 < lost["t"] < 3000.0
+    assert run.outcome.summary["members"] == ["n1", "n2", "n3", "n4", "n5"]
     assert all(r.status is not CheckStatus.VIOLATION for r in run.outcome.checks.values())
 
 
