@@ -1761,41 +1761,78 @@ def _swarm_shape(value: object) -> dict[str, tuple[Any, ...]]:
 
 
 def _check_swarm_paths(scenario: Scenario) -> None:
-    from harmonysim.scenario.swarm import PathProblem, check_path
+    from harmonysim.scenario.swarm import PathProblem, entry_paths
 
-    for path, choices in scenario.swarm.items():
+    for key, choices in scenario.swarm.items():
         try:
-            merges = check_path(Scenario, path)
+            paths = entry_paths(key)
         except PathProblem as problem:
             raise SchemaViolation(
                 str(problem),
-                expected="the dotted path of a setting",
-                found=path,
-                loc=("swarm", path),
+                expected="the dotted path of a setting, or several joined by commas",
+                found=key,
+                loc=("swarm", key),
                 position=Position.KEY,
             ) from None
-        keys: list[str] | None = None
+        if len(paths) == 1:
+            _check_swarm_entry(key, choices, ("swarm", key))
+            continue
         for index, choice in enumerate(choices):
-            if isinstance(choice, Mapping) and not merges:
+            named = sorted(str(path) for path in choice) if isinstance(choice, Mapping) else None
+            if named != sorted(paths):
                 raise SchemaViolation(
-                    f"{path} is a single setting; a mapping merges only into a mapping of settings",
-                    expected="a plain value",
+                    f"each value of {key} must give a value to each of its paths "
+                    f"({', '.join(paths)})",
+                    expected=f"a mapping of {', '.join(paths)}",
                     found=choice,
-                    loc=("swarm", path, index),
+                    loc=("swarm", key, index),
                 )
-            if merges:  # a draw must set the same keys whatever it drew: idempotent
-                named = sorted(str(key) for key in choice) if isinstance(choice, Mapping) else []
-                if keys is None:
-                    keys = named
-                elif named != keys:
-                    raise SchemaViolation(
-                        f"every value of {path} must name the same settings "
-                        f"({', '.join(keys) or 'none'}), so that what a run draws does not "
-                        "depend on what an earlier draw left",
-                        expected=f"a mapping of {', '.join(keys)}",
-                        found=choice,
-                        loc=("swarm", path, index),
-                    )
+        for path in paths:
+            _check_swarm_entry(path, [choice[path] for choice in choices], ("swarm", key))
+
+
+def _check_swarm_entry(path: str, choices: Sequence[Any], loc: tuple[str, ...]) -> None:
+    """The rules of one path's values (``harmonysim.scenario.swarm``); ``loc`` is the
+    entry's place in the file (a joint entry's values are placed under their path)."""
+    from harmonysim.scenario.swarm import PathProblem, check_path
+
+    joint = loc[-1] != path
+    try:
+        merges = check_path(Scenario, path)
+    except PathProblem as problem:
+        raise SchemaViolation(
+            str(problem),
+            expected="the dotted path of a setting",
+            found=path,
+            loc=loc,
+            position=Position.KEY,
+        ) from None
+
+    def place(index: int) -> tuple[str | int, ...]:
+        return (*loc, index, path) if joint else (*loc, index)
+
+    keys: list[str] | None = None
+    for index, choice in enumerate(choices):
+        if isinstance(choice, Mapping) and not merges:
+            raise SchemaViolation(
+                f"{path} is a single setting; a mapping merges only into a mapping of settings",
+                expected="a plain value",
+                found=choice,
+                loc=place(index),
+            )
+        if merges:  # a draw must set the same keys whatever it drew: idempotent
+            named = sorted(str(key) for key in choice) if isinstance(choice, Mapping) else []
+            if keys is None:
+                keys = named
+            elif named != keys:
+                raise SchemaViolation(
+                    f"every value of {path} must name the same settings "
+                    f"({', '.join(keys) or 'none'}), so that what a run draws does not "
+                    "depend on what an earlier draw left",
+                    expected=f"a mapping of {', '.join(keys)}",
+                    found=choice,
+                    loc=place(index),
+                )
 
 
 class Scenario(SchemaModel):

@@ -102,7 +102,8 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Scenario.bugs": "bugs of the library to switch on (see Bugs)",
     "Scenario.swarm": "swarm testing of the settings: a dotted path (`cluster.raft`) to the "
     "values each seed draws one of; a mapping merges into the settings there, every value "
-    "of a path naming the same keys (default none)",
+    "of a path naming the same keys; paths joined by commas (`cluster.raft, workload`) are "
+    "drawn together, each value a mapping of those paths to theirs (default none)",
     "ClusterSettings.nodes": "how many servers, ids n1..nN (at most 15)",
     "ClusterSettings.members": "the initial Raft configuration is n1..nM; the others are spares an "
     "`add` fault can bring in (default: every node)",

@@ -11,11 +11,22 @@ it::
 
 Each seed draws one value per entry (Groce et al., "Swarm Testing", ISSTA 2012: runs
 that differ in which features they switch on find more bugs than one run with all of
-them). This module is the pure-data half: the schema of a swarm, where a value goes,
+them). Settings that only make sense together are drawn together, as one entry whose
+key names their paths joined by commas and whose values give each path its value::
+
+    swarm:
+      cluster.raft, workload:
+        - cluster.raft: {lease_reads: false}
+          workload: {mix: {get: 0.4, put: 0.6}}
+        - cluster.raft: {lease_reads: true}
+          workload: {mix: {get: 0.8, put: 0.2}} This module is the pure-data half: the schema of a swarm, where a value goes,
 and what a scenario's current values are. The draw itself takes randomness and lives
 with the seeded RNG tree (``harmonysim.sim.swarm``).
 
 Rules:
+- A key is one path, or several joined by commas (a joint entry): each value of a joint
+  entry is a mapping from exactly those paths to a value for each, and each path's
+  values follow the rules below as if they were an entry of their own.
 - A path is the file's keys joined by dots, from the top of the scenario
   (``cluster.raft.prevote``); every step must be a key the schema knows, every step but
   the last a mapping of settings. ``seed``, ``name`` and ``swarm`` itself cannot be
@@ -28,7 +39,9 @@ Rules:
   read, so a bad value is reported at its line); a drawn combination that is invalid is
   reported with the seed and the draw.
 - Applying a draw is idempotent, so a scenario holding the values its seed draws (a
-  recorded run) draws the same again: replay and ``run.json`` agree.
+  recorded run) draws the same again: replay and ``run.json`` agree. What a setting
+  holds is read back only as deep as the swarm's values name it (a drawn
+  ``{keys: {count: 8}}`` reads back without the defaults filled in beside it).
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ __all__ = [
     "apply_setting",
     "check_path",
     "current_values",
+    "entry_paths",
     "split_path",
 ]
 
@@ -56,6 +70,18 @@ FORBIDDEN_ROOTS: Final = frozenset({"seed", "name", "swarm", "faults"})
 
 class PathProblem(ValueError):
     """A swarm path that does not name a setting; ``str()`` says why."""
+
+
+def entry_paths(key: str) -> tuple[str, ...]:
+    """The paths a swarm key names: itself, or the paths of a joint entry (commas)."""
+    if "," not in key:
+        return (key,)
+    paths = tuple(part.strip() for part in key.split(","))
+    for path in paths:
+        split_path(path)
+    if len(set(paths)) < len(paths):
+        raise PathProblem(f"{key!r} names a path twice")
+    return paths
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -102,7 +128,12 @@ def check_path(model: type[BaseModel], path: str) -> bool:
 
 def apply_setting(data: dict[str, Any], path: str, value: Any) -> None:
     """Put ``value`` at ``path`` in scenario data (YAML keys), in place: merge a mapping
-    into the mapping there, replace anything else; missing mappings on the way are made."""
+    into the mapping there, replace anything else; missing mappings on the way are made.
+    A joint key puts each of its paths' values."""
+    if "," in path:
+        for single in entry_paths(path):
+            apply_setting(data, single, value[single])
+        return
     steps = split_path(path)
     holder = data
     for step in steps[:-1]:
@@ -123,14 +154,29 @@ def apply_setting(data: dict[str, Any], path: str, value: Any) -> None:
 
 def current_values(data: Mapping[str, Any], swarm: Mapping[str, Any]) -> dict[str, Any]:
     """What each swarmed setting holds in scenario data: the whole value for a plain
-    setting, only the keys the swarm's values name for a mapping."""
+    setting, only the keys the swarm's values name for a mapping; for a joint entry, a
+    mapping of its paths to what each holds."""
     values: dict[str, Any] = {}
-    for path, choices in swarm.items():
-        node: Any = data
-        for step in split_path(path):
-            node = node.get(step) if isinstance(node, Mapping) else None
-        if isinstance(node, Mapping) and isinstance(choices[0], Mapping):
-            values[path] = {key: node.get(key) for key in choices[0]}
+    for key, choices in swarm.items():
+        if "," in key:
+            values[key] = {
+                path: _current(data, path, choices[0][path]) for path in entry_paths(key)
+            }
         else:
-            values[path] = node
+            values[key] = _current(data, key, choices[0])
     return values
+
+
+def _current(data: Mapping[str, Any], path: str, example: Any) -> Any:
+    node: Any = data
+    for step in split_path(path):
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return _restricted(node, example)
+
+
+def _restricted(node: Any, example: Any) -> Any:
+    """``node`` cut down to the keys ``example`` names, at every depth: a value drawn as
+    ``{mix: {get: 0.8, put: 0.2}}`` reads back so, not with the defaults filled in."""
+    if isinstance(node, Mapping) and isinstance(example, Mapping):
+        return {key: _restricted(node.get(key), example[key]) for key in example}
+    return node

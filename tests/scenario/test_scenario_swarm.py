@@ -101,6 +101,45 @@ def test_a_run_announces_its_draw_records_it_and_replays(tmp_path: Path) -> None
     assert replay_run(tmp_path / "run").matched
 
 
+JOINT = """\
+name: joint
+duration: 2s
+cluster:
+  raft: {lease_reads: false}
+workload: {clients: 2, rate: 50/s}
+swarm:
+  cluster.nodes: [3, 5]
+  cluster.raft, workload:
+    - cluster.raft: {lease_reads: false, check_quorum: false}
+      workload: {mix: {get: 0.4, put: 0.6}, keys: {count: 50}}
+    - cluster.raft: {lease_reads: true, check_quorum: true}
+      workload: {mix: {get: 0.8, put: 0.2}, keys: {count: 8}}
+"""
+
+
+def test_a_joint_entry_draws_its_paths_together() -> None:
+    # Settings that only make sense together (lease reads and a read-mostly load) are
+    # one entry: every seed gets both halves of one value, never a mix of two.
+    base = parse_scenario(JOINT)
+    pairs = set()
+    for seed in range(1, 41):
+        drawn = swarm.draw(resolve(base, seed=seed))
+        pairs.add((drawn.cluster.raft.lease_reads, drawn.workload.keys.count))
+        assert swarm.draw(drawn) is drawn  # idempotent, as a single path is
+        assert current_values(scenario_to_data(drawn), drawn.swarm) == swarm.drawn_values(drawn)
+    assert pairs == {(False, 50), (True, 8)}
+
+
+def test_a_joint_value_puts_each_of_its_paths() -> None:
+    data = {"cluster": {"raft": {"prevote": True}}, "workload": {"clients": 2}}
+    apply_setting(
+        data,
+        "cluster.raft, workload",
+        {"cluster.raft": {"prevote": False}, "workload": {"clients": 4}},
+    )
+    assert data == {"cluster": {"raft": {"prevote": False}}, "workload": {"clients": 4}}
+
+
 def test_a_scenario_without_a_swarm_is_untouched() -> None:
     plain = load_scenario(ROOT / "scenarios" / "standard.yaml")
     assert swarm.draw(plain) is plain
@@ -148,6 +187,26 @@ def load_error(tmp_path: Path, swarm_text: str) -> ScenarioError:
             "  cluster.raft: [{check_quorum: false}]\n",
             (7, 18),
             "lease_reads needs check_quorum",
+        ),
+        (
+            "  cluster.nodes, cluster.nodez: [{cluster.nodes: 3, cluster.nodez: 3}]\n",
+            (7, 3),
+            "no setting 'nodez' in cluster",
+        ),
+        (
+            "  cluster.nodes, workload.clients: [{cluster.nodes: 3}]\n",
+            (7, 37),
+            "must give a value to each of its paths",
+        ),
+        (
+            "  cluster.nodes, workload.clients: [{cluster.nodes: 3, workload.clients: 0}]\n",
+            (7, 37),
+            "makes an invalid scenario",
+        ),
+        (
+            "  cluster.nodes, cluster.nodes: [{cluster.nodes: 3}]\n",
+            (7, 3),
+            "names a path twice",
         ),
     ],
 )
