@@ -19,7 +19,9 @@ key names their paths joined by commas and whose values give each path its value
         - cluster.raft: {lease_reads: false}
           workload: {mix: {get: 0.4, put: 0.6}}
         - cluster.raft: {lease_reads: true}
-          workload: {mix: {get: 0.8, put: 0.2}} This module is the pure-data half: the schema of a swarm, where a value goes,
+          workload: {mix: {get: 0.8, put: 0.2}}
+
+This module is the pure-data half: the schema of a swarm, where a value goes,
 and what a scenario's current values are. The draw itself takes randomness and lives
 with the seeded RNG tree (``harmonysim.sim.swarm``).
 
