@@ -10,7 +10,12 @@ Rules:
   a fault with ``when`` (it may fire as late as that), or the last ``membership``
   event if later (an ``add`` / ``remove`` is over when its change is committed, and a
   removed leader's successor is elected after that; a change an operator that does not
-  wait left ``accepted`` is over when its entry commits or is ``lost``). No fault at
+  wait left ``accepted`` is over when its entry commits or is ``lost``). A request
+  still open at the end counts from when it was asked for if no leader took its
+  proposal (the configuration it would change is the one the run ends with, so
+  liveness is judged as if it were not there: an add-back that waits the whole tail for
+  a leader is a stall, not a reason to judge nothing), and from the end of the run if a
+  change is in flight (not applicable); a ``waiting`` step moves nothing. No fault at
   all: 0.
 - Bounds, from the scenario: election bound ``E = R * election_timeout max`` with
   ``R = 2`` (one timeout for the first candidate, one more for a split vote, §5.2);
@@ -300,6 +305,18 @@ class _Mark:
     members: tuple[str, ...] | None  # the committed configuration (None: the initial one)
 
 
+def _settles(record: EventRecord) -> float:
+    """When a ``membership`` step leaves the configuration settled (module rules): its
+    time; for a request still open at the end with no proposal taken, when it was asked
+    for; a ``waiting`` step settles nothing."""
+    result = record.get("result")
+    if result == "waiting":
+        return 0.0
+    if result == "unfinished" and not record.get("in_flight", True):
+        return float(record.get("since", record["t"]))
+    return float(record["t"])
+
+
 class LivenessMonitor:
     """Collects the role, node and fault events liveness needs, and judges them at the end."""
 
@@ -324,7 +341,7 @@ class LivenessMonitor:
     def __init__(self) -> None:
         # Role and health records, folded by leader_time (harmonysim.runlog.fold).
         self._steps: list[EventRecord] = []
-        self.membership_settled_ms = 0.0  # the time of the last membership event
+        self.membership_settled_ms = 0.0  # when the last membership change settled
         self._candidacies: list[tuple[float, str, int]] = []  # (time, node, term)
         self._term_changes: list[tuple[float, str, int]] = []  # (time, node, new term)
         # Every watched record folded in order, and after each the faults in effect.
@@ -338,7 +355,7 @@ class LivenessMonitor:
     def observe(self, record: EventRecord) -> None:
         kind = str(record["kind"])
         if kind == EventKind.MEMBERSHIP.value:
-            self.membership_settled_ms = max(self.membership_settled_ms, record["t"])
+            self.membership_settled_ms = max(self.membership_settled_ms, _settles(record))
         elif (
             kind == EventKind.DISK_DAMAGE.value
             and record.get("action") == "halt"

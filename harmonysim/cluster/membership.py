@@ -37,8 +37,10 @@ Rules:
   ``committed`` (index, term, voters), ``accepted`` (leader, index, term: the
   operator moves on without waiting), ``unchanged``, ``refused`` (removing the last
   member; or, not waiting for commits, a proposal the leader refused), ``unfinished``
-  (still open at the end of the run). A request's ``on_end``, if given, is told the
-  result that ended the request (``accepted`` for an operator that does not wait).
+  (still open at the end of the run: ``in_flight`` says whether a leader had taken
+  its proposal, ``since`` when it was asked for). A request's ``on_end``, if given, is
+  told the result that ended the request (``accepted`` for an operator that does not
+  wait).
 - An ``accepted`` change is still in flight in the cluster: the driver follows it to
   its fate, so the record of the run says when the configuration really changed. It
   is ``committed`` (index, term, voters) when a server applies its CONFIG entry, or
@@ -81,6 +83,7 @@ class _Request:
     proposed: bool = False
     reason: str | None = None  # the last waiting reason logged
     on_end: Callable[[str], None] | None = None  # told the outcome when the request ends
+    requested_ms: float = 0.0
 
 
 @dataclass(slots=True)
@@ -124,7 +127,7 @@ class MembershipDriver:
         """A fault asks to add or remove ``ref`` (a node id, or "leader"); ``on_end`` is
         told the outcome ("committed", "accepted", "unchanged", "refused" or
         "unfinished") when the request ends."""
-        request = _Request(op, ref, on_end=on_end)
+        request = _Request(op, ref, on_end=on_end, requested_ms=self.world.now_ms)
         self._emit(request, "requested", {"queued": len(self._queue) + (self._current is not None)})
         self._queue.append(request)
         if self._current is None:
@@ -159,10 +162,12 @@ class MembershipDriver:
         self._current = None
         self._queue.clear()
         for flight in self._in_flight:
-            self._emit(flight.request, "unfinished", {"index": flight.index, "term": flight.term})
+            fields = {"index": flight.index, "term": flight.term, "in_flight": True}
+            self._emit(flight.request, "unfinished", fields)
         self._in_flight.clear()
         for request in requests:
-            self._emit(request, "unfinished", {})
+            fields = {"in_flight": request.proposed, "since": request.requested_ms}
+            self._emit(request, "unfinished", fields)
             if request.on_end is not None:
                 request.on_end("unfinished")
 

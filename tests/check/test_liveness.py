@@ -236,6 +236,40 @@ def test_the_quiet_point_waits_for_the_last_membership_change() -> None:
     assert unaware.judge(late, [], ("n2", "n3", "n4", "n5")).status is CheckStatus.VIOLATION
 
 
+def test_an_open_request_counts_from_when_it_was_asked_unless_a_change_is_in_flight() -> None:
+    # An add-back that waits the whole tail (its server never caught up, or no leader
+    # took it) changed nothing: the run is judged from when it was asked for, so a
+    # cluster that stalls the whole tail with it open is caught. A change a leader took
+    # and that is still uncommitted at the end may keep the cluster from electing
+    # (§4.1: a server uses the latest configuration in its log): not judged.
+    late = parse_scenario(
+        BASE.replace("{nodes: 5,", "{nodes: 5, members: 4,") + "faults: [{at: 2s, add: n5}]"
+    )
+    for in_flight, quiet, status in (
+        (False, 2000.0, CheckStatus.OK),
+        (True, 10000.0, CheckStatus.SKIPPED),
+    ):
+        monitor = LivenessMonitor()
+        for event in [
+            record(100.0, "raft.role", "n1", role="leader"),
+            record(2000.0, "membership", op="add", target="n5", result="requested"),
+            record(2050.0, "membership", op="add", target="n5", result="waiting", reason="x"),
+            record(
+                10000.0,
+                "membership",
+                op="add",
+                target="n5",
+                result="unfinished",
+                in_flight=in_flight,
+                since=2000.0,
+            ),
+        ]:
+            monitor.observe(event)
+        result = monitor.judge(late, [], ("n1", "n2", "n3", "n4"))
+        assert result.status is status, result.summary
+        assert result.details["quiet_from_ms"] == quiet
+
+
 def test_a_stall_before_the_first_fault_is_a_violation() -> None:
     # Served until 2s, then nothing answered for 3s, then a crash at 6s and a quiet
     # tail: the stall is in the window before the first fault, and must not hide

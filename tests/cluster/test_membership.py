@@ -388,3 +388,28 @@ def test_a_change_waiting_to_commit_is_retried_once_per_interval(
     # Two seconds of waiting at a 50 ms interval: about 40 attempts, not thousands.
     assert 30 <= len(attempts) <= 60
     assert committed(run, "remove")
+
+
+NEVER_CAUGHT_UP = """
+name: never-caught-up
+duration: 8s
+cluster: {nodes: 4, members: 3}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - {at: 1s, crash: n4}
+  - {at: 2s, add: n4}
+"""
+
+
+def test_a_request_open_at_the_end_says_whether_a_change_is_in_flight(tmp_path: Path) -> None:
+    # The spare is down, so it never catches up and no leader takes the add: the request
+    # is open at the end with nothing in flight, and liveness is judged from when it was
+    # asked for (before, the end of the run was its quiet point: nothing was judged).
+    run = run_text(NEVER_CAUGHT_UP, tmp_path, seed=1)
+    last = changes(run)[-1]
+    assert last["result"] == "unfinished"
+    assert last["in_flight"] is False and last["since"] == 2000.0
+    liveness = run.outcome.checks["liveness"]
+    assert liveness.status is CheckStatus.OK, liveness.summary
+    assert liveness.details["quiet_from_ms"] == 2000.0
