@@ -313,7 +313,8 @@ def _settles(record: EventRecord) -> float:
     if result == "waiting":
         return 0.0
     if result == "unfinished" and not record.get("in_flight", True):
-        return float(record.get("since", record["t"]))
+        since = record.get("since")
+        return float(record["t"] if since is None else since)
     return float(record["t"])
 
 
