@@ -52,6 +52,13 @@ Rules:
   Without either defence, liveness is not promised while a removed server still runs:
   the tail is then not applicable, and a window whose configuration lacks a node of the
   initial one is not judged.
+- A deaf server (up at the end of the run, every link to it cut and some link from it
+  not: the nemesis's ``deafen``) is outside every healthy majority, like any cut-off
+  node, but it still sends: not leading, it times out and stands for election in ever
+  higher terms it never hears refused. Without CheckQuorum or PreVote those terms depose
+  every leader they reach, so the tail is then not applicable; with either (or when it
+  still leads, which it never stops doing without CheckQuorum: it never campaigns) the
+  rest of the cluster must elect and serve as usual.
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
   node up, not paused and not halted by a damaged disk, no cut and no clogged link,
@@ -495,6 +502,12 @@ class LivenessMonitor:
                 "CheckQuorum or PreVote nothing stops them from deposing leaders (thesis "
                 "§4.2.3)"
             )
+        elif deaf := self.undefended_deaf(scenario):
+            skipped = (
+                f"{', '.join(deaf)} hear(s) no one at the end of the run but still send(s), "
+                "and, not leading, stand(s) for election in ever higher terms: without "
+                "CheckQuorum or PreVote nothing stops those terms from deposing leaders"
+            )
         operations = _operations(rows)
         problems, window_rows = self._judge_windows(scenario, operations, bounds, details)
         if skipped is not None:
@@ -530,6 +543,29 @@ class LivenessMonitor:
             f"{service.checked} later operation(s) served",
             details,
         )
+
+    def undefended_deaf(self, scenario: Scenario) -> list[str]:
+        """The deaf servers at the end of the run (up, every link to them cut, some link
+        from them not) that may disrupt: not leading, on servers without CheckQuorum or
+        PreVote (module rules). A deaf leader never campaigns."""
+        if defended(scenario):
+            return []
+        state = self._state
+        nodes = scenario.node_ids
+        found: list[str] = []
+        for node in nodes:
+            others = [other for other in nodes if other != node]
+            if not others or not all((other, node) in state.cut for other in others):
+                continue
+            if all((node, other) in state.cut for other in others):
+                continue  # isolated: it sends nothing either
+            server = state.nodes.get(node)
+            if server is not None and server.health is not Health.UP:
+                continue
+            if server is not None and server.role == "leader":
+                continue
+            found.append(node)
+        return found
 
     def windows(self, scenario: Scenario, until_ms: float) -> list[Window]:
         """The fault-free windows that begin before ``until_ms``, cut off there, in order

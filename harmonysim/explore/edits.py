@@ -315,7 +315,8 @@ def unroll_nemesis(
     """``data`` with the nemesis at fault ``index`` replaced by what it did in a run.
 
     ``fault_events`` are that run's fault events (`read_fault_events`). None when the
-    fault is not a nemesis or its steps cannot be attributed to it alone.
+    fault is not a nemesis or its steps cannot be attributed to it alone, or when it
+    deafened a node (what no fault of a file can write).
     """
     faults = _faults(data)
     if not 0 <= index < len(faults) or "nemesis" not in faults[index]:
@@ -337,6 +338,8 @@ def unroll_nemesis(
     # (at, phase, order, fault): at one instant the nemesis undoes (phase 0) before it
     # strikes (phase 1); it undoes due faults in the order they started, and a chain
     # from its last fault back to its first. Written in that order, the file replays it.
+    if any(event.get("deaf") is not None for event in fault_events):
+        return None  # a node deafened for good: no fault of a file keeps a node deaf
     explicit: list[tuple[float, int, tuple[float, int], dict[str, Any]]] = []
     links: dict[float, int] = {}  # a chain (by when its first fault struck) -> its length
     for position, event in enumerate(fault_events):

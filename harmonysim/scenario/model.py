@@ -1560,7 +1560,8 @@ class Nemesis(SchemaModel):
     """Random faults of the given kinds, one step every `interval`, from `at` to `until`.
 
     Each step is drawn from the seeded RNG tree, so a seed replays the same
-    sequence; nothing the nemesis breaks outlasts `until`. `overlap` lets its faults
+    sequence; nothing the nemesis breaks outlasts `until` (but a node it deafens, see
+    `deafen`). `overlap` lets its faults
     overlap (a paused leader while a partition holds, as a GC pause during a network
     split), and `target_leader` aims them at the leader with that probability.
     """
@@ -1583,11 +1584,16 @@ class Nemesis(SchemaModel):
     """The chance that a fault waits, up to one interval (half of one when `overlap` is 1,
     since the next step undoes it), for the next leader to be elected and strikes that
     leader at once (before it has committed in its term)."""
+    deafen: Probability = 0.0
+    """The chance that an isolated node, deposed while cut off (another node leads when
+    its isolation ends), is healed only one way: it sends, but hears no one for the rest
+    of the run (a gray failure, a network card that drops what it receives; goraft/raft#58
+    needs its stale heartbeats). At most one node; later partitions keep it deaf."""
     swarm: StrictBool = False
     """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
-    1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain` and `on_election`
-    each or 0, announced on the nemesis's first event; so seeds differ in which faults
-    they combine and how they time them."""
+    1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain`, `on_election` and
+    `deafen` each or 0, announced on the nemesis's first event; so seeds differ in which
+    faults they combine and how they time them."""
 
 
 def _trigger(value: object) -> FaultTrigger:

@@ -255,9 +255,12 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.on_election": "probability that a fault waits (up to one interval; half of one "
     "with overlap 1, where the next step undoes it) for the next leader to be elected and "
     "strikes it at once",
+    "Nemesis.deafen": "probability that an isolated node, deposed while cut off, is healed "
+    "only one way: it sends but hears no one for the rest of the run (a gray failure; at most "
+    "one node)",
     "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
-    "from 1 to `overlap`, and the leader aim, chaining and election timing each or none "
-    "(default false)",
+    "from 1 to `overlap`, and the leader aim, chaining, election timing and deafening each or "
+    "none (default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {

@@ -43,6 +43,12 @@ Rules:
   transfer, a clock step on a leader then its isolation, a split then two removals
   sent to the cut-off leader: the combinations real outages make and that independent
   draws a second apart almost never do.
+- A deafened node (the nemesis's ``deafen``: an isolated node that another node deposed
+  while it was cut off) hears no one for the rest of the run but still sends: every
+  partition set after it keeps the links to it cut, and a heal leaves exactly those
+  (a ``net.partition`` of shape ``one_way`` saying ``deaf``, not a ``net.heal``). The
+  decision is drawn when the isolation is undone, and only when the nemesis asks for
+  it, so a nemesis without ``deafen`` draws as it always did.
 - ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
   durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
   durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
@@ -142,6 +148,7 @@ class _NemesisPlan:
     chain: float = 0.0
     on_election: float = 0.0
     first: dict[str, Any] | None = None
+    deafen: float = 0.0
 
     def announce(self) -> dict[str, Any] | None:
         first, self.first = self.first, None
@@ -170,7 +177,11 @@ def _swarm(spec: Nemesis, rng: random.Random) -> _NemesisPlan:
     if spec.on_election > 0.0:
         on_election = spec.on_election if rng.random() < 0.5 else 0.0
         swarm["on_election"] = on_election
-    return _NemesisPlan(kinds, overlap, target_leader, chain, on_election, {"swarm": swarm})
+    deafen = 0.0
+    if spec.deafen > 0.0:
+        deafen = spec.deafen if rng.random() < 0.5 else 0.0
+        swarm["deafen"] = deafen
+    return _NemesisPlan(kinds, overlap, target_leader, chain, on_election, {"swarm": swarm}, deafen)
 
 
 def _nothing() -> None:
@@ -210,6 +221,7 @@ class FaultInjector:
         # clock-rate faults within it, so a correct cluster stays correct under them.
         self.clock_drift_bound = 0.0
         self._disk_victims: set[str] = set()  # nodes the disk nemesis has struck
+        self._deaf: str | None = None  # the node the nemesis deafened, for good
         # The voters of the initial configuration (the cluster sets them): the membership
         # nemesis removes one of them for a while and adds it back.
         self.initial_members: tuple[str, ...] = ()
@@ -430,16 +442,39 @@ class FaultInjector:
         else:
             graph = partitions.majorities_ring(nodes)
             fields = {"shape": "ring"}
-        self.set_graph(graph, {**fields, **(extra or {})})
-        return graph
+        return self.set_graph(graph, {**fields, **(extra or {})})
 
-    def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> None:
+    def set_graph(self, graph: nx.DiGraph, fields: dict[str, Any]) -> nx.DiGraph:
+        """Cut the network to ``graph`` (the allowed links) and log it; answers the graph
+        set (``graph`` less the links to a deaf node)."""
+        deaf = self._deaf
+        if deaf is not None:  # it stays deaf: the links to it stay cut (module rules)
+            graph = graph.copy()
+            graph.remove_edges_from([(other, deaf) for other in self.node_ids if other != deaf])
+            fields = {**fields, "deaf": deaf}
         self._network.set_partition(graph)
         self._emit(EventKind.NET_PARTITION, None, {**fields, "cut": partitions.describe(graph)})
+        return graph
 
     def heal(self, extra: dict[str, Any] | None = None) -> None:
+        deaf = self._deaf
+        if deaf is not None:
+            others = [node for node in self.node_ids if node != deaf]
+            fields = {"shape": "one_way", "from": others, "to": [deaf], **(extra or {})}
+            self.set_graph(partitions.one_way(self.node_ids, others, [deaf]), fields)
+            return
         self._network.set_partition(None)
         self._emit(EventKind.NET_HEAL, None, dict(extra or {}))
+
+    def _heal_isolation(self, rng: random.Random, deafen: float, victim: str) -> None:
+        """Undo a nemesis isolation of ``victim``; with the chance ``deafen``, when another
+        node leads by now (the victim was deposed while cut off) and no node is deaf yet,
+        heal it only one way: it hears no one for the rest of the run."""
+        if deafen > 0.0 and self._deaf is None and rng.random() < deafen:
+            leader = self._hooks.leader()
+            if leader is not None and leader != victim and self._nodes[victim].up:
+                self._deaf = victim
+        self.heal()
 
     def crash(self, node: str, notes: dict[str, Any] | None = None) -> bool:
         """Crash ``node``; False (and a ``fault.noop``) when it is already down."""
@@ -624,7 +659,12 @@ class FaultInjector:
             _swarm(spec, rng)
             if spec.swarm
             else _NemesisPlan(
-                spec.kinds, spec.overlap, spec.target_leader, spec.chain, spec.on_election
+                spec.kinds,
+                spec.overlap,
+                spec.target_leader,
+                spec.chain,
+                spec.on_election,
+                deafen=spec.deafen,
             )
         )
         if plan.on_election > 0.0:
@@ -733,7 +773,7 @@ class FaultInjector:
         if elected is not None:
             extra = {**(extra or {}), "timed": _LEADER_ELECTED}
         undo, victim = self._nemesis_fault(
-            kind, rng, plan.target_leader, lifetime_us, extra, elected
+            kind, rng, plan.target_leader, lifetime_us, extra, elected, plan.deafen
         )
         if plan.chain <= 0.0:
             return undo, (kind,)
@@ -765,7 +805,9 @@ class FaultInjector:
             aim = state["victim"]
             fields: dict[str, Any] = {"chained_to": aim} if aim is not None else {"chained": True}
             fields["chain_from_ms"] = first_ms
-            then, struck = self._nemesis_fault(second, rng, plan.target_leader, life, fields, aim)
+            then, struck = self._nemesis_fault(
+                second, rng, plan.target_leader, life, fields, aim, plan.deafen
+            )
             undos.append(then)
             if struck is not None:
                 state["victim"] = struck
@@ -895,11 +937,13 @@ class FaultInjector:
         lifetime_us: int | None = None,
         extra: dict[str, Any] | None = None,
         at: str | None = None,
+        deafen: float = 0.0,
     ) -> tuple[Callable[[], None], str | None]:
         """Start one fault of ``kind`` (on ``at`` where the kind takes a node and can);
         answers its undo and its victim: the node crashed, paused, isolated, whose clock
         or disk it struck, removed, or the leader that handed off; None for a clog or a
-        partition into groups, which strike no one node."""
+        partition into groups, which strike no one node. An isolation's undo may deafen
+        its victim, with the chance ``deafen`` (``_heal_isolation``)."""
         nodes = self.node_ids
         fields: dict[str, Any] = {"fault": kind}
         if lifetime_us is not None:
@@ -945,7 +989,7 @@ class FaultInjector:
             return (lambda: self.unclog(pairs)), None
         if at is not None:  # the victim alone, cut off from the rest
             self.set_graph(partitions.isolate(nodes, at), {"shape": "isolate", "target": at})
-            return self.heal, at
+            return self._isolation_undo(rng, deafen, at), at
         shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
         victim: str | None = None
         if shape == "isolate":
@@ -981,4 +1025,11 @@ class FaultInjector:
             self.set_graph(partitions.bridge(nodes, target), {"shape": "bridge", "target": target})
         else:
             self.set_graph(partitions.majorities_ring(nodes), {"shape": "ring"})
+        if victim is not None:  # isolated
+            return self._isolation_undo(rng, deafen, victim), victim
         return self.heal, victim
+
+    def _isolation_undo(self, rng: random.Random, deafen: float, victim: str) -> Callable[[], None]:
+        if deafen <= 0.0:
+            return self.heal
+        return functools.partial(self._heal_isolation, rng, deafen, victim)

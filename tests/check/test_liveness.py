@@ -558,3 +558,38 @@ def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> 
     defended = parse_scenario(BASE)
     result = elected().judge(defended, rows, members, members, removed_running=("n5",))
     assert result.status is CheckStatus.VIOLATION
+
+
+def test_a_deaf_server_that_stands_for_election_unchecked_makes_the_tail_not_applicable() -> None:
+    # n3 hears no one but still sends (the nemesis's deafen): outside every healthy
+    # majority, like any cut-off node. As a follower without CheckQuorum or PreVote it
+    # times out and stands in ever higher terms that depose every leader they reach:
+    # liveness is not promised. Still leading (it never campaigns), or with a defence,
+    # the rest of the cluster must elect and serve.
+    deaf_cut = [[other, "n3"] for other in ("n1", "n2", "n4", "n5")]
+    bare = "faults: [{at: 2s, crash: n1}]"
+    undefended = parse_scenario(
+        BASE.replace("heartbeat_interval: 50ms", "heartbeat_interval: 50ms, prevote: false,"
+                     " check_quorum: false") + bare
+    )  # fmt: skip
+    prevote = parse_scenario(
+        BASE.replace("heartbeat_interval: 50ms", "heartbeat_interval: 50ms, prevote: true,"
+                     " check_quorum: false") + bare
+    )  # fmt: skip
+    healthy = ("n1", "n2", "n4", "n5")
+    for role, config, status in (
+        ("follower", undefended, CheckStatus.SKIPPED),
+        ("leader", undefended, CheckStatus.OK),
+        ("follower", prevote, CheckStatus.OK),
+    ):
+        monitor = LivenessMonitor()
+        for event in [
+            record(100.0, "raft.role", "n3", role=role),
+            record(200.0, "raft.role", "n2", role="leader"),
+            record(1000.0, "net.partition", shape="one_way", deaf="n3", cut=deaf_cut),
+        ]:
+            monitor.observe(event)
+        result = monitor.judge(config, [], healthy)
+        assert result.status is status, (role, result.summary)
+        if status is CheckStatus.SKIPPED:
+            assert "n3 hear(s) no one" in result.summary

@@ -364,3 +364,44 @@ def test_a_nemesis_without_chain_or_election_timing_draws_as_before() -> None:
     assert not [
         step for step in kinds(events, "nemesis") if "chained_to" in step or "timed" in step
     ]
+
+
+DEAFEN = """
+name: deafen
+duration: 6s
+cluster: {nodes: 5}
+faults:
+  - at: 1s
+    nemesis: {kinds: [partition], interval: 200ms, until: 5s, target_leader: 1.0, deafen: 1.0}
+"""
+
+
+def test_a_deposed_isolated_node_is_healed_only_one_way_and_stays_deaf() -> None:
+    # The oracle names n1 the leader, then n2 once the first isolation holds: the
+    # isolated n1 is deposed by the time its isolation ends, so the heal leaves the links
+    # to it cut for good, and every later partition and heal keeps them cut.
+    world, events = build(DEAFEN, seed=1)
+    leaders = iter(itertools.chain(["n1"], itertools.repeat("n2")))
+    world.leader_oracle = lambda: next(leaders)
+    world.run(6000)
+    cuts = [e for e in events if e["kind"] in ("net.partition", "net.heal")]
+    first = next(i for i, e in enumerate(cuts) if e.get("deaf") is not None)
+    deaf = cuts[first]["deaf"]
+    isolated = [e for e in cuts[:first] if e.get("shape") == "isolate"]
+    assert isolated and isolated[-1]["target"] == deaf
+    assert cuts[first]["shape"] == "one_way" and cuts[first]["to"] == [deaf]
+    others = [node for node in world.nodes if node != deaf]
+    assert all(e["kind"] == "net.partition" for e in cuts[first:])  # no whole heal again
+    for event in cuts[first:]:
+        assert all([other, deaf] in event["cut"] for other in others), event
+    assert sorted(world.network.cut_links()) == sorted((other, deaf) for other in others)
+
+
+def test_a_node_still_leading_when_its_isolation_ends_is_healed_whole() -> None:
+    world, events = build(DEAFEN, seed=1)
+    world.leader_oracle = lambda: "n1"  # no one deposes anyone
+    world.run(6000)
+    isolations = [e for e in events if e.get("shape") == "isolate"]
+    assert isolations and all(e["target"] == "n1" for e in isolations)
+    assert not [e for e in events if e.get("deaf") is not None]
+    assert world.network.partition is None
