@@ -33,7 +33,10 @@ Rules:
   election timeout. Majorities and healthy nodes are those of the configuration at
   the end of the run (thesis §4.1: a removed server is no longer needed, nor able, to
   elect a leader; a spare never added does not count). The healthy nodes are those in
-  some such majority. The quiet tail ``duration - Q`` must be at least ``B``.
+  some such majority; a server still waiting for a leader to repair its damaged log
+  (``disk.damage`` with ``action: repair`` and no ``raft.repaired`` since) is not
+  running: it votes for nobody (CTRL, FAST 2018), so with it a majority may be out of
+  reach. The quiet tail ``duration - Q`` must be at least ``B``.
   Otherwise the check reports skipped, "not applicable", with the reason.
 - L1 election: some node of a healthy majority is leader (per its ``raft.role``
   events, while up and running) at some time in ``[Q, Q + E]``.
@@ -61,7 +64,8 @@ Rules:
   rest of the cluster must elect and serve as usual.
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
-  node up, not paused and not halted by a damaged disk, no cut and no clogged link,
+  node up, not paused, not halted by a damaged disk and not waiting for a leader to
+  repair its damaged log, no cut and no clogged link,
   no clock stepped or strobing and no clock rate fault beyond the servers' bound
   (``max_clock_drift``), no slow disk, no membership change open (requested and not
   yet committed, unchanged, refused or unfinished), and no leadership transfer in
@@ -343,6 +347,7 @@ class LivenessMonitor:
         EventKind.NODE_CLOCK,
         EventKind.DISK_FAULT,
         EventKind.DISK_DAMAGE,
+        EventKind.RAFT_REPAIRED,
         EventKind.LEADER_TRANSFER,
     )
 
@@ -356,12 +361,15 @@ class LivenessMonitor:
         self._state = ClusterState.initial()
         self._marks: list[_Mark] = [_Mark(0.0, False, 0.0, None, None)]
         self.needless_halts: list[Problem] = []  # L7
+        self._repairing: set[str] = set()  # servers waiting for a leader to repair their log
 
     def attach(self, log: EventLog) -> None:
         log.watch(self.KINDS, self.observe)
 
     def observe(self, record: EventRecord) -> None:
         kind = str(record["kind"])
+        if kind == EventKind.DISK_DAMAGE.value and record.get("action") == "repair":
+            self._repairing.add(str(record["node"]))
         if kind == EventKind.MEMBERSHIP.value:
             self.membership_settled_ms = max(self.membership_settled_ms, _settles(record))
         elif (
@@ -378,6 +386,8 @@ class LivenessMonitor:
             )
         elif kind == EventKind.RAFT_TERM.value:
             self._term_changes.append((record["t"], record["node"], int(record["term"])))
+        elif kind == EventKind.RAFT_REPAIRED.value:
+            self._repairing.discard(str(record["node"]))
         elif kind in _KIND_VALUES:
             if record.get("role") == "candidate":
                 self._candidacies.append((record["t"], record["node"], int(record["term"])))
@@ -490,6 +500,12 @@ class LivenessMonitor:
                 f"{scenario.cluster.raft.election_timeout_ms[0] / 2.0:g} ms)"
                 if links_only
                 else "no majority of nodes is up and connected after the last fault"
+                + (
+                    f" ({', '.join(sorted(self._repairing))} still wait(s) for a leader to "
+                    "repair a damaged log, voting for nobody)"
+                    if self._repairing
+                    else ""
+                )
             )
         elif bounds.tail_ms < bounds.bound_ms:
             skipped = (
@@ -599,7 +615,9 @@ class LivenessMonitor:
 
     def _mark(self, time_ms: float) -> None:
         state = self._state
-        faulty = bool(state.cut or state.clogged or state.membership_open) or any(
+        faulty = bool(
+            state.cut or state.clogged or state.membership_open or self._repairing
+        ) or any(
             node.health is not Health.UP
             or node.halted
             or node.clock_step_ms != 0.0

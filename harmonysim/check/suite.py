@@ -156,12 +156,18 @@ class RunChecks:
         monitor = self.liveness
         assert monitor is not None
         # A server whose damaged hard state stopped it takes no part, though its host runs
-        # (that stop is forced by the disk: a fault). A server that refused to start on its
-        # own (a bug switch's halt) still counts: its stall is what liveness must see.
+        # (that stop is forced by the disk: a fault), nor does one still waiting for a
+        # leader to repair its damaged log (it votes for nobody: with it, a majority may
+        # be out of reach, CTRL's price for never electing a leader that lost an entry).
+        # A server that refused to start on its own (a bug switch's halt) still counts:
+        # its stall is what liveness must see.
         running = [
             node.id
             for node in world.nodes.values()
-            if node.up and not node.paused and not cluster.halted_by_damage(node.id)
+            if node.up
+            and not node.paused
+            and not cluster.halted_by_damage(node.id)
+            and not cluster.awaiting_repair(node.id)
         ]
         broken = [*world.network.cut_links(), *world.network.clogged_links()]
         members = cluster.membership.members  # the committed configuration at the end

@@ -183,6 +183,12 @@ class Cluster:
         process = self.world.nodes[node_id].process
         return isinstance(process, KVServer) and process.halted_by_damage
 
+    def awaiting_repair(self, node_id: str) -> bool:
+        """The server on ``node_id`` lost log records to a damaged disk and has not been
+        repaired by a leader yet: it votes for nobody and stands for nothing (CTRL)."""
+        process = self.world.nodes[node_id].process
+        return isinstance(process, KVServer) and process.raft.repair_until > 0
+
     def servers(self) -> list[tuple[SimNode, KVServer]]:
         result = []
         for node_id in sorted(self.world.nodes):

@@ -526,17 +526,20 @@ def test_disruption_is_judged_only_where_the_servers_defend_against_it() -> None
         assert monitor.judge(defended, [], members, members).status is CheckStatus.VIOLATION
 
 
-def test_a_server_halted_by_its_disk_closes_windows_until_it_restarts() -> None:
+def test_a_server_halted_by_its_disk_or_awaiting_repair_closes_windows_until_it_is_back() -> None:
+    # A halted server takes no part until it restarts; one whose damaged log waits for a
+    # leader's repair votes for nobody until `raft.repaired` (CTRL).
     monitor = LivenessMonitor()
     for event in [
         record(1000.0, "disk.damage", "n2", file="log", reason="checksum", action="repair"),
+        record(1500.0, "raft.repaired", "n2", last_index=40, leader="n1"),
         record(2000.0, "disk.damage", "n3", file="hard_state", reason="checksum", action="halt"),
         record(5000.0, "node.crash", "n3"),
         record(5000.0, "node.restart", "n3"),  # read back repaired: it runs again
     ]:
         monitor.observe(event)
     found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
-    assert found == [(0.0, 2000.0), (5000.0, 9000.0)]
+    assert found == [(0.0, 1000.0), (1500.0, 2000.0), (5000.0, 9000.0)]
 
 
 def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> None:

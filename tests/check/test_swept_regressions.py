@@ -65,3 +65,23 @@ def test_an_accepted_change_still_uncommitted_holds_the_quiet_point_until_it_com
     liveness = outcome.checks["liveness"]
     assert liveness.status == "ok", liveness.summary
     assert liveness.details["quiet_from_ms"] >= committed_ms
+
+
+def test_a_voter_waiting_for_its_repair_is_no_part_of_a_healthy_majority(tmp_path: Path) -> None:
+    # nemesis-leases seed 277: n1 is removed at 2 s, leaving voters n2 and n3, and its
+    # add-back waits for a leader for the rest of the run. n2's log is damaged (a
+    # corrupted record, then more at each restart): it votes for nobody until a leader
+    # repairs it (CTRL), and no leader can be elected without its vote. Once the open
+    # add-back no longer hid the tail, liveness cried "no leader among n2, n3"; a server
+    # awaiting repair is not running for liveness, so no healthy majority is left.
+    scenario = resolve(load_scenario(LEASES), seed=277)
+    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    add_back = [e for e in events if e["kind"] == "membership" and e["op"] == "add"]
+    assert add_back[-1]["result"] == "unfinished" and add_back[-1]["in_flight"] is False
+    damaged = {e["node"] for e in events if e["kind"] == "disk.damage"}
+    repaired = {e["node"] for e in events if e["kind"] == "raft.repaired" and e["t"] > 21000}
+    assert "n2" in damaged and "n2" not in repaired
+    liveness = outcome.checks["liveness"]
+    assert liveness.status == "skipped", liveness.summary
+    assert "n2 still wait(s) for a leader to repair" in liveness.summary
