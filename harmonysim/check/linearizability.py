@@ -18,6 +18,11 @@ Rules:
   no return entry, so they never block the search, and the search succeeds once
   every OK operation is linearized. Indeterminate read-only operations constrain
   nothing and are dropped up front.
+- An indeterminate write whose value someone observed is searched as a completed one,
+  returning when its first observer returned (``bound_observed_writes``: with values
+  each written once, the read proves the write took effect before it), which keeps the
+  search from trying it in every later place; verdicts are unchanged, and reports show
+  the operation as recorded.
 - Read-only operations (``Model.is_read_only``) are linearized eagerly: when one
   is legal now, linearizing it first never removes a valid continuation (it does
   not change the state, and every remaining operation returns after its call),
@@ -78,6 +83,7 @@ from harmonysim.check.models import (
     Model,
     OpInput,
     StepFunction,
+    bound_observed_writes,
     get_model,
     project_scans,
     without_unobserved_writes,
@@ -436,16 +442,19 @@ def _search_partition(group: Sequence[CompletedOp], model: Model, key: object | 
             continue
         ops.append(op)
     count = len(ops)
-    compiled = model.compile_partition(ops)
+    # Searched with the observed indeterminate writes bounded (same order, same length);
+    # reported as they were recorded.
+    searched = bound_observed_writes(ops)
+    compiled = model.compile_partition(searched)
     step_of = compiled.steps
     read_only = compiled.read_only
     export_state = compiled.export_state
-    required = [op.status is OpStatus.OK for op in ops]
+    required = [op.status is OpStatus.OK for op in searched]
     bit = [1 << index for index in range(count)]
 
     # Entries: 0 is the head sentinel, 1..m the events in time order, m+1 the tail.
     events: list[tuple[float, int, int]] = []  # (time, 0 call / 1 return, op)
-    for index, op in enumerate(ops):
+    for index, op in enumerate(searched):
         events.append((op.call, 0, index))
         if required[index]:
             events.append((op.ret, 1, index))

@@ -63,6 +63,7 @@ __all__ = [
     "RegisterModel",
     "Rejected",
     "StepFunction",
+    "bound_observed_writes",
     "get_model",
     "project_scans",
     "without_unobserved_writes",
@@ -711,6 +712,73 @@ def project_scans(group: Sequence[CompletedOp]) -> list[list[CompletedOp]]:
                 replace(op, f=SCAN_KEY, key=key, input=(op.key, op.input), output=values.get(key))
             )
     return [sorted(parts[key], key=lambda op: op.invoke_index) for key in keys if parts[key]]
+
+
+def bound_observed_writes(group: Sequence[CompletedOp]) -> list[CompletedOp]:
+    """``group`` with each indeterminate write whose value someone observed made a
+    completed one, returning when the first observer returned.
+
+    An indeterminate write (put, write, or a cas's new value) may take effect any time
+    after its call, or never, which the search must try in every place: a few dozen of
+    them make a violation exponential to prove. But when no other operation of the group
+    writes the same value to the same key (the simulator's clients write unique values),
+    an operation that reads that value (a get, read or scan that returned it, or a cas
+    that swapped from it) proves the write took effect, and before the reader returned:
+    the write is then a completed operation (a cas one that swapped) between its call and
+    the earliest such return. Every linearization of the one history is one of the other,
+    so verdicts are unchanged (sound and complete); only the search is shorter. A write
+    whose value another write also writes, or whose first observer returned before it
+    was called, is left as it is."""
+    writers: dict[tuple[object, object], int] = {}
+    observed_by: dict[tuple[object, object], float] = {}
+
+    def written(op: CompletedOp) -> object:
+        if op.f == "cas" and isinstance(op.input, tuple) and len(op.input) == 2:
+            return op.input[1]
+        return op.input if op.f in ("put", "write") else None
+
+    def observe(key: object, value: object, at: float) -> None:
+        slot = _slot(key, value)
+        if slot is not None and at < observed_by.get(slot, math.inf):
+            observed_by[slot] = at
+
+    for op in group:
+        slot = _slot(op.key, written(op))
+        if slot is not None:
+            writers[slot] = writers.get(slot, 0) + 1
+        if op.status is not OpStatus.OK:
+            continue
+        if op.f == "scan" and isinstance(op.output, tuple):
+            for pair in op.output:
+                if isinstance(pair, tuple) and len(pair) == 2:
+                    observe(pair[0], pair[1], op.ret)
+        elif op.f in ("get", "read", SCAN_KEY):
+            observe(op.key, op.output, op.ret)
+        elif op.f == "cas" and _cas_succeeded(op.output):
+            pair = op.input
+            if isinstance(pair, tuple) and len(pair) == 2:
+                observe(op.key, pair[0], op.ret)
+    bounded: list[CompletedOp] = []
+    for op in group:
+        slot = _slot(op.key, written(op)) if op.status is OpStatus.INFO else None
+        first = observed_by.get(slot) if slot is not None and writers[slot] == 1 else None
+        if first is not None and first > op.call:
+            op = replace(op, status=OpStatus.OK, output=None, ret=first)
+        bounded.append(op)
+    return bounded
+
+
+def _slot(key: object, value: object) -> tuple[object, object] | None:
+    """(key, value) as a dictionary key; None for no value (nothing written, or a
+    delete's absence, which many operations make) or an unhashable one."""
+    if value is None:
+        return None
+    try:
+        hash(value)
+        hash(key)
+    except TypeError:
+        return None
+    return (key, value)
 
 
 def without_unobserved_writes(group: Sequence[CompletedOp]) -> list[CompletedOp]:

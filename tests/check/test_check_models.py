@@ -179,3 +179,47 @@ def test_only_indeterminate_writes_whose_value_no_one_observed_are_left_out() ->
     assert unread not in kept and cas_unread not in kept
     assert all(op in kept for op in (read, scanned, compared, cas_read, deleted, done))
     assert len(kept) == len(history) - 2
+
+
+def test_an_indeterminate_write_someone_read_is_bounded_by_its_first_reader() -> None:
+    # Values written once: a read of one proves its write took effect, before the read
+    # returned. A value two operations write, a delete's absence, a write never read,
+    # and a read that returned before the write was called bound nothing.
+    from harmonysim.check.history import UNKNOWN
+    from harmonysim.check.models import bound_observed_writes
+
+    def info(f: str, value: object, call: float = 0.0) -> CompletedOp:
+        return CompletedOp(0, f, "k", value, UNKNOWN, call, float("inf"), OpStatus.INFO)
+
+    def ok(f: str, value: object, output: object, call: float, ret: float) -> CompletedOp:
+        return CompletedOp(0, f, "k", value, output, call, ret, OpStatus.OK)
+
+    put, swap, twice, deleted, unread, late = (
+        info("put", 1),
+        info("cas", (1, 2)),
+        info("put", 3),
+        info("delete", None),
+        info("put", 4),
+        info("put", 5, call=9.0),
+    )
+    history = [
+        put,
+        swap,
+        twice,
+        ok("put", 3, None, 0.0, 1.0),  # a second writer of 3
+        deleted,
+        unread,
+        late,
+        ok("get", None, 1, 2.0, 6.0),
+        ok("cas", (1, 8), True, 3.0, 4.0),  # swapped from 1: saw it too, earlier
+        ok("scan", "z", (("k", 2),), 5.0, 7.0),
+        ok("get", None, 3, 5.0, 6.0),
+        ok("get", None, None, 5.0, 6.0),
+        ok("get", None, 5, 1.0, 2.0),  # returned before `late` was called
+    ]
+    bounded = bound_observed_writes(history)
+    assert bounded[0].status is OpStatus.OK and bounded[0].ret == 4.0
+    assert bounded[1].status is OpStatus.OK and bounded[1].ret == 7.0 and bounded[1].output is None
+    for index in (2, 3, 4, 5, 6):
+        assert bounded[index] is history[index], index
+    assert bounded[7:] == history[7:]
