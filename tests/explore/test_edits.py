@@ -251,3 +251,18 @@ def test_a_membership_nemesis_unrolls_into_removals_and_the_adds_that_undo_them(
         )
 
     assert effects(again.fault_events) == effects(ran.fault_events)
+
+
+def test_a_nemesis_that_deafened_a_node_is_not_unrolled() -> None:
+    # No fault of a file keeps a node deaf through later partitions and heals, so a run
+    # whose nemesis deafened one cannot be written out as the faults it made.
+    from harmonysim.scenario import parse_scenario, resolve
+    from tests.cluster.test_deafen import DEAFEN
+
+    scenario = resolve(parse_scenario(DEAFEN), seed=6)
+    ran = run_task(SeedTask(scenario=scenario, seed=6, fault_events=True))
+    assert any(event.get("deaf") is not None for event in ran.fault_events)
+    assert unroll_nemesis(scenario_to_data(scenario), 0, ran.fault_events) is None
+    plain = resolve(parse_scenario(DEAFEN.replace("deafen: 1.0", "deafen: 0.0")), seed=6)
+    again = run_task(SeedTask(scenario=plain, seed=6, fault_events=True))
+    assert unroll_nemesis(scenario_to_data(plain), 0, again.fault_events) is not None
