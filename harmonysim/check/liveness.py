@@ -58,10 +58,12 @@ Rules:
 - A deaf server (up at the end of the run, every link to it cut and some link from it
   not: the nemesis's ``deafen``) is outside every healthy majority, like any cut-off
   node, but it still sends: not leading, it times out and stands for election in ever
-  higher terms it never hears refused. Without CheckQuorum or PreVote those terms depose
-  every leader they reach, so the tail is then not applicable; with either (or when it
-  still leads, which it never stops doing without CheckQuorum: it never campaigns) the
-  rest of the cluster must elect and serve as usual.
+  higher terms it never hears refused. Without PreVote those terms reach the others and
+  restart every election they hold (CheckQuorum's stickiness guards only a leader they
+  hear from, so it does not help while they elect one), and the tail is not
+  applicable. With PreVote (it never raises its term), or when it still leads without
+  CheckQuorum (it never stops leading, and a leader never campaigns), the rest of the
+  cluster must elect and serve as usual.
 - Between faults, too: a fault-free window is an interval in which no fault is in
   effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
   node up, not paused, not halted by a damaged disk and not waiting for a leader to
@@ -521,8 +523,8 @@ class LivenessMonitor:
         elif deaf := self.undefended_deaf(scenario):
             skipped = (
                 f"{', '.join(deaf)} hear(s) no one at the end of the run but still send(s), "
-                "and, not leading, stand(s) for election in ever higher terms: without "
-                "CheckQuorum or PreVote nothing stops those terms from deposing leaders"
+                "and stand(s) for election in ever higher terms: without PreVote those "
+                "terms restart the others' elections"
             )
         operations = _operations(rows)
         problems, window_rows = self._judge_windows(scenario, operations, bounds, details)
@@ -562,9 +564,11 @@ class LivenessMonitor:
 
     def undefended_deaf(self, scenario: Scenario) -> list[str]:
         """The deaf servers at the end of the run (up, every link to them cut, some link
-        from them not) that may disrupt: not leading, on servers without CheckQuorum or
-        PreVote (module rules). A deaf leader never campaigns."""
-        if defended(scenario):
+        from them not) that may disrupt: on servers without PreVote, all but a leader
+        without CheckQuorum, which never stops leading and never campaigns (module
+        rules)."""
+        raft = scenario.cluster.raft
+        if raft.prevote:
             return []
         state = self._state
         nodes = scenario.node_ids
@@ -578,7 +582,7 @@ class LivenessMonitor:
             server = state.nodes.get(node)
             if server is not None and server.health is not Health.UP:
                 continue
-            if server is not None and server.role == "leader":
+            if server is not None and server.role == "leader" and not raft.check_quorum:
                 continue
             found.append(node)
         return found

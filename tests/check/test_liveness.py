@@ -565,25 +565,28 @@ def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> 
 
 def test_a_deaf_server_that_stands_for_election_unchecked_makes_the_tail_not_applicable() -> None:
     # n3 hears no one but still sends (the nemesis's deafen): outside every healthy
-    # majority, like any cut-off node. As a follower without CheckQuorum or PreVote it
-    # times out and stands in ever higher terms that depose every leader they reach:
-    # liveness is not promised. Still leading (it never campaigns), or with a defence,
-    # the rest of the cluster must elect and serve.
+    # majority, like any cut-off node. Not leading, it times out and stands in ever
+    # higher terms; without PreVote they restart the others' elections (CheckQuorum's
+    # stickiness guards only a leader they hear from): liveness is not promised. With
+    # PreVote, or still leading without CheckQuorum (it never campaigns), the rest of
+    # the cluster must elect and serve.
     deaf_cut = [[other, "n3"] for other in ("n1", "n2", "n4", "n5")]
     bare = "faults: [{at: 2s, crash: n1}]"
-    undefended = parse_scenario(
-        BASE.replace("heartbeat_interval: 50ms", "heartbeat_interval: 50ms, prevote: false,"
-                     " check_quorum: false") + bare
-    )  # fmt: skip
-    prevote = parse_scenario(
-        BASE.replace("heartbeat_interval: 50ms", "heartbeat_interval: 50ms, prevote: true,"
-                     " check_quorum: false") + bare
-    )  # fmt: skip
+
+    def settings(prevote: bool, check_quorum: bool) -> Scenario:
+        options = f"prevote: {str(prevote).lower()}, check_quorum: {str(check_quorum).lower()}"
+        return parse_scenario(
+            BASE.replace("heartbeat_interval: 50ms", f"heartbeat_interval: 50ms, {options}")
+            + bare
+        )
+
     healthy = ("n1", "n2", "n4", "n5")
     for role, config, status in (
-        ("follower", undefended, CheckStatus.SKIPPED),
-        ("leader", undefended, CheckStatus.OK),
-        ("follower", prevote, CheckStatus.OK),
+        ("follower", settings(False, False), CheckStatus.SKIPPED),
+        ("follower", settings(False, True), CheckStatus.SKIPPED),
+        ("leader", settings(False, True), CheckStatus.SKIPPED),
+        ("leader", settings(False, False), CheckStatus.OK),
+        ("follower", settings(True, False), CheckStatus.OK),
     ):
         monitor = LivenessMonitor()
         for event in [
