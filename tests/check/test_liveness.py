@@ -576,8 +576,7 @@ def test_a_deaf_server_that_stands_for_election_unchecked_makes_the_tail_not_app
     def settings(prevote: bool, check_quorum: bool) -> Scenario:
         options = f"prevote: {str(prevote).lower()}, check_quorum: {str(check_quorum).lower()}"
         return parse_scenario(
-            BASE.replace("heartbeat_interval: 50ms", f"heartbeat_interval: 50ms, {options}")
-            + bare
+            BASE.replace("heartbeat_interval: 50ms", f"heartbeat_interval: 50ms, {options}") + bare
         )
 
     healthy = ("n1", "n2", "n4", "n5")
