@@ -544,8 +544,9 @@ def test_a_server_halted_by_its_disk_or_awaiting_repair_closes_windows_until_it_
 
 def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> None:
     # Thesis §4.2.3: without CheckQuorum or PreVote a removed server that still runs may
-    # depose leaders for ever; Raft promises no liveness then. A stalled tail is skipped
-    # with that reason, and judged as usual once either defence is on.
+    # depose leaders for ever; Raft promises no liveness then. With CheckQuorum alone it
+    # may still restart the others' elections while there is no leader to stick to: a
+    # tail that never elected is skipped, one that did is judged. With PreVote, judged.
     rows = ops((1, 1000.0, "info", 1500.0))  # timed out, nothing else answered
     members = ("n1", "n2", "n3", "n4")
     undefended = parse_scenario(
@@ -558,7 +559,17 @@ def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> 
     assert result.status is CheckStatus.SKIPPED
     assert "removed server(s) n5 still run" in result.summary
     assert elected().judge(undefended, rows, members, members).status is CheckStatus.VIOLATION
-    defended = parse_scenario(BASE)
+    check_quorum_only = parse_scenario(
+        BASE.replace("heartbeat_interval: 50ms}", "heartbeat_interval: 50ms, prevote: false}")
+    )
+    # A leader was elected: CheckQuorum's stickiness must hold it, so the stall is judged.
+    result = elected().judge(check_quorum_only, rows, members, members, removed_running=("n5",))
+    assert result.status is CheckStatus.VIOLATION
+    # None ever was: the removed server's terms may have restarted every election.
+    never = LivenessMonitor()
+    result = never.judge(check_quorum_only, rows, members, members, removed_running=("n5",))
+    assert result.status is CheckStatus.SKIPPED and "no leader was elected" in result.summary
+    defended = parse_scenario(BASE)  # PreVote
     result = elected().judge(defended, rows, members, members, removed_running=("n5",))
     assert result.status is CheckStatus.VIOLATION
 

@@ -85,3 +85,21 @@ def test_a_voter_waiting_for_its_repair_is_no_part_of_a_healthy_majority(tmp_pat
     liveness = outcome.checks["liveness"]
     assert liveness.status == "skipped", liveness.summary
     assert "n2 still wait(s) for a leader to repair" in liveness.summary
+
+
+DEAFEN = SCENARIOS / "nemesis-all-deafen.yaml"
+
+
+def test_a_removed_server_unaware_of_its_removal_may_keep_a_cluster_from_electing(
+    tmp_path: Path,
+) -> None:
+    # nemesis-all seed 871 (three nodes, CheckQuorum without PreVote): n2 is removed at
+    # 9 s while cut off, so it never learns of it, and its add-back waits for a leader to
+    # the end. n2 stands for election every 150-165 ms in ever higher terms; with no
+    # leader, CheckQuorum's stickiness guards nothing, and n1 and n3 never elect one.
+    # Judged once the open add-back no longer hid the tail, it was a false alarm.
+    scenario = resolve(load_scenario(DEAFEN), seed=871)
+    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    liveness = outcome.checks["liveness"]
+    assert liveness.status == "skipped", liveness.summary
+    assert "removed server(s) n2 still run and no leader was elected" in liveness.summary
