@@ -609,3 +609,15 @@ def test_a_deaf_server_that_stands_for_election_unchecked_makes_the_tail_not_app
         assert result.status is status, (role, result.summary)
         if status is CheckStatus.SKIPPED:
             assert "n3 hear(s) no one" in result.summary
+
+
+def test_two_voters_without_prevote_may_waste_many_rounds() -> None:
+    # The voter with the shorter log stands in vain, and each of its terms restarts the
+    # other's timer: a round is wasted about half the time (nemesis-all seed 953 wasted
+    # three). E allows as many rounds as make a longer run of them a one-in-a-million.
+    plain = scenario()  # PreVote on by default
+    assert election_rounds(plain) == 2 and election_rounds(plain, 2) == 2
+    bare = parse_scenario(BASE.replace("heartbeat_interval: 50ms}",
+                                       "heartbeat_interval: 50ms, prevote: false}"))  # fmt: skip
+    assert election_rounds(bare, 3) == 2
+    assert election_rounds(bare, 2) == 2 + math.ceil(math.log(1e-6) / math.log(0.5))

@@ -103,3 +103,23 @@ def test_a_removed_server_unaware_of_its_removal_may_keep_a_cluster_from_electin
     liveness = outcome.checks["liveness"]
     assert liveness.status == "skipped", liveness.summary
     assert "removed server(s) n2 still run and no leader was elected" in liveness.summary
+
+
+def test_two_voters_without_prevote_are_given_rounds_for_the_shorter_log_standing_in_vain(
+    tmp_path: Path,
+) -> None:
+    # nemesis-all seed 953 (CheckQuorum, no PreVote): after n1's removal commits at 2017
+    # ms, voters n2 and n3 are left; n3 (the shorter log) stands at terms 2, 3 and 4, n2
+    # refuses each and restarts its timer at each new term, and wins term 5 at 2730.9
+    # ms, past the two rounds (600 ms) a fault-free window allowed.
+    scenario = resolve(load_scenario(DEAFEN), seed=953)
+    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    stood = [
+        (e["node"], e["term"], e["voted_for"])
+        for e in events
+        if e["kind"] == "raft.term" and 2017 < e["t"] < 2735
+    ]
+    assert [term for node, term, vote in stood if node == "n3" and vote == "n3"] == [2, 3, 4]
+    liveness = outcome.checks["liveness"]
+    assert liveness.status == "ok", liveness.summary
