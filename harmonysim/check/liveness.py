@@ -195,7 +195,7 @@ def liveness_bounds(scenario: Scenario) -> LivenessBounds:
     quiet = 0.0
     for fault in scenario.faults:
         quiet = max(quiet, fault.last_ms(scenario.duration_ms))
-    election = election_rounds(scenario) * scenario.cluster.raft.election_timeout_ms[1]
+    election = election_bound_ms(scenario)
     return LivenessBounds(
         quiet, election, election + scenario.workload.timeout_ms, scenario.duration_ms
     )
@@ -245,18 +245,18 @@ def election_rounds(scenario: Scenario, voters: int | None = None) -> int:
     return 2 + math.ceil(math.log(SPLIT_RUN_CHANCE) / math.log(chance))
 
 
+def election_bound_ms(scenario: Scenario, voters: int | None = None) -> float:
+    """``E`` for a configuration of ``voters`` (module rules; None: not two voters)."""
+    return election_rounds(scenario, voters) * scenario.cluster.raft.election_timeout_ms[1]
+
+
 def configuration_bounds(
     scenario: Scenario, bounds: LivenessBounds, voters: int | None
 ) -> LivenessBounds:
     """``bounds`` with ``E`` (and ``B``) for a configuration of ``voters`` (module rules)."""
-    rounds = election_rounds(scenario, voters)
-    if rounds == election_rounds(scenario):
-        return bounds
-    election = rounds * scenario.cluster.raft.election_timeout_ms[1]
+    election = election_bound_ms(scenario, voters)
     return replace(
-        bounds,
-        election_bound_ms=election,
-        bound_ms=election + scenario.workload.timeout_ms,
+        bounds, election_bound_ms=election, bound_ms=election + scenario.workload.timeout_ms
     )
 
 
@@ -410,22 +410,10 @@ class LivenessMonitor:
 
     def observe(self, record: EventRecord) -> None:
         kind = str(record["kind"])
-        if kind == EventKind.DISK_DAMAGE.value and record.get("action") == "repair":
-            self._repairing.add(str(record["node"]))
         if kind == EventKind.MEMBERSHIP.value:
             self.membership_settled_ms = max(self.membership_settled_ms, _settles(record))
-        elif (
-            kind == EventKind.DISK_DAMAGE.value
-            and record.get("action") == "halt"
-            and record.get("file") != HARD_STATE
-        ):
-            self.needless_halts.append(
-                Problem(
-                    float(record["t"]),
-                    f"{record['node']} halted on a damaged {record.get('file')} "
-                    f"({record.get('reason')}) that its peers could repair",
-                )
-            )
+        elif kind == EventKind.DISK_DAMAGE.value:
+            self._damage(record)
         elif kind == EventKind.RAFT_TERM.value:
             self._term_changes.append((record["t"], record["node"], int(record["term"])))
         elif kind == EventKind.RAFT_REPAIRED.value:
@@ -614,6 +602,19 @@ class LivenessMonitor:
             details,
         )
 
+    def _damage(self, record: EventRecord) -> None:
+        action = record.get("action")
+        if action == "repair":  # it votes for nobody until a leader repairs it
+            self._repairing.add(str(record["node"]))
+        elif action == "halt" and record.get("file") != HARD_STATE:
+            self.needless_halts.append(
+                Problem(
+                    float(record["t"]),
+                    f"{record['node']} halted on a damaged {record.get('file')} "
+                    f"({record.get('reason')}) that its peers could repair",
+                )
+            )
+
     def undefended_deaf(self, scenario: Scenario) -> list[str]:
         """The deaf servers at the end of the run (up, every link to them cut, some link
         from them not) that may disrupt: on servers without PreVote, all but a leader
@@ -710,10 +711,7 @@ class LivenessMonitor:
         timeout_ms = scenario.workload.timeout_ms
         for window in self.windows(scenario, bounds.quiet_from_ms):
             voters = window.members if window.members is not None else scenario.member_ids
-            election = (
-                election_rounds(scenario, len(voters))
-                * (scenario.cluster.raft.election_timeout_ms[1])
-            )
+            election = election_bound_ms(scenario, len(voters))
             span = LivenessBounds(window.from_ms, election, election + timeout_ms, window.until_ms)
             if window.until_ms - window.from_ms < span.bound_ms:
                 continue

@@ -1781,7 +1781,7 @@ def _check_swarm_paths(scenario: Scenario) -> None:
                 position=Position.KEY,
             ) from None
         if len(paths) == 1:
-            _check_swarm_entry(key, choices, ("swarm", key))
+            _check_swarm_entry(key, choices, key)
             continue
         for index, choice in enumerate(choices):
             named = sorted(str(path) for path in choice) if isinstance(choice, Mapping) else None
@@ -1794,15 +1794,16 @@ def _check_swarm_paths(scenario: Scenario) -> None:
                     loc=("swarm", key, index),
                 )
         for path in paths:
-            _check_swarm_entry(path, [choice[path] for choice in choices], ("swarm", key))
+            _check_swarm_entry(path, [choice[path] for choice in choices], key)
 
 
-def _check_swarm_entry(path: str, choices: Sequence[Any], loc: tuple[str, ...]) -> None:
-    """The rules of one path's values (``harmonysim.scenario.swarm``); ``loc`` is the
-    entry's place in the file (a joint entry's values are placed under their path)."""
+def _check_swarm_entry(path: str, choices: Sequence[Any], key: str) -> None:
+    """The rules of one path's values (``harmonysim.scenario.swarm``) under the swarm key
+    ``key`` (itself, or a joint entry's, whose values are placed under their path)."""
     from harmonysim.scenario.swarm import PathProblem, check_path
 
-    joint = loc[-1] != path
+    joint = key != path
+    loc = ("swarm", key)
     try:
         merges = check_path(Scenario, path)
     except PathProblem as problem:
