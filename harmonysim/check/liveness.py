@@ -73,24 +73,32 @@ Rules:
   applicable. With PreVote (it never raises its term), or when it still leads without
   CheckQuorum (it never stops leading, and a leader never campaigns), the rest of the
   cluster must elect and serve as usual.
-- Between faults, too: a fault-free window is an interval in which no fault is in
-  effect, as the fold of the run's events has it (``harmonysim.runlog.fold``): every
-  node up, not paused, not halted by a damaged disk and not waiting for a leader to
-  repair its damaged log, no cut and no clogged link,
-  no clock stepped or strobing and no clock rate fault beyond the servers' bound
-  (``max_clock_drift``), no slow disk, no membership change open (requested and not
-  yet committed, unchanged, refused or unfinished), and no leadership transfer in
-  progress (from its ``leader.transfer`` until the old leader steps down or another
-  node leads, or one maximum election timeout, after which the leader has given it
-  up). The run starts
-  in one (every node up, nothing cut); a fault that stays in effect keeps the next
-  from opening. Windows are cut off at ``Q`` (from there the rules above judge). In
-  every window ``[a, b)`` at least ``B`` long, when the configuration it holds has a
-  majority joined by healthy links (every node is up and nothing cut), L1 and L2
-  hold over it: some node of that majority leads by ``a + E``, and every operation
-  invoked in ``[a + E, b - timeout]`` is answered, with L2's tolerance for timeouts.
-  A stall there is a violation naming the window, reported even when the tail is
-  not applicable; it does not hide behind the faults that follow.
+- Between faults, too: Raft promises progress whenever a majority runs and talks, not
+  only when nothing is wrong. A window is an interval in which, as the fold of the
+  run's events has it (``harmonysim.runlog.fold``), no membership change is open
+  (requested and not yet committed, unchanged, refused or unfinished), no leadership
+  transfer is in progress (from its ``leader.transfer`` until the old leader steps
+  down or another node leads, or one maximum election timeout, after which the leader
+  has given it up), and a healthy majority of the configuration it holds runs
+  unharmed: its nodes up, not paused, not halted by a damaged disk, not waiting for a
+  leader to repair their log, no clock stepped or strobing or beyond the servers'
+  rate bound (``max_clock_drift``), no slow disk, and joined pairwise by healthy links
+  neither cut nor clogged (one such majority: where majorities overlap, a ring or a
+  bridge, there is none), while every other node is silent toward it: down, paused,
+  halted, or cut off from sending to every node of it (a deaf node, which hears no
+  one but still sends, is not), or a server outside the configuration running
+  unharmed and joined to it as in a run without faults. A window is fault-free when
+  no fault at all is in effect; one with a fault in effect is judged only on servers
+  that run PreVote: without it a member whose log is behind stands in vain, and in a
+  bare majority its terms restart the others' timers round after round (the
+  two-voter case below). The run starts in one (every node up, nothing cut); a
+  change of the faults in effect, or of the healthy majority, starts the next.
+  Windows are cut off at ``Q`` (from there the rules above judge). In every window
+  ``[a, b)`` at least ``B`` long, L1 and L2 hold over it: some node of its healthy
+  majority leads by ``a + E``, and every operation invoked in ``[a + E, b - timeout]``
+  is answered, with L2's tolerance for timeouts. A stall there is a violation naming
+  the window, reported even when the tail is not applicable; it does not hide behind
+  the faults that follow.
 - A configuration that cannot be live is said to be so, not judged: when the
   client timeout is below the round trip of one operation (``ROUND_TRIP_DELAYS``
   median one-way delays plus an fsync), the check is skipped with that reason. When
@@ -139,7 +147,7 @@ import networkx as nx
 
 from harmonysim.check.result import CheckResult, CheckStatus, Implicated, Problem
 from harmonysim.cluster.storage import HARD_STATE
-from harmonysim.runlog.fold import ClusterState, Health
+from harmonysim.runlog.fold import ClusterState, Health, NodeState
 from harmonysim.scenario import Latency, Scenario
 from harmonysim.sim.events import EventKind, EventLog, EventRecord
 
@@ -337,12 +345,16 @@ def healthy_majority(
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A fault-free window ``[from_ms, until_ms)`` and the configuration it holds
-    (None: the scenario's initial one)."""
+    """A window ``[from_ms, until_ms)`` in which ``healthy``, a majority of the
+    configuration it holds (``members``; None: the scenario's initial one), runs
+    unharmed and joined by healthy links while every other node is silent toward it
+    (module rules, "Between faults"); ``fault_free`` when no fault at all is in effect."""
 
     from_ms: float
     until_ms: float
     members: tuple[str, ...] | None
+    healthy: tuple[str, ...] = ()
+    fault_free: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,12 +362,67 @@ class _Mark:
     """The faults in effect from ``t_ms`` on (until the next mark), as the fold has them."""
 
     t_ms: float
-    faulty: (
-        bool  # a node down, paused or halted, a cut, a clog, a clock step or strobe, a slow disk
-    )
-    clock_rate_off: float  # the largest rate fault, as |rate - 1| (0: none)
+    unwell: frozenset[str]  # running, but awaiting repair, its clock stepped or strobing, its
+    # disk slow (every node neither unwell nor silent is well)
+    silent: frozenset[str]  # down, paused or halted: sends nothing
+    rate_off: tuple[tuple[str, float], ...]  # each clock rate fault, as |rate - 1|
+    cut: frozenset[tuple[str, str]]
+    clogged: frozenset[tuple[str, str]]
+    change_open: bool  # a membership change asked for and not over
     transfer_since_ms: float | None  # a leadership transfer asked for then, not over
     members: tuple[str, ...] | None  # the committed configuration (None: the initial one)
+
+    def key(self) -> tuple[object, ...]:
+        return (
+            self.unwell,
+            self.silent,
+            self.rate_off,
+            self.cut,
+            self.clogged,
+            self.change_open,
+            self.transfer_since_ms,
+            self.members,
+        )
+
+
+_NO_FAULT = _Mark(0.0, frozenset(), frozenset(), (), frozenset(), frozenset(), False, None, None)
+"""The run starts with every node up and nothing cut."""
+
+
+def _healthy_part(scenario: Scenario, mark: _Mark) -> tuple[tuple[str, ...], bool] | None:
+    """The healthy majority of the faults in effect at ``mark`` and whether no fault is,
+    or None when they leave none to judge (module rules, "Between faults")."""
+    if mark.change_open:
+        return None
+    drift = scenario.cluster.raft.max_clock_drift
+    nodes = scenario.node_ids
+    voters = mark.members if mark.members is not None else scenario.member_ids
+    off = {node for node, rate in mark.rate_off if rate > drift}
+    well = [node for node in nodes if node not in mark.unwell and node not in mark.silent
+            and node not in off]  # fmt: skip
+    broken = mark.cut | mark.clogged
+    fault_free = len(well) == len(nodes) and not broken
+    if not fault_free and not scenario.cluster.raft.prevote:
+        return None  # a bare majority may waste its rounds on a member left behind
+    healthy = healthy_majority(scenario, well, broken, voters)
+    if not healthy:
+        return None
+    for a, b in combinations(healthy, 2):
+        if (a, b) in broken or (b, a) in broken:
+            return None  # overlapping majorities (a ring, a bridge): no one majority
+    for node in nodes:
+        if node in healthy or node in mark.silent:
+            continue
+        if all((node, other) in mark.cut for other in healthy):
+            continue  # cut off from sending to them: it cannot disturb them
+        if (
+            node not in voters
+            and node in well
+            and not any((node, other) in broken or (other, node) in broken for other in healthy)
+        ):
+            continue  # a server outside the configuration, running as if nothing failed
+        return None
+    return healthy, fault_free
 
 
 def _settles(record: EventRecord) -> float:
@@ -401,7 +468,7 @@ class LivenessMonitor:
         self._term_changes: list[tuple[float, str, int]] = []  # (time, node, new term)
         # Every watched record folded in order, and after each the faults in effect.
         self._state = ClusterState.initial()
-        self._marks: list[_Mark] = [_Mark(0.0, False, 0.0, None, None)]
+        self._marks: list[_Mark] = [_NO_FAULT]
         self.needless_halts: list[Problem] = []  # L7
         self._repairing: set[str] = set()  # servers waiting for a leader to repair their log
 
@@ -641,59 +708,80 @@ class LivenessMonitor:
         return found
 
     def windows(self, scenario: Scenario, until_ms: float) -> list[Window]:
-        """The fault-free windows that begin before ``until_ms``, cut off there, in order
-        (module rules, "Between faults")."""
+        """The windows in which a healthy majority runs (module rules, "Between faults")
+        that begin before ``until_ms``, cut off there, in order."""
         grace = scenario.cluster.raft.election_timeout_ms[1]
-        drift = scenario.cluster.raft.max_clock_drift
         found: list[Window] = []
         current: Window | None = None
         marks = self._marks
+        judged: dict[tuple[object, ...], tuple[tuple[str, ...], bool] | None] = {}
         for position, mark in enumerate(marks):
             if mark.t_ms >= until_ms:
                 break
             end = marks[position + 1].t_ms if position + 1 < len(marks) else until_ms
             end = min(end, until_ms)
-            if end <= mark.t_ms or mark.faulty or mark.clock_rate_off > drift:
+            if end <= mark.t_ms:
                 continue  # a zero-length step (a crash and its restart at one instant) is none
+            key = mark.key()
+            if key not in judged:
+                judged[key] = _healthy_part(scenario, mark)
+            part = judged[key]
+            if part is None:
+                continue
+            healthy, fault_free = part
             start = mark.t_ms
             if mark.transfer_since_ms is not None:  # a transfer is aborted after a timeout
                 start = max(start, mark.transfer_since_ms + grace)
             if start >= end:
                 continue
-            if current is not None and current.until_ms == start:
+            if (
+                current is not None
+                and current.until_ms == start
+                and (current.healthy, current.members, current.fault_free)
+                == (healthy, mark.members, fault_free)
+            ):
                 current = replace(current, until_ms=end)
                 continue
             if current is not None:
                 found.append(current)
-            current = Window(start, end, mark.members)
+            current = Window(start, end, mark.members, healthy, fault_free)
         if current is not None:
             found.append(current)
         return found
 
     def _mark(self, time_ms: float) -> None:
         state = self._state
-        faulty = bool(
-            state.cut or state.clogged or state.membership_open or self._repairing
-        ) or any(
-            node.health is not Health.UP
-            or node.halted
-            or node.clock_step_ms != 0.0
-            or node.clock_strobe
-            or node.disk_slow_ms is not None
-            for node in state.nodes.values()
+        unwell: list[str] = []
+        silent: list[str] = []
+        rate_off: list[tuple[str, float]] = []
+        for name in sorted(set(state.nodes) | self._repairing):
+            node = state.nodes.get(name) or NodeState()
+            if node.health is not Health.UP or node.halted:
+                silent.append(name)
+                continue
+            if node.clock_rate is not None and node.clock_rate != 1.0:
+                rate_off.append((name, abs(node.clock_rate - 1.0)))
+            if (
+                name in self._repairing
+                or node.clock_step_ms != 0.0
+                or node.clock_strobe
+                or node.disk_slow_ms is not None
+            ):
+                unwell.append(name)
+        mark = _Mark(
+            time_ms,
+            frozenset(unwell),
+            frozenset(silent),
+            tuple(rate_off),
+            frozenset(state.cut),
+            frozenset(state.clogged),
+            state.membership_open > 0,
+            state.transfer_since_ms,
+            state.members,
         )
-        rate_off = max(
-            (
-                abs(node.clock_rate - 1.0)
-                for node in state.nodes.values()
-                if node.clock_rate is not None
-            ),
-            default=0.0,
-        )
-        mark = _Mark(time_ms, faulty, rate_off, state.transfer_since_ms, state.members)
         if self._marks and self._marks[-1].t_ms == time_ms:
             self._marks[-1] = mark  # the state after the last record at one instant
-        else:
+        elif not self._marks or self._marks[-1].key() != mark.key():
             self._marks.append(mark)
 
     def _judge_windows(
@@ -703,8 +791,8 @@ class LivenessMonitor:
         bounds: LivenessBounds,
         details: dict[str, Any],
     ) -> tuple[list[Problem], list[int]]:
-        """L1 and L2 in every fault-free window before ``Q`` at least ``B`` long (module
-        rules, "Between faults"); the problems and their history rows."""
+        """L1 and L2 in every window of a healthy majority before ``Q`` at least ``B`` long
+        (module rules, "Between faults"); the problems and their history rows."""
         problems: list[Problem] = []
         problem_rows: list[int] = []
         judged: list[dict[str, Any]] = []
@@ -715,12 +803,15 @@ class LivenessMonitor:
             span = LivenessBounds(window.from_ms, election, election + timeout_ms, window.until_ms)
             if window.until_ms - window.from_ms < span.bound_ms:
                 continue
-            healthy = healthy_majority(scenario, scenario.node_ids, (), voters)
-            if not healthy:
-                continue  # the link settings rule a majority out: nothing to promise
+            healthy = window.healthy
             if not defended(scenario) and set(scenario.member_ids) - set(voters):
                 continue  # a removed server runs, and nothing stops it deposing leaders
-            label = f"in the fault-free window {window.from_ms:g}-{window.until_ms:g} ms"
+            label = (
+                f"in the fault-free window {window.from_ms:g}-{window.until_ms:g} ms"
+                if window.fault_free
+                else f"in the window {window.from_ms:g}-{window.until_ms:g} ms in which "
+                f"{', '.join(healthy)} ran unharmed (the others silent)"
+            )
             found: list[Problem] = []
             elected = self.leader_time(healthy, window.from_ms)
             if elected is None or elected[0] > span.elected_by_ms:
@@ -732,14 +823,15 @@ class LivenessMonitor:
             )
             problems.extend(found)
             problem_rows.extend(service.rows)
-            judged.append(
-                {
-                    "from_ms": window.from_ms,
-                    "until_ms": window.until_ms,
-                    "operations_checked": service.checked,
-                    "problems": len(found),
-                }
-            )
+            entry: dict[str, Any] = {
+                "from_ms": window.from_ms,
+                "until_ms": window.until_ms,
+                "operations_checked": service.checked,
+                "problems": len(found),
+            }
+            if not window.fault_free:
+                entry["healthy"] = list(healthy)
+            judged.append(entry)
         details["windows_judged"] = len(judged)
         details["windows"] = judged[:_MAX_REPORTED]
         return problems, problem_rows

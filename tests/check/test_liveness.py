@@ -393,9 +393,11 @@ def test_a_window_shorter_than_the_bound_is_not_judged() -> None:
     result = monitor.judge(short, [], ("n1", "n2", "n3", "n4"))
     assert result.status is CheckStatus.OK, result.summary
     assert [(w["from_ms"], w["until_ms"]) for w in result.details["windows"]] == [(0.0, 2000.0)]
-    assert [(w.from_ms, w.until_ms) for w in monitor.windows(short, 3800.0)] == [
-        (0.0, 2000.0),
-        (3000.0, 3800.0),
+    # n1 down: the others, a majority, run unharmed while it is silent (1000 ms, not judged).
+    assert [(w.from_ms, w.until_ms, w.fault_free) for w in monitor.windows(short, 3800.0)] == [
+        (0.0, 2000.0, True),
+        (2000.0, 3000.0, False),
+        (3000.0, 3800.0, True),
     ]
 
 
@@ -451,7 +453,11 @@ def test_faults_in_effect_close_windows_until_they_are_undone() -> None:
         (5100.0, 6000.0, ("n1", "n2", "n3", "n4")),
         (6300.0, 6500.0, ("n1", "n2", "n3", "n4")),
         (6600.0, 7000.0, ("n1", "n2", "n3", "n4")),
+        # n3 paused: a fault, but n1, n2 and n4 are a majority of the four, unharmed,
+        # and n3 sends nothing (every fault before it left a faulty node running).
+        (7000.0, 9000.0, ("n1", "n2", "n3", "n4")),
     ]
+    assert monitor.windows(drifting, 9000.0)[-1].healthy == ("n1", "n2", "n4")
     # Windows are cut off at the quiet point: the tail is judged by L1-L3.
     assert [(w.from_ms, w.until_ms) for w in monitor.windows(drifting, 1200.0)] == [(0.0, 1000.0)]
 
@@ -538,8 +544,15 @@ def test_a_server_halted_by_its_disk_or_awaiting_repair_closes_windows_until_it_
         record(5000.0, "node.restart", "n3"),  # read back repaired: it runs again
     ]:
         monitor.observe(event)
-    found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
-    assert found == [(0.0, 1000.0), (1500.0, 2000.0), (5000.0, 9000.0)]
+    found = [(w.from_ms, w.until_ms, w.healthy) for w in monitor.windows(scenario(), 9000.0)]
+    assert found == [
+        (0.0, 1000.0, NODES),
+        (1500.0, 2000.0, NODES),
+        # n3 halted sends nothing: the other four are a healthy majority (n2, awaiting its
+        # repair before, ran and could campaign: no window then).
+        (2000.0, 5000.0, ("n1", "n2", "n4", "n5")),
+        (5000.0, 9000.0, NODES),
+    ]
 
 
 def test_an_undefended_cluster_with_a_removed_server_running_is_not_judged() -> None:
@@ -621,3 +634,116 @@ def test_two_voters_without_prevote_may_waste_many_rounds() -> None:
                                        "heartbeat_interval: 50ms, prevote: false}"))  # fmt: skip
     assert election_rounds(bare, 3) == 2
     assert election_rounds(bare, 2) == 2 + math.ceil(math.log(1e-6) / math.log(0.5))
+
+
+def cut_all(*pairs: tuple[str, str]) -> list[list[str]]:
+    return [list(pair) for pair in pairs]
+
+
+def test_a_majority_running_unharmed_while_the_others_are_silent_must_elect_and_serve() -> None:
+    # Raft promises progress while a majority runs and talks (§5.6), not only when
+    # nothing is wrong: n1 (the leader) crashes at 2s and stays down to 6s; n2-n5 must
+    # elect within E of the crash. Here no one leads until 4s: a stall in that window.
+    crash = scenario("faults: [{at: 2s, crash: n1}, {at: 6s, restart: n1}]")
+    stalled = elected((2000.0, "n1", "node.crash", None), (4000.0, "n2", "raft.role", "leader"))
+    steps(stalled, (6000.0, "n1", "node.restart", None), first_seq=10)
+    result = stalled.judge(crash, [], NODES)
+    assert result.status is CheckStatus.VIOLATION, result.summary
+    assert result.details["violations"] == [
+        "in the window 2000-6000 ms in which n2, n3, n4, n5 ran unharmed (the others silent): "
+        "no leader among n2, n3, n4, n5 within 600 ms of its start: elected only at 4000 ms (n2)"
+    ]
+    assert result.details["windows"][1]["healthy"] == ["n2", "n3", "n4", "n5"]
+    assert problems(result) == [(2600.0, None)]
+    # n2 taking over at 2.4s is live.
+    live = elected((2000.0, "n1", "node.crash", None), (2400.0, "n2", "raft.role", "leader"))
+    steps(live, (6000.0, "n1", "node.restart", None), first_seq=10)
+    assert live.judge(crash, [], NODES).status is CheckStatus.OK
+
+
+def test_without_prevote_a_window_with_a_fault_in_effect_is_not_judged() -> None:
+    # A bare majority may elect late without PreVote (a member whose log is behind stands
+    # in vain and its terms restart the others' timers): only fault-free windows then.
+    no_prevote = parse_scenario(
+        BASE.replace("heartbeat_interval: 50ms}", "heartbeat_interval: 50ms, prevote: false}")
+        + "faults: [{at: 2s, crash: n1}, {at: 6s, restart: n1}]"
+    )
+    stalled = elected((2000.0, "n1", "node.crash", None), (4000.0, "n2", "raft.role", "leader"))
+    steps(stalled, (6000.0, "n1", "node.restart", None), first_seq=10)
+    assert [(w.from_ms, w.until_ms) for w in stalled.windows(no_prevote, 6000.0)] == [(0.0, 2000.0)]
+    assert stalled.judge(no_prevote, [], NODES).status is CheckStatus.OK
+
+
+@pytest.mark.parametrize(
+    ("cut", "window"),
+    [
+        # n1 isolated both ways: silent toward the rest, who must elect.
+        (cut_all(*[(a, b) for b in NODES[1:] for a, b in ((("n1", b)), (b, "n1"))]), True),
+        # n1 deaf (it hears no one but still sends): it may disturb them; not judged.
+        (cut_all(*[(b, "n1") for b in NODES[1:]]), False),
+        # n1 mute (it hears them, sends to no one): as good as silent.
+        (cut_all(*[("n1", b) for b in NODES[1:]]), True),
+        # A bridge: n3 joins {n1, n2} and {n4, n5}; majorities overlap, none is the one.
+        (
+            cut_all(
+                ("n1", "n4"),
+                ("n4", "n1"),
+                ("n1", "n5"),
+                ("n5", "n1"),
+                ("n2", "n4"),
+                ("n4", "n2"),
+                ("n2", "n5"),
+                ("n5", "n2"),
+            ),
+            False,
+        ),
+        # {n1, n2} cut from {n3, n4, n5} both ways: the three must elect.
+        (
+            cut_all(
+                *[
+                    pair
+                    for a in ("n1", "n2")
+                    for b in ("n3", "n4", "n5")
+                    for pair in ((a, b), (b, a))
+                ]
+            ),
+            True,
+        ),
+    ],
+)
+def test_only_nodes_silent_toward_the_healthy_majority_leave_it_a_window(
+    cut: list[list[str]], window: bool
+) -> None:
+    monitor = LivenessMonitor()
+    monitor.observe(record(1000.0, "net.partition", shape="test", cut=cut))
+    monitor.observe(record(5000.0, "net.heal"))
+    found = [(w.from_ms, w.until_ms) for w in monitor.windows(scenario(), 9000.0)]
+    expected = [(0.0, 1000.0), (1000.0, 5000.0), (5000.0, 9000.0)]
+    assert found == (expected if window else [expected[0], expected[2]])
+
+
+def test_a_server_outside_the_configuration_may_run_beside_the_healthy_majority() -> None:
+    # n5 removed (committed), n4 crashed: n1-n3 are a majority of {n1..n4}; n5 runs as
+    # if nothing failed (the removed-server rules judge it), so the window is open.
+    monitor = LivenessMonitor()
+    for event in [
+        record(1000.0, "membership", op="remove", target="n5", result="requested"),
+        record(
+            1100.0,
+            "membership",
+            op="remove",
+            target="n5",
+            result="committed",
+            voters=["n1", "n2", "n3", "n4"],
+        ),
+        record(2000.0, "node.crash", "n4"),
+        record(2500.0, "net.partition", shape="test", cut=[["n5", "n1"]]),
+    ]:
+        monitor.observe(event)
+    found = [(w.from_ms, w.until_ms, w.healthy) for w in monitor.windows(scenario(), 9000.0)]
+    assert found == [
+        (0.0, 1000.0, NODES),
+        (1100.0, 2000.0, ("n1", "n2", "n3", "n4")),
+        (2000.0, 2500.0, ("n1", "n2", "n3")),
+        # n5 half cut from n1 sends to n2 and n3 with a fault in effect: not judged.
+    ]
