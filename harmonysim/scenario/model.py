@@ -1589,11 +1589,18 @@ class Nemesis(SchemaModel):
     its isolation ends), is healed only one way: it sends, but hears no one for the rest
     of the run (a gray failure, a network card that drops what it receives; goraft/raft#58
     needs its stale heartbeats). At most one node; later partitions keep it deaf."""
+    strand: Probability = 0.0
+    """The chance that a partition it starts (on no node chained or timed) strands the
+    current leader in a minority with others, cut off both ways from the rest, instead of
+    drawing its shape; a removal chained to that leader then removes the servers it lost,
+    as many as leave a majority of the voters in (an operator's dead-server cleanup, as
+    Consul's autopilot runs: an operator that does not wait sends them at once, the
+    race behind RedisLabs/redisraft#17)."""
     swarm: StrictBool = False
     """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
-    1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain`, `on_election` and
-    `deafen` each or 0, announced on the nemesis's first event; so seeds differ in which
-    faults they combine and how they time them."""
+    1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain`, `on_election`,
+    `deafen` and `strand` each or 0, announced on the nemesis's first event; so seeds
+    differ in which faults they combine and how they time them."""
 
 
 def _trigger(value: object) -> FaultTrigger:

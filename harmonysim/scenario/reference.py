@@ -258,9 +258,12 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.deafen": "probability that an isolated node, deposed while cut off, is healed "
     "only one way: it sends but hears no one for the rest of the run (a gray failure; at most "
     "one node)",
+    "Nemesis.strand": "probability that a partition strands the current leader in a minority "
+    "with others; a removal chained to it then removes every server it lost that may go (a "
+    "dead-server cleanup)",
     "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
-    "from 1 to `overlap`, and the leader aim, chaining, election timing and deafening each or "
-    "none (default false)",
+    "from 1 to `overlap`, and the leader aim, chaining, election timing, deafening and "
+    "stranding each or none (default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {

@@ -149,6 +149,7 @@ class _NemesisPlan:
     on_election: float = 0.0
     first: dict[str, Any] | None = None
     deafen: float = 0.0
+    strand: float = 0.0
 
     def announce(self) -> dict[str, Any] | None:
         first, self.first = self.first, None
@@ -181,7 +182,13 @@ def _swarm(spec: Nemesis, rng: random.Random) -> _NemesisPlan:
     if spec.deafen > 0.0:
         deafen = spec.deafen if rng.random() < 0.5 else 0.0
         swarm["deafen"] = deafen
-    return _NemesisPlan(kinds, overlap, target_leader, chain, on_election, {"swarm": swarm}, deafen)
+    strand = 0.0
+    if spec.strand > 0.0:
+        strand = spec.strand if rng.random() < 0.5 else 0.0
+        swarm["strand"] = strand
+    return _NemesisPlan(
+        kinds, overlap, target_leader, chain, on_election, {"swarm": swarm}, deafen, strand
+    )
 
 
 def _nothing() -> None:
@@ -222,6 +229,9 @@ class FaultInjector:
         self.clock_drift_bound = 0.0
         self._disk_victims: set[str] = set()  # nodes the disk nemesis has struck
         self._deaf: str | None = None  # the node the nemesis deafened, for good
+        # A leader the nemesis stranded in a minority (``strand``): the partition that
+        # holds it, the leader and the servers it lost, while that partition holds.
+        self._stranded: tuple[nx.DiGraph, str, tuple[str, ...]] | None = None
         # The voters of the initial configuration (the cluster sets them): the membership
         # nemesis removes one of them for a while and adds it back.
         self.initial_members: tuple[str, ...] = ()
@@ -665,6 +675,7 @@ class FaultInjector:
                 spec.chain,
                 spec.on_election,
                 deafen=spec.deafen,
+                strand=spec.strand,
             )
         )
         if plan.on_election > 0.0:
@@ -773,7 +784,7 @@ class FaultInjector:
         if elected is not None:
             extra = {**(extra or {}), "timed": _LEADER_ELECTED}
         undo, victim = self._nemesis_fault(
-            kind, rng, plan.target_leader, lifetime_us, extra, elected, plan.deafen
+            kind, rng, plan.target_leader, lifetime_us, extra, elected, plan.deafen, plan.strand
         )
         if plan.chain <= 0.0:
             return undo, (kind,)
@@ -806,7 +817,7 @@ class FaultInjector:
             fields: dict[str, Any] = {"chained_to": aim} if aim is not None else {"chained": True}
             fields["chain_from_ms"] = first_ms
             then, struck = self._nemesis_fault(
-                second, rng, plan.target_leader, life, fields, aim, plan.deafen
+                second, rng, plan.target_leader, life, fields, aim, plan.deafen, plan.strand
             )
             undos.append(then)
             if struck is not None:
@@ -889,9 +900,22 @@ class FaultInjector:
         if len(voters) < 2:
             self._noop("membership.remove", None, "a single voter cannot be removed")
             return _nothing, None
+        lost = [node for node in self._lost_by(at) if node in voters] if at is not None else []
+        if lost:  # a dead-server cleanup: every server the stranded leader lost, while allowed
+            removed: list[str] = []
+            for node in lost:
+                if not self._may_remove(0):
+                    break
+                self._request_membership("remove", node)
+                removed.append(node)
+            return functools.partial(self._add_back_all, removed), at
         target = self._aim(rng, target_leader, voters, at)
         self._request_membership("remove", target)
         return functools.partial(self._add_back, target), target
+
+    def _add_back_all(self, nodes: list[str]) -> None:
+        for node in nodes:
+            self._add_back(node)
 
     def _absent(self) -> tuple[str, ...]:
         """The initial voters out of the configuration or about to be (the hook's answer:
@@ -938,6 +962,7 @@ class FaultInjector:
         extra: dict[str, Any] | None = None,
         at: str | None = None,
         deafen: float = 0.0,
+        strand: float = 0.0,
     ) -> tuple[Callable[[], None], str | None]:
         """Start one fault of ``kind`` (on ``at`` where the kind takes a node and can);
         answers its undo and its victim: the node crashed, paused, isolated, whose clock
@@ -990,6 +1015,10 @@ class FaultInjector:
         if at is not None:  # the victim alone, cut off from the rest
             self.set_graph(partitions.isolate(nodes, at), {"shape": "isolate", "target": at})
             return self._isolation_undo(rng, deafen, at), at
+        if strand > 0.0 and rng.random() < strand:
+            stranded = self._strand(rng)
+            if stranded is not None:
+                return self.heal, stranded
         shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
         victim: str | None = None
         if shape == "isolate":
@@ -1028,6 +1057,35 @@ class FaultInjector:
         if victim is not None:  # isolated
             return self._isolation_undo(rng, deafen, victim), victim
         return self.heal, victim
+
+    def _strand(self, rng: random.Random) -> str | None:
+        """Cut the current leader off, both ways, in a minority with others drawn at random
+        (``strand``); answers the leader, or None when no leader is known or the cluster
+        is too small for a minority of more than one."""
+        leader = self._hooks.leader()
+        nodes = self.node_ids
+        size = (len(nodes) - 1) // 2  # the largest minority
+        if leader is None or size < 2:
+            return None
+        others = [node for node in nodes if node != leader]
+        minority = sorted([leader, *rng.sample(others, size - 1)])
+        majority = [node for node in nodes if node not in minority]
+        graph = self.set_graph(
+            partitions.groups(nodes, [minority, majority]),
+            {"shape": "groups", "groups": [minority, majority], "stranded": leader},
+        )
+        self._stranded = (graph, leader, tuple(majority))
+        return leader
+
+    def _lost_by(self, node: str) -> tuple[str, ...]:
+        """The servers ``node`` lost, if it is the leader the nemesis stranded and the
+        partition that stranded it still holds; else none."""
+        if self._stranded is None:
+            return ()
+        graph, leader, lost = self._stranded
+        if leader != node or self._network.partition is not graph:
+            return ()
+        return lost
 
     def _isolation_undo(self, rng: random.Random, deafen: float, victim: str) -> Callable[[], None]:
         if deafen <= 0.0:
