@@ -413,3 +413,64 @@ def test_a_request_open_at_the_end_says_whether_a_change_is_in_flight(tmp_path: 
     liveness = run.outcome.checks["liveness"]
     assert liveness.status is CheckStatus.OK, liveness.summary
     assert liveness.details["quiet_from_ms"] == 2000.0
+
+
+STRANDING = """
+name: stranding
+duration: 12s
+cluster:
+  nodes: 5
+  membership: {wait: accepted}
+network: {latency: {distribution: lognormal, mean: 5ms, p99: 30ms}}
+workload: {clients: 4, rate: 100/s, mix: {get: 0.5, put: 0.5}}
+faults:
+  - at: 1s
+    nemesis: {kinds: [partition, membership], interval: 1s, until: 9s, chain: 1.0, strand: 1.0}
+"""
+
+
+def test_a_removal_chained_to_a_stranded_leader_removes_the_servers_it_lost(
+    tmp_path: Path,
+) -> None:
+    # Every partition strands the leader with one other server; a removal chained to it
+    # asks that leader, at once, to remove the servers across the cut (while fewer than
+    # two are out: a third would leave no majority of the initial voters), and each is
+    # added back.
+    run = run_text(STRANDING, tmp_path, seed=1)
+    events = run.events
+    strands = [e for e in events if e["kind"] == "net.partition" and "stranded" in e]
+    assert strands
+    cleanups = 0
+    for strand in strands:
+        minority, majority = strand["groups"]
+        assert strand["stranded"] in minority and len(minority) == 2 and len(majority) == 3
+        later = events[events.index(strand) + 1 :]
+        chained = next((e for e in later if e["kind"] == "nemesis"), None)
+        if chained is None or chained.get("fault") != "membership":
+            continue
+        asked = later[later.index(chained) + 1 :]
+        removals = [e for e in asked if e["kind"] == "membership" and e["result"] == "requested"]
+        removals = [e for e in removals if e["op"] == "remove" and e["t"] == chained["t"]]
+        # Each server across the cut is asked for while fewer than two are out: the
+        # correct leader refuses all but the first (one change at a time), so all three.
+        assert len(removals) >= 2, removals
+        assert {e["target"] for e in removals} <= set(majority)
+        cleanups += 1
+    assert cleanups
+    requested = [e for e in changes(run) if e["result"] == "requested"]
+    removes = sorted(e["target"] for e in requested if e["op"] == "remove")
+    assert removes == sorted(e["target"] for e in requested if e["op"] == "add")
+    failed = [name for name, c in run.outcome.checks.items() if c.status is not CheckStatus.OK]
+    assert failed == []
+
+
+def test_the_stranded_leader_takes_both_removals_only_with_the_bug(tmp_path: Path) -> None:
+    # RedisLabs/redisraft#17 as the stranding nemesis meets it: the correct leader refuses
+    # the second removal while the first is uncommitted; with the bug it shrinks its
+    # configuration to the three servers it still counts and commits beside the
+    # majority's leader, which raft_safety sees.
+    clean = run_text(STRANDING, tmp_path / "clean", seed=1)
+    refused = [e for e in changes(clean) if e["result"] == "refused"]
+    assert any("another change" in str(e.get("reason")) for e in refused)
+    buggy = run_text(STRANDING, tmp_path / "bug", seed=1, bugs=["removal_while_change_pending"])
+    assert buggy.outcome.checks["raft_safety"].status is CheckStatus.VIOLATION
