@@ -68,3 +68,39 @@ def test_the_same_schedule_without_the_bug_is_live_in_the_gap(tmp_path: Path) ->
     windows = details["windows"]
     assert isinstance(windows, list)
     assert all(w["problems"] == 0 and w["operations_checked"] > 0 for w in windows)
+
+
+# canonical/raft#279 between faults: stale-term-rejoin, with the crashed leader back at
+# 7.5s. From n3's restart at 5s to then, n1 and n3 are a majority running unharmed while
+# the crashed leader n2 is silent; with the bug n3, one term behind, never takes n1's term
+# and no leader is elected there, though one is once the leader is back: only that
+# window shows the stall.
+STALE_TERM_BETWEEN_FAULTS = (
+    (Path(__file__).resolve().parents[2] / "scenarios" / "stale-term-rejoin.yaml")
+    .read_text()
+    .replace("duration: 8s", "duration: 10s")
+    .replace(
+        "  - {at: 5s, restart: n3}", "  - {at: 5s, restart: n3}\n  - {at: 7.5s, restart: crashed}"
+    )
+)
+
+
+def stale_term_run(bugs: tuple[str, ...], out: Path) -> dict[str, object]:
+    scenario = resolve(parse_scenario(STALE_TERM_BETWEEN_FAULTS, "stale.yaml"), bugs=bugs)
+    outcome = run_scenario(scenario, out, trace_sample=0, failure_traces=False)
+    result = outcome.checks["liveness"]
+    return {"status": result.status, "summary": result.summary, **result.details}
+
+
+def test_a_majority_left_running_between_faults_must_elect(tmp_path: Path) -> None:
+    bug = stale_term_run(("pre_vote_reply_own_term",), tmp_path / "bug")
+    assert bug["status"] is CheckStatus.VIOLATION, bug["summary"]
+    assert "in the window 5000-7500 ms in which n1, n3 ran unharmed" in str(bug["summary"])
+    assert bug.get("leader_at_ms") is not None  # elected once the leader was back
+    clean = stale_term_run((), tmp_path / "clean")
+    assert clean["status"] is CheckStatus.OK, clean["summary"]
+    windows = clean["windows"]
+    assert isinstance(windows, list)
+    assert {"from_ms": 5000.0, "until_ms": 7500.0} in [
+        {"from_ms": w["from_ms"], "until_ms": w["until_ms"]} for w in windows
+    ]
