@@ -49,6 +49,14 @@ Rules:
   (a ``net.partition`` of shape ``one_way`` saying ``deaf``, not a ``net.heal``). The
   decision is drawn when the isolation is undone, and only when the nemesis asks for
   it, so a nemesis without ``deafen`` draws as it always did.
+- A stranded leader (the nemesis's ``strand``): with that chance a partition it starts on
+  no node in particular cuts the current leader off, both ways, in a minority with
+  others drawn at random (a ``net.partition`` of shape ``groups`` saying ``stranded``);
+  its victim is that leader, so a chain follows it, and a removal chained to it while
+  that partition holds removes every server the leader lost, one request each while
+  a minority of the initial voters may be out (a dead-server cleanup, as Consul's
+  autopilot runs one; an operator that does not wait sends them at once). Drawn only
+  when the nemesis asks for it.
 - ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
   durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
   durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
