@@ -398,8 +398,8 @@ def _healthy_part(scenario: Scenario, mark: _Mark) -> tuple[tuple[str, ...], boo
     nodes = scenario.node_ids
     voters = mark.members if mark.members is not None else scenario.member_ids
     off = {node for node, rate in mark.rate_off if rate > drift}
-    well = [node for node in nodes if node not in mark.unwell and node not in mark.silent
-            and node not in off]  # fmt: skip
+    faulty = mark.unwell | mark.silent | off
+    well = [node for node in nodes if node not in faulty]
     broken = mark.cut | mark.clogged
     fault_free = len(well) == len(nodes) and not broken
     if not fault_free and not scenario.cluster.raft.prevote:
