@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harmonysim.runner import run_scenario
+from harmonysim.runner import RunOutcome, run_scenario
 from harmonysim.scenario import load_scenario, resolve
 from harmonysim.sim.events import read_events
 
 SCENARIOS = Path(__file__).parents[1] / "cluster" / "scenarios"
 TIMED = SCENARIOS / "nemesis-all-timed.yaml"
 LEASES = SCENARIOS / "nemesis-leases-swept.yaml"
+
+
+def swept_run(path: Path, seed: int, tmp_path: Path) -> RunOutcome:
+    """Run the pinned copy at ``path`` at ``seed`` as the sweep did, into ``tmp_path/run``."""
+    scenario = resolve(load_scenario(path), seed=seed)
+    return run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
 
 
 def test_a_resumed_voter_that_persisted_only_a_later_term_still_counts_for_the_leader(
@@ -25,8 +31,7 @@ def test_a_resumed_voter_that_persisted_only_a_later_term_still_counts_for_the_l
     # and persists only (48, nobody) before sending the answers; n1 leads term 47 with
     # that vote. election_quorum counted only votes persisted in the term and called it
     # a violation (a false alarm: on disk term 48 forbids another vote in 47).
-    scenario = resolve(load_scenario(TIMED), seed=328)
-    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    outcome = swept_run(TIMED, 328, tmp_path)
     events = read_events(tmp_path / "run" / "events.jsonl")
     persisted = [
         (e["term"], e["voted_for"])
@@ -51,8 +56,7 @@ def test_an_accepted_change_still_uncommitted_holds_the_quiet_point_until_it_com
     # membership event (25000 ms) as its quiet point and cried "no leader among n1, n3
     # within 600 ms" while the configuration was still changing. The driver now follows
     # an accepted change to its commit, and the quiet point waits for it.
-    scenario = resolve(load_scenario(LEASES), seed=739)
-    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    outcome = swept_run(LEASES, 739, tmp_path)
     events = read_events(tmp_path / "run" / "events.jsonl")
     removal = [
         (e["t"], e["result"])
@@ -74,8 +78,7 @@ def test_a_voter_waiting_for_its_repair_is_no_part_of_a_healthy_majority(tmp_pat
     # repairs it (CTRL), and no leader can be elected without its vote. Once the open
     # add-back no longer hid the tail, liveness cried "no leader among n2, n3"; a server
     # awaiting repair is not running for liveness, so no healthy majority is left.
-    scenario = resolve(load_scenario(LEASES), seed=277)
-    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    outcome = swept_run(LEASES, 277, tmp_path)
     events = read_events(tmp_path / "run" / "events.jsonl")
     add_back = [e for e in events if e["kind"] == "membership" and e["op"] == "add"]
     assert add_back[-1]["result"] == "unfinished" and add_back[-1]["in_flight"] is False
@@ -98,8 +101,7 @@ def test_a_removed_server_unaware_of_its_removal_may_keep_a_cluster_from_electin
     # the end. n2 stands for election every 150-165 ms in ever higher terms; with no
     # leader, CheckQuorum's stickiness guards nothing, and n1 and n3 never elect one.
     # Judged once the open add-back no longer hid the tail, it was a false alarm.
-    scenario = resolve(load_scenario(DEAFEN), seed=871)
-    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    outcome = swept_run(DEAFEN, 871, tmp_path)
     liveness = outcome.checks["liveness"]
     assert liveness.status == "skipped", liveness.summary
     assert "removed server(s) n2 still run and no leader was elected" in liveness.summary
@@ -112,8 +114,7 @@ def test_two_voters_without_prevote_are_given_rounds_for_the_shorter_log_standin
     # ms, voters n2 and n3 are left; n3 (the shorter log) stands at terms 2, 3 and 4, n2
     # refuses each and restarts its timer at each new term, and wins term 5 at 2730.9
     # ms, past the two rounds (600 ms) a fault-free window allowed.
-    scenario = resolve(load_scenario(DEAFEN), seed=953)
-    outcome = run_scenario(scenario, tmp_path / "run", trace_sample=0, failure_traces=False)
+    outcome = swept_run(DEAFEN, 953, tmp_path)
     events = read_events(tmp_path / "run" / "events.jsonl")
     stood = [
         (e["node"], e["term"], e["voted_for"])
