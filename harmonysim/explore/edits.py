@@ -14,7 +14,8 @@ Rules:
   event right after each): every step becomes an explicit fault, and its undo an
   explicit fault at the next step (or at ``until``), exactly as the nemesis schedules
   it (sim/faults.py). Steps of nemeses that overlap in time cannot be told apart, so
-  those are not unrolled.
+  those are not unrolled. A chasing partition's later strikes become faults waiting
+  (``when``) for the election or the first commit they struck at, until the chase ends.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from harmonysim.scenario import (
     parse_scenario,
 )
 from harmonysim.scenario.model import MIN_BRIDGE_NODES, MIN_RING_NODES, FaultTrigger
+
+_COMMIT: Final = FaultTrigger.LEADER_COMMIT.value
+_MICROSECOND_MS: Final = 0.001
 
 __all__ = [
     "Data",
@@ -342,6 +346,7 @@ def unroll_nemesis(
         return None  # a node deafened for good: no fault of a file keeps a node deaf
     explicit: list[tuple[float, int, tuple[float, int], dict[str, Any]]] = []
     links: dict[float, int] = {}  # a chain (by when its first fault struck) -> its length
+    chases: dict[float, float] = {}  # a chasing partition (by when it began) -> its undo
     for position, event in enumerate(fault_events):
         if event["kind"] != EventKind.NEMESIS:
             continue
@@ -396,11 +401,49 @@ def unroll_nemesis(
                 **start,
             }
         explicit.append((t_ms, 1, (float(position), 0), struck))
+        if action["kind"] == EventKind.NET_PARTITION and action.get("chase"):
+            chases[float(action["t"])] = undo_ms
         if undo and undo_ms < duration_ms:
             undone = {"at": format_duration(undo_ms), **undo}
             explicit.append((undo_ms, 0, (chain_ms, -links[chain_ms]), undone))
+    chased = _chase_strikes(fault_events, chases)
+    if chased is None:
+        return None
+    explicit.extend(chased)
     explicit.sort(key=lambda entry: entry[:3])
     result = copy.deepcopy(dict(data))
     rest = [f for i, f in enumerate(_faults(result)) if i != index]
     result["faults"] = _sorted_faults(rest + [fault for *_, fault in explicit])
     return result
+
+
+def _chase_strikes(
+    fault_events: Sequence[Mapping[str, Any]], chases: Mapping[float, float]
+) -> list[tuple[float, int, tuple[float, int], dict[str, Any]]] | None:
+    """The later strikes of chasing partitions (the first is its nemesis step's), each a
+    fault waiting for the election or first commit it struck at: armed a microsecond
+    after the strike before it (or the election it waited on), so the same event fires
+    it and not the one before, and waiting until the chase was undone. None when a
+    strike belongs to no chase of this nemesis."""
+    strikes: list[tuple[float, int, tuple[float, int], dict[str, Any]]] = []
+    last: dict[float, float] = {}  # a chase -> when it struck last
+    for position, event in enumerate(fault_events):
+        if event["kind"] != EventKind.NET_PARTITION or not event.get("chase"):
+            continue
+        t_ms, from_ms = float(event["t"]), float(event["chase_from_ms"])
+        if "timed" not in event:
+            last[from_ms] = t_ms
+            continue
+        if from_ms not in chases or from_ms not in last:
+            return None
+        timed = str(event["timed"])
+        after_ms = float(event["elected_ms"]) if timed == _COMMIT else last[from_ms]
+        last[from_ms] = t_ms
+        struck = {
+            "at": format_duration(after_ms + _MICROSECOND_MS),
+            "when": timed,
+            "until": format_duration(chases[from_ms]),
+            "partition": {"isolate": "leader"},
+        }
+        strikes.append((t_ms, 1, (float(position), 0), struck))
+    return strikes

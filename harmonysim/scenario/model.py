@@ -1596,10 +1596,16 @@ class Nemesis(SchemaModel):
     as many as leave a majority of the voters in (an operator's dead-server cleanup, as
     Consul's autopilot runs: an operator that does not wait sends them at once, the
     race behind RedisLabs/redisraft#17)."""
+    chase: Probability = 0.0
+    """The chance that a partition it starts (on no node chained or timed) isolates the
+    current leader and, for its life, chases leadership: each leader elected while it
+    holds is isolated in turn (the one before rejoins), half the time the moment it is
+    elected, half the time at its first commit in its term (a cut that keeps hitting
+    whoever leads; three such cuts are Raft's Figure 8)."""
     swarm: StrictBool = False
     """Swarm testing: each seed keeps a random subset of `kinds` (each with probability
     1/2), an overlap from 1 to `overlap`, and `target_leader`, `chain`, `on_election`,
-    `deafen` and `strand` each or 0, announced on the nemesis's first event; so seeds
+    `deafen`, `strand` and `chase` each or 0, announced on the nemesis's first event; so seeds
     differ in which faults they combine and how they time them."""
 
 

@@ -261,9 +261,12 @@ KEY_NOTES: Final[dict[str, str]] = {
     "Nemesis.strand": "probability that a partition strands the current leader in a minority "
     "with others; a removal chained to it then removes every server it lost that may go (a "
     "dead-server cleanup)",
+    "Nemesis.chase": "probability that a partition isolates the current leader and then "
+    "each leader elected while it holds, half the time at once, half at its first commit (a "
+    "cut that follows leadership)",
     "Nemesis.swarm": "swarm testing: each seed keeps a random subset of the kinds, an overlap "
-    "from 1 to `overlap`, and the leader aim, chaining, election timing, deafening and "
-    "stranding each or none (default false)",
+    "from 1 to `overlap`, and the leader aim, chaining, election timing, deafening, "
+    "stranding and chasing each or none (default false)",
 }
 
 OPERATION_NOTES: Final[dict[str, str]] = {

@@ -57,6 +57,15 @@ Rules:
   a minority of the initial voters may be out (a dead-server cleanup, as Consul's
   autopilot runs one; an operator that does not wait sends them at once). Drawn only
   when the nemesis asks for it.
+- A chasing partition (the nemesis's ``chase``): with that chance a partition it starts
+  on no node in particular isolates the current leader and, for its life, follows
+  leadership: each leader elected while it holds is isolated in its turn (the previous
+  one rejoins), half the time the moment it is elected, half the time at its first
+  commit (a ``net.partition`` of shape ``isolate`` saying ``chase``, ``chase_from_ms``
+  and ``timed``; one timed on a commit says ``elected_ms``). A cut that keeps hitting
+  whoever leads, the way a leader's own traffic saturates its link; three such cuts
+  are Raft's Figure 8. Its draws come from the nemesis's stream; drawn only when the
+  nemesis asks for it.
 - ``disk`` faults act on one node's disk (``sim/disk.py``): ``corrupt`` and ``eio`` damage
   durable records at rest, ``torn`` tears the node's next crash, ``misdirect`` its next
   durable append, ``write_error`` fails its next fsync, ``slow`` sets its fsync
@@ -158,6 +167,7 @@ class _NemesisPlan:
     first: dict[str, Any] | None = None
     deafen: float = 0.0
     strand: float = 0.0
+    chase: float = 0.0
 
     def announce(self) -> dict[str, Any] | None:
         first, self.first = self.first, None
@@ -194,9 +204,27 @@ def _swarm(spec: Nemesis, rng: random.Random) -> _NemesisPlan:
     if spec.strand > 0.0:
         strand = spec.strand if rng.random() < 0.5 else 0.0
         swarm["strand"] = strand
+    chase = 0.0
+    if spec.chase > 0.0:
+        chase = spec.chase if rng.random() < 0.5 else 0.0
+        swarm["chase"] = chase
     return _NemesisPlan(
-        kinds, overlap, target_leader, chain, on_election, {"swarm": swarm}, deafen, strand
+        kinds, overlap, target_leader, chain, on_election, {"swarm": swarm}, deafen, strand, chase
     )
+
+
+@dataclass(slots=True)
+class _Chase:
+    """A partition that chases leadership (``chase``) while it holds: the cut it set
+    last, the leader it isolates, and a leader just elected that it will isolate at that
+    leader's first commit (with when it was elected)."""
+
+    rng: random.Random
+    graph: nx.DiGraph
+    target: str
+    from_ms: float
+    waiting: str | None = None
+    elected_ms: float = 0.0
 
 
 def _nothing() -> None:
@@ -240,6 +268,7 @@ class FaultInjector:
         # A leader the nemesis stranded in a minority (``strand``): the partition that
         # holds it, the leader and the servers it lost, while that partition holds.
         self._stranded: tuple[nx.DiGraph, str, tuple[str, ...]] | None = None
+        self._chase: _Chase | None = None  # the partition chasing leadership, while it holds
         # The voters of the initial configuration (the cluster sets them): the membership
         # nemesis removes one of them for a while and adds it back.
         self.initial_members: tuple[str, ...] = ()
@@ -293,6 +322,8 @@ class FaultInjector:
             self._roles.pop(node, None)
         elif self._roles.get(node) == "leader":
             trigger = _LEADER_COMMIT
+        if self._chase is not None:
+            self._chase_follow(self._chase, kind, node)
         if trigger is None or not self._armed:
             return
         now_us = self._env.now
@@ -684,9 +715,10 @@ class FaultInjector:
                 spec.on_election,
                 deafen=spec.deafen,
                 strand=spec.strand,
+                chase=spec.chase,
             )
         )
-        if plan.on_election > 0.0:
+        if plan.on_election > 0.0 or plan.chase > 0.0:
             self._watch()
         if plan.overlap > 1:
             yield from self._overlapping_nemesis(plan, rng, until_us, interval_us)
@@ -792,7 +824,7 @@ class FaultInjector:
         if elected is not None:
             extra = {**(extra or {}), "timed": _LEADER_ELECTED}
         undo, victim = self._nemesis_fault(
-            kind, rng, plan.target_leader, lifetime_us, extra, elected, plan.deafen, plan.strand
+            kind, rng, plan.target_leader, lifetime_us, extra, elected, plan
         )
         if plan.chain <= 0.0:
             return undo, (kind,)
@@ -825,7 +857,7 @@ class FaultInjector:
             fields: dict[str, Any] = {"chained_to": aim} if aim is not None else {"chained": True}
             fields["chain_from_ms"] = first_ms
             then, struck = self._nemesis_fault(
-                second, rng, plan.target_leader, life, fields, aim, plan.deafen, plan.strand
+                second, rng, plan.target_leader, life, fields, aim, plan
             )
             undos.append(then)
             if struck is not None:
@@ -969,14 +1001,15 @@ class FaultInjector:
         lifetime_us: int | None = None,
         extra: dict[str, Any] | None = None,
         at: str | None = None,
-        deafen: float = 0.0,
-        strand: float = 0.0,
+        plan: _NemesisPlan | None = None,
     ) -> tuple[Callable[[], None], str | None]:
         """Start one fault of ``kind`` (on ``at`` where the kind takes a node and can);
         answers its undo and its victim: the node crashed, paused, isolated, whose clock
         or disk it struck, removed, or the leader that handed off; None for a clog or a
         partition into groups, which strike no one node. An isolation's undo may deafen
-        its victim, with the chance ``deafen`` (``_heal_isolation``)."""
+        its victim, with the plan's chance ``deafen`` (``_heal_isolation``); a partition
+        may strand or chase the leader, with the plan's ``strand`` and ``chase``."""
+        deafen = plan.deafen if plan is not None else 0.0
         nodes = self.node_ids
         fields: dict[str, Any] = {"fault": kind}
         if lifetime_us is not None:
@@ -1023,10 +1056,14 @@ class FaultInjector:
         if at is not None:  # the victim alone, cut off from the rest
             self.set_graph(partitions.isolate(nodes, at), {"shape": "isolate", "target": at})
             return self._isolation_undo(rng, deafen, at), at
-        if strand > 0.0 and rng.random() < strand:
+        if plan is not None and plan.strand > 0.0 and rng.random() < plan.strand:
             stranded = self._strand(rng)
             if stranded is not None:
                 return self.heal, stranded
+        if plan is not None and plan.chase > 0.0 and rng.random() < plan.chase:
+            chased = self._chase_start(rng)
+            if chased is not None:
+                return functools.partial(self._chase_end, self._chase), chased
         shape = rng.choice(["isolate", "isolate_leader", "majority", "one_way", "bridge", "ring"])
         victim: str | None = None
         if shape == "isolate":
@@ -1084,6 +1121,59 @@ class FaultInjector:
         )
         self._stranded = (graph, leader, tuple(majority))
         return leader
+
+    def _chase_start(self, rng: random.Random) -> str | None:
+        """Isolate the current leader with a partition that chases leadership (``chase``);
+        answers that leader, or None when no leader is known."""
+        leader = self._hooks.leader()
+        if leader is None:
+            return None
+        from_ms = self._env.now / 1000.0
+        graph = self.set_graph(
+            partitions.isolate(self.node_ids, leader),
+            {"shape": "isolate", "target": leader, "chase": True, "chase_from_ms": from_ms},
+        )
+        self._chase = _Chase(rng, graph, leader, from_ms)
+        return leader
+
+    def _chase_follow(self, chase: _Chase, kind: str, node: str) -> None:
+        """A raft event while a chase holds: a leader elected is isolated at once or
+        waited on for its first commit (drawn half and half); a crash or a step-down
+        ends the wait."""
+        if self._network.partition is not chase.graph:
+            self._chase = None  # healed or replaced: it has stopped chasing
+            return
+        role = self._roles.get(node)
+        if kind == EventKind.RAFT_ROLE and role == "leader":
+            if node == chase.target:
+                return  # elected alone: only a one-node cluster, nothing to chase
+            chase.waiting = None
+            if chase.rng.random() < 0.5:
+                self._soon(functools.partial(self._chase_strike, chase, node, _LEADER_ELECTED))
+            else:
+                chase.waiting, chase.elected_ms = node, self._env.now / 1000.0
+        elif chase.waiting == node and role != "leader":
+            chase.waiting = None  # crashed or stepped down before it committed
+        elif chase.waiting == node and kind == EventKind.RAFT_COMMIT:
+            chase.waiting = None
+            self._soon(functools.partial(self._chase_strike, chase, node, _LEADER_COMMIT))
+
+    def _chase_strike(self, chase: _Chase, node: str, timed: str) -> None:
+        if self._chase is not chase or self._network.partition is not chase.graph:
+            return  # it ended (or was replaced) between the event and now
+        fields: dict[str, Any] = {"shape": "isolate", "target": node, "chase": True}
+        fields["chase_from_ms"] = chase.from_ms
+        fields["timed"] = timed
+        if timed == _LEADER_COMMIT:
+            fields["elected_ms"] = chase.elected_ms
+        chase.graph = self.set_graph(partitions.isolate(self.node_ids, node), fields)
+        chase.target = node
+
+    def _chase_end(self, chase: _Chase | None) -> None:
+        """Undo a chasing partition: it stops chasing and the network heals."""
+        if self._chase is chase:
+            self._chase = None
+        self.heal()
 
     def _lost_by(self, node: str) -> tuple[str, ...]:
         """The servers ``node`` lost, if it is the leader the nemesis stranded and the

@@ -266,3 +266,24 @@ def test_a_nemesis_that_deafened_a_node_is_not_unrolled() -> None:
     plain = resolve(parse_scenario(DEAFEN.replace("deafen: 1.0", "deafen: 0.0")), seed=6)
     again = run_task(SeedTask(scenario=plain, seed=6, fault_events=True))
     assert unroll_nemesis(scenario_to_data(plain), 0, again.fault_events) is not None
+
+
+def test_a_chasing_partition_unrolls_into_faults_waiting_for_what_it_struck_at() -> None:
+    # A chase's first cut is its nemesis step's; each later one waited for an election or
+    # a new leader's first commit. Unrolled, the file strikes the same leaders at the
+    # same instants, and heals when the chase ended.
+    from harmonysim.scenario import parse_scenario, resolve
+    from tests.cluster.test_chase import CHASE
+
+    scenario = resolve(parse_scenario(CHASE), seed=2)
+    ran = run_task(SeedTask(scenario=scenario, seed=2, fault_events=True))
+    timed = {e.get("timed") for e in ran.fault_events if e.get("chase")}
+    assert {"leader_elected", "leader_commit"} <= timed
+    unrolled_data = unroll_nemesis(scenario_to_data(scenario), 0, ran.fault_events)
+    assert unrolled_data is not None
+    assert any(f.get("when") == "leader_commit" for f in unrolled_data["faults"])
+    unrolled = build(unrolled_data)
+    assert unrolled is not None and all(fault.nemesis is None for fault in unrolled.faults)
+    again = run_task(SeedTask(scenario=unrolled, seed=2, fault_events=True))
+
+    assert _struck(again.fault_events) == _struck(ran.fault_events)
