@@ -30,7 +30,14 @@ Rules:
   the one it holds) has ``p`` at least ``TWO_VOTER_WASTED_ROUND``: the voter with the
   shorter log stands in vain, and each of its terms restarts the other's timer, which
   wins only a round in which it fires first (nemesis-all seed 953: terms 2, 3 and 4
-  wasted, 714 ms).
+  wasted, 714 ms). The same holds for any configuration without PreVote whose logs
+  have drifted apart: a server that cannot win (fewer than a majority of the voters
+  among the healthy servers hold a log no more up-to-date than its own, §5.4.1) still
+  stands, and its term restarts every timer; so ``p`` is at least the share of such
+  servers among the healthy ones, as their logs stand when the span judged begins
+  (``Q``, or a window's start; nemesis-all seed 74, a chasing partition, left two of
+  five behind: 831 ms to elect, where ``E`` was 600). With PreVote a server that
+  cannot win never raises its term.
 - Applicability: at the end of the run (the faults' final state, which holds from
   ``Q`` on) a majority of nodes must be up, not paused, and pairwise connected by
   healthy links: not cut by a partition, not clogged, loss at most
@@ -240,29 +247,51 @@ TWO_VOTER_WASTED_ROUND = 0.5
 rules): the voter with the shorter log fires first."""
 
 
-def election_rounds(scenario: Scenario, voters: int | None = None) -> int:
-    """Election timeouts ``E`` allows (module rules): two, unless split votes (or, for a
-    configuration of two ``voters`` without PreVote, rounds won by a voter that cannot
-    win) are likely enough that a correct cluster may need more; then as many as make a
-    longer run of them less likely than ``SPLIT_RUN_CHANCE``."""
+def election_rounds(scenario: Scenario, voters: int | None = None, hopeless: float = 0.0) -> int:
+    """Election timeouts ``E`` allows (module rules): two, unless split votes (or, without
+    PreVote, rounds won by a voter that cannot win: in a configuration of two ``voters``,
+    or the ``hopeless`` share of the healthy servers) are likely enough that a correct
+    cluster may need more; then as many as make a longer run of them less likely than
+    ``SPLIT_RUN_CHANCE``."""
     chance = split_vote_chance(scenario)
-    if voters == 2 and not scenario.cluster.raft.prevote:
-        chance = max(chance, TWO_VOTER_WASTED_ROUND)
+    if not scenario.cluster.raft.prevote:
+        if voters == 2:
+            chance = max(chance, TWO_VOTER_WASTED_ROUND)
+        chance = max(chance, hopeless)
     if chance < FREQUENT_SPLITS:
         return 2
     return 2 + math.ceil(math.log(SPLIT_RUN_CHANCE) / math.log(chance))
 
 
-def election_bound_ms(scenario: Scenario, voters: int | None = None) -> float:
-    """``E`` for a configuration of ``voters`` (module rules; None: not two voters)."""
-    return election_rounds(scenario, voters) * scenario.cluster.raft.election_timeout_ms[1]
+def election_bound_ms(
+    scenario: Scenario, voters: int | None = None, hopeless: float = 0.0
+) -> float:
+    """``E`` for a configuration of ``voters`` (module rules; None: not two voters) in
+    which, without PreVote, a ``hopeless`` share of the healthy servers cannot win."""
+    rounds = election_rounds(scenario, voters, hopeless)
+    return rounds * scenario.cluster.raft.election_timeout_ms[1]
+
+
+def hopeless_share(
+    logs: Mapping[str, tuple[int, int]], healthy: Sequence[str], voters: int
+) -> float:
+    """The share of ``healthy`` servers that cannot win an election among them (module
+    rules): fewer than a majority of ``voters`` of them hold a log (``logs``: last term,
+    last index) no more up-to-date than theirs (§5.4.1)."""
+    if not healthy:
+        return 0.0
+    need = voters // 2 + 1
+    positions = [logs.get(node, (0, 0)) for node in healthy]
+    hopeless = sum(1 for mine in positions if sum(1 for other in positions if other <= mine) < need)
+    return hopeless / len(healthy)
 
 
 def configuration_bounds(
-    scenario: Scenario, bounds: LivenessBounds, voters: int | None
+    scenario: Scenario, bounds: LivenessBounds, voters: int | None, hopeless: float = 0.0
 ) -> LivenessBounds:
-    """``bounds`` with ``E`` (and ``B``) for a configuration of ``voters`` (module rules)."""
-    election = election_bound_ms(scenario, voters)
+    """``bounds`` with ``E`` (and ``B``) for a configuration of ``voters`` (module rules)
+    of which, without PreVote, a ``hopeless`` share of the healthy servers cannot win."""
+    election = election_bound_ms(scenario, voters, hopeless)
     return replace(
         bounds, election_bound_ms=election, bound_ms=election + scenario.workload.timeout_ms
     )
@@ -355,6 +384,7 @@ class Window:
     members: tuple[str, ...] | None
     healthy: tuple[str, ...] = ()
     fault_free: bool = True
+    hopeless: float = 0.0  # without PreVote: the share of ``healthy`` that cannot win
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +401,7 @@ class _Mark:
     change_open: bool  # a membership change asked for and not over
     transfer_since_ms: float | None  # a leadership transfer asked for then, not over
     members: tuple[str, ...] | None  # the committed configuration (None: the initial one)
+    logs: tuple[tuple[str, int, int], ...] = ()  # (node, last term, last index); not a fault
 
     def key(self) -> tuple[object, ...]:
         return (
@@ -425,6 +456,15 @@ def _healthy_part(scenario: Scenario, mark: _Mark) -> tuple[tuple[str, ...], boo
     return healthy, fault_free
 
 
+def _hopeless_at(scenario: Scenario, mark: _Mark, healthy: Sequence[str], voters: int) -> float:
+    """Without PreVote, the share of ``healthy`` that cannot win with the logs of
+    ``mark`` (module rules); with it, 0."""
+    if scenario.cluster.raft.prevote or not healthy:
+        return 0.0
+    logs = {node: (term, index) for node, term, index in mark.logs}
+    return hopeless_share(logs, healthy, voters)
+
+
 def _settles(record: EventRecord) -> float:
     """When a ``membership`` step leaves the configuration settled (module rules): its
     time; for a request still open at the end with no proposal taken, when it was asked
@@ -458,6 +498,8 @@ class LivenessMonitor:
         EventKind.DISK_DAMAGE,
         EventKind.RAFT_REPAIRED,
         EventKind.LEADER_TRANSFER,
+        EventKind.RAFT_PERSIST,
+        EventKind.RAFT_RECOVER,
     )
 
     def __init__(self) -> None:
@@ -477,6 +519,9 @@ class LivenessMonitor:
 
     def observe(self, record: EventRecord) -> None:
         kind = str(record["kind"])
+        if kind == _PERSIST:  # moves a log, never a fault: no mark (the hottest kind here)
+            self._state.apply(record)
+            return
         if kind == EventKind.MEMBERSHIP.value:
             self.membership_settled_ms = max(self.membership_settled_ms, _settles(record))
         elif kind == EventKind.DISK_DAMAGE.value:
@@ -567,7 +612,9 @@ class LivenessMonitor:
         if self.membership_settled_ms > bounds.quiet_from_ms:
             bounds = replace(bounds, quiet_from_ms=self.membership_settled_ms)
         final_voters = len(members) if members is not None else len(scenario.member_ids)
-        bounds = configuration_bounds(scenario, bounds, final_voters)
+        at_quiet = self._mark_at(bounds.quiet_from_ms)
+        hopeless = _hopeless_at(scenario, at_quiet, healthy, final_voters)
+        bounds = configuration_bounds(scenario, bounds, final_voters, hopeless)
         details: dict[str, Any] = {
             "quiet_from_ms": bounds.quiet_from_ms,
             "election_bound_ms": bounds.election_bound_ms,
@@ -744,7 +791,9 @@ class LivenessMonitor:
                 continue
             if current is not None:
                 found.append(current)
-            current = Window(start, end, mark.members, healthy, fault_free)
+            voters = mark.members if mark.members is not None else scenario.member_ids
+            hopeless = _hopeless_at(scenario, mark, healthy, len(voters))
+            current = Window(start, end, mark.members, healthy, fault_free, hopeless)
         if current is not None:
             found.append(current)
         return found
@@ -754,8 +803,10 @@ class LivenessMonitor:
         unwell: list[str] = []
         silent: list[str] = []
         rate_off: list[tuple[str, float]] = []
+        logs: list[tuple[str, int, int]] = []
         for name in sorted(set(state.nodes) | self._repairing):
             node = state.nodes.get(name) or NodeState()
+            logs.append((name, node.last_term, node.last_index))
             if node.health is not Health.UP or node.halted:
                 silent.append(name)
                 continue
@@ -778,11 +829,19 @@ class LivenessMonitor:
             state.membership_open > 0,
             state.transfer_since_ms,
             state.members,
+            tuple(logs),
         )
         if self._marks and self._marks[-1].t_ms == time_ms:
             self._marks[-1] = mark  # the state after the last record at one instant
         elif not self._marks or self._marks[-1].key() != mark.key():
             self._marks.append(mark)
+
+    def _mark_at(self, time_ms: float) -> _Mark:
+        """The last mark at or before ``time_ms``: the faults in effect then, and the logs
+        as they stood when those faults began."""
+        marks = self._marks
+        position = bisect.bisect_right([mark.t_ms for mark in marks], time_ms)
+        return marks[max(0, position - 1)]
 
     def _judge_windows(
         self,
@@ -799,7 +858,7 @@ class LivenessMonitor:
         timeout_ms = scenario.workload.timeout_ms
         for window in self.windows(scenario, bounds.quiet_from_ms):
             voters = window.members if window.members is not None else scenario.member_ids
-            election = election_bound_ms(scenario, len(voters))
+            election = election_bound_ms(scenario, len(voters), window.hopeless)
             span = LivenessBounds(window.from_ms, election, election + timeout_ms, window.until_ms)
             if window.until_ms - window.from_ms < span.bound_ms:
                 continue
@@ -836,6 +895,8 @@ class LivenessMonitor:
         details["windows"] = judged[:_MAX_REPORTED]
         return problems, problem_rows
 
+
+_PERSIST = EventKind.RAFT_PERSIST.value
 
 _KIND_VALUES = frozenset(
     kind.value

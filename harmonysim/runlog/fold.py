@@ -19,8 +19,9 @@ Rules:
   term (the latter two the vote); ``raft.commit`` and ``raft.recover`` the commit
   index; ``raft.apply``, ``raft.restore`` (a snapshot loaded into the state machine)
   and ``raft.recover`` (the snapshot's index) the applied index; ``raft.persist`` the
-  last index (its last new entry, else its installed snapshot) and the snapshot
-  index, which ``raft.snapshot`` (a compaction, §7) and ``raft.restore`` also move.
+  last index and its term (its last new entry, else its installed snapshot; a
+  ``raft.recover`` also carries both) and the snapshot index, which ``raft.snapshot``
+  (a compaction, §7) and ``raft.restore`` also move.
 - B+ tree shape: a server's tree starts, and restarts with the server, as one leaf
   (depth 1, one node); a split adds a node, a merge removes one, ``btree.root``
   sets the depth and, by its ``reason``, adds the new root (``root_split``), removes
@@ -120,6 +121,7 @@ class NodeState:
     clock_strobe: bool = False
     disk_slow_ms: float | None = None
     halted: bool = False
+    last_term: int = 0  # the term of the entry at last_index (of the snapshot if none)
 
     def copy(self) -> NodeState:
         return NodeState(
@@ -141,6 +143,7 @@ class NodeState:
             self.clock_strobe,
             self.disk_slow_ms,
             self.halted,
+            self.last_term,
         )
 
     @property
@@ -327,9 +330,11 @@ class ClusterState:
         if snapshot is not None:
             state.snapshot_index = int(snapshot[0])
             state.last_index = int(snapshot[0])
+            state.last_term = int(snapshot[1])
         entries = payload.get("entries")
         if entries:
             state.last_index = int(entries[-1][0])
+            state.last_term = int(entries[-1][1])
 
     def _recover(self, record: EventRecord) -> None:
         payload = cast(RaftRecover, record)
@@ -344,6 +349,8 @@ class ClusterState:
             state.snapshot_index = state.applied_index = int(payload["snapshot_index"])
         if "last_index" in payload:
             state.last_index = int(payload["last_index"])
+        if "last_term" in payload:
+            state.last_term = int(payload["last_term"])
 
     def _restore(self, record: EventRecord) -> None:
         state = self._node(record)

@@ -12,6 +12,7 @@ from harmonysim.check.liveness import (
     LivenessMonitor,
     election_rounds,
     healthy_majority,
+    hopeless_share,
     liveness_bounds,
     split_vote_chance,
 )
@@ -634,6 +635,60 @@ def test_two_voters_without_prevote_may_waste_many_rounds() -> None:
                                        "heartbeat_interval: 50ms, prevote: false}"))  # fmt: skip
     assert election_rounds(bare, 3) == 2
     assert election_rounds(bare, 2) == 2 + math.ceil(math.log(1e-6) / math.log(0.5))
+
+
+def test_a_server_that_cannot_win_is_a_wasted_round_without_prevote() -> None:
+    # §5.4.1: a vote goes only to a log at least as up-to-date. With logs (term, index)
+    # n1 (5, 9), n2 (5, 9), n3 (4, 12), n4 (3, 20), n5 (3, 1): n1, n2 win with any three
+    # of the five, n3 with n3, n4, n5, but n4 has only itself and n5 (two of five) and n5
+    # only itself. Without PreVote they stand anyway and restart every timer.
+    logs = {"n1": (5, 9), "n2": (5, 9), "n3": (4, 12), "n4": (3, 20), "n5": (3, 1)}
+    assert hopeless_share(logs, NODES, 5) == 2 / 5
+    # Among the healthy only: with n1 and n2 down, n3 wins n3, n4, n5; no one else does.
+    assert hopeless_share(logs, ("n3", "n4", "n5"), 5) == 2 / 3
+    assert hopeless_share({node: (1, 1) for node in NODES}, NODES, 5) == 0.0
+    bare = parse_scenario(BASE.replace("heartbeat_interval: 50ms}",
+                                       "heartbeat_interval: 50ms, prevote: false}"))  # fmt: skip
+    assert election_rounds(bare, 5, 0.4) == 2 + math.ceil(math.log(1e-6) / math.log(0.4))
+    assert election_rounds(scenario(), 5, 0.4) == 2  # with PreVote it never raises its term
+
+
+def persist(monitor: LivenessMonitor, at: float, logs: dict[str, tuple[int, int]]) -> None:
+    for seq, (node, (term, index)) in enumerate(sorted(logs.items()), 1000 + int(at)):
+        entry = {"t": at, "seq": seq, "kind": "raft.persist", "node": node,
+                 "entries": [[index, term, "x"]]}  # fmt: skip
+        monitor.observe(entry)
+
+
+def test_a_window_whose_logs_drifted_apart_allows_the_wasted_rounds_without_prevote() -> None:
+    # A crash of n5 from 2 s to 3 s; the window from 3 s opens with n4 and n5 unable to
+    # win. Without PreVote, an election at 3.9 s is within what Raft promises then
+    # (E = 18 rounds); with PreVote, or with logs alike, E stays two timeouts (600 ms).
+    events = ((2000.0, "n5", "node.crash", None), (3000.0, "n5", "node.restart", None))
+    faults = "faults: [{at: 2s, crash: n5}, {at: 3s, restart: n5}, {at: 9s, crash: n5}]\n"
+    late = (3900.0, "n1", "raft.role", "leader")
+
+    def judge(prevote: bool, logs: dict[str, tuple[int, int]]) -> CheckResult:
+        setting = f"heartbeat_interval: 50ms, prevote: {str(prevote).lower()}}}"
+        text = BASE.replace("heartbeat_interval: 50ms}", setting)
+        monitor = elected(events[0])
+        persist(monitor, 2500.0, logs)
+        steps(monitor, (2500.0, "n1", "node.crash", None), first_seq=10)  # n1 leads no more
+        steps(monitor, (2990.0, "n1", "node.restart", None), events[1], first_seq=20)
+        steps(monitor, late, (9000.0, "n5", "node.crash", None), first_seq=30)
+        return monitor.judge(parse_scenario(text + faults), [], NODES)
+
+    drifted = {"n1": (5, 9), "n2": (5, 9), "n3": (4, 12), "n4": (3, 20), "n5": (3, 1)}
+    alike = {node: (5, 9) for node in NODES}
+    patient = judge(False, drifted)
+    assert patient.status is not CheckStatus.VIOLATION, patient.summary
+    assert (3000.0, 9000.0, 0) in [
+        (w["from_ms"], w["until_ms"], w["problems"]) for w in patient.details["windows"]
+    ]
+    for prevote, logs in ((True, drifted), (False, alike)):
+        result = judge(prevote, logs)
+        assert result.status is CheckStatus.VIOLATION, (prevote, result.summary)
+        assert "in the fault-free window 3000-9000 ms: no leader" in result.summary
 
 
 def cut_all(*pairs: tuple[str, str]) -> list[list[str]]:

@@ -15,6 +15,7 @@ from harmonysim.sim.events import read_events
 SCENARIOS = Path(__file__).parents[1] / "cluster" / "scenarios"
 TIMED = SCENARIOS / "nemesis-all-timed.yaml"
 LEASES = SCENARIOS / "nemesis-leases-swept.yaml"
+CHASE = SCENARIOS / "nemesis-all-chase.yaml"
 
 
 def swept_run(path: Path, seed: int, tmp_path: Path) -> RunOutcome:
@@ -122,5 +123,30 @@ def test_two_voters_without_prevote_are_given_rounds_for_the_shorter_log_standin
         if e["kind"] == "raft.term" and 2017 < e["t"] < 2735
     ]
     assert [term for node, term, vote in stood if node == "n3" and vote == "n3"] == [2, 3, 4]
+    liveness = outcome.checks["liveness"]
+    assert liveness.status == "ok", liveness.summary
+
+
+def test_servers_too_far_behind_to_win_are_given_the_rounds_they_waste_without_prevote(
+    tmp_path: Path,
+) -> None:
+    # nemesis-all seed 74 (five nodes, CheckQuorum without PreVote): a chasing partition
+    # isolated n5, then n4 at its first commit, then n3 at its election, each leaving a
+    # tail the others lack; n5 also crashed. Healed at 9 s, n1 and n5 (behind) cannot
+    # win, yet each stands (n5 at term 23, n1 at 24 and 25), restarting every timer;
+    # n4 wins term 26 at 9831 ms, past the two rounds (600 ms) the fault-free window
+    # from 9 s allowed. With two servers in five that cannot win, E allows 18 rounds.
+    outcome = swept_run(CHASE, 74, tmp_path)
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    stood = [
+        (e["node"], e["term"])
+        for e in events
+        if e["kind"] == "raft.role" and e["role"] == "candidate" and 9000 < e["t"] < 9831
+    ]
+    assert ("n5", 23) in stood and ("n1", 24) in stood and ("n1", 25) in stood
+    elected = [
+        (e["t"], e["node"]) for e in events if e["kind"] == "raft.role" and e["role"] == "leader"
+    ]
+    assert next(at for at in elected if at[0] > 9000) == (9830.997, "n4")
     liveness = outcome.checks["liveness"]
     assert liveness.status == "ok", liveness.summary
