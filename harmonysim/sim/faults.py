@@ -997,11 +997,11 @@ class FaultInjector:
         self,
         kind: str,
         rng: random.Random,
-        target_leader: float = 0.0,
-        lifetime_us: int | None = None,
-        extra: dict[str, Any] | None = None,
-        at: str | None = None,
-        plan: _NemesisPlan | None = None,
+        target_leader: float,
+        lifetime_us: int | None,
+        extra: dict[str, Any] | None,
+        at: str | None,
+        plan: _NemesisPlan,
     ) -> tuple[Callable[[], None], str | None]:
         """Start one fault of ``kind`` (on ``at`` where the kind takes a node and can);
         answers its undo and its victim: the node crashed, paused, isolated, whose clock
@@ -1009,7 +1009,7 @@ class FaultInjector:
         partition into groups, which strike no one node. An isolation's undo may deafen
         its victim, with the plan's chance ``deafen`` (``_heal_isolation``); a partition
         may strand or chase the leader, with the plan's ``strand`` and ``chase``."""
-        deafen = plan.deafen if plan is not None else 0.0
+        deafen = plan.deafen
         nodes = self.node_ids
         fields: dict[str, Any] = {"fault": kind}
         if lifetime_us is not None:
@@ -1056,11 +1056,11 @@ class FaultInjector:
         if at is not None:  # the victim alone, cut off from the rest
             self.set_graph(partitions.isolate(nodes, at), {"shape": "isolate", "target": at})
             return self._isolation_undo(rng, deafen, at), at
-        if plan is not None and plan.strand > 0.0 and rng.random() < plan.strand:
+        if plan.strand > 0.0 and rng.random() < plan.strand:
             stranded = self._strand(rng)
             if stranded is not None:
                 return self.heal, stranded
-        if plan is not None and plan.chase > 0.0 and rng.random() < plan.chase:
+        if plan.chase > 0.0 and rng.random() < plan.chase:
             chased = self._chase_start(rng)
             if chased is not None:
                 return functools.partial(self._chase_end, self._chase), chased
